@@ -1,0 +1,9 @@
+/** `agents` namespace of the Cairn protocol. See define.ts for the declaration shape. */
+import { z } from 'zod';
+import { request, notification } from './define.js';
+
+export const agentsRequests = {
+} as const;
+
+export const agentsNotifications = {
+} as const;

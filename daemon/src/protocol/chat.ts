@@ -1,0 +1,9 @@
+/** `chat` namespace of the Cairn protocol. See define.ts for the declaration shape. */
+import { z } from 'zod';
+import { request, notification } from './define.js';
+
+export const chatRequests = {
+} as const;
+
+export const chatNotifications = {
+} as const;

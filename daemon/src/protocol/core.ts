@@ -1,0 +1,9 @@
+/** `core` namespace of the Cairn protocol. See define.ts for the declaration shape. */
+import { z } from 'zod';
+import { request, notification } from './define.js';
+
+export const coreRequests = {
+} as const;
+
+export const coreNotifications = {
+} as const;

@@ -1,0 +1,66 @@
+/**
+ * JSON-RPC error codes. -32768..-32000 is reserved by JSON-RPC 2.0; Cairn's application errors live in
+ * -31999..-31900, outside it, so a client can tell a protocol fault from a domain answer. Each code has a
+ * stable name that clients switch on; `data` carries details (never secrets).
+ */
+export const RpcErrorCodes = {
+  // JSON-RPC 2.0 reserved codes
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  // Cairn application errors
+  NotSignedIn: -31900,
+  SchemaBehind: -31901,
+  PermissionDenied: -31902,
+  NotFound: -31903,
+  ModelNotConfigured: -31904,
+  Cancelled: -31905,
+  TooLarge: -31906,
+  Busy: -31907,
+  Unauthorized: -31908,
+  Conflict: -31909,
+  InvalidInput: -31910,
+  ProviderError: -31911,
+  QuotaExceeded: -31912,
+  NotImplementedInStore: -31913,
+} as const;
+
+export type ErrorCodeName = keyof typeof RpcErrorCodes;
+
+export const RpcErrorDescriptions: Record<ErrorCodeName, string> = {
+  ParseError: 'The frame is not valid JSON.',
+  InvalidRequest: 'The JSON is not a valid JSON-RPC 2.0 request object.',
+  MethodNotFound: 'No such method.',
+  InvalidParams: 'Params do not match the method schema; `data.issues` lists each offending field with its `path`.',
+  InternalError: 'An unexpected fault in the daemon; the daemon keeps running.',
+  NotSignedIn: 'Team mode needs a signed-in user; call `auth/setSession` first.',
+  SchemaBehind: 'The database schema is older than this daemon; `data.command` names the command that migrates it.',
+  PermissionDenied: 'Row Level Security or a role check refused the operation.',
+  NotFound: 'The row does not exist or is not visible to the acting user.',
+  ModelNotConfigured: 'No chat or embedding model is configured for this operation.',
+  Cancelled: 'The request was cancelled by `$/cancelRequest` or a cancel method.',
+  TooLarge: 'A frame, field or file is over its limit; `data.limit` says which.',
+  Busy: 'Too many requests or connections at once; retry later.',
+  Unauthorized: 'The connection did not present the daemon token.',
+  Conflict: 'The operation conflicts with the current state (for example, a duplicate name).',
+  InvalidInput: 'The database rejected a value (a check constraint or a readable error from the SQL API).',
+  ProviderError: 'The model or embedding provider failed (wrong key or URL, timeout, bad answer).',
+  QuotaExceeded: 'A usage quota was exceeded.',
+  NotImplementedInStore: 'The current store cannot do this (for example, backup outside the embedded store).',
+};
+
+/** An error a handler throws to answer with a typed application error. */
+export class RpcError extends Error {
+  readonly code: number;
+  constructor(
+    readonly codeName: ErrorCodeName,
+    message: string,
+    readonly data?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+    this.code = RpcErrorCodes[codeName];
+  }
+}

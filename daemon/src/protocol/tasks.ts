@@ -1,0 +1,9 @@
+/** `tasks` namespace of the Cairn protocol. See define.ts for the declaration shape. */
+import { z } from 'zod';
+import { request, notification } from './define.js';
+
+export const tasksRequests = {
+} as const;
+
+export const tasksNotifications = {
+} as const;

@@ -1,0 +1,9 @@
+/** `teams` namespace of the Cairn protocol. See define.ts for the declaration shape. */
+import { z } from 'zod';
+import { request, notification } from './define.js';
+
+export const teamsRequests = {
+} as const;
+
+export const teamsNotifications = {
+} as const;

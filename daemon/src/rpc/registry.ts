@@ -1,0 +1,68 @@
+/**
+ * How subsystems plug their handlers into the daemon. The server (daemon/src/rpc/server.ts) owns framing,
+ * validation, cancellation and limits; a handler receives params already validated by the method's zod
+ * schema and a context, and returns the result (validated on the way out in tests) or throws RpcError.
+ */
+import type { Store } from '../store/types.js';
+import type {
+  NotificationMethod,
+  NotificationParamsOf,
+  ParsedParamsOf,
+  RequestMethod,
+  ResultOf,
+} from '../protocol/index.js';
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** One client connection (a WebSocket or the stdio pair). */
+export interface Connection {
+  readonly id: string;
+  notify<N extends NotificationMethod>(method: N, params: NotificationParamsOf<N>): void;
+  /** Adds this connection to a topic's subscribers until it closes or unsubscribes. */
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+}
+
+/**
+ * Topic-based fan-out of daemon notifications to the connections that asked for them. Topics used:
+ * `session:<id>` (chat deltas, tool activity, done, message changes of that session), `sessions` (the
+ * session list changed), `kb` (index status changed).
+ */
+export interface EventHub {
+  publish<N extends NotificationMethod>(topic: string, method: N, params: NotificationParamsOf<N>): void;
+}
+
+export interface ProgressValue {
+  kind: 'begin' | 'report' | 'end';
+  title?: string;
+  message?: string;
+  /** 0..100 when known. */
+  percentage?: number;
+  /** Structured counters, method-specific (e.g. files seen, indexed, skipped, chunks, rate, etaSeconds). */
+  data?: Record<string, unknown>;
+}
+
+export interface HandlerContext {
+  readonly store: Store;
+  /** Aborted by `$/cancelRequest`, by the connection closing, or by daemon shutdown. */
+  readonly signal: AbortSignal;
+  readonly connection: Connection;
+  readonly hub: EventHub;
+  readonly log: Logger;
+  /** Sends `$/progress` for the request's `progressToken`, if the client gave one; otherwise does nothing. */
+  progress(value: ProgressValue): void;
+}
+
+export type Handler<M extends RequestMethod> = (
+  params: ParsedParamsOf<M>,
+  ctx: HandlerContext,
+) => Promise<ResultOf<M>>;
+
+export interface HandlerRegistry {
+  handle<M extends RequestMethod>(method: M, handler: Handler<M>): void;
+}

@@ -1,0 +1,75 @@
+/**
+ * The store interface the rest of the daemon uses. Three implementations, one schema and one SQL API
+ * (supabase/migrations): embedded PGlite (default), any Postgres URL (`CAIRN_DATABASE_URL`), and Supabase
+ * (team mode, the user's JWT). Every call runs *as the acting user*, so Row Level Security decides.
+ */
+export type StoreMode = 'embedded' | 'postgres' | 'supabase';
+
+export interface StoreUser {
+  id: string;
+  email: string | null;
+  /** Authenticator assurance level from the JWT (`aal1` or `aal2`). */
+  aal: 'aal1' | 'aal2';
+}
+
+/** Typed failure of a store call; the daemon maps `kind` to its RPC error codes. */
+export type StoreErrorKind =
+  | 'not_signed_in'
+  | 'schema_behind'
+  | 'permission_denied'
+  | 'not_found'
+  | 'invalid_input'
+  | 'conflict'
+  | 'unavailable'
+  | 'internal';
+
+export class StoreError extends Error {
+  constructor(
+    readonly kind: StoreErrorKind,
+    message: string,
+    /** SQLSTATE when the error came from Postgres. */
+    readonly sqlstate?: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface SchemaStatus {
+  /** Newest migration version applied to the database (e.g. `20261122000100`), or null when none. */
+  applied: string | null;
+  /** Newest migration version this daemon ships. */
+  expected: string;
+  /** Versions shipped but not applied, oldest first. */
+  pending: string[];
+}
+
+export interface ChangeEvent {
+  /** Table that changed, e.g. `messages` or `sessions`. */
+  table: string;
+  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  /** The row's id and the keys clients route on (session_id, project_id, team_id). */
+  record: Record<string, unknown>;
+}
+
+export interface Store {
+  readonly mode: StoreMode;
+  /** The acting user, or null when team mode has no signed-in user yet. */
+  user(): StoreUser | null;
+  /**
+   * Calls a function of the SQL API as the acting user, as PostgREST's `POST /rest/v1/rpc/<fn>` does with
+   * named arguments. Returns an array of rows for set-returning functions, the value otherwise.
+   * Throws StoreError.
+   */
+  rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T>;
+  schemaStatus(): Promise<SchemaStatus>;
+  /**
+   * Change feed: rows of sessions and messages visible to the acting user (LISTEN/NOTIFY in the embedded and
+   * Postgres stores, Supabase Realtime in team mode). Returns the function that unsubscribes.
+   */
+  onChange(listener: (event: ChangeEvent) => void): Promise<() => Promise<void>>;
+  /** Row counts and size for metrics. */
+  stats(): Promise<{ tables: Record<string, number>; bytes: number | null }>;
+  /** Finishes in-flight work and closes the database. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+// Bundles the three targets: the extension (CommonJS, `vscode` external), the daemon and CLI (Node ESM), and
+// the webview (browser). `--production` minifies; `--watch` rebuilds on change.
+import * as esbuild from 'esbuild';
+import { existsSync, mkdirSync, cpSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+// PGlite loads its WASM and data files relative to its own module, so it stays a runtime dependency
+// (shipped in node_modules inside the .vsix) instead of being inlined.
+const nodeExternals = ['@electric-sql/pglite', '@electric-sql/pglite-pgvector', '@electric-sql/pglite-socket', 'pg-native'];
+
+const common = { bundle: true, sourcemap: true, minify: production, logLevel: 'warning', legalComments: 'none' };
+
+const targets = [
+  {
+    ...common,
+    entryPoints: ['extension/src/extension.ts'],
+    outfile: 'dist/extension.cjs',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+  },
+  {
+    ...common,
+    entryPoints: { daemon: 'daemon/src/main.ts', cli: 'daemon/src/cli/main.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.mjs' },
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: nodeExternals,
+    // Bundled CommonJS dependencies call require(); give the ESM bundle one.
+    banner: { js: "import { createRequire as __cairnCreateRequire } from 'node:module'; const require = __cairnCreateRequire(import.meta.url);" },
+  },
+  {
+    ...common,
+    entryPoints: { main: 'webview/src/main.ts' },
+    outdir: 'dist/webview',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    loader: { '.ttf': 'file', '.woff': 'file', '.woff2': 'file' },
+  },
+].filter((t) => {
+  const entries = Array.isArray(t.entryPoints) ? t.entryPoints : Object.values(t.entryPoints);
+  return entries.every((e) => existsSync(e));
+});
+
+mkdirSync('dist', { recursive: true });
+if (existsSync('node_modules/@vscode/codicons/dist')) {
+  cpSync('node_modules/@vscode/codicons/dist', 'dist/webview/codicons', { recursive: true });
+}
+
+if (watch) {
+  for (const t of targets) await (await esbuild.context(t)).watch();
+  console.log('watching for changes');
+} else {
+  await Promise.all(targets.map((t) => esbuild.build(t)));
+}
