@@ -66,3 +66,20 @@ export type Handler<M extends RequestMethod> = (
 export interface HandlerRegistry {
   handle<M extends RequestMethod>(method: M, handler: Handler<M>): void;
 }
+
+/** What every subsystem gets when the daemon starts. */
+export interface DaemonDeps {
+  readonly store: Store;
+  readonly config: import('../config.js').ConfigHolder;
+  readonly hub: EventHub;
+  readonly log: Logger;
+  /** `$CAIRN_HOME`. */
+  readonly home: string;
+  /** Aborted when the daemon begins shutting down. */
+  readonly shutdownSignal: AbortSignal;
+  /** Work that must finish before the database closes (in-flight writes); the daemon awaits these on shutdown. */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+/** A subsystem's entry point: registers its handlers and returns its cleanup. */
+export type Subsystem = (registry: HandlerRegistry, deps: DaemonDeps) => Promise<{ dispose(): Promise<void> }>;

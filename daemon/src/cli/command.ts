@@ -1,0 +1,54 @@
+/**
+ * The shape of a `cairn` CLI command. Each command lives in daemon/src/cli/commands/<name>.ts and is a
+ * client of the daemon over the same protocol as any editor. Exit codes: 0 success, 1 failure (one-line
+ * reason on stderr), 2 usage error. With `--json` a command prints exactly one JSON document on stdout.
+ */
+import type {
+  NotificationMethod,
+  NotificationParamsOf,
+  ParamsOf,
+  RequestMethod,
+  ResultOf,
+} from '../protocol/index.js';
+import type { ProgressValue } from '../rpc/registry.js';
+
+export interface RpcClient {
+  request<M extends RequestMethod>(
+    method: M,
+    params: ParamsOf<M>,
+    opts?: { signal?: AbortSignal; onProgress?: (value: ProgressValue) => void },
+  ): Promise<ResultOf<M>>;
+  onNotification<N extends NotificationMethod>(method: N, listener: (params: NotificationParamsOf<N>) => void): () => void;
+  close(): Promise<void>;
+}
+
+export interface CliContext {
+  /** Positional arguments after the command name (and subcommand, if the command has them). */
+  readonly args: string[];
+  /** `--name value`, `--flag`, `-k 5` parsed; `json` is true with `--json`. */
+  readonly flags: Readonly<Record<string, string | boolean>>;
+  readonly json: boolean;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Finds the running daemon through the discovery file or starts one, then connects and initializes. */
+  connect(): Promise<RpcClient>;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export interface CliCommand {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  run(ctx: CliContext): Promise<number>;
+}
+
+/** A failure the CLI reports as one line on stderr with exit code 1 (or 2 for `usage`). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+  }
+}
