@@ -2,8 +2,187 @@
 import { z } from 'zod';
 import { request, notification } from './define.js';
 
+export const Visibility = z.enum(['private', 'team']);
+
+export const Session = z.object({
+  id: z.guid(),
+  title: z.string().nullable(),
+  projectId: z.guid().nullable(),
+  /** The agent the session talks to; null is the built-in default agent. */
+  agentId: z.guid().nullable(),
+  ownerId: z.guid(),
+  visibility: Visibility,
+  archived: z.boolean(),
+  createdAt: z.string(),
+  /** Time of the newest message: the list is ordered by it. */
+  updatedAt: z.string(),
+});
+export type Session = z.infer<typeof Session>;
+
+export const MessageRole = z.enum(['user', 'assistant', 'system', 'tool']);
+export const MessageStatus = z.enum(['streaming', 'complete', 'cancelled', 'failed']);
+
+export const ToolCall = z.object({ id: z.string(), name: z.string(), args: z.record(z.string(), z.unknown()) });
+
+export const Message = z.object({
+  id: z.guid(),
+  sessionId: z.guid(),
+  /** Position in the session, ascending from 1. */
+  seq: z.number().int(),
+  role: MessageRole,
+  content: z.string(),
+  status: MessageStatus,
+  /** Tool calls the assistant asked for in this message. */
+  toolCalls: z.array(ToolCall).nullable(),
+  /** For role `tool`: the call this result answers. */
+  toolCallId: z.string().nullable(),
+  /** For role `tool`: the tool's name. */
+  name: z.string().nullable(),
+  /** Model, usage, error of a reply; sources of an offline answer. */
+  metadata: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
+export type Message = z.infer<typeof Message>;
+
+const exampleSession: Session = {
+  id: '6f1d3c2a-8b7e-4c1f-9a2d-0e5b7c9d1a23',
+  title: 'How does indexing resume?',
+  projectId: '0b8e2f4c-1d3a-4e5f-8a7b-9c0d1e2f3a4b',
+  agentId: null,
+  ownerId: '4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d',
+  visibility: 'private',
+  archived: false,
+  createdAt: '2026-11-22T01:02:03.000Z',
+  updatedAt: '2026-11-22T01:04:10.000Z',
+};
+
+const SessionRef = z.object({ sessionId: z.guid() });
+
 export const sessionsRequests = {
+  'sessions/create': request('sessions/create', {
+    summary: 'Creates an empty session in the project of `projectId` or of the workspace folder `root`.',
+    params: z.object({
+      projectId: z.guid().optional(),
+      root: z.string().optional().describe('Absolute path of a workspace folder; its project is used.'),
+      title: z.string().max(200).optional(),
+      agentId: z.string().optional().describe("An agent id, or `default` for the built-in agent."),
+      visibility: Visibility.default('private'),
+    }),
+    result: Session,
+    errors: ['NotFound', 'PermissionDenied', 'InvalidInput'],
+    example: { params: { root: '/home/ana/src/cairn', title: 'How does indexing resume?' }, result: { ...exampleSession, updatedAt: exampleSession.createdAt } },
+  }),
+  'sessions/list': request('sessions/list', {
+    summary: 'Sessions visible to the user (own and team-shared), most recent first, a page at a time.',
+    params: z.object({
+      projectId: z.guid().optional(),
+      root: z.string().optional(),
+      limit: z.number().int().min(1).max(200).default(50),
+      /** `nextBefore` of the previous page. */
+      before: z.string().optional(),
+      includeArchived: z.boolean().default(false),
+    }),
+    result: z.object({ sessions: z.array(Session), nextBefore: z.string().nullable() }),
+    errors: ['NotSignedIn'],
+    example: { params: { root: '/home/ana/src/cairn', limit: 20 }, result: { sessions: [exampleSession], nextBefore: null } },
+  }),
+  'sessions/get': request('sessions/get', {
+    summary: 'A session and a page of its messages in order (`afterSeq` pages forward).',
+    params: SessionRef.extend({
+      afterSeq: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(500).default(200),
+    }),
+    result: z.object({ session: Session, messages: z.array(Message), nextAfterSeq: z.number().int().nullable() }),
+    errors: ['NotFound'],
+    example: {
+      params: { sessionId: exampleSession.id },
+      result: {
+        session: exampleSession,
+        messages: [
+          {
+            id: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a',
+            sessionId: exampleSession.id,
+            seq: 1,
+            role: 'user',
+            content: 'How does indexing resume after a crash?',
+            status: 'complete',
+            toolCalls: null,
+            toolCallId: null,
+            name: null,
+            metadata: {},
+            createdAt: '2026-11-22T01:04:08.000Z',
+          },
+          {
+            id: 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d',
+            sessionId: exampleSession.id,
+            seq: 2,
+            role: 'assistant',
+            content: 'Each file is written in one transaction, so a crash loses at most the file in flight (daemon/src/kb/indexer.ts:40-72).',
+            status: 'complete',
+            toolCalls: null,
+            toolCallId: null,
+            name: null,
+            metadata: { model: 'gpt-4o-mini', usage: { promptTokens: 812, completionTokens: 41 } },
+            createdAt: '2026-11-22T01:04:10.000Z',
+          },
+        ],
+        nextAfterSeq: null,
+      },
+    },
+  }),
+  'sessions/rename': request('sessions/rename', {
+    summary: 'Sets the title of a session.',
+    params: SessionRef.extend({ title: z.string().min(1).max(200) }),
+    result: Session,
+    errors: ['NotFound', 'PermissionDenied', 'InvalidInput'],
+    example: { params: { sessionId: exampleSession.id, title: 'Resumable indexing' }, result: { ...exampleSession, title: 'Resumable indexing' } },
+  }),
+  'sessions/archive': request('sessions/archive', {
+    summary: 'Archives (or, with `archived: false`, restores) a session; archived sessions leave the default list.',
+    params: SessionRef.extend({ archived: z.boolean().default(true) }),
+    result: Session,
+    errors: ['NotFound', 'PermissionDenied'],
+    example: { params: { sessionId: exampleSession.id }, result: { ...exampleSession, archived: true } },
+  }),
+  'sessions/delete': request('sessions/delete', {
+    summary: 'Deletes a session and its messages (owner only).',
+    params: SessionRef,
+    result: z.object({ deleted: z.literal(true) }),
+    errors: ['NotFound', 'PermissionDenied'],
+    example: { params: { sessionId: exampleSession.id }, result: { deleted: true } },
+  }),
+  'sessions/share': request('sessions/share', {
+    summary: "Shares a session with the project's team (`team`) or takes it back (`private`).",
+    params: SessionRef.extend({ visibility: Visibility }),
+    result: Session,
+    errors: ['NotFound', 'PermissionDenied'],
+    example: { params: { sessionId: exampleSession.id, visibility: 'team' }, result: { ...exampleSession, visibility: 'team' } },
+  }),
+  'sessions/subscribe': request('sessions/subscribe', {
+    summary: 'Subscribes this connection to the chat notifications of a session (deltas, tool activity, done).',
+    params: SessionRef,
+    result: z.object({ subscribed: z.literal(true) }),
+    errors: ['NotFound'],
+    example: { params: { sessionId: exampleSession.id }, result: { subscribed: true } },
+  }),
+  'sessions/unsubscribe': request('sessions/unsubscribe', {
+    summary: "Stops this connection's chat notifications for a session.",
+    params: SessionRef,
+    result: z.object({ subscribed: z.literal(false) }),
+    errors: [],
+    example: { params: { sessionId: exampleSession.id }, result: { subscribed: false } },
+  }),
 } as const;
 
 export const sessionsNotifications = {
+  'sessions/changed': notification('sessions/changed', {
+    summary: 'A session was created, renamed, archived, shared, deleted or got a message (topic `sessions`).',
+    direction: 'daemon->client',
+    params: z.object({
+      sessionId: z.guid(),
+      change: z.enum(['created', 'updated', 'deleted']),
+      session: Session.nullable(),
+    }),
+    example: { sessionId: exampleSession.id, change: 'updated', session: exampleSession },
+  }),
 } as const;
