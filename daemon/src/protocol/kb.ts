@@ -2,8 +2,277 @@
 import { z } from 'zod';
 import { request, notification } from './define.js';
 
+export const kbKind = z.enum(['file', 'document', 'url', 'faq']);
+export type KbKind = z.output<typeof kbKind>;
+
+const root = z.string().min(1).describe('Absolute path of the workspace folder (the project is derived from it).');
+const progressToken = z.union([z.string(), z.number()]).optional();
+
+export const kbHit = z.object({
+  /** Workspace-relative POSIX path for files; the document name, URL or `faq:<id>` for other kinds. */
+  path: z.string(),
+  startLine: z.number().int(),
+  endLine: z.number().int(),
+  /** Reciprocal-rank-fusion score; higher is better. */
+  score: z.number(),
+  snippet: z.string(),
+  kind: kbKind,
+  title: z.string().nullable(),
+  language: z.string().nullable(),
+  sourceId: z.string(),
+  chunkId: z.string(),
+});
+export type KbHit = z.output<typeof kbHit>;
+
+export const kbSkipCounts = z.object({
+  binary: z.number().int(),
+  tooLarge: z.number().int(),
+  ignored: z.number().int(),
+  unreadable: z.number().int(),
+  outsideWorkspace: z.number().int(),
+  symlinkLoop: z.number().int(),
+  /** Files indexed whose bytes were not valid UTF-8 (decoded with U+FFFD); counted, not skipped. */
+  invalidUtf8: z.number().int(),
+  /** Files whose embeddings failed (provider error, wrong dimension); retried on the next run. */
+  embedFailed: z.number().int(),
+});
+export type KbSkipCounts = z.output<typeof kbSkipCounts>;
+
+export const kbIndexSummary = z.object({
+  root: z.string(),
+  projectId: z.string(),
+  model: z.string(),
+  /** Files the crawler accepted. */
+  files: z.number().int(),
+  /** Files (re)written this run. */
+  indexed: z.number().int(),
+  unchanged: z.number().int(),
+  deleted: z.number().int(),
+  skipped: kbSkipCounts,
+  /** Chunks written this run. */
+  chunks: z.number().int(),
+  /** Chunks embedded by the provider this run. */
+  embedded: z.number().int(),
+  /** Chunks whose stored embedding was reused (same text hash). */
+  reused: z.number().int(),
+  seconds: z.number(),
+  /** False when the run was cancelled or some files failed; the next run continues where this one stopped. */
+  complete: z.boolean(),
+  /** The model search uses now (the previous one until this model covers every file). */
+  activeModel: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).describe('At most 20, for the user to read.'),
+});
+export type KbIndexSummary = z.output<typeof kbIndexSummary>;
+
+const addResult = z.object({
+  sourceId: z.string(),
+  uri: z.string(),
+  kind: kbKind,
+  title: z.string().nullable(),
+  chunks: z.number().int(),
+  model: z.string(),
+});
+
+const exampleHit: KbHit = {
+  path: 'src/auth/session.ts',
+  startLine: 12,
+  endLine: 40,
+  score: 0.0325,
+  snippet: 'export async function refreshSession(token: string) {',
+  kind: 'file',
+  title: 'session.ts',
+  language: 'typescript',
+  sourceId: '6f1c0b1e-3f7a-4d8e-9a51-2b8f0c6d7e11',
+  chunkId: '0b7d2a4c-91e3-4f55-8c2a-7d4e1f9a3b20',
+};
+
 export const kbRequests = {
+  'kb/index': request('kb/index', {
+    summary:
+      'Indexes a workspace folder incrementally (unchanged files cost nothing; each file commits atomically), reports `$/progress` and is cancellable (committed files stay). Starts watching the folder for changes unless `watch` is false.',
+    params: z.object({
+      root,
+      progressToken,
+      /** Re-read and re-hash every file even when size and mtime are unchanged. */
+      force: z.boolean().default(false),
+      watch: z.boolean().default(true),
+    }),
+    result: kbIndexSummary,
+    errors: ['InvalidInput', 'NotFound', 'Cancelled', 'ProviderError', 'ModelNotConfigured', 'Busy'],
+    progress: true,
+    example: {
+      params: { root: '/home/ana/acme-api', progressToken: 'idx-1' },
+      result: {
+        root: '/home/ana/acme-api',
+        projectId: '2d9f7c1a-5b3e-4c8d-a1f0-9e6b4d2c8a73',
+        model: 'cairn-local-hash-v1-384',
+        files: 1284,
+        indexed: 3,
+        unchanged: 1280,
+        deleted: 1,
+        skipped: { binary: 12, tooLarge: 2, ignored: 5310, unreadable: 0, outsideWorkspace: 1, symlinkLoop: 0, invalidUtf8: 1, embedFailed: 0 },
+        chunks: 17,
+        embedded: 4,
+        reused: 13,
+        seconds: 0.41,
+        complete: true,
+        activeModel: 'cairn-local-hash-v1-384',
+        errors: [],
+      },
+    },
+  }),
+  'kb/status': request('kb/status', {
+    summary: 'What is indexed for a folder, with which models, which model search uses, and how many files are stale.',
+    params: z.object({ root, stale: z.boolean().default(true).describe('Crawl the folder to count stale files.') }),
+    result: z.object({
+      projectId: z.string(),
+      configuredModel: z.string(),
+      activeModel: z.string().nullable(),
+      models: z.array(
+        z.object({
+          model: z.string(),
+          dims: z.number().int(),
+          sources: z.number().int(),
+          chunks: z.number().int(),
+          byKind: z.record(z.string(), z.object({ sources: z.number().int(), chunks: z.number().int() })),
+          lastIndexedAt: z.string().nullable(),
+        }),
+      ),
+      /** Files on disk that are new, changed or deleted since the configured model's last index; null when not counted. */
+      stale: z.object({ added: z.number().int(), changed: z.number().int(), deleted: z.number().int() }).nullable(),
+      indexing: z.boolean(),
+      watching: z.boolean(),
+    }),
+    errors: ['InvalidInput'],
+    example: {
+      params: { root: '/home/ana/acme-api' },
+      result: {
+        projectId: '2d9f7c1a-5b3e-4c8d-a1f0-9e6b4d2c8a73',
+        configuredModel: 'cairn-local-hash-v1-384',
+        activeModel: 'cairn-local-hash-v1-384',
+        models: [
+          {
+            model: 'cairn-local-hash-v1-384',
+            dims: 384,
+            sources: 1286,
+            chunks: 9120,
+            byKind: { file: { sources: 1284, chunks: 9101 }, faq: { sources: 2, chunks: 2 } },
+            lastIndexedAt: '2026-11-22T01:12:09.000Z',
+          },
+        ],
+        stale: { added: 1, changed: 2, deleted: 0 },
+        indexing: false,
+        watching: true,
+      },
+    },
+  }),
+  'kb/search': request('kb/search', {
+    summary:
+      'Hybrid search (full-text rank and vector rank fused by reciprocal rank fusion, one SQL call) over the project knowledge base, with filters.',
+    params: z.object({
+      root,
+      query: z.string().min(1).max(4000),
+      limit: z.number().int().min(1).max(100).default(10),
+      pathPrefix: z.string().optional(),
+      /** Glob over the path: `*` within a segment, `**` across segments, `?` one character. */
+      glob: z.string().optional(),
+      language: z.string().optional(),
+      kind: kbKind.optional(),
+    }),
+    result: z.array(kbHit),
+    errors: ['InvalidInput'],
+    example: {
+      params: { root: '/home/ana/acme-api', query: 'refresh session token', limit: 5, glob: 'src/**/*.ts' },
+      result: [exampleHit],
+    },
+  }),
+  'kb/addDocument': request('kb/addDocument', {
+    summary: 'Adds a document (markdown, text or PDF) to the project knowledge base: from a file path, or inline text.',
+    params: z
+      .object({
+        root,
+        path: z.string().optional().describe('Absolute path of a .md, .txt or .pdf file.'),
+        text: z.string().max(10 * 1024 * 1024).optional(),
+        title: z.string().max(500).optional(),
+        format: z.enum(['markdown', 'text', 'pdf']).optional(),
+      })
+      .refine((p) => (p.path === undefined) !== (p.text === undefined), { message: 'give exactly one of path or text' }),
+    result: addResult,
+    errors: ['InvalidInput', 'NotFound', 'TooLarge', 'ProviderError'],
+    example: {
+      params: { root: '/home/ana/acme-api', path: '/home/ana/Documents/oncall-runbook.pdf' },
+      result: {
+        sourceId: '8a2e4f6b-1c3d-4e5f-9a7b-0c1d2e3f4a5b',
+        uri: 'doc:oncall-runbook.pdf',
+        kind: 'document',
+        title: 'oncall-runbook.pdf',
+        chunks: 14,
+        model: 'cairn-local-hash-v1-384',
+      },
+    },
+  }),
+  'kb/addUrl': request('kb/addUrl', {
+    summary: 'Fetches a web page, reduces its HTML to text and adds it to the project knowledge base.',
+    params: z.object({ root, url: z.url({ protocol: /^https?$/ }), title: z.string().max(500).optional() }),
+    result: addResult,
+    errors: ['InvalidInput', 'ProviderError', 'TooLarge'],
+    example: {
+      params: { root: '/home/ana/acme-api', url: 'https://supabase.com/docs/guides/auth' },
+      result: {
+        sourceId: '3b4c5d6e-7f80-4a1b-8c2d-3e4f5a6b7c8d',
+        uri: 'https://supabase.com/docs/guides/auth',
+        kind: 'url',
+        title: 'Auth | Supabase Docs',
+        chunks: 22,
+        model: 'cairn-local-hash-v1-384',
+      },
+    },
+  }),
+  'kb/addFaq': request('kb/addFaq', {
+    summary: 'Adds a question and its answer to the project knowledge base (one source per question).',
+    params: z.object({ root, question: z.string().min(1).max(2000), answer: z.string().min(1).max(100_000) }),
+    result: addResult,
+    errors: ['InvalidInput', 'ProviderError'],
+    example: {
+      params: { root: '/home/ana/acme-api', question: 'How do I rotate the staging database password?', answer: 'Run `make rotate-staging` and update the vault entry `db/staging`.' },
+      result: {
+        sourceId: '5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f',
+        uri: 'faq:how-do-i-rotate-the-staging-database-password',
+        kind: 'faq',
+        title: 'How do I rotate the staging database password?',
+        chunks: 1,
+        model: 'cairn-local-hash-v1-384',
+      },
+    },
+  }),
+  'kb/remove': request('kb/remove', {
+    summary: 'Removes a source (document, URL, FAQ entry or file) from the knowledge base, for every model.',
+    params: z.object({ root, uri: z.string().min(1), kind: kbKind }),
+    result: z.object({ removed: z.number().int() }),
+    errors: ['InvalidInput'],
+    example: { params: { root: '/home/ana/acme-api', uri: 'https://supabase.com/docs/guides/auth', kind: 'url' }, result: { removed: 1 } },
+  }),
+  'kb/watch': request('kb/watch', {
+    summary: 'Starts or stops re-indexing a folder on file changes while the daemon runs (kb/index starts it by default).',
+    params: z.object({ root, enabled: z.boolean() }),
+    result: z.object({ watching: z.boolean() }),
+    errors: ['InvalidInput'],
+    example: { params: { root: '/home/ana/acme-api', enabled: false }, result: { watching: false } },
+  }),
 } as const;
 
 export const kbNotifications = {
+  'kb/changed': notification('kb/changed', {
+    summary: 'The knowledge base of a project changed (an index run, the watcher, or an added/removed source). Published on topic `kb`.',
+    direction: 'daemon->client',
+    params: z.object({
+      root: z.string().nullable(),
+      projectId: z.string(),
+      reason: z.enum(['index', 'watch', 'add', 'remove', 'model']),
+      /** Paths or URIs written or removed, at most 100. */
+      uris: z.array(z.string()),
+      activeModel: z.string().nullable(),
+    }),
+    example: { root: '/home/ana/acme-api', projectId: '2d9f7c1a-5b3e-4c8d-a1f0-9e6b4d2c8a73', reason: 'watch', uris: ['src/auth/session.ts'], activeModel: 'cairn-local-hash-v1-384' },
+  }),
 } as const;

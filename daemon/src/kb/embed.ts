@@ -1,0 +1,283 @@
+/**
+ * Embedders turn chunk texts into vectors. Every embedder has an `id` (the model name stored in
+ * kb_sources.embedding_model) and fixed `dims`; vectors of different ids are never compared.
+ *
+ * - `cairn-local-hash-v1-384` (default, offline): feature hashing, not a neural model. It captures shared
+ *   identifiers and spelling, not meaning; its name says so.
+ * - OpenAI-compatible endpoints (OpenAI, Ollama, LM Studio, vLLM) through `@langchain/openai`.
+ *
+ * Adding another kind (for example transformers.js with a local model folder): implement `Embedder` with an
+ * id such as `transformers:<folder name>@<dims>`, load the pipeline with `env.allowRemoteModels = false` and
+ * `env.localModelPath` set to the user's folder (so nothing downloads), return mean-pooled normalised vectors,
+ * and add a branch to `createEmbedder` and `embedderForModel` keyed on the provider and id prefix.
+ */
+import { OpenAIEmbeddings } from '@langchain/openai';
+import type { EmbeddingsConfig, RuntimeConfig } from '../config.js';
+
+export interface Embedder {
+  /** Model name stored in the database with every vector. */
+  readonly id: string;
+  readonly dims: number;
+  embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[] | number[][]>;
+}
+
+/** A provider failed: wrong key or URL, timeout, or an answer of the wrong shape. Never carries the key. */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'auth' | 'unreachable' | 'timeout' | 'bad_response' | 'wrong_dimension' | 'other',
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+export const LOCAL_HASH_ID = 'cairn-local-hash-v1-384';
+const LOCAL_DIMS = 384;
+
+/** FNV-1a, 32-bit: cheap, stable across runs and platforms, good enough spread for feature hashing. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+const WORD = /[\p{L}\p{N}_$]+/gu;
+const CAMEL = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
+
+/** `parseHTTPResponse_v2` → `parsehttpresponse_v2`, `parse`, `http`, `response`, `v2`. */
+export function identifierTokens(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(WORD)) {
+    const word = m[0];
+    const lower = word.toLowerCase();
+    if (lower.length > 1) out.push(lower);
+    for (const part of word.split(/[_$]+/)) {
+      if (!part) continue;
+      const subs = part.match(CAMEL);
+      if (!subs || (subs.length === 1 && part.length === word.length)) continue;
+      for (const s of subs) if (s.length > 1) out.push(s.toLowerCase());
+    }
+  }
+  return out;
+}
+
+/**
+ * Signed feature hashing of identifier tokens (weight 1) and their character trigrams (weight 0.25, so
+ * partial and misspelt identifiers still overlap), square-root damped per feature so one repeated token
+ * cannot dominate, then L2-normalised. Deterministic: the same text gives the same vector everywhere.
+ */
+export function localHashEmbed(text: string, dims = LOCAL_DIMS): Float32Array {
+  const v = new Float32Array(dims);
+  const counts = new Map<string, number>();
+  for (const tok of identifierTokens(text)) {
+    counts.set(tok, (counts.get(tok) ?? 0) + 1);
+  }
+  for (const [tok, n] of counts) {
+    const w = Math.sqrt(n);
+    const h = fnv1a(tok);
+    v[h % dims]! += h & 0x80000000 ? -w : w;
+    const padded = `^${tok}$`;
+    for (let i = 0; i + 3 <= padded.length; i++) {
+      const g = fnv1a(padded.slice(i, i + 3)) ;
+      v[g % dims]! += (g & 0x80000000 ? -w : w) * 0.25;
+    }
+  }
+  let norm = 0;
+  for (let i = 0; i < dims; i++) norm += v[i]! * v[i]!;
+  if (norm > 0) {
+    const inv = 1 / Math.sqrt(norm);
+    for (let i = 0; i < dims; i++) v[i]! *= inv;
+  }
+  return v;
+}
+
+export class LocalHashEmbedder implements Embedder {
+  readonly id = LOCAL_HASH_ID;
+  readonly dims = LOCAL_DIMS;
+  async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    signal?.throwIfAborted();
+    return texts.map((t) => localHashEmbed(t, this.dims));
+  }
+}
+
+const KNOWN_DIMS: Record<string, number> = {
+  'text-embedding-3-small': 1536,
+  'text-embedding-3-large': 3072,
+  'text-embedding-ada-002': 1536,
+  'nomic-embed-text': 768,
+  'mxbai-embed-large': 1024,
+  'all-minilm': 384,
+};
+
+export interface OpenAIEmbedderOptions {
+  model: string;
+  baseUrl: string | null;
+  apiKey: string | null;
+  /** Requested dimensions (text-embedding-3 models shorten their vectors); null = the model's own. */
+  dimensions: number | null;
+  /** Texts per HTTP request. */
+  batchSize?: number;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** Retries of a failed request (429, 5xx, timeouts) with exponential backoff; 401/403/404 fail at once. */
+  maxRetries?: number;
+}
+
+/** `text-embedding-3-small` or `text-embedding-3-small@512` when dimensions are requested. */
+export function openAIModelId(model: string, dimensions: number | null): string {
+  return dimensions ? `${model}@${dimensions}` : model;
+}
+
+export class OpenAIEmbedder implements Embedder {
+  readonly id: string;
+  private lc: OpenAIEmbeddings;
+  private batchSize: number;
+
+  private constructor(
+    private readonly opts: OpenAIEmbedderOptions,
+    public dims: number,
+  ) {
+    this.id = openAIModelId(opts.model, opts.dimensions);
+    this.batchSize = opts.batchSize ?? 128;
+    this.lc = new OpenAIEmbeddings({
+      model: opts.model,
+      // A local server (Ollama, LM Studio) needs no key, but the client insists on one.
+      apiKey: opts.apiKey ?? 'no-key',
+      configuration: opts.baseUrl ? { baseURL: opts.baseUrl } : {},
+      ...(opts.dimensions ? { dimensions: opts.dimensions } : {}),
+      batchSize: this.batchSize,
+      timeout: opts.timeoutMs ?? 30_000,
+      // Three retries (backoff ~1 s, 2 s, 4 s) ride out a rate limit without stalling an index for minutes.
+      maxRetries: opts.maxRetries ?? 3,
+      maxConcurrency: 2,
+      // Newlines carry structure in code; modern embedding models take them as they are.
+      stripNewLines: false,
+    });
+  }
+
+  /** Creates the embedder, asking the endpoint once for the dimension when the model is not known. */
+  static async create(opts: OpenAIEmbedderOptions, signal?: AbortSignal): Promise<OpenAIEmbedder> {
+    const known = opts.dimensions ?? KNOWN_DIMS[opts.model] ?? null;
+    const e = new OpenAIEmbedder(opts, known ?? 0);
+    if (known === null) {
+      const probe = await e.call(['dimension probe'], signal);
+      const first = probe[0];
+      if (!first || first.length === 0) throw new ProviderError(`${opts.model} returned an empty embedding`, 'bad_response');
+      e.dims = first.length;
+    }
+    return e;
+  }
+
+  async embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    const out = await this.call(texts, signal);
+    for (const v of out) {
+      if (v.length !== this.dims) {
+        throw new ProviderError(`${this.id} returned ${v.length} dimensions, expected ${this.dims}`, 'wrong_dimension');
+      }
+    }
+    return out;
+  }
+
+  private async call(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    signal?.throwIfAborted();
+    let result: number[][];
+    try {
+      const work = this.lc.embedDocuments(texts);
+      result = signal ? await abortable(work, signal) : await work;
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      throw toProviderError(e, this.opts);
+    }
+    if (!Array.isArray(result) || result.length !== texts.length) {
+      throw new ProviderError(`${this.opts.model} returned ${Array.isArray(result) ? result.length : 'no'} embeddings for ${texts.length} texts`, 'bad_response');
+    }
+    return result;
+  }
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function toProviderError(e: unknown, opts: OpenAIEmbedderOptions): ProviderError {
+  if (e instanceof ProviderError) return e;
+  const err = e as { status?: number; name?: string; message?: string; code?: string; cause?: { code?: string } };
+  const where = opts.baseUrl ?? 'https://api.openai.com/v1';
+  const status = typeof err?.status === 'number' ? err.status : undefined;
+  if (status === 401 || status === 403) return new ProviderError(`the embeddings endpoint ${where} refused the API key (HTTP ${status})`, 'auth');
+  if (status === 404) return new ProviderError(`the embeddings endpoint ${where} has no model "${opts.model}" or no /embeddings route (HTTP 404)`, 'bad_response');
+  if (err?.name === 'TimeoutError' || /timed? ?out/i.test(err?.message ?? '')) return new ProviderError(`the embeddings endpoint ${where} timed out`, 'timeout');
+  if (status !== undefined) return new ProviderError(`the embeddings endpoint ${where} answered HTTP ${status}`, 'other');
+  if (/connect|ECONNREFUSED|ENOTFOUND|fetch failed|Connection error/i.test(`${err?.message ?? ''} ${err?.code ?? ''} ${err?.cause?.code ?? ''}`)) {
+    return new ProviderError(`cannot reach the embeddings endpoint ${where}`, 'unreachable');
+  }
+  return new ProviderError(`embedding failed at ${where}: ${redact(err?.message ?? String(e), opts.apiKey)}`, 'other');
+}
+
+function redact(msg: string, key: string | null): string {
+  return key ? msg.split(key).join('[key]') : msg;
+}
+
+/** The embedder the settings ask for. */
+export async function createEmbedder(config: EmbeddingsConfig, signal?: AbortSignal): Promise<Embedder> {
+  if (config.provider === 'local-hash') return new LocalHashEmbedder();
+  if (!config.model) throw new ProviderError('embeddings provider "openai" needs a model name (CAIRN_EMBEDDINGS_MODEL or the setting)', 'other');
+  return OpenAIEmbedder.create(
+    { model: config.model, baseUrl: config.baseUrl, apiKey: config.apiKey, dimensions: config.dimensions },
+    signal,
+  );
+}
+
+/** The id the settings would produce, without contacting any provider. */
+export function configuredModelId(config: EmbeddingsConfig): string {
+  if (config.provider === 'local-hash' || !config.model) return LOCAL_HASH_ID;
+  return openAIModelId(config.model, config.dimensions);
+}
+
+/**
+ * An embedder for queries against vectors already stored under `id`, which may be an older model than the
+ * configured one (search keeps using it during a model switch). Null when it cannot be built; search then
+ * falls back to full-text only.
+ */
+export async function embedderForModel(id: string, config: RuntimeConfig, signal?: AbortSignal): Promise<Embedder | null> {
+  if (id === LOCAL_HASH_ID) return new LocalHashEmbedder();
+  const m = /^(.*?)(?:@(\d+))?$/.exec(id);
+  const model = m?.[1];
+  if (!model) return null;
+  try {
+    return await OpenAIEmbedder.create(
+      { model, baseUrl: config.embeddings.baseUrl, apiKey: config.embeddings.apiKey, dimensions: m?.[2] ? Number(m[2]) : null, maxRetries: 1, timeoutMs: 10_000 },
+      signal,
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** pgvector's text form. Six decimals keep cosine ranking intact and halve the text versus full precision. */
+export function vectorText(v: ArrayLike<number>): string {
+  let s = '[';
+  for (let i = 0; i < v.length; i++) {
+    if (i) s += ',';
+    const x = v[i]!;
+    s += x === 0 ? '0' : x.toFixed(6);
+  }
+  return s + ']';
+}

@@ -1,0 +1,107 @@
+/**
+ * Knowledge-base search, shared by `kb/search`, the CLI and the chat orchestrator's `search_knowledge_base`
+ * tool: one `kb_search` SQL call (full-text rank and vector rank fused by RRF) against the project's active
+ * embedding model, so a model switch in progress never mixes vectors of different dimensions.
+ */
+import type { Store } from '../store/types.js';
+import type { ConfigHolder } from '../config.js';
+import type { KbHit, KbKind } from '../protocol/kb.js';
+import { resolveProject } from '../workspace/project.js';
+import { activeModel } from './state.js';
+import { embedderForModel, type Embedder, vectorText, configuredModelId } from './embed.js';
+
+export type { KbHit };
+
+export interface KbSearchParams {
+  root: string;
+  query: string;
+  limit?: number;
+  pathPrefix?: string;
+  glob?: string;
+  language?: string;
+  kind?: string;
+}
+
+interface KbSearchRow {
+  chunk_id: string;
+  source_id: string;
+  kind: KbKind;
+  uri: string;
+  title: string | null;
+  language: string | null;
+  start_line: number;
+  end_line: number;
+  content: string;
+  snippet: string | null;
+  score: number;
+}
+
+const queryEmbedders = new Map<string, Promise<Embedder | null>>();
+
+async function queryEmbedder(model: string, config: ConfigHolder, signal?: AbortSignal): Promise<Embedder | null> {
+  const c = config.get();
+  const key = `${model}|${c.embeddings.baseUrl ?? ''}|${c.embeddings.apiKey ? 'k' : ''}`;
+  let e = queryEmbedders.get(key);
+  if (!e) {
+    e = embedderForModel(model, c, signal);
+    queryEmbedders.set(key, e);
+    // A failed provider is retried on the next search rather than remembered forever.
+    void e.then((v) => v === null && queryEmbedders.delete(key));
+  }
+  return e;
+}
+
+/** Escapes LIKE metacharacters so a path prefix is matched literally. */
+function likePrefix(prefix: string): string {
+  return prefix.replace(/^\.?\/+/, '').replace(/[\\%_]/g, (m) => `\\${m}`);
+}
+
+export async function searchKnowledgeBase(
+  store: Store,
+  config: ConfigHolder,
+  params: { root: string; query: string; limit?: number; pathPrefix?: string; glob?: string; language?: string; kind?: string },
+  signal?: AbortSignal,
+): Promise<KbHit[]> {
+  const limit = Math.min(Math.max(Math.trunc(params.limit ?? 10), 1), 100);
+  const project = await resolveProject(store, params.root);
+  const model = (await activeModel(store, config.get(), project.id, signal)) ?? configuredModelId(config.get().embeddings);
+  let embedding: string | null = null;
+  const embedder = await queryEmbedder(model, config, signal);
+  if (embedder) {
+    try {
+      const [v] = await embedder.embed([params.query], signal);
+      if (v && v.length === embedder.dims) embedding = vectorText(v);
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      // The provider is down: full-text results are still worth returning.
+      embedding = null;
+    }
+  }
+  const rows = await store.rpc<KbSearchRow[]>(
+    'kb_search',
+    {
+      p_project_id: project.id,
+      p_query: params.query,
+      p_query_embedding: embedding,
+      p_embedding_model: model,
+      p_limit: limit,
+      p_path_prefix: params.pathPrefix ? likePrefix(params.pathPrefix) : null,
+      p_path_glob: params.glob ?? null,
+      p_language: params.language ?? null,
+      p_kind: params.kind ?? null,
+    },
+    { signal },
+  );
+  return rows.map((r) => ({
+    path: r.uri,
+    startLine: r.start_line,
+    endLine: r.end_line,
+    score: Number(r.score),
+    snippet: r.snippet ?? r.content.slice(0, 300),
+    kind: r.kind,
+    title: r.title,
+    language: r.language,
+    sourceId: r.source_id,
+    chunkId: r.chunk_id,
+  }));
+}
