@@ -1,0 +1,202 @@
+/**
+ * The default store: PGlite (Postgres in WASM) with pgvector, in `$CAIRN_HOME/db`, owned by one process
+ * (a lock file), bootstrapped and migrated at open, used by the single local user through the same RLS as
+ * team mode. PGlite has one connection, so every call runs through one queue, in order.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { lockDirectory, type DirLock } from './lock.js';
+import { ensureLocalUser } from './local-user.js';
+import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, readSchemaStatus } from './migrate.js';
+import {
+  CHANGES_CHANNEL,
+  FunctionCatalog,
+  callFunction,
+  changeVisible,
+  parseChange,
+  readStats,
+  runAsUser,
+  toStoreError,
+  userClaims,
+  type JwtClaims,
+  type SqlDb,
+  type SqlTx,
+} from './sql.js';
+import { StoreError, type ChangeEvent, type SchemaStatus, type Store, type StoreUser } from './types.js';
+
+export interface EmbeddedOptions {
+  /** Defaults to the shipped `supabase/migrations`. */
+  migrationsDir?: string;
+  /** A `dumpDataDir` image to start a brand-new data dir from instead of running initdb (tests, restore). */
+  template?: Blob;
+}
+
+function isEmptyDir(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).length === 0;
+}
+
+/** PGlite with the extensions every Cairn database needs. */
+export async function createPGlite(opts: { dataDir?: string; loadDataDir?: Blob } = {}): Promise<PGlite> {
+  return PGlite.create({
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+    extensions: { vector },
+  });
+}
+
+/** PGlite as a SqlDb (its transactions are already exclusive). */
+export function pgliteDb(db: PGlite): SqlDb {
+  return { transaction: (fn) => db.transaction((tx: Transaction) => fn(tx as SqlTx)) };
+}
+
+export class EmbeddedStore implements Store {
+  readonly mode = 'embedded' as const;
+  private readonly sql: SqlDb;
+  private readonly catalog = new FunctionCatalog();
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly home: string,
+    private readonly db: PGlite,
+    private readonly lock: DirLock,
+    private readonly localUser: StoreUser,
+    private readonly migrationsDir: string,
+  ) {
+    this.sql = pgliteDb(db);
+  }
+
+  /** The data dir of a home. */
+  static dataDir(home: string): string {
+    return join(home, 'db');
+  }
+
+  /** Locks `$home/db`, opens it (initdb on first use), bootstraps, migrates and ensures the local user. */
+  static async open(home: string, opts: EmbeddedOptions = {}): Promise<EmbeddedStore> {
+    const dataDir = EmbeddedStore.dataDir(home);
+    await mkdir(home, { recursive: true });
+    const lock = await lockDirectory(dataDir);
+    let db: PGlite | undefined;
+    try {
+      const fresh = isEmptyDir(dataDir);
+      db = await createPGlite({ dataDir, ...(fresh && opts.template ? { loadDataDir: opts.template } : {}) });
+      const sql = pgliteDb(db);
+      const migrationsDir = opts.migrationsDir ?? findMigrationsDir();
+      await bootstrapIfNeeded(sql);
+      await applyMigrations(sql, migrationsDir);
+      const user = await ensureLocalUser(home, sql);
+      return new EmbeddedStore(home, db, lock, user, migrationsDir);
+    } catch (err) {
+      await db?.close().catch(() => undefined);
+      await lock.release();
+      throw toStoreError(err);
+    }
+  }
+
+  /**
+   * Restores a backup into `home`, which must not hold a database yet (a restore never overwrites data).
+   * Migrations pending for this daemon are applied at the next open.
+   */
+  static async restore(file: string, home: string): Promise<void> {
+    const dataDir = EmbeddedStore.dataDir(home);
+    if (!isEmptyDir(dataDir)) {
+      throw new StoreError('conflict', `${home} already holds a database; restore into an empty CAIRN_HOME.`);
+    }
+    const image = new Blob([await readFile(file)]);
+    await mkdir(home, { recursive: true });
+    const lock = await lockDirectory(dataDir);
+    try {
+      const db = await createPGlite({ dataDir, loadDataDir: image });
+      try {
+        await db.query('select 1');
+      } finally {
+        await db.close();
+      }
+    } catch (err) {
+      throw err instanceof StoreError ? err : new StoreError('invalid_input', `${file} is not a Cairn backup: ${(err as Error).message}`);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  user(): StoreUser {
+    return this.localUser;
+  }
+
+  /** Runs `fn` alone on the database, after every call queued before it. */
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreError('unavailable', 'The store is closed.'));
+    const run = this.tail.then(fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+    return this.rpcAs<T>(userClaims(this.localUser), fn, args, opts);
+  }
+
+  /** Calls the SQL API with arbitrary claims (another user, aal2, anon): for tests of multi-user behaviour. */
+  rpcAs<T = unknown>(claims: JwtClaims, fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+    return this.enqueue(async () => {
+      opts?.signal?.throwIfAborted();
+      try {
+        return await runAsUser(this.sql, claims, (tx) => callFunction<T>(tx, this.catalog, fn, args));
+      } catch (err) {
+        throw toStoreError(err);
+      }
+    });
+  }
+
+  /** Runs `fn` as the database owner, in the queue (seeding, maintenance). Never exposed over RPC. */
+  asOwner<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.enqueue(() => this.sql.transaction(fn));
+  }
+
+  schemaStatus(): Promise<SchemaStatus> {
+    return this.enqueue(() => readSchemaStatus(this.sql, this.migrationsDir));
+  }
+
+  async onChange(listener: (event: ChangeEvent) => void): Promise<() => Promise<void>> {
+    const claims = userClaims(this.localUser);
+    const onPayload = (payload: string) => {
+      const ev = parseChange(payload);
+      if (!ev) return;
+      this.enqueue(() => runAsUser(this.sql, claims, (tx) => changeVisible(tx, ev)))
+        .then((visible) => visible && listener(ev))
+        .catch(() => undefined);
+    };
+    const unlisten = await this.enqueue(() => this.db.listen(CHANGES_CHANNEL, onPayload));
+    return async () => {
+      if (!this.closed) await this.enqueue(() => unlisten());
+    };
+  }
+
+  stats(): Promise<{ tables: Record<string, number>; bytes: number | null }> {
+    return this.enqueue(() => readStats(this.sql));
+  }
+
+  /** Writes a consistent gzip image of the whole database to `file`, taken between queued calls. */
+  async backup(file: string): Promise<{ bytes: number }> {
+    const image = await this.enqueue(() => this.db.dumpDataDir('gzip'));
+    const bytes = Buffer.from(await image.arrayBuffer());
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(`${file}.partial`, bytes, { mode: 0o600 });
+    await rename(`${file}.partial`, file);
+    return { bytes: bytes.length };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const drained = this.tail;
+    this.closed = true;
+    await drained;
+    try {
+      await this.db.close();
+    } finally {
+      await this.lock.release();
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Databases for tests. initdb + bootstrap + migrations take 5 s, so each test process builds ONE migrated
+ * template (per migrations dir), dumps it, and every test gets its own fresh copy from the dump (~1 s).
+ * Helpers create auth users and act as any of them (aal1/aal2) or as anon, through the store's own
+ * `runAsUser` and `callFunction`: the code under test, not a copy of it.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
+import { createPGlite, pgliteDb } from '../../daemon/src/store/embedded.js';
+import { applyMigrations, bootstrapIfNeeded, findMigrationsDir } from '../../daemon/src/store/migrate.js';
+import {
+  FunctionCatalog,
+  anonClaims,
+  callFunction,
+  runAsUser,
+  toStoreError,
+  userClaims,
+  type JwtClaims,
+  type SqlDb,
+} from '../../daemon/src/store/sql.js';
+import { StoreError } from '../../daemon/src/store/types.js';
+
+const templates = new Map<string, Promise<Blob>>();
+
+/** The migrated template image for `migrationsDir`, built once per process. */
+export function migratedTemplate(migrationsDir: string = findMigrationsDir()): Promise<Blob> {
+  let t = templates.get(migrationsDir);
+  if (!t) {
+    t = (async () => {
+      const db = await createPGlite();
+      try {
+        const sql = pgliteDb(db);
+        await bootstrapIfNeeded(sql);
+        await applyMigrations(sql, migrationsDir);
+        return (await db.dumpDataDir('gzip')) as Blob;
+      } finally {
+        await db.close();
+      }
+    })();
+    templates.set(migrationsDir, t);
+  }
+  return t;
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  /** The JWT's assurance level this user acts with (default aal1). */
+  aal: 'aal1' | 'aal2';
+}
+
+/** Who performs an operation: a user, or anon (no JWT user). */
+export type Actor = TestUser | 'anon';
+
+export function claimsOf(actor: Actor): JwtClaims {
+  return actor === 'anon' ? anonClaims : userClaims({ id: actor.id, email: actor.email, aal: actor.aal });
+}
+
+/** The same user after passing a second factor. */
+export function withAal2(user: TestUser): TestUser {
+  return { ...user, aal: 'aal2' };
+}
+
+export interface TestDb {
+  readonly db: PGlite;
+  readonly sql: SqlDb;
+  /** Inserts an auth user (the profile trigger makes its profile). */
+  createUser(name?: string): Promise<TestUser>;
+  /** Calls a function of the SQL API as `actor`, exactly as the stores do; throws StoreError. */
+  rpc<T = unknown>(actor: Actor, fn: string, args?: Record<string, unknown>): Promise<T>;
+  /** Runs raw SQL as `actor` (as PostgREST would let a client touch the tables directly); throws StoreError. */
+  query<T = Record<string, unknown>>(actor: Actor, text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs raw SQL as the database owner (RLS does not apply): for setup and for checking what really changed. */
+  admin<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Row count of a public table, as the owner. */
+  count(table: string, where?: string, params?: unknown[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A fresh, migrated, in-memory database for one test. */
+export async function freshDb(migrationsDir?: string): Promise<TestDb> {
+  const db = await createPGlite({ loadDataDir: await migratedTemplate(migrationsDir) });
+  const sql = pgliteDb(db);
+  const catalog = new FunctionCatalog();
+  let n = 0;
+  const self: TestDb = {
+    db,
+    sql,
+    async createUser(name = `user${++n}`) {
+      const id = randomUUID();
+      const email = `${name}@example.test`;
+      await db.query(
+        `insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, raw_user_meta_data, created_at, updated_at)
+         values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated', 'authenticated', $2, now(), $3, now(), now())`,
+        [id, email, JSON.stringify({ full_name: name })],
+      );
+      return { id, email, aal: 'aal1' };
+    },
+    async rpc<T>(actor: Actor, fn: string, args?: Record<string, unknown>) {
+      try {
+        return await runAsUser(sql, claimsOf(actor), (tx) => callFunction<T>(tx, catalog, fn, args));
+      } catch (err) {
+        throw toStoreError(err);
+      }
+    },
+    async query<T>(actor: Actor, text: string, params?: unknown[]) {
+      try {
+        return await runAsUser(sql, claimsOf(actor), async (tx) => (await tx.query<T>(text, params)).rows);
+      } catch (err) {
+        throw toStoreError(err);
+      }
+    },
+    async admin<T>(text: string, params?: unknown[]) {
+      return (await db.query<T>(text, params)).rows;
+    },
+    async count(table: string, where = 'true', params: unknown[] = []) {
+      const rows = (await db.query<{ n: number }>(`select count(*)::int as n from public.${table} where ${where}`, params)).rows;
+      return rows[0]?.n ?? 0;
+    },
+    close: () => db.close(),
+  };
+  return self;
+}
+
+/** Asserts that `work` fails with a StoreError of `kind` whose message matches; returns the error. */
+export async function expectStoreError(
+  work: Promise<unknown>,
+  kind: StoreError['kind'],
+  message?: RegExp,
+): Promise<StoreError> {
+  let result: unknown;
+  try {
+    result = await work;
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw new Error(`expected a StoreError(${kind}), got ${String(err)}`);
+    if (err.kind !== kind) throw new Error(`expected StoreError(${kind}), got ${err.kind} [${err.sqlstate}]: ${err.message}`);
+    if (message && !message.test(err.message)) throw new Error(`expected message ${message}, got "${err.message}"`);
+    return err;
+  }
+  throw new Error(`expected StoreError(${kind}), but it succeeded with ${JSON.stringify(result)}`);
+}
+
+/** A temp dir for `CAIRN_HOME`, removed by the returned cleanup. */
+export async function tempHome(): Promise<{ home: string; cleanup(): Promise<void> }> {
+  const home = await mkdtemp(join(tmpdir(), 'cairn-db-'));
+  return { home, cleanup: () => rm(home, { recursive: true, force: true }) };
+}
