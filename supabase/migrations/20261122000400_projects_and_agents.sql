@@ -1,0 +1,363 @@
+-- =====================================================================================================
+-- Projects (a workspace, personal or a team's) and agents (a system prompt, a model and tools).
+-- Both follow their team: read by any member, written by role member or above; personal ones by their owner.
+-- =====================================================================================================
+
+create table public.projects (
+  id uuid primary key default gen_random_uuid(),
+  -- The owning team; null for a personal project.
+  team_id uuid references public.teams (id) on delete cascade,
+  -- Who created it; the owner of a personal project. Projects go with their owner's account.
+  owner_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  name text not null check (char_length(name) between 1 and 200),
+  -- Where the workspace lives on the creator's machine (file:// URI); informational for teammates.
+  root_uri text check (root_uri is null or char_length(root_uri) <= 4096),
+  -- Normalised git remote (host/org/repo): how teammates opening the same repository find the same project.
+  git_remote text check (git_remote is null or char_length(git_remote) <= 1024),
+  settings jsonb not null default '{}'::jsonb check (jsonb_typeof(settings) = 'object'),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.projects is 'A workspace: the scope of sessions, tasks and a knowledge base.';
+create index projects_team_id_idx on public.projects (team_id);
+create index projects_owner_id_idx on public.projects (owner_id);
+create unique index projects_team_remote_key on public.projects (team_id, git_remote)
+  where team_id is not null and git_remote is not null;
+create index projects_git_remote_idx on public.projects (git_remote) where git_remote is not null;
+create index projects_owner_root_idx on public.projects (owner_id, root_uri) where team_id is null;
+
+create trigger projects_set_updated_at before update on public.projects
+  for each row execute function private.set_updated_at();
+
+-- Projects the acting user can read: their personal ones and their teams'.
+create or replace function private.readable_project_ids()
+returns setof uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select p.id from public.projects p
+  where (p.team_id is null and p.owner_id = auth.uid())
+     or p.team_id in (select private.team_ids_with_role('viewer'));
+$$;
+
+-- Projects the acting user can write to: personal ones and teams' where their role is member or above.
+create or replace function private.writable_project_ids()
+returns setof uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select p.id from public.projects p
+  where (p.team_id is null and p.owner_id = auth.uid())
+     or p.team_id in (select private.team_ids_with_role('member'));
+$$;
+
+create or replace function private.can_write_project(p_project_id uuid)
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (select 1 from private.writable_project_ids() w where w = p_project_id);
+$$;
+
+revoke all on function private.readable_project_ids() from public;
+revoke all on function private.writable_project_ids() from public;
+revoke all on function private.can_write_project(uuid) from public;
+grant execute on function private.readable_project_ids() to authenticated, service_role;
+grant execute on function private.writable_project_ids() to authenticated, service_role;
+grant execute on function private.can_write_project(uuid) to authenticated, service_role;
+
+alter table public.projects enable row level security;
+
+create policy "Users can read their personal projects and their teams' projects" on public.projects
+  for select to authenticated
+  using (
+    (team_id is null and owner_id = (select auth.uid()))
+    or team_id in (select private.team_ids_with_role('viewer'))
+  );
+
+create policy "Users can create personal projects, and team projects as member or above" on public.projects
+  for insert to authenticated
+  with check (
+    owner_id = (select auth.uid())
+    and (team_id is null or team_id in (select private.team_ids_with_role('member')))
+  );
+
+create policy "Owners can update personal projects, team admins team projects" on public.projects
+  for update to authenticated
+  using (
+    (team_id is null and owner_id = (select auth.uid()))
+    or team_id in (select private.team_ids_with_role('admin'))
+  )
+  with check (
+    (team_id is null and owner_id = (select auth.uid()))
+    or team_id in (select private.team_ids_with_role('admin'))
+  );
+
+create policy "Owners can delete personal projects, team admins team projects" on public.projects
+  for delete to authenticated
+  using (
+    (team_id is null and owner_id = (select auth.uid()))
+    or team_id in (select private.team_ids_with_role('admin'))
+  );
+
+revoke all on table public.projects from anon;
+grant select, insert, update, delete on table public.projects to authenticated;
+
+-- -----------------------------------------------------------------------------------------------------
+-- Agents
+-- -----------------------------------------------------------------------------------------------------
+create table public.agents (
+  id uuid primary key default gen_random_uuid(),
+  -- The owning team; null for a personal agent.
+  team_id uuid references public.teams (id) on delete cascade,
+  owner_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  name text not null check (char_length(btrim(name)) between 1 and 100),
+  description text check (description is null or char_length(description) <= 2000),
+  system_prompt text not null check (char_length(system_prompt) <= 100000),
+  -- Model name for the OpenAI-compatible endpoint; null uses the client's configured model.
+  model text check (model is null or char_length(model) <= 200),
+  temperature real check (temperature is null or temperature between 0 and 2),
+  -- Tools the agent may call.
+  tools text[] not null default '{}'
+    check (tools <@ array['search_knowledge_base', 'read_file', 'list_files', 'grep', 'create_task', 'update_task']::text[]),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.agents is 'A configured assistant: system prompt, model and the tools it may use.';
+create index agents_team_id_idx on public.agents (team_id);
+create unique index agents_personal_name_key on public.agents (owner_id, lower(name)) where team_id is null;
+create unique index agents_team_name_key on public.agents (team_id, lower(name)) where team_id is not null;
+
+create trigger agents_set_updated_at before update on public.agents
+  for each row execute function private.set_updated_at();
+
+alter table public.agents enable row level security;
+
+create policy "Users can read their personal agents and their teams' agents" on public.agents
+  for select to authenticated
+  using (
+    (team_id is null and owner_id = (select auth.uid()))
+    or team_id in (select private.team_ids_with_role('viewer'))
+  );
+
+create policy "Users can create personal agents, and team agents as member or above" on public.agents
+  for insert to authenticated
+  with check (
+    owner_id = (select auth.uid())
+    and (team_id is null or team_id in (select private.team_ids_with_role('member')))
+  );
+
+create policy "Owners can update personal agents, team members team agents" on public.agents
+  for update to authenticated
+  using (
+    (team_id is null and owner_id = (select auth.uid()))
+    or team_id in (select private.team_ids_with_role('member'))
+  )
+  with check (
+    (team_id is null and owner_id = (select auth.uid()))
+    or team_id in (select private.team_ids_with_role('member'))
+  );
+
+create policy "Owners can delete personal agents, team members team agents" on public.agents
+  for delete to authenticated
+  using (
+    (team_id is null and owner_id = (select auth.uid()))
+    or team_id in (select private.team_ids_with_role('member'))
+  );
+
+revoke all on table public.agents from anon;
+grant select, insert, update, delete on table public.agents to authenticated;
+
+-- -----------------------------------------------------------------------------------------------------
+-- SQL API: projects
+-- -----------------------------------------------------------------------------------------------------
+create or replace function public.ensure_project(
+  p_root_uri text,
+  p_name text,
+  p_git_remote text default null,
+  p_team_id uuid default null
+)
+returns public.projects
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_uid();
+  v_remote text := nullif(btrim(p_git_remote), '');
+  v_row public.projects;
+begin
+  if p_team_id is not null and not private.has_team_role(p_team_id, 'member') then
+    raise exception using errcode = '42501', message = 'only team members with role member or above can add team projects';
+  end if;
+  if v_remote is not null then
+    -- A team project for this repository wins, so teammates land in the same project.
+    select * into v_row from public.projects p
+    where p.git_remote = v_remote and p.team_id is not null and (p_team_id is null or p.team_id = p_team_id)
+    order by p.created_at
+    limit 1;
+    if found then
+      return v_row;
+    end if;
+  end if;
+  if p_team_id is null then
+    select * into v_row from public.projects p
+    where p.team_id is null and p.owner_id = v_uid
+      and ((v_remote is not null and p.git_remote = v_remote) or p.root_uri = p_root_uri)
+    order by (p.root_uri = p_root_uri) desc, p.created_at
+    limit 1;
+    if found then
+      return v_row;
+    end if;
+  end if;
+  insert into public.projects (team_id, owner_id, name, root_uri, git_remote)
+  values (p_team_id, v_uid, coalesce(nullif(btrim(p_name), ''), 'workspace'), p_root_uri, v_remote)
+  returning * into v_row;
+  return v_row;
+end;
+$$;
+
+create or replace function public.list_projects()
+returns setof public.projects
+language sql
+stable
+set search_path = ''
+as $$
+  select * from public.projects order by name, created_at;
+$$;
+
+-- Moves a personal project into a team (so teammates share its sessions and knowledge base).
+create or replace function public.set_project_team(p_project_id uuid, p_team_id uuid)
+returns public.projects
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_row public.projects;
+begin
+  perform private.require_uid();
+  if p_team_id is not null and not private.has_team_role(p_team_id, 'admin') then
+    raise exception using errcode = '42501', message = 'only team owners and admins can move a project into the team';
+  end if;
+  update public.projects set team_id = p_team_id where id = p_project_id returning * into v_row;
+  if not found then
+    raise exception using errcode = 'P0002', message = 'project not found';
+  end if;
+  return v_row;
+end;
+$$;
+
+-- -----------------------------------------------------------------------------------------------------
+-- SQL API: agents
+-- -----------------------------------------------------------------------------------------------------
+create or replace function public.list_agents(p_project_id uuid default null)
+returns setof public.agents
+language sql
+stable
+set search_path = ''
+as $$
+  select a.* from public.agents a
+  where p_project_id is null
+     or a.team_id is null
+     or a.team_id = (select p.team_id from public.projects p where p.id = p_project_id)
+  order by lower(a.name);
+$$;
+
+create or replace function public.create_agent(
+  p_name text,
+  p_system_prompt text,
+  p_description text default null,
+  p_model text default null,
+  p_temperature real default null,
+  p_tools text[] default '{}',
+  p_team_id uuid default null
+)
+returns public.agents
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_row public.agents;
+begin
+  perform private.require_uid();
+  if p_team_id is not null and not private.has_team_role(p_team_id, 'member') then
+    raise exception using errcode = '42501', message = 'only team members with role member or above can create team agents';
+  end if;
+  insert into public.agents (team_id, name, description, system_prompt, model, temperature, tools)
+  values (p_team_id, btrim(p_name), p_description, p_system_prompt, p_model, p_temperature, coalesce(p_tools, '{}'))
+  returning * into v_row;
+  return v_row;
+exception
+  when unique_violation then
+    raise exception using errcode = '23505', message = format('an agent named %L already exists', p_name);
+end;
+$$;
+
+create or replace function public.update_agent(p_agent_id uuid, p_patch jsonb)
+returns public.agents
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_row public.agents;
+  v_key text;
+begin
+  perform private.require_uid();
+  if p_patch is null or jsonb_typeof(p_patch) <> 'object' then
+    raise exception using errcode = '22023', message = 'patch must be a JSON object';
+  end if;
+  for v_key in select jsonb_object_keys(p_patch) loop
+    if v_key not in ('name', 'description', 'system_prompt', 'model', 'temperature', 'tools') then
+      raise exception using errcode = '22023', message = format('unknown agent field %L', v_key);
+    end if;
+  end loop;
+  update public.agents a set
+    name = case when p_patch ? 'name' then btrim(p_patch ->> 'name') else a.name end,
+    description = case when p_patch ? 'description' then p_patch ->> 'description' else a.description end,
+    system_prompt = case when p_patch ? 'system_prompt' then p_patch ->> 'system_prompt' else a.system_prompt end,
+    model = case when p_patch ? 'model' then p_patch ->> 'model' else a.model end,
+    temperature = case when p_patch ? 'temperature' then (p_patch ->> 'temperature')::real else a.temperature end,
+    tools = case when p_patch ? 'tools'
+      then array(select jsonb_array_elements_text(p_patch -> 'tools')) else a.tools end
+  where a.id = p_agent_id
+  returning * into v_row;
+  if not found then
+    raise exception using errcode = 'P0002', message = 'agent not found';
+  end if;
+  return v_row;
+end;
+$$;
+
+create or replace function public.delete_agent(p_agent_id uuid)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_uid();
+  delete from public.agents where id = p_agent_id;
+  if not found then
+    raise exception using errcode = 'P0002', message = 'agent not found';
+  end if;
+end;
+$$;
+
+revoke all on function public.ensure_project(text, text, text, uuid) from public, anon;
+revoke all on function public.list_projects() from public, anon;
+revoke all on function public.set_project_team(uuid, uuid) from public, anon;
+revoke all on function public.list_agents(uuid) from public, anon;
+revoke all on function public.create_agent(text, text, text, text, real, text[], uuid) from public, anon;
+revoke all on function public.update_agent(uuid, jsonb) from public, anon;
+revoke all on function public.delete_agent(uuid) from public, anon;
+grant execute on function public.ensure_project(text, text, text, uuid) to authenticated;
+grant execute on function public.list_projects() to authenticated;
+grant execute on function public.set_project_team(uuid, uuid) to authenticated;
+grant execute on function public.list_agents(uuid) to authenticated;
+grant execute on function public.create_agent(text, text, text, text, real, text[], uuid) to authenticated;
+grant execute on function public.update_agent(uuid, jsonb) to authenticated;
+grant execute on function public.delete_agent(uuid) to authenticated;
