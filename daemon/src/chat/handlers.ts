@@ -1,0 +1,161 @@
+/**
+ * The chat subsystem: `chat/*`, `sessions/*`, `agents/*` and `tasks/*` handlers over the orchestrator and
+ * the SQL API. At start it marks replies a crash left `streaming` as `failed`.
+ */
+import { resolve } from 'node:path';
+import { searchKnowledgeBase } from '../kb/search.js';
+import { RpcError } from '../protocol/errors.js';
+import type { DaemonDeps, HandlerRegistry, Subsystem } from '../rpc/registry.js';
+import type { Store } from '../store/types.js';
+import { resolveProject } from '../workspace/project.js';
+import { DEFAULT_AGENT_ID, listAgents } from './agents.js';
+import type { MessageRow } from './history.js';
+import { ChatOrchestrator, type ChatOptions } from './orchestrator.js';
+import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
+import type { KbSearch } from './tools.js';
+
+async function projectOf(store: Store, p: { projectId?: string; root?: string }): Promise<string> {
+  if (p.projectId) return p.projectId;
+  if (p.root) return (await resolveProject(store, resolve(p.root))).id;
+  throw new RpcError('InvalidParams', 'Give projectId or root (the workspace folder).');
+}
+
+/** Registers the handlers; `options` lets tests and benchmarks tune budgets and intervals. */
+export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearchOverride?: KbSearch): Subsystem {
+  return async (registry: HandlerRegistry, deps: DaemonDeps) => {
+    const { store } = deps;
+    const kbSearch: KbSearch = kbSearchOverride ?? ((q, signal) => searchKnowledgeBase(store, deps.config, q, signal));
+    const chat = new ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, track: (w) => deps.track(w), options });
+
+    if (store.user()) {
+      const failed = await store.rpc<number>('fail_streaming_messages', { p_reason: 'the daemon stopped before the reply finished' });
+      if (failed > 0) deps.log.info('chat: replies interrupted by the last shutdown marked failed', { count: failed });
+    }
+    const onShutdown = () => void chat.dispose();
+    deps.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+
+    const publishSession = (row: SessionRow, change: 'created' | 'updated') =>
+      deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row) });
+
+    registry.handle('chat/send', (p, ctx) => chat.send(p, ctx.connection));
+    registry.handle('chat/cancel', async (p) => ({ cancelled: chat.cancel(p) }));
+
+    registry.handle('sessions/create', async (p, ctx) => {
+      const projectId = p.projectId ?? (p.root ? (await resolveProject(ctx.store, resolve(p.root))).id : null);
+      const row = await ctx.store.rpc<SessionRow>('create_session', {
+        p_project_id: projectId,
+        p_title: p.title ?? null,
+        p_agent_id: p.agentId && p.agentId !== DEFAULT_AGENT_ID ? p.agentId : null,
+        p_visibility: p.visibility,
+      });
+      ctx.connection.subscribe(`session:${row.id}`);
+      publishSession(row, 'created');
+      return toSession(row);
+    });
+    registry.handle('sessions/list', async (p, ctx) => {
+      const projectId = p.projectId ?? (p.root ? (await resolveProject(ctx.store, resolve(p.root))).id : null);
+      const rows = await ctx.store.rpc<SessionRow[]>('list_sessions', {
+        p_project_id: projectId,
+        p_limit: p.limit,
+        p_before: p.before ?? null,
+        p_include_archived: p.includeArchived,
+      });
+      const sessions = rows.map(toSession);
+      return { sessions, nextBefore: rows.length === p.limit ? sessions[sessions.length - 1]!.updatedAt : null };
+    });
+    registry.handle('sessions/get', async (p, ctx) => {
+      const row = await ctx.store.rpc<SessionRow>('get_session', { p_session_id: p.sessionId });
+      const rows = await ctx.store.rpc<MessageRow[]>('list_messages', { p_session_id: p.sessionId, p_after_seq: p.afterSeq, p_limit: p.limit });
+      return {
+        session: toSession(row),
+        messages: rows.map(toMessage),
+        nextAfterSeq: rows.length === p.limit ? rows[rows.length - 1]!.seq : null,
+      };
+    });
+    registry.handle('sessions/rename', async (p, ctx) => {
+      const row = await ctx.store.rpc<SessionRow>('rename_session', { p_session_id: p.sessionId, p_title: p.title });
+      publishSession(row, 'updated');
+      return toSession(row);
+    });
+    registry.handle('sessions/archive', async (p, ctx) => {
+      const row = await ctx.store.rpc<SessionRow>('archive_session', { p_session_id: p.sessionId, p_archived: p.archived });
+      publishSession(row, 'updated');
+      return toSession(row);
+    });
+    registry.handle('sessions/share', async (p, ctx) => {
+      const row = await ctx.store.rpc<SessionRow>('share_session', { p_session_id: p.sessionId, p_visibility: p.visibility });
+      publishSession(row, 'updated');
+      return toSession(row);
+    });
+    registry.handle('sessions/delete', async (p, ctx) => {
+      chat.cancel({ sessionId: p.sessionId });
+      await ctx.store.rpc('delete_session', { p_session_id: p.sessionId });
+      deps.hub.publish('sessions', 'sessions/changed', { sessionId: p.sessionId, change: 'deleted', session: null });
+      return { deleted: true as const };
+    });
+    registry.handle('sessions/subscribe', async (p, ctx) => {
+      // get_session raises NotFound for a session the user cannot see, so nobody listens in on others' chats.
+      await ctx.store.rpc('get_session', { p_session_id: p.sessionId });
+      ctx.connection.subscribe(`session:${p.sessionId}`);
+      return { subscribed: true as const };
+    });
+    registry.handle('sessions/unsubscribe', async (p, ctx) => {
+      ctx.connection.unsubscribe(`session:${p.sessionId}`);
+      return { subscribed: false as const };
+    });
+
+    registry.handle('agents/list', async (p, ctx) => ({ agents: await listAgents(ctx.store, p.projectId) }));
+    registry.handle('agents/create', async (p, ctx) => {
+      const row = await ctx.store.rpc<AgentRow>('create_agent', {
+        p_name: p.name,
+        p_system_prompt: p.systemPrompt,
+        p_description: p.description ?? null,
+        p_model: p.model ?? null,
+        p_temperature: p.temperature ?? null,
+        p_tools: p.tools ?? [],
+        p_team_id: p.teamId ?? null,
+      });
+      return toAgent(row);
+    });
+    registry.handle('agents/update', async (p, ctx) => {
+      const patch: Record<string, unknown> = {};
+      if (p.patch.name !== undefined) patch.name = p.patch.name;
+      if (p.patch.description !== undefined) patch.description = p.patch.description;
+      if (p.patch.systemPrompt !== undefined) patch.system_prompt = p.patch.systemPrompt;
+      if (p.patch.model !== undefined) patch.model = p.patch.model;
+      if (p.patch.temperature !== undefined) patch.temperature = p.patch.temperature;
+      if (p.patch.tools !== undefined) patch.tools = p.patch.tools;
+      return toAgent(await ctx.store.rpc<AgentRow>('update_agent', { p_agent_id: p.agentId, p_patch: patch }));
+    });
+    registry.handle('agents/delete', async (p, ctx) => {
+      await ctx.store.rpc('delete_agent', { p_agent_id: p.agentId });
+      return { deleted: true as const };
+    });
+
+    registry.handle('tasks/list', async (p, ctx) => {
+      const rows = await ctx.store.rpc<TaskRow[]>('list_tasks', { p_project_id: await projectOf(ctx.store, p), p_status: p.status ?? null });
+      return { tasks: rows.map(toTask) };
+    });
+    registry.handle('tasks/create', async (p, ctx) => {
+      const row = await ctx.store.rpc<TaskRow>('create_task', {
+        p_project_id: await projectOf(ctx.store, p),
+        p_title: p.title,
+        p_description: p.description ?? null,
+        p_session_id: p.sessionId ?? null,
+      });
+      return toTask(row);
+    });
+    registry.handle('tasks/update', async (p, ctx) =>
+      toTask(await ctx.store.rpc<TaskRow>('update_task', { p_task_id: p.taskId, p_patch: p.patch })),
+    );
+
+    return {
+      async dispose() {
+        deps.shutdownSignal.removeEventListener('abort', onShutdown);
+        await chat.dispose();
+      },
+    };
+  };
+}
+
+export const registerChat: Subsystem = createChatSubsystem();

@@ -1,0 +1,162 @@
+/**
+ * Chat history in the database, as LangChain's `BaseListChatMessageHistory`: the session's messages read and
+ * written through the SQL API (`list_messages`, `append_message`) as the acting user, so RLS scopes it to
+ * sessions that user may see. `forModel()` fits the history into a token budget, dropping the oldest turns
+ * whole (keeping the system prompt) so a long session never overflows the model's context.
+ */
+import { BaseListChatMessageHistory } from '@langchain/core/chat_history';
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage, trimMessages, type BaseMessage } from '@langchain/core/messages';
+import type { Store } from '../store/types.js';
+import { countMessageTokens, countTokens } from './tokens.js';
+
+/** A row of `public.messages` as the SQL API returns it. */
+export interface MessageRow {
+  id: string;
+  session_id: string;
+  seq: number;
+  role: 'user' | 'assistant' | 'system' | 'tool';
+  content: string;
+  status: 'streaming' | 'complete' | 'cancelled' | 'failed';
+  author_id: string | null;
+  name: string | null;
+  tool_calls: Array<{ id: string; name: string; args: Record<string, unknown> }> | null;
+  tool_call_id: string | null;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+const PAGE = 1000;
+
+export async function listAllMessages(store: Store, sessionId: string, signal?: AbortSignal): Promise<MessageRow[]> {
+  const out: MessageRow[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await store.rpc<MessageRow[]>('list_messages', { p_session_id: sessionId, p_after_seq: after, p_limit: PAGE }, { signal });
+    out.push(...page);
+    if (page.length < PAGE) return out;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+/**
+ * Rows to LangChain messages. A reply's tool calls and results are stored after the reply row (which exists
+ * from the first token on) and point back to it with `metadata.replyId`; here they are put back before the
+ * reply, in the order the model saw them. Replies still streaming are left out, and so are tool calls whose
+ * results never arrived (a cancel during a tool), which OpenAI-compatible APIs reject.
+ */
+export function rowsToMessages(rows: MessageRow[]): BaseMessage[] {
+  const byReply = new Map<string, MessageRow[]>();
+  for (const r of rows) {
+    const replyId = typeof r.metadata?.replyId === 'string' ? r.metadata.replyId : null;
+    if (replyId) {
+      const list = byReply.get(replyId) ?? [];
+      list.push(r);
+      byReply.set(replyId, list);
+    }
+  }
+  const out: BaseMessage[] = [];
+  const emitToolSteps = (steps: MessageRow[]) => {
+    const answered = new Set(steps.filter((s) => s.role === 'tool' && s.tool_call_id).map((s) => s.tool_call_id!));
+    const kept = new Set<string>();
+    for (const s of steps) {
+      if (s.role === 'assistant' && s.tool_calls && s.tool_calls.length > 0) {
+        if (!s.tool_calls.every((c) => answered.has(c.id))) continue;
+        s.tool_calls.forEach((c) => kept.add(c.id));
+        out.push(new AIMessage({ content: s.content, tool_calls: s.tool_calls.map((c) => ({ id: c.id, name: c.name, args: c.args, type: 'tool_call' as const })) }));
+      } else if (s.role === 'tool' && s.tool_call_id && kept.has(s.tool_call_id)) {
+        out.push(new ToolMessage({ content: s.content, tool_call_id: s.tool_call_id, name: s.name ?? undefined }));
+      }
+    }
+  };
+  for (const r of rows) {
+    if (typeof r.metadata?.replyId === 'string') continue;
+    if (r.role === 'user') out.push(new HumanMessage({ content: r.content, id: r.id }));
+    else if (r.role === 'system') out.push(new SystemMessage({ content: r.content, id: r.id }));
+    else if (r.role === 'assistant') {
+      if (r.status === 'streaming') continue;
+      emitToolSteps(byReply.get(r.id) ?? []);
+      if (r.content.length > 0) out.push(new AIMessage({ content: r.content, id: r.id }));
+    }
+  }
+  return out;
+}
+
+function textOf(m: BaseMessage): string {
+  return typeof m.content === 'string' ? m.content : m.content.map((p) => ('text' in p && typeof p.text === 'string' ? p.text : '')).join('');
+}
+
+export class SqlChatMessageHistory extends BaseListChatMessageHistory {
+  lc_namespace = ['cairn', 'chat', 'history'];
+
+  constructor(
+    private readonly store: Store,
+    readonly sessionId: string,
+    /** Set on tool steps so they are read back before the reply they belong to. */
+    private readonly replyId: string | null = null,
+  ) {
+    super();
+  }
+
+  async getMessages(): Promise<BaseMessage[]> {
+    return rowsToMessages(await listAllMessages(this.store, this.sessionId));
+  }
+
+  async addMessage(message: BaseMessage): Promise<void> {
+    await this.append(message);
+  }
+
+  /** Appends and returns the stored row (its id and seq). */
+  async append(message: BaseMessage, extra: { status?: MessageRow['status']; metadata?: Record<string, unknown> } = {}): Promise<MessageRow> {
+    const type = message.getType();
+    const metadata = { ...(this.replyId ? { replyId: this.replyId } : {}), ...extra.metadata };
+    const common = { p_session_id: this.sessionId, p_content: textOf(message), p_status: extra.status ?? 'complete', p_metadata: metadata };
+    if (type === 'human') return this.store.rpc<MessageRow>('append_message', { ...common, p_role: 'user' });
+    if (type === 'system') return this.store.rpc<MessageRow>('append_message', { ...common, p_role: 'system' });
+    if (type === 'tool') {
+      const t = message as ToolMessage;
+      return this.store.rpc<MessageRow>('append_message', { ...common, p_role: 'tool', p_tool_call_id: t.tool_call_id, p_name: t.name ?? null });
+    }
+    if (type === 'ai') {
+      const calls = (message as AIMessage).tool_calls ?? [];
+      return this.store.rpc<MessageRow>('append_message', {
+        ...common,
+        p_role: 'assistant',
+        p_tool_calls: calls.length > 0 ? calls.map((c) => ({ id: c.id ?? '', name: c.name, args: c.args })) : null,
+      });
+    }
+    throw new Error(`Messages of type ${type} cannot be stored in a session.`);
+  }
+
+  /**
+   * The history ready for a model: the system prompt plus the newest turns that fit `maxTokens`, whole
+   * turns only (a trimmed history starts on a user message). When even the newest user message is over the
+   * budget its head is kept, cut to fit.
+   */
+  async forModel(systemPrompt: string, maxTokens: number): Promise<{ messages: BaseMessage[]; dropped: number; tokens: number }> {
+    const all = [new SystemMessage(systemPrompt), ...(await this.getMessages())];
+    return fitToBudget(all, maxTokens);
+  }
+}
+
+export async function fitToBudget(all: BaseMessage[], maxTokens: number): Promise<{ messages: BaseMessage[]; dropped: number; tokens: number }> {
+  let messages = await trimMessages(all, {
+    maxTokens,
+    strategy: 'last',
+    tokenCounter: countMessageTokens,
+    includeSystem: true,
+    startOn: 'human',
+  });
+  if (!messages.some((m) => m.getType() === 'human')) {
+    const lastHuman = [...all].reverse().find((m) => m.getType() === 'human');
+    if (lastHuman) {
+      const system = all[0]?.getType() === 'system' ? [all[0]] : [];
+      const room = Math.max(32, maxTokens - countMessageTokens(system) - 16);
+      let text = textOf(lastHuman);
+      // Cut by characters until the token count fits; tokens are about 3-4 characters.
+      while (countTokens(text) > room && text.length > 0) text = text.slice(0, Math.floor(text.length * 0.8));
+      messages = [...system, new HumanMessage(`${text}\n[message cut to fit the model's context]`)];
+    }
+  }
+  return { messages, dropped: all.length - messages.length, tokens: countMessageTokens(messages) };
+}

@@ -1,0 +1,81 @@
+/**
+ * The chat model: `ChatOpenAI` against any OpenAI-compatible endpoint (OpenAI, Ollama, LM Studio, vLLM,
+ * llama.cpp server). Settings come from the ConfigHolder at the moment of each reply, so a key handed over
+ * by the extension applies to the next message; the key lives only in memory.
+ *
+ * Always call `.stream()` (directly or through the agent graph): `invoke()` on a model built with
+ * `streaming: true` counts tokens after the stream with a tokenizer it downloads, which hangs offline.
+ */
+import { ChatOpenAI } from '@langchain/openai';
+import type { ChatModelConfig } from '../config.js';
+
+export const DEFAULT_MODEL = 'gpt-4o-mini';
+export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+export interface ModelChoice {
+  baseUrl: string;
+  model: string;
+  apiKey: string;
+}
+
+/**
+ * What the config points at, or null when no model is connected (the offline default): a base URL or a key is
+ * needed. Local servers take any key, so a base URL alone is enough.
+ */
+export function resolveModel(config: ChatModelConfig, agentModel?: string | null): ModelChoice | null {
+  if (!config.baseUrl && !config.apiKey) return null;
+  return {
+    baseUrl: config.baseUrl ?? OPENAI_BASE_URL,
+    model: agentModel || config.model || DEFAULT_MODEL,
+    apiKey: config.apiKey ?? 'not-needed',
+  };
+}
+
+export function createChatModel(choice: ModelChoice, opts: { temperature?: number | null; maxRetries?: number } = {}): ChatOpenAI {
+  return new ChatOpenAI({
+    model: choice.model,
+    apiKey: choice.apiKey,
+    configuration: { baseURL: choice.baseUrl },
+    ...(opts.temperature != null ? { temperature: opts.temperature } : {}),
+    // One retry covers a dropped connection before the first token; more would stall the visible reply
+    // behind backoff, and a retry after tokens were shown cannot happen anyway (the stream is consumed).
+    maxRetries: opts.maxRetries ?? 1,
+    streamUsage: true,
+    timeout: 120_000,
+  });
+}
+
+export interface ProviderFailure {
+  code: 'ProviderError' | 'QuotaExceeded';
+  message: string;
+}
+
+/**
+ * A readable reason for a provider failure, naming the endpoint but never the key. The OpenAI SDK's
+ * messages can quote part of the key (401 bodies do), so only the status and our own words are used.
+ */
+export function describeProviderError(err: unknown, choice: ModelChoice): ProviderFailure {
+  const e = err as { status?: number; code?: string; name?: string; message?: string; headers?: Record<string, string> | Headers; lc_error_code?: string };
+  const where = `${choice.model} at ${choice.baseUrl}`;
+  const status = e?.status;
+  if (status === 401 || status === 403) {
+    return { code: 'ProviderError', message: `The model provider refused the API key (HTTP ${status}) for ${where}. Set a valid key (OPENAI_API_KEY or "Cairn: Set Model API Key").` };
+  }
+  if (status === 429) {
+    let retry = '';
+    const h = e.headers;
+    const ra = h ? (typeof (h as Headers).get === 'function' ? (h as Headers).get('retry-after') : (h as Record<string, string>)['retry-after']) : null;
+    if (ra) retry = ` Retry after ${ra} s.`;
+    return { code: 'QuotaExceeded', message: `The model provider is rate limiting requests (HTTP 429) for ${where}.${retry}` };
+  }
+  if (status === 404) return { code: 'ProviderError', message: `The model provider does not know model ${choice.model} (HTTP 404) at ${choice.baseUrl}.` };
+  if (typeof status === 'number') return { code: 'ProviderError', message: `The model provider failed (HTTP ${status}) for ${where}.` };
+  const msg = String(e?.message ?? err);
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|Connection error|fetch failed/i.test(msg)) {
+    return { code: 'ProviderError', message: `Could not reach the model provider at ${choice.baseUrl} (connection failed).` };
+  }
+  if (/terminated|socket|ECONNRESET|premature|aborted/i.test(msg)) {
+    return { code: 'ProviderError', message: `The connection to the model provider at ${choice.baseUrl} broke in the middle of the reply.` };
+  }
+  return { code: 'ProviderError', message: `The model provider failed for ${where}: ${msg.replace(/sk-[\w-]+/g, 'sk-***').slice(0, 300)}` };
+}

@@ -1,0 +1,449 @@
+/**
+ * The chat orchestrator: stores the user message, then generates the reply in the background and streams
+ * it to every connection subscribed to `session:<id>`.
+ *
+ * Durability (brief, invariant 8): the user message and an empty `streaming` reply row are committed before
+ * `chat/send` returns; the reply's text is saved every `persistIntervalMs` while it streams, and the row
+ * always ends `complete`, `cancelled` or `failed` (a crash leaves `streaming`, which the next start turns into
+ * `failed`). Tool calls and results are stored as their own messages pointing back to the reply.
+ *
+ * The agent loop is langchain's `createAgent` (a LangGraph graph) with tool-call and model-call limit
+ * middleware; tokens come from its `messages` stream mode, finished tool steps from `updates`, and the
+ * AbortSignal passed to `stream()` reaches the HTTP request to the model.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAgent, modelCallLimitMiddleware, toolCallLimitMiddleware } from 'langchain';
+import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
+import type { ConfigHolder } from '../config.js';
+import { RpcError, type ErrorCodeName } from '../protocol/errors.js';
+import type { Connection, EventHub, Logger } from '../rpc/registry.js';
+import type { Store } from '../store/types.js';
+import { resolveProject } from '../workspace/project.js';
+import { DEFAULT_AGENT, findAgent } from './agents.js';
+import { SqlChatMessageHistory, type MessageRow } from './history.js';
+import { createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
+import { offlineAnswer } from './offline.js';
+import { toSession, type SessionRow } from './rows.js';
+import { countMessageTokens, countTokens } from './tokens.js';
+import { buildTools, type KbSearch } from './tools.js';
+import { Workspace } from './workspace-files.js';
+import type { Agent } from '../protocol/agents.js';
+
+export interface ChatOptions {
+  /** Token budget for the history sent to the model (system prompt included). */
+  historyTokens: number;
+  /** Tool calls per reply before further calls are refused (the step limit). */
+  maxToolCalls: number;
+  /** How often the partial reply is saved while it streams. */
+  persistIntervalMs: number;
+  /** Ask the model for a session title after the first exchange (offline, the first message gives it). */
+  titleWithModel: boolean;
+}
+
+export const defaultChatOptions: ChatOptions = { historyTokens: 12_000, maxToolCalls: 8, persistIntervalMs: 1000, titleWithModel: true };
+
+export interface ChatDeps {
+  store: Store;
+  config: ConfigHolder;
+  hub: EventHub;
+  log: Logger;
+  kbSearch: KbSearch | null;
+  /** Keeps the daemon from closing the database under an in-flight reply. */
+  track<T>(work: Promise<T>): Promise<T>;
+  options?: Partial<ChatOptions>;
+}
+
+export interface SendParams {
+  sessionId?: string;
+  root?: string;
+  projectId?: string;
+  content: string;
+  agentId?: string;
+}
+
+export interface SendResult {
+  sessionId: string;
+  messageId: string;
+  replyId: string;
+}
+
+interface Run {
+  sessionId: string;
+  replyId: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+interface UsageTotals {
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+const DEFAULT_TITLE = 'New chat';
+
+/** A short title from the first user message: its first line, without markup, cut at a word. */
+export function deriveTitle(text: string): string {
+  const line = text
+    .replace(/```[\s\S]*?```/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.replace(/[#>*_`[\]]+/g, ' ').replace(/\s+/g, ' ').trim())
+    .find((l) => l.length > 0);
+  if (!line) return DEFAULT_TITLE;
+  if (line.length <= 60) return line;
+  const cut = line.slice(0, 60);
+  const space = cut.lastIndexOf(' ');
+  return `${space > 30 ? cut.slice(0, space) : cut}…`;
+}
+
+export class ChatOrchestrator {
+  private readonly runs = new Map<string, Run>();
+  private readonly options: ChatOptions;
+
+  constructor(private readonly deps: ChatDeps) {
+    this.options = { ...defaultChatOptions, ...deps.options };
+  }
+
+  private publishSession(row: SessionRow, change: 'created' | 'updated'): void {
+    this.deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row) });
+  }
+
+  /** Commits the user message and an empty streaming reply, starts generating, returns the ids. */
+  async send(params: SendParams, connection?: Connection): Promise<SendResult> {
+    const { store } = this.deps;
+    const root = params.root ? resolve(params.root) : null;
+    let session: SessionRow;
+    let created = false;
+    if (params.sessionId) {
+      session = await store.rpc<SessionRow>('get_session', { p_session_id: params.sessionId });
+    } else {
+      const projectId = params.projectId ?? (root ? (await resolveProject(store, root)).id : null);
+      const agent = await findAgent(store, params.agentId, { strict: true });
+      session = await store.rpc<SessionRow>('create_session', { p_project_id: projectId, p_agent_id: agent.builtIn ? null : agent.id });
+      created = true;
+    }
+    const sessionId = session.id;
+    if (this.runs.has(sessionId)) {
+      throw new RpcError('Busy', 'A reply is still being generated in this session; cancel it (chat/cancel) or wait for chat/done.', { sessionId });
+    }
+    // Claimed before the first await below, so a second send to this session cannot slip in.
+    const controller = new AbortController();
+    const run: Run = { sessionId, replyId: '', controller, done: Promise.resolve() };
+    this.runs.set(sessionId, run);
+    try {
+      connection?.subscribe(`session:${sessionId}`);
+      const user = await store.rpc<MessageRow>('append_message', { p_session_id: sessionId, p_role: 'user', p_content: params.content });
+      const reply = await store.rpc<MessageRow>('append_message', {
+        p_session_id: sessionId,
+        p_role: 'assistant',
+        p_content: '',
+        p_status: 'streaming',
+        p_metadata: {},
+      });
+      run.replyId = reply.id;
+      if (created) this.publishSession({ ...session, last_message_at: reply.created_at }, 'created');
+      run.done = this.deps.track(
+        this.generate({ session, root, userMessage: user, replyId: reply.id, agentId: params.agentId ?? session.agent_id, controller }),
+      );
+      return { sessionId, messageId: user.id, replyId: reply.id };
+    } catch (err) {
+      this.runs.delete(sessionId);
+      throw err;
+    }
+  }
+
+  /** Stops the reply of a session (or the reply with this id). True when one was running. */
+  cancel(by: { sessionId?: string; messageId?: string }): boolean {
+    for (const run of this.runs.values()) {
+      if ((by.sessionId && run.sessionId === by.sessionId) || (by.messageId && run.replyId === by.messageId)) {
+        run.controller.abort(new RpcError('Cancelled', 'Cancelled by the user.'));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Resolves when no reply is being generated. */
+  async idle(): Promise<void> {
+    while (this.runs.size > 0) await Promise.all([...this.runs.values()].map((r) => r.done));
+  }
+
+  /** Stops every reply (stored as failed: the daemon is going away) and waits for their final writes. */
+  async dispose(): Promise<void> {
+    for (const run of this.runs.values()) run.controller.abort(new Error('shutdown'));
+    await this.idle();
+  }
+
+  private async workspaceFor(session: SessionRow, root: string | null): Promise<Workspace | null> {
+    let dir = root;
+    if (!dir && session.project_id) {
+      const projects = await this.deps.store.rpc<Array<{ id: string; root_uri: string | null }>>('list_projects', {});
+      const uri = projects.find((p) => p.id === session.project_id)?.root_uri;
+      if (uri?.startsWith('file://')) dir = fileURLToPath(uri.replace(/^file:\/\/(?!\/)/, 'file:///'));
+    }
+    if (!dir) return null;
+    try {
+      return await Workspace.open(dir);
+    } catch {
+      // A team project's folder from another machine: no file tools here.
+      return null;
+    }
+  }
+
+  private async generate(job: {
+    session: SessionRow;
+    root: string | null;
+    userMessage: MessageRow;
+    replyId: string;
+    agentId: string | null;
+    controller: AbortController;
+  }): Promise<void> {
+    const { store, hub, log } = this.deps;
+    const { session, replyId, controller } = job;
+    const sessionId = session.id;
+    const topic = `session:${sessionId}`;
+    const signal = controller.signal;
+
+    let content = '';
+    let index = 0;
+    let saved = 0;
+    let writes: Promise<unknown> = Promise.resolve();
+    const usage: UsageTotals = { model: '', promptTokens: 0, completionTokens: 0 };
+    const metadata: Record<string, unknown> = {};
+
+    const delta = (text: string) => {
+      if (!text) return;
+      content += text;
+      hub.publish(topic, 'chat/delta', { sessionId, messageId: replyId, delta: text, index: index++ });
+    };
+    // Writes to the reply row go one after another, so the final status is never overtaken by a partial save.
+    const write = (fn: () => Promise<unknown>) => {
+      writes = writes.then(fn).catch((e: unknown) => log.warn('chat: saving the reply failed', { sessionId, replyId, error: String((e as Error)?.message ?? e) }));
+      return writes;
+    };
+    const timer = setInterval(() => {
+      if (content.length === saved) return;
+      const snapshot = content;
+      saved = snapshot.length;
+      void write(() => store.rpc('update_message', { p_message_id: replyId, p_content: snapshot }));
+    }, this.options.persistIntervalMs);
+    timer.unref();
+
+    const recordUsage = (model: string, promptTokens: number, completionTokens: number) => {
+      usage.model = model;
+      usage.promptTokens += promptTokens;
+      usage.completionTokens += completionTokens;
+      void write(() =>
+        store.rpc('record_usage', {
+          p_model: model,
+          p_prompt_tokens: promptTokens,
+          p_completion_tokens: completionTokens,
+          p_kind: 'chat',
+          p_session_id: sessionId,
+          p_message_id: replyId,
+        }),
+      );
+    };
+
+    let status: 'complete' | 'cancelled' | 'failed' = 'complete';
+    let error: { code: ErrorCodeName; message: string } | undefined;
+    let choice: ModelChoice | null = null;
+    try {
+      const agent = await findAgent(store, job.agentId).catch(() => DEFAULT_AGENT);
+      choice = resolveModel(this.deps.config.get().chat, agent.model);
+      const workspace = await this.workspaceFor(session, job.root);
+      if (!choice) {
+        metadata.offline = true;
+        metadata.sources = await offlineAnswer({
+          question: job.userMessage.content,
+          root: workspace?.root ?? null,
+          kbSearch: this.deps.kbSearch,
+          signal,
+          emit: delta,
+        });
+      } else {
+        metadata.model = choice.model;
+        metadata.agentId = agent.id;
+        await this.runAgent({ agent, choice, workspace, session, replyId, signal, delta, recordUsage, metadata });
+      }
+    } catch (err) {
+      if (signal.aborted) {
+        const reason = signal.reason;
+        if (reason instanceof RpcError && reason.codeName === 'Cancelled') status = 'cancelled';
+        else {
+          status = 'failed';
+          error = { code: 'Cancelled', message: 'The daemon shut down before the reply finished.' };
+        }
+      } else {
+        status = 'failed';
+        if (err instanceof RpcError) error = { code: err.codeName, message: err.message };
+        else if (choice) error = describeProviderError(err, choice);
+        else error = { code: 'InternalError', message: `The reply failed: ${String((err as Error)?.message ?? err).slice(0, 300)}` };
+        log.warn('chat: reply failed', { sessionId, replyId, code: error.code, message: error.message });
+      }
+    } finally {
+      clearInterval(timer);
+    }
+
+    if (usage.model) metadata.usage = { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens };
+    if (error) metadata.error = error;
+    await write(() => store.rpc('update_message', { p_message_id: replyId, p_content: content, p_status: status, p_metadata: metadata }));
+    this.runs.delete(sessionId);
+    hub.publish(topic, 'chat/done', {
+      sessionId,
+      messageId: replyId,
+      status,
+      ...(error ? { error } : {}),
+      ...(usage.model ? { usage: { ...usage } } : {}),
+    });
+    try {
+      const latest = await store.rpc<SessionRow>('get_session', { p_session_id: sessionId });
+      if (latest.title === DEFAULT_TITLE && job.userMessage.seq === 1) {
+        const title = await this.makeTitle(job.userMessage.content, content, choice);
+        this.publishSession(await store.rpc<SessionRow>('rename_session', { p_session_id: sessionId, p_title: title }), 'updated');
+      } else {
+        this.publishSession(latest, 'updated');
+      }
+    } catch (e) {
+      log.warn('chat: updating the session after a reply failed', { sessionId, error: String((e as Error)?.message ?? e) });
+    }
+  }
+
+  private async runAgent(ctx: {
+    agent: Agent;
+    choice: ModelChoice;
+    workspace: Workspace | null;
+    session: SessionRow;
+    replyId: string;
+    signal: AbortSignal;
+    delta: (text: string) => void;
+    recordUsage: (model: string, prompt: number, completion: number) => void;
+    metadata: Record<string, unknown>;
+  }): Promise<void> {
+    const { store, hub } = this.deps;
+    const { agent, choice, session, replyId, signal, delta } = ctx;
+    const sessionId = session.id;
+    const topic = `session:${sessionId}`;
+    const history = new SqlChatMessageHistory(store, sessionId, replyId);
+    const system = ctx.workspace ? `${agent.systemPrompt}\nThe workspace folder is ${ctx.workspace.root}.` : agent.systemPrompt;
+    const fitted = await history.forModel(system, this.options.historyTokens);
+    if (fitted.dropped > 0) ctx.metadata.historyTrimmed = { droppedMessages: fitted.dropped, keptTokens: fitted.tokens };
+
+    const tools = buildTools(
+      { store, workspace: ctx.workspace, kbSearch: this.deps.kbSearch, projectId: session.project_id, sessionId, signal },
+      agent.tools,
+    );
+    const graph = createAgent({
+      model: createChatModel(choice, { temperature: agent.temperature }),
+      tools,
+      middleware: [
+        // Past the limit, further calls are answered with an error the model sees, so it wraps up on its own.
+        toolCallLimitMiddleware({ runLimit: this.options.maxToolCalls, exitBehavior: 'continue' }),
+        // The hard stop behind it: one model call per allowed tool call plus the final answer, plus one.
+        modelCallLimitMiddleware({ runLimit: this.options.maxToolCalls + 2, exitBehavior: 'end' }),
+      ],
+    });
+
+    const calls = new Map<string, { name: string; args: Record<string, unknown> }>();
+    const storedCalls = new Set<string>();
+    const storedResults = new Set<string>();
+    let usageSeen = false;
+    let promptTokens = countMessageTokens(fitted.messages);
+    let callText = '';
+
+    const stream = await graph.stream({ messages: fitted.messages }, { streamMode: ['messages', 'updates'], signal, recursionLimit: 4 * this.options.maxToolCalls + 10 });
+    for await (const [mode, chunk] of stream as AsyncIterable<[string, unknown]>) {
+      if (mode === 'messages') {
+        const [msg] = chunk as [BaseMessage, Record<string, unknown>];
+        if (!AIMessageChunk.isInstance(msg)) continue;
+        const text = msg.text;
+        callText += text;
+        delta(text);
+        const u = msg.usage_metadata;
+        if (u && (u.input_tokens > 0 || u.output_tokens > 0)) {
+          usageSeen = true;
+          ctx.recordUsage(choice.model, u.input_tokens, u.output_tokens);
+        }
+        continue;
+      }
+      for (const [node, update] of Object.entries((chunk ?? {}) as Record<string, { messages?: BaseMessage[] } | undefined>)) {
+        const messages = Array.isArray(update?.messages) ? update.messages : [];
+        for (const m of messages) {
+          if (AIMessage.isInstance(m) && node === 'model_request') {
+            if (!usageSeen) {
+              // The server sent no usage (not every OpenAI-compatible server honours include_usage): count it here.
+              ctx.recordUsage(choice.model, promptTokens, countTokens(callText + JSON.stringify(m.tool_calls ?? [])));
+            }
+            usageSeen = false;
+            callText = '';
+            const toolCalls = (m.tool_calls ?? []).filter((c) => c.id && !storedCalls.has(c.id));
+            if (toolCalls.length === 0) continue;
+            for (const c of toolCalls) {
+              storedCalls.add(c.id!);
+              calls.set(c.id!, { name: c.name, args: c.args });
+            }
+            await history.append(new AIMessage({ content: '', tool_calls: toolCalls }));
+            for (const c of toolCalls) {
+              hub.publish(topic, 'chat/tool', { sessionId, messageId: replyId, toolCallId: c.id!, name: c.name, args: c.args, status: 'running' });
+            }
+            promptTokens += countMessageTokens([m]);
+          } else if (AIMessage.isInstance(m) && node !== 'model_request' && !(m.tool_calls?.length)) {
+            // A limit middleware ended the run with its own closing words: show them like model text.
+            delta(textOf(m) ? `\n\n${textOf(m)}` : '');
+          } else if (ToolMessage.isInstance(m) && !storedResults.has(m.tool_call_id)) {
+            storedResults.add(m.tool_call_id);
+            const call = calls.get(m.tool_call_id);
+            const body = textOf(m);
+            await history.append(new ToolMessage({ content: body, tool_call_id: m.tool_call_id, name: m.name ?? call?.name }));
+            hub.publish(topic, 'chat/tool', {
+              sessionId,
+              messageId: replyId,
+              toolCallId: m.tool_call_id,
+              name: m.name ?? call?.name ?? 'tool',
+              args: call?.args ?? {},
+              status: m.status === 'error' ? 'error' : 'done',
+              result: body.length > 2000 ? `${body.slice(0, 2000)}…` : body,
+            });
+            promptTokens += countMessageTokens([m]);
+          }
+        }
+      }
+    }
+  }
+
+  private async makeTitle(question: string, answer: string, choice: ModelChoice | null): Promise<string> {
+    const fallback = deriveTitle(question);
+    if (!choice || !this.options.titleWithModel || !answer) return fallback;
+    const signal = AbortSignal.timeout(15_000);
+    try {
+      const model = createChatModel(choice, { temperature: 0, maxRetries: 0 });
+      let title = '';
+      let usage: { input_tokens: number; output_tokens: number } | undefined;
+      const stream = await model.stream(
+        [
+          new SystemMessage('Write a title of at most six words for this conversation. Answer with the title only, no quotes.'),
+          new HumanMessage(`User: ${question.slice(0, 2000)}\n\nAssistant: ${answer.slice(0, 2000)}`),
+        ],
+        { signal },
+      );
+      for await (const c of stream) {
+        title += c.text;
+        if (c.usage_metadata) usage = c.usage_metadata;
+      }
+      if (usage) {
+        await this.deps.store
+          .rpc('record_usage', { p_model: choice.model, p_prompt_tokens: usage.input_tokens, p_completion_tokens: usage.output_tokens, p_kind: 'chat' })
+          .catch(() => undefined);
+      }
+      const clean = title.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80);
+      return clean.length > 0 ? clean : fallback;
+    } catch {
+      return fallback;
+    }
+  }
+}
+
+function textOf(m: BaseMessage): string {
+  return typeof m.content === 'string' ? m.content : m.text;
+}

@@ -1,0 +1,165 @@
+/**
+ * File access for agent tools, confined to one workspace folder. A path is accepted only if both its
+ * lexical form and its real path (after following symlinks) stay inside the folder's real path, so `../`,
+ * absolute paths elsewhere and symlinks that point out are all refused.
+ */
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+
+export class PathRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PathRefused';
+  }
+}
+
+function inside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
+export class Workspace {
+  private ignorer: Ignore | null = null;
+
+  private constructor(
+    /** The folder as the client named it. */
+    readonly root: string,
+    /** Its real path, the boundary every access is checked against. */
+    readonly realRoot: string,
+  ) {}
+
+  static async open(root: string): Promise<Workspace> {
+    const abs = resolve(root);
+    return new Workspace(abs, await realpath(abs));
+  }
+
+  /** The real absolute path of `p` (relative to the root, or absolute), or PathRefused. */
+  async resolve(p: string): Promise<string> {
+    const candidate = isAbsolute(p) ? resolve(p) : resolve(this.realRoot, p);
+    if (!inside(this.realRoot, candidate) && !inside(this.root, candidate)) {
+      throw new PathRefused(`Refused: ${p} is outside the workspace folder.`);
+    }
+    let real: string;
+    try {
+      real = await realpath(candidate);
+    } catch {
+      throw new PathRefused(`No such file or folder in the workspace: ${p}`);
+    }
+    if (!inside(this.realRoot, real)) throw new PathRefused(`Refused: ${p} resolves (through a symlink) outside the workspace folder.`);
+    return real;
+  }
+
+  /** Workspace-relative form with forward slashes, as tools report paths. */
+  rel(abs: string): string {
+    return relative(this.realRoot, abs).split(sep).join('/') || '.';
+  }
+
+  private async ignores(): Promise<Ignore> {
+    if (this.ignorer) return this.ignorer;
+    const ig = ignore().add(['.git/', 'node_modules/']);
+    try {
+      ig.add(await readFile(join(this.realRoot, '.gitignore'), 'utf8'));
+    } catch {
+      // No .gitignore: only the defaults apply.
+    }
+    return (this.ignorer = ig);
+  }
+
+  /**
+   * Walks files and folders under `dir` breadth-first, skipping ignored entries and symlinks (which could lead
+   * out of the workspace or loop). Stops after `max` entries.
+   */
+  async walk(dir: string, opts: { maxDepth: number; max: number }, visit: (abs: string, isDir: boolean, depth: number) => Promise<boolean | void>): Promise<boolean> {
+    const ig = await this.ignores();
+    const queue: Array<[string, number]> = [[dir, 0]];
+    let seen = 0;
+    while (queue.length > 0) {
+      const [current, depth] = queue.shift()!;
+      let entries;
+      try {
+        entries = await readdir(current, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      entries.sort((a, b) => a.name.localeCompare(b.name));
+      for (const e of entries) {
+        if (e.isSymbolicLink()) continue;
+        const abs = join(current, e.name);
+        const rel = this.rel(abs);
+        const isDir = e.isDirectory();
+        if (ig.ignores(isDir ? `${rel}/` : rel)) continue;
+        if (++seen > opts.max) return true;
+        if ((await visit(abs, isDir, depth)) === false) return true;
+        if (isDir && depth + 1 < opts.maxDepth) queue.push([abs, depth + 1]);
+      }
+    }
+    return false;
+  }
+
+  async listFiles(p: string, depth: number, max = 400): Promise<string> {
+    const dir = await this.resolve(p);
+    if (!(await stat(dir)).isDirectory()) throw new PathRefused(`Not a folder: ${p}`);
+    const lines: string[] = [];
+    const truncated = await this.walk(dir, { maxDepth: depth, max }, async (abs, isDir) => {
+      lines.push(isDir ? `${this.rel(abs)}/` : this.rel(abs));
+    });
+    if (lines.length === 0) return `${this.rel(dir)}/ is empty.`;
+    return lines.join('\n') + (truncated ? `\n… (stopped at ${max} entries; list a subfolder for more)` : '');
+  }
+
+  async readFile(p: string, startLine = 1, endLine?: number, maxBytes = 64 * 1024): Promise<string> {
+    const abs = await this.resolve(p);
+    const info = await lstat(abs);
+    if (!info.isFile()) throw new PathRefused(`Not a file: ${p}`);
+    const buf = await readFile(abs);
+    if (buf.subarray(0, 8000).includes(0)) return `${this.rel(abs)} is a binary file (${info.size} bytes).`;
+    const lines = buf.toString('utf8').split(/\r?\n/);
+    const from = Math.max(1, startLine);
+    const to = Math.min(lines.length, endLine ?? from + 399);
+    let out = '';
+    let last = from - 1;
+    for (let i = from; i <= to; i++) {
+      const line = `${i}\t${lines[i - 1]}\n`;
+      if (out.length + line.length > maxBytes) break;
+      out += line;
+      last = i;
+    }
+    const more = last < lines.length ? `\n… ${lines.length - last} more lines; read from line ${last + 1}.` : '';
+    return `${this.rel(abs)}:${from}-${last}\n${out}${more}`;
+  }
+
+  /** Lines matching `pattern` (a regular expression, or literal text when it does not parse), bounded. */
+  async grep(pattern: string, opts: { path?: string; ignoreCase?: boolean; maxResults?: number; maxFileBytes?: number } = {}): Promise<string> {
+    const flags = opts.ignoreCase ? 'i' : '';
+    let re: RegExp;
+    try {
+      re = new RegExp(pattern, flags);
+    } catch {
+      re = new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), flags);
+    }
+    const max = opts.maxResults ?? 50;
+    const maxFileBytes = opts.maxFileBytes ?? 1024 * 1024;
+    const start = await this.resolve(opts.path ?? '.');
+    const hits: string[] = [];
+    const scan = async (abs: string) => {
+      const info = await stat(abs);
+      if (info.size > maxFileBytes) return;
+      const buf = await readFile(abs);
+      if (buf.subarray(0, 8000).includes(0)) return;
+      const lines = buf.toString('utf8').split(/\r?\n/);
+      for (let i = 0; i < lines.length && hits.length < max; i++) {
+        if (re.test(lines[i]!)) hits.push(`${this.rel(abs)}:${i + 1}: ${lines[i]!.trim().slice(0, 200)}`);
+      }
+    };
+    if ((await stat(start)).isFile()) await scan(start);
+    else {
+      await this.walk(start, { maxDepth: 32, max: 20_000 }, async (abs, isDir) => {
+        if (!isDir) await scan(abs);
+        return hits.length < max;
+      });
+    }
+    if (hits.length === 0) return `No matches for /${re.source}/${flags}.`;
+    return hits.join('\n') + (hits.length >= max ? `\n… stopped at ${max} matches; narrow the pattern or path.` : '');
+  }
+}
