@@ -1,0 +1,318 @@
+/**
+ * Team mode's store: a Supabase project through `@supabase/supabase-js`, acting with the signed-in user's
+ * access token (handed over by the extension, never a service-role key), calling the same SQL API as the
+ * embedded store through PostgREST's `rpc`, so RLS on the project decides everything. Changes arrive through
+ * Realtime `postgres_changes` on sessions and messages, RLS applied per subscriber by Realtime.
+ *
+ * The token is given through supabase-js's `accessToken` option rather than a fixed `Authorization` header:
+ * with a fixed header Realtime would join with the anon key, and a refreshed token would need a new client.
+ * An expired token triggers one refresh round with the client (`onTokenExpired`); concurrent calls that
+ * hit the expiry share that round instead of each asking again.
+ */
+import { createClient, type RealtimeChannel, type SupabaseClient } from '@supabase/supabase-js';
+import WebSocket from 'ws';
+import { StoreError, type ChangeEvent, type SchemaStatus, type Store, type StoreErrorKind, type StoreUser } from './types.js';
+
+export interface SupabaseSession {
+  accessToken: string;
+  refreshToken?: string;
+}
+
+export interface SupabaseStoreOptions {
+  /** Project URL, e.g. https://abcd.supabase.co. */
+  url: string;
+  /** The project's anon (publishable) key; not a secret. */
+  anonKey: string;
+  /** Migration versions this daemon ships, oldest first (the files of supabase/migrations). */
+  shippedMigrations: string[];
+  /**
+   * Asks the client (the extension) for a fresh session after the access token expired. Resolves with the
+   * new session, or null when the user is signed out.
+   */
+  onTokenExpired?: () => Promise<SupabaseSession | null>;
+  /** Realtime socket options (tests shorten the heartbeat to notice a dropped socket quickly). */
+  realtime?: { heartbeatIntervalMs?: number; timeout?: number };
+  fetch?: typeof fetch;
+}
+
+/** The keys a change event carries (the same as the `cairn_changes` trigger payload): never content. */
+const ROUTING_KEYS: Record<string, (row: Record<string, unknown>) => Record<string, unknown>> = {
+  messages: (r) => ({ id: r.id, session_id: r.session_id, seq: r.seq, status: r.status, author_id: r.author_id }),
+  sessions: (r) => ({
+    id: r.id,
+    project_id: r.project_id,
+    owner_id: r.owner_id,
+    visibility: r.visibility,
+    archived: r.archived_at !== undefined ? r.archived_at !== null : r.archived,
+  }),
+};
+
+const KIND_BY_SQLSTATE: Record<string, StoreErrorKind> = {
+  '42501': 'permission_denied',
+  P0002: 'not_found',
+  '23505': 'conflict',
+  '23503': 'invalid_input',
+  '40001': 'conflict',
+  '40P01': 'conflict',
+  '28000': 'not_signed_in',
+  PGRST116: 'not_found',
+};
+
+interface PostgrestFailure {
+  code?: string;
+  message?: string;
+  details?: string | null;
+  hint?: string | null;
+}
+
+interface JwtPayload {
+  sub?: string;
+  email?: string;
+  aal?: string;
+  exp?: number;
+}
+
+function decodeJwt(token: string): JwtPayload {
+  const part = token.split('.')[1];
+  if (!part) throw new StoreError('not_signed_in', 'The access token is not a JWT');
+  try {
+    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as JwtPayload;
+  } catch {
+    throw new StoreError('not_signed_in', 'The access token is not a JWT');
+  }
+}
+
+/** Maps a PostgREST error body and HTTP status to a StoreError (docs/sql-api.md's table, plus transport). */
+export function storeErrorFrom(error: PostgrestFailure, status: number): StoreError {
+  const code = error.code ?? '';
+  const message = error.message || `Supabase answered HTTP ${status}`;
+  if (status === 0 || (code === '' && status >= 500)) {
+    return new StoreError('unavailable', `Supabase is unreachable: ${message}`);
+  }
+  if (code === 'PGRST301' || code === 'PGRST302') return new StoreError('not_signed_in', `Supabase refused the access token: ${message}`, code);
+  if (code === 'PGRST202') {
+    return new StoreError('schema_behind', `${message}. The project's schema is older than this version of Cairn: run \`supabase db push\`.`, code);
+  }
+  if (code === 'PGRST000' || code === 'PGRST001' || code === 'PGRST002' || code === 'PGRST003') {
+    return new StoreError('unavailable', `Supabase cannot reach its database: ${message}`, code);
+  }
+  let kind: StoreErrorKind | undefined = KIND_BY_SQLSTATE[code];
+  if (!kind && /^[0-9A-Z]{5}$/.test(code)) {
+    if (code.startsWith('22') || code.startsWith('23')) kind = 'invalid_input';
+    else if (code.startsWith('08') || code.startsWith('53') || code.startsWith('57')) kind = 'unavailable';
+  }
+  if (!kind && status === 401) kind = 'not_signed_in';
+  return new StoreError(kind ?? 'internal', message, code || undefined);
+}
+
+export class SupabaseStore implements Store {
+  readonly mode = 'supabase' as const;
+  private readonly client: SupabaseClient;
+  private session: SupabaseSession | null = null;
+  private acting: StoreUser | null = null;
+  /** The single refresh round in flight, shared by every call that saw the token expire. */
+  private refreshing: Promise<boolean> | null = null;
+  private readonly channels = new Set<RealtimeChannel>();
+  private channelSeq = 0;
+  private closed = false;
+
+  /** The session is needed up front: supabase-js hands the first token to Realtime while it is built. */
+  constructor(
+    private readonly opts: SupabaseStoreOptions,
+    session: SupabaseSession,
+  ) {
+    this.adopt(session);
+    this.client = createClient(opts.url, opts.anonKey, {
+      accessToken: async () => this.session?.accessToken ?? opts.anonKey,
+      realtime: {
+        // Node 20 and Electron's Node have no global WebSocket that realtime-js accepts.
+        transport: WebSocket as unknown as typeof globalThis.WebSocket,
+        ...(opts.realtime?.heartbeatIntervalMs ? { heartbeatIntervalMs: opts.realtime.heartbeatIntervalMs } : {}),
+        ...(opts.realtime?.timeout ? { timeout: opts.realtime.timeout } : {}),
+      },
+      global: opts.fetch ? { fetch: opts.fetch } : {},
+    });
+  }
+
+  /**
+   * Opens the store and refuses a project whose schema is behind the migrations this daemon ships, with
+   * the command that fixes it.
+   */
+  static async connect(opts: SupabaseStoreOptions, session: SupabaseSession): Promise<SupabaseStore> {
+    const store = new SupabaseStore(opts, session);
+    try {
+      await store.assertSchemaCurrent();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** Takes the session the extension signed in with (and every refreshed token after it). */
+  setSession(session: SupabaseSession): void {
+    this.adopt(session);
+    // Pushes the token to every joined channel (Realtime closes channels whose token expired).
+    void this.client.realtime.setAuth(session.accessToken).catch(() => undefined);
+  }
+
+  private adopt(session: SupabaseSession): void {
+    const claims = decodeJwt(session.accessToken);
+    if (!claims.sub) throw new StoreError('not_signed_in', 'The access token names no user');
+    this.session = session;
+    this.acting = { id: claims.sub, email: claims.email ?? null, aal: claims.aal === 'aal2' ? 'aal2' : 'aal1' };
+  }
+
+  /** Forgets the user (sign-out); calls fail with not_signed_in until the next setSession. */
+  clearSession(): void {
+    this.session = null;
+    this.acting = null;
+  }
+
+  user(): StoreUser | null {
+    return this.acting;
+  }
+
+  async rpc<T = unknown>(fn: string, args: Record<string, unknown> = {}, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    if (this.closed) throw new StoreError('unavailable', 'The store is closed');
+    if (!this.session) throw new StoreError('not_signed_in', 'Team mode needs a signed-in user: sign in to Supabase first');
+    const tokenUsed = this.session.accessToken;
+    const first = await this.call<T>(fn, args, opts.signal);
+    if (!first.expired) return first.value as T;
+    if (!(await this.refreshAfterExpiry(tokenUsed))) {
+      throw new StoreError('not_signed_in', 'The Supabase session expired and could not be refreshed: sign in again', 'PGRST301');
+    }
+    const second = await this.call<T>(fn, args, opts.signal);
+    if (second.expired) throw new StoreError('not_signed_in', 'Supabase refused the refreshed access token: sign in again', 'PGRST301');
+    return second.value as T;
+  }
+
+  private async call<T>(fn: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<{ expired: boolean; value?: T }> {
+    let builder = this.client.rpc(fn, args);
+    if (signal) builder = builder.abortSignal(signal);
+    const { data, error, status } = await builder;
+    if (!error) return { expired: false, value: data as T };
+    if (signal?.aborted) throw signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+    if (status === 401 && error.code === 'PGRST301' && /expired/i.test(error.message)) return { expired: true };
+    throw storeErrorFrom(error, status);
+  }
+
+  /** One refresh round per expired token, however many calls noticed it. */
+  private refreshAfterExpiry(expiredToken: string): Promise<boolean> {
+    if (this.session && this.session.accessToken !== expiredToken) return Promise.resolve(true);
+    if (!this.refreshing) {
+      this.refreshing = (async () => {
+        try {
+          const fresh = await this.opts.onTokenExpired?.();
+          if (!fresh || fresh.accessToken === expiredToken) return false;
+          this.setSession(fresh);
+          return true;
+        } catch {
+          return false;
+        } finally {
+          this.refreshing = null;
+        }
+      })();
+    }
+    return this.refreshing;
+  }
+
+  async schemaStatus(): Promise<SchemaStatus> {
+    const applied = await this.rpc<string | null>('schema_version');
+    const shipped = [...this.opts.shippedMigrations].sort();
+    return {
+      applied: applied ?? null,
+      expected: shipped.at(-1) ?? '',
+      pending: shipped.filter((v) => applied === null || v > applied),
+    };
+  }
+
+  /** Throws StoreError('schema_behind') naming `supabase db push` when the project lacks shipped migrations. */
+  async assertSchemaCurrent(): Promise<SchemaStatus> {
+    let status: SchemaStatus;
+    try {
+      status = await this.schemaStatus();
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === 'schema_behind') {
+        throw new StoreError('schema_behind', 'The Supabase project has no Cairn schema yet: run `supabase db push` from the Cairn repository (see docs/team-mode.md).', err.sqlstate);
+      }
+      throw err;
+    }
+    if (status.pending.length > 0) {
+      throw new StoreError(
+        'schema_behind',
+        `The Supabase project's schema is at ${status.applied ?? 'no migration'}, this Cairn needs ${status.expected} ` +
+          `(${status.pending.length} migration${status.pending.length === 1 ? '' : 's'} pending): run \`supabase db push\`.`,
+      );
+    }
+    return status;
+  }
+
+  async onChange(listener: (event: ChangeEvent) => void): Promise<() => Promise<void>> {
+    const topic = `cairn-changes-${++this.channelSeq}`;
+    let stopped = false;
+    let channel: RealtimeChannel | null = null;
+    const deliver = (table: string) => (payload: { eventType: string; new: Record<string, unknown>; old: Record<string, unknown> }) => {
+      const op = payload.eventType;
+      if (op !== 'INSERT' && op !== 'UPDATE' && op !== 'DELETE') return;
+      const row = op === 'DELETE' ? payload.old : payload.new;
+      const keys = ROUTING_KEYS[table]?.(row) ?? { id: row.id };
+      listener({ table, op, record: Object.fromEntries(Object.entries(keys).filter(([, v]) => v !== undefined)) });
+    };
+    // Subscribes, and subscribes again when Realtime closes the channel (e.g. its token expired while the
+    // daemon waited for a fresh one); realtime-js itself rejoins after errors and dropped sockets.
+    const open = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const ch = this.client.channel(topic);
+        channel = ch;
+        this.channels.add(ch);
+        let settled = false;
+        ch.on('postgres_changes', { event: '*', schema: 'public', table: 'sessions' }, deliver('sessions'))
+          .on('postgres_changes', { event: '*', schema: 'public', table: 'messages' }, deliver('messages'))
+          .subscribe((status, err) => {
+            if (status === 'SUBSCRIBED' && !settled) {
+              settled = true;
+              resolve();
+            } else if (status === 'CLOSED' && !stopped && !this.closed) {
+              this.channels.delete(ch);
+              void this.client.removeChannel(ch).finally(() => {
+                if (!stopped && !this.closed) void open().catch(() => undefined);
+              });
+            } else if ((status === 'CHANNEL_ERROR' || status === 'TIMED_OUT') && !settled) {
+              settled = true;
+              reject(new StoreError('unavailable', `Supabase Realtime refused the subscription: ${err?.message ?? status}`));
+            }
+          });
+      });
+    try {
+      await open();
+    } catch (err) {
+      stopped = true;
+      if (channel) {
+        this.channels.delete(channel);
+        await this.client.removeChannel(channel);
+      }
+      throw err;
+    }
+    return async () => {
+      stopped = true;
+      if (channel) {
+        this.channels.delete(channel);
+        await this.client.removeChannel(channel);
+      }
+    };
+  }
+
+  /** Operator metrics live on the Supabase project; the daemon sees only what RLS shows its user. */
+  async stats(): Promise<{ tables: Record<string, number>; bytes: number | null }> {
+    return { tables: {}, bytes: null };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ch of this.channels) await this.client.removeChannel(ch);
+    this.channels.clear();
+    this.client.realtime.disconnect();
+  }
+}

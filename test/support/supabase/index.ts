@@ -1,0 +1,140 @@
+/**
+ * Starts the three Supabase test servers behind one HTTP listener on 127.0.0.1 (port 0), the way a project
+ * URL serves `/auth/v1`, `/rest/v1` and `/realtime/v1` behind its API gateway, all against one PGlite, so
+ * `createClient(url, anonKey)` from the real `@supabase/supabase-js` talks to them unchanged.
+ *
+ * The gateway part checks the `apikey` (Kong's 401 bodies) on REST and Realtime; the auth routes that a
+ * browser opens (authorize, the fake consent, callback) need none, as on Supabase.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { PGliteInterface } from '@electric-sql/pglite';
+import { AuthServer } from './auth-server.js';
+import { PostgrestServer } from './postgrest-server.js';
+import { RealtimeServer } from './realtime-server.js';
+import { apiKey, sendJson } from './http.js';
+import { makeAnonKey, signJwt, type AccessTokenClaims } from './jwt.js';
+
+export { AuthServer } from './auth-server.js';
+export { PostgrestServer, httpStatusForSqlstate } from './postgrest-server.js';
+export { RealtimeServer } from './realtime-server.js';
+
+export interface SupabaseTestServersOptions {
+  /** A bootstrapped and migrated database (see test/support/db.ts). */
+  db: PGliteInterface;
+  jwtSecret?: string;
+  accessTokenTtlSeconds?: number;
+  refreshTokenReuseIntervalSeconds?: number;
+}
+
+export interface SupabaseTestServers {
+  /** Project URL, e.g. http://127.0.0.1:43123. */
+  url: string;
+  anonKey: string;
+  jwtSecret: string;
+  db: PGliteInterface;
+  auth: AuthServer;
+  rest: PostgrestServer;
+  realtime: RealtimeServer;
+  /** While offline, every connection is reset at once, as when the network is down. */
+  setOffline(offline: boolean): void;
+  /** Signs an access token for arbitrary claims (e.g. an already-expired one). */
+  signToken(claims: AccessTokenClaims, expiresAt: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+const BROWSER_AUTH_ROUTES = new Set(['/authorize', '/callback']);
+
+export async function startSupabaseTestServers(opts: SupabaseTestServersOptions): Promise<SupabaseTestServers> {
+  const jwtSecret = opts.jwtSecret ?? randomBytes(32).toString('hex');
+  const anonKey = await makeAnonKey(jwtSecret);
+  let baseUrl = '';
+  let offline = false;
+  const auth = new AuthServer({
+    db: opts.db,
+    jwtSecret,
+    baseUrl: () => baseUrl,
+    ...(opts.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: opts.accessTokenTtlSeconds } : {}),
+    ...(opts.refreshTokenReuseIntervalSeconds !== undefined ? { refreshTokenReuseIntervalSeconds: opts.refreshTokenReuseIntervalSeconds } : {}),
+  });
+  const rest = new PostgrestServer({ db: opts.db, jwtSecret, anonKey });
+  const realtime = new RealtimeServer({ db: opts.db, jwtSecret, anonKey });
+  await realtime.start();
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    if (offline) return void req.socket.destroy();
+    const url = new URL(req.url ?? '/', baseUrl);
+    const path = url.pathname;
+    if (path.startsWith('/auth/v1/') || path === '/auth/v1') {
+      const sub = path.slice('/auth/v1'.length) || '/';
+      const browser = BROWSER_AUTH_ROUTES.has(sub) || sub.startsWith('/fake-provider/');
+      if (!browser && !gatewayAllows(req.headers, url, anonKey, res)) return;
+      void auth.handle(req, res, url, sub);
+      return;
+    }
+    if (path.startsWith('/rest/v1/')) {
+      if (!gatewayAllows(req.headers, url, anonKey, res)) return;
+      void rest.handle(req, res, url, path.slice('/rest/v1'.length));
+      return;
+    }
+    sendJson(res, 404, { message: 'no Route matched with those values' });
+  });
+  server.on('connection', (s) => {
+    if (offline) return void s.destroy();
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', baseUrl);
+    if (offline || url.pathname !== '/realtime/v1/websocket') return void socket.destroy();
+    realtime.upgrade(req, socket, head, url);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('test server has no TCP address');
+  baseUrl = `http://127.0.0.1:${address.port}`;
+
+  return {
+    url: baseUrl,
+    anonKey,
+    jwtSecret,
+    db: opts.db,
+    auth,
+    rest,
+    realtime,
+    setOffline(value: boolean) {
+      offline = value;
+      if (value) {
+        realtime.dropAllSockets();
+        for (const s of sockets) s.destroy();
+      }
+    },
+    signToken: (claims, expiresAt) => signJwt(jwtSecret, claims, expiresAt),
+    async close() {
+      await realtime.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Kong's key-auth in front of a Supabase project: 401 without a known `apikey`. */
+function gatewayAllows(
+  headers: Record<string, string | string[] | undefined>,
+  url: URL,
+  anonKey: string,
+  res: import('node:http').ServerResponse,
+): boolean {
+  const key = apiKey({ headers } as import('node:http').IncomingMessage, url);
+  if (!key) {
+    sendJson(res, 401, { message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' });
+    return false;
+  }
+  if (key !== anonKey) {
+    sendJson(res, 401, { message: 'Invalid API key', hint: 'Double check your Supabase `anon` or `service_role` API key.' });
+    return false;
+  }
+  return true;
+}
