@@ -1,0 +1,150 @@
+/**
+ * `cairn daemon [--stdio]`: composes the subsystems on the daemon and runs it in the foreground until
+ * `shutdown`, SIGTERM or SIGINT. With `--stdio` and a daemon already running for this home, it bridges stdio
+ * to that daemon instead (only one process may own a database).
+ */
+import type { Readable, Writable } from 'node:stream';
+import WebSocket from 'ws';
+import { cairnHome } from '../config.js';
+import { findRunningDaemon, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
+import type { Subsystem } from '../rpc/registry.js';
+import { defaultLimits } from '../rpc/server.js';
+import { LineSplitter } from '../rpc/stdio.js';
+import { NonLoopbackBindError } from '../rpc/ws.js';
+import { startDaemon } from '../server.js';
+import { openStore } from '../store/index.js';
+
+/** Every subsystem of the daemon besides its core methods, in start order. */
+export const subsystems: Subsystem[] = [];
+
+export interface RunOptions {
+  stdio: boolean;
+  env: NodeJS.ProcessEnv;
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+}
+
+export async function runDaemon(opts: RunOptions): Promise<number> {
+  const env = opts.env;
+  const home = cairnHome(env);
+  const stdin = opts.stdin ?? process.stdin;
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  // In stdio mode stdout carries the protocol; human messages go to stderr either way.
+  const say = (text: string) => stderr.write(`${text}\n`);
+
+  if (opts.stdio) {
+    const running = await findRunningDaemon(home);
+    if (running) return bridgeStdio(running, stdin, stdout);
+  }
+
+  let result;
+  try {
+    result = await startDaemon({
+      home,
+      env,
+      openStore,
+      subsystems,
+      ...(opts.stdio ? { stdio: { input: stdin, output: stdout } } : {}),
+    });
+  } catch (err) {
+    say(`cairn daemon: ${err instanceof NonLoopbackBindError ? err.message : (err as Error).message}`);
+    return 1;
+  }
+
+  if (result.kind === 'already-running') {
+    const info = result.info ?? (await waitForDiscovery(home, 60_000));
+    if (opts.stdio && info) return bridgeStdio(info, stdin, stdout);
+    say(
+      info
+        ? `cairn daemon already running for ${home}: pid ${info.pid}, port ${info.port}, version ${info.version}`
+        : `cairn daemon already starting for ${home}: pid ${result.pid}`,
+    );
+    return 0;
+  }
+
+  const { daemon } = result;
+  const onSignal = (signal: NodeJS.Signals) => void daemon.shutdown(signal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  if (!opts.stdio) say(`cairn daemon listening on 127.0.0.1:${daemon.info.port} (pid ${daemon.info.pid}, home ${home})`);
+  const code = await daemon.exited;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return code;
+}
+
+async function waitForDiscovery(home: string, timeoutMs: number): Promise<DiscoveryInfo | null> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const info = await findRunningDaemon(home);
+    if (info) return info;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return readDiscovery(home);
+}
+
+/** Relays newline-delimited JSON-RPC on stdio to a running daemon's WebSocket, frame for frame. */
+function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${info.port}/`, {
+      headers: { Authorization: `Bearer ${info.token}` },
+      maxPayload: 64 * 1024 * 1024,
+    });
+    const awaiting = new Set<string>();
+    let inputEnded = false;
+    const finish = (code: number) => {
+      ws.close();
+      resolve(code);
+    };
+    const maybeFinish = () => {
+      if (inputEnded && awaiting.size === 0) finish(0);
+    };
+    const splitter = new LineSplitter(
+      defaultLimits.maxFrameBytes,
+      (line) => {
+        // Remember request ids so the bridge answers everything before it exits on end of input.
+        try {
+          const msg: unknown = JSON.parse(line);
+          for (const m of Array.isArray(msg) ? msg : [msg]) {
+            if (m && typeof m === 'object' && 'id' in m && 'method' in m) awaiting.add(JSON.stringify((m as { id: unknown }).id));
+          }
+        } catch {
+          // The daemon answers the parse error.
+        }
+        ws.send(line);
+      },
+      (bytes) =>
+        stdout.write(
+          `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -31906, message: `frame of ${bytes} bytes is over the limit; it was skipped`, data: { limit: 'maxFrameBytes' } } })}\n`,
+        ),
+    );
+    ws.on('open', () => {
+      stdin.on('data', (chunk: Buffer | string) => splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      stdin.once('end', () => {
+        splitter.end();
+        inputEnded = true;
+        maybeFinish();
+      });
+    });
+    ws.on('message', (data) => {
+      const text = String(data);
+      stdout.write(`${text}\n`);
+      try {
+        const msg: unknown = JSON.parse(text);
+        for (const m of Array.isArray(msg) ? msg : [msg]) {
+          if (m && typeof m === 'object' && 'id' in m && !('method' in m)) awaiting.delete(JSON.stringify((m as { id: unknown }).id));
+        }
+      } catch {
+        // Not ours to judge.
+      }
+      maybeFinish();
+    });
+    ws.on('error', (err) => {
+      process.stderr.write(`cairn daemon --stdio: cannot reach the running daemon: ${err.message}\n`);
+      resolve(1);
+    });
+    ws.on('close', () => resolve(0));
+  });
+}

@@ -1,0 +1,184 @@
+/**
+ * A typed JSON-RPC client of the Cairn daemon over WebSocket, for the CLI, the VS Code extension and tests.
+ * Depends only on `ws`, node: builtins and the protocol declarations, so an editor process can load it
+ * without the daemon's internals.
+ */
+import WebSocket from 'ws';
+import type { NotificationMethod, NotificationParamsOf, ParamsOf, RequestMethod, ResultOf } from '../index.js';
+import { RpcErrorCodes, type ErrorCodeName } from '../errors.js';
+import type { DiscoveryInfo } from './discovery.js';
+
+/** Mirrors `ProgressValue` of the daemon's registry without importing daemon internals. */
+export interface ClientProgressValue {
+  kind: 'begin' | 'report' | 'end';
+  title?: string;
+  message?: string;
+  percentage?: number;
+  data?: Record<string, unknown>;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  onProgress?: (value: ClientProgressValue) => void;
+}
+
+const codeNames = new Map<number, ErrorCodeName>(Object.entries(RpcErrorCodes).map(([name, code]) => [code, name as ErrorCodeName]));
+
+/** An error response from the daemon, with the code's stable name for switching on. */
+export class DaemonResponseError extends Error {
+  readonly codeName: ErrorCodeName | null;
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'DaemonResponseError';
+    this.codeName = codeNames.get(code) ?? null;
+  }
+}
+
+/** The connection dropped before an answer arrived. */
+export class ConnectionClosedError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'ConnectionClosedError';
+  }
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  cleanup(): void;
+}
+
+export class DaemonClient {
+  private nextId = 1;
+  private nextProgress = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly progress = new Map<string | number, (v: ClientProgressValue) => void>();
+  private readonly listeners = new Map<string, Set<(params: never) => void>>();
+  private readonly closeListeners = new Set<(reason: string) => void>();
+  private closedReason: string | null = null;
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data) => this.onFrame(String(data)));
+    ws.on('close', (code, reason) => this.handleClose(`connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`));
+    ws.on('error', () => undefined);
+  }
+
+  /** Opens an authenticated WebSocket to the daemon described by `info`. */
+  static connect(info: Pick<DiscoveryInfo, 'port' | 'token'>, opts: { timeoutMs?: number } = {}): Promise<DaemonClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${info.port}/`, {
+        headers: { Authorization: `Bearer ${info.token}` },
+        handshakeTimeout: opts.timeoutMs ?? 10_000,
+        maxPayload: 64 * 1024 * 1024,
+      });
+      ws.once('open', () => resolve(new DaemonClient(ws)));
+      ws.once('unexpected-response', (_req, res) => {
+        reject(new ConnectionClosedError(`the daemon refused the connection (HTTP ${res.statusCode})`));
+        ws.terminate();
+      });
+      ws.once('error', (err) => reject(new ConnectionClosedError(`cannot connect to the daemon on port ${info.port}: ${err.message}`)));
+    });
+  }
+
+  request<M extends RequestMethod>(method: M, params: ParamsOf<M>, opts: RequestOptions = {}): Promise<ResultOf<M>> {
+    if (this.closedReason !== null) return Promise.reject(new ConnectionClosedError(this.closedReason));
+    const id = this.nextId++;
+    let sent: Record<string, unknown> = (params ?? {}) as Record<string, unknown>;
+    let token: number | undefined;
+    if (opts.onProgress) {
+      token = this.nextProgress++;
+      this.progress.set(token, opts.onProgress);
+      sent = { ...sent, progressToken: token };
+    }
+    return new Promise<ResultOf<M>>((resolve, reject) => {
+      const onAbort = () => this.notify('$/cancelRequest', { id });
+      if (opts.signal?.aborted) {
+        reject(new DaemonResponseError(RpcErrorCodes.Cancelled, 'Request cancelled'));
+        return;
+      }
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        cleanup: () => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          if (token !== undefined) this.progress.delete(token);
+        },
+      });
+      this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params: sent }));
+    });
+  }
+
+  /** Sends a client→daemon notification (e.g. `$/cancelRequest`). */
+  notify(method: string, params: unknown): void {
+    if (this.closedReason === null) this.ws.send(JSON.stringify({ jsonrpc: '2.0', method, params }));
+  }
+
+  onNotification<N extends NotificationMethod>(method: N, listener: (params: NotificationParamsOf<N>) => void): () => void {
+    let set = this.listeners.get(method);
+    if (!set) this.listeners.set(method, (set = new Set()));
+    set.add(listener as (params: never) => void);
+    return () => set.delete(listener as (params: never) => void);
+  }
+
+  onClose(listener: (reason: string) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  get isOpen(): boolean {
+    return this.closedReason === null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closedReason !== null) return;
+    await new Promise<void>((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close(1000, 'client closing');
+    });
+  }
+
+  private onFrame(text: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    for (const m of Array.isArray(msg) ? msg : [msg]) this.onMessage(m as Record<string, unknown>);
+  }
+
+  private onMessage(m: Record<string, unknown>): void {
+    if (typeof m.method === 'string') {
+      const params = m.params as Record<string, unknown> | undefined;
+      if (m.method === '$/progress' && params) {
+        this.progress.get(params.token as string | number)?.(params.value as ClientProgressValue);
+      }
+      for (const l of this.listeners.get(m.method) ?? []) l(params as never);
+      return;
+    }
+    if (typeof m.id !== 'number') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    p.cleanup();
+    const error = m.error as { code: number; message: string; data?: unknown } | undefined;
+    if (error) p.reject(new DaemonResponseError(error.code, error.message, error.data));
+    else p.resolve(m.result);
+  }
+
+  private handleClose(reason: string): void {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    for (const p of this.pending.values()) {
+      p.cleanup();
+      p.reject(new ConnectionClosedError(reason));
+    }
+    this.pending.clear();
+    for (const l of this.closeListeners) l(reason);
+  }
+}

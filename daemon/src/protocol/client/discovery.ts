@@ -1,0 +1,90 @@
+/**
+ * The discovery file `$CAIRN_HOME/daemon.json` (mode 0600): how a client finds the running daemon and proves
+ * it may talk to it. Written by the daemon once it listens; read by the CLI, the extension and any script.
+ * Uses only node: builtins so an editor can load it without the daemon.
+ */
+import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface DiscoveryInfo {
+  port: number;
+  pid: number;
+  /** The bearer token every connection presents. */
+  token: string;
+  version: string;
+  protocolVersion: number;
+  /** ISO time the daemon started listening. */
+  startedAt: string;
+}
+
+export const DISCOVERY_FILE = 'daemon.json';
+
+/** `$CAIRN_HOME`, or `~/.cairn`. */
+export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CAIRN_HOME && env.CAIRN_HOME.length > 0 ? env.CAIRN_HOME : join(homedir(), '.cairn');
+}
+
+export function discoveryPath(home: string): string {
+  return join(home, DISCOVERY_FILE);
+}
+
+function isDiscoveryInfo(v: unknown): v is DiscoveryInfo {
+  if (!v || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return (
+    Number.isInteger(o.port) &&
+    Number.isInteger(o.pid) &&
+    typeof o.token === 'string' &&
+    typeof o.version === 'string' &&
+    Number.isInteger(o.protocolVersion) &&
+    typeof o.startedAt === 'string'
+  );
+}
+
+/** The discovery file's content, or null when it is missing or unreadable. */
+export async function readDiscovery(home: string): Promise<DiscoveryInfo | null> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(discoveryPath(home), 'utf8'));
+    return isDiscoveryInfo(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port within the timeout. */
+export function isPortAnswering(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * The running daemon of `home`, or null. A discovery file whose pid is dead or whose port does not answer
+ * is stale (a crashed daemon) and yields null; the next daemon to start replaces it.
+ */
+export async function findRunningDaemon(home: string): Promise<DiscoveryInfo | null> {
+  const info = await readDiscovery(home);
+  if (!info) return null;
+  if (!isProcessAlive(info.pid)) return null;
+  if (!(await isPortAnswering(info.port))) return null;
+  return info;
+}

@@ -1,0 +1,89 @@
+/**
+ * Finds the daemon of a `$CAIRN_HOME` or starts one, shared by the CLI and the VS Code extension (which
+ * passes `process.execPath` with ELECTRON_RUN_AS_NODE=1). Node builtins only.
+ */
+import { mkdirSync, openSync, closeSync, readFileSync, chmodSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { findRunningDaemon, type DiscoveryInfo } from './discovery.js';
+
+export interface SpawnSpec {
+  /** The node (or Electron-as-node) executable. */
+  execPath: string;
+  /** Arguments that run the daemon in the foreground, e.g. `['dist/cli.mjs', 'daemon']`. */
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface EnsureOptions {
+  spawn: SpawnSpec;
+  /** How long to wait for the discovery file of a started daemon (a fresh database takes several seconds). */
+  timeoutMs?: number;
+}
+
+export class DaemonStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DaemonStartError';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** The running daemon of `home`; when there is none (or only a stale discovery file), starts one detached and waits for it. */
+export async function ensureDaemon(home: string, opts: EnsureOptions): Promise<DiscoveryInfo & { started: boolean }> {
+  const running = await findRunningDaemon(home);
+  if (running) return { ...running, started: false };
+
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  chmodSync(home, 0o700);
+  const logs = join(home, 'logs');
+  mkdirSync(logs, { recursive: true, mode: 0o700 });
+  // The daemon's own log starts once it runs; this file catches what it prints before (or instead of) that.
+  const startLog = join(logs, 'daemon-start.log');
+  const fd = openSync(startLog, 'w', 0o600);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  let startError = '';
+  try {
+    const child = spawn(opts.spawn.execPath, opts.spawn.args, {
+      cwd: opts.spawn.cwd,
+      env: { ...(opts.spawn.env ?? process.env), CAIRN_HOME: home },
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      windowsHide: true,
+    });
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+    });
+    child.once('error', (err) => {
+      exited = { code: -1, signal: null };
+      startError = err.message;
+    });
+    child.unref();
+  } finally {
+    closeSync(fd);
+  }
+
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    const info = await findRunningDaemon(home);
+    if (info) return { ...info, started: true };
+    // Exit code 0 means another daemon won the race for this home; keep polling for its discovery file.
+    const e = exited as { code: number | null; signal: NodeJS.Signals | null } | null;
+    if (e && e.code !== 0) {
+      const why = startError || tail(startLog, 5) || `exit ${e.code ?? e.signal}`;
+      throw new DaemonStartError(`the Cairn daemon failed to start: ${why}`);
+    }
+    await sleep(100);
+  }
+  throw new DaemonStartError(`the Cairn daemon did not become ready within ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s; see ${startLog}`);
+}
