@@ -1,9 +1,179 @@
-/** `teams` namespace of the Cairn protocol. See define.ts for the declaration shape. */
+/** `teams` namespace of the Cairn protocol: teams, members, invitations, team projects and the audit log. */
 import { z } from 'zod';
-import { request, notification } from './define.js';
+import { request } from './define.js';
+
+export const TeamRole = z.enum(['owner', 'admin', 'member', 'viewer']);
+
+export const Team = z.object({
+  id: z.guid(),
+  name: z.string(),
+  slug: z.string(),
+  /** The caller's role in the team. */
+  role: TeamRole,
+  createdAt: z.string(),
+});
+export type Team = z.infer<typeof Team>;
+
+export const TeamMember = z.object({
+  userId: z.guid(),
+  email: z.string().nullable(),
+  displayName: z.string().nullable(),
+  role: TeamRole,
+  since: z.string(),
+});
+
+export const Invitation = z.object({
+  id: z.guid(),
+  teamId: z.guid(),
+  email: z.string(),
+  role: TeamRole,
+  invitedBy: z.guid().nullable(),
+  createdAt: z.string(),
+});
+
+export const AuditEntry = z.object({
+  id: z.number().int(),
+  actorId: z.guid().nullable(),
+  action: z.enum(['insert', 'update', 'delete']),
+  table: z.string(),
+  recordId: z.string().nullable(),
+  oldValues: z.record(z.string(), z.unknown()).nullable(),
+  newValues: z.record(z.string(), z.unknown()).nullable(),
+  at: z.string(),
+});
+
+const TeamRef = z.object({ teamId: z.guid() });
+const MemberRef = TeamRef.extend({ userId: z.guid() });
+
+const exampleTeam: Team = {
+  id: '9b15be45-1b1e-436d-90f6-c31ff9c78ee2',
+  name: 'Platform',
+  slug: 'platform-41fb00',
+  role: 'owner',
+  createdAt: '2026-11-22T01:00:00.000Z',
+};
+const exampleUser = '22222222-2222-4222-8222-222222222222';
 
 export const teamsRequests = {
+  'teams/list': request('teams/list', {
+    summary: "The caller's teams, with the caller's role in each.",
+    params: z.object({}).default({}),
+    result: z.array(Team),
+    errors: ['NotSignedIn'],
+    example: { params: {}, result: [exampleTeam] },
+  }),
+  'teams/create': request('teams/create', {
+    summary: 'Creates a team; the caller becomes its owner.',
+    params: z.object({ name: z.string().min(1).max(100), slug: z.string().optional() }),
+    result: Team,
+    errors: ['NotSignedIn', 'InvalidInput', 'Conflict'],
+    example: { params: { name: 'Platform' }, result: exampleTeam },
+  }),
+  'teams/rename': request('teams/rename', {
+    summary: 'Renames a team (owner or admin).',
+    params: TeamRef.extend({ name: z.string().min(1).max(100) }),
+    result: Team,
+    errors: ['PermissionDenied', 'InvalidInput'],
+    example: { params: { teamId: exampleTeam.id, name: 'Platform team' }, result: { ...exampleTeam, name: 'Platform team' } },
+  }),
+  'teams/members': request('teams/members', {
+    summary: 'Members of a team the caller belongs to, owners first.',
+    params: TeamRef,
+    result: z.array(TeamMember),
+    errors: ['NotSignedIn'],
+    example: {
+      params: { teamId: exampleTeam.id },
+      result: [{ userId: exampleUser, email: 'ana@example.com', displayName: 'ana', role: 'owner', since: exampleTeam.createdAt }],
+    },
+  }),
+  'teams/invite': request('teams/invite', {
+    summary:
+      'Invites an email address with a role (owner or admin, with a second factor: aal2). The invitee joins when they sign in with that email.',
+    params: TeamRef.extend({ email: z.email(), role: TeamRole.default('member') }),
+    result: Invitation,
+    errors: ['PermissionDenied', 'InvalidInput', 'Conflict'],
+    example: {
+      params: { teamId: exampleTeam.id, email: 'ben@example.com', role: 'member' },
+      result: { id: '5c1e0f7a-2b3c-4d5e-8f9a-0b1c2d3e4f5a', teamId: exampleTeam.id, email: 'ben@example.com', role: 'member', invitedBy: exampleUser, createdAt: exampleTeam.createdAt },
+    },
+  }),
+  'teams/invitations': request('teams/invitations', {
+    summary: "Pending invitations: a team's (for its owners and admins), or the caller's own when teamId is absent.",
+    params: z.object({ teamId: z.guid().optional() }),
+    result: z.array(Invitation),
+    errors: ['NotSignedIn'],
+    example: { params: { teamId: exampleTeam.id }, result: [] },
+  }),
+  'teams/withdrawInvitation': request('teams/withdrawInvitation', {
+    summary: 'Withdraws a pending invitation (owner or admin, aal2).',
+    params: z.object({ invitationId: z.guid() }),
+    result: z.object({ withdrawn: z.literal(true) }),
+    errors: ['NotFound', 'PermissionDenied'],
+    example: { params: { invitationId: '5c1e0f7a-2b3c-4d5e-8f9a-0b1c2d3e4f5a' }, result: { withdrawn: true } },
+  }),
+  'teams/acceptInvitations': request('teams/acceptInvitations', {
+    summary: "Accepts every pending invitation for the caller's confirmed email (done automatically at sign-in).",
+    params: z.object({}).default({}),
+    result: z.object({ accepted: z.number().int() }),
+    errors: ['NotSignedIn'],
+    example: { params: {}, result: { accepted: 1 } },
+  }),
+  'teams/setRole': request('teams/setRole', {
+    summary: "Changes a member's role (owner or admin, aal2; only owners grant or take away the owner role; a team keeps one owner).",
+    params: MemberRef.extend({ role: TeamRole }),
+    result: TeamMember,
+    errors: ['PermissionDenied', 'NotFound', 'InvalidInput'],
+    example: {
+      params: { teamId: exampleTeam.id, userId: exampleUser, role: 'viewer' },
+      result: { userId: exampleUser, email: null, displayName: null, role: 'viewer', since: exampleTeam.createdAt },
+    },
+  }),
+  'teams/removeMember': request('teams/removeMember', {
+    summary: 'Removes a member (owner or admin, aal2). Their access to the team ends at once.',
+    params: MemberRef,
+    result: z.object({ removed: z.literal(true) }),
+    errors: ['PermissionDenied', 'NotFound', 'InvalidInput'],
+    example: { params: { teamId: exampleTeam.id, userId: exampleUser }, result: { removed: true } },
+  }),
+  'teams/leave': request('teams/leave', {
+    summary: 'Leaves a team; the last owner cannot leave.',
+    params: TeamRef,
+    result: z.object({ left: z.literal(true) }),
+    errors: ['NotFound', 'InvalidInput'],
+    example: { params: { teamId: exampleTeam.id }, result: { left: true } },
+  }),
+  'teams/shareProject': request('teams/shareProject', {
+    summary:
+      "Moves the project of a workspace folder into a team (team owner or admin), so teammates opening the same repository share its sessions and knowledge base; `teamId: null` makes it personal again.",
+    params: z.object({ projectId: z.guid().optional(), root: z.string().optional(), teamId: z.guid().nullable() }),
+    result: z.object({ projectId: z.guid(), teamId: z.guid().nullable() }),
+    errors: ['PermissionDenied', 'NotFound', 'InvalidInput'],
+    example: {
+      params: { root: '/home/ana/src/cairn', teamId: exampleTeam.id },
+      result: { projectId: '0b8e2f4c-1d3a-4e5f-8a7b-9c0d1e2f3a4b', teamId: exampleTeam.id },
+    },
+  }),
+  'teams/auditLog': request('teams/auditLog', {
+    summary: "The team's audit log, newest first (owners and admins only).",
+    params: TeamRef.extend({ limit: z.number().int().min(1).max(1000).default(100), before: z.string().optional() }),
+    result: z.array(AuditEntry),
+    errors: ['PermissionDenied'],
+    example: {
+      params: { teamId: exampleTeam.id, limit: 1 },
+      result: [
+        {
+          id: 42,
+          actorId: exampleUser,
+          action: 'update',
+          table: 'sessions',
+          recordId: '6f1d3c2a-8b7e-4c1f-9a2d-0e5b7c9d1a23',
+          oldValues: { visibility: 'private' },
+          newValues: { visibility: 'team' },
+          at: '2026-11-22T01:05:00.000Z',
+        },
+      ],
+    },
+  }),
 } as const;
 
-export const teamsNotifications = {
-} as const;
+export const teamsNotifications = {} as const;

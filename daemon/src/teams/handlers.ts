@@ -1,0 +1,145 @@
+/**
+ * Team management over the SQL API. Every rule (roles, aal2 for managing members, one owner kept) lives in
+ * the database; these handlers only shape rows into protocol results.
+ */
+import { RpcError } from '../protocol/errors.js';
+import type { HandlerRegistry, Subsystem } from '../rpc/registry.js';
+import type { Store } from '../store/types.js';
+import { forgetProjects, resolveProject } from '../workspace/project.js';
+
+type Role = 'owner' | 'admin' | 'member' | 'viewer';
+
+interface TeamRow {
+  id: string;
+  name: string;
+  slug: string;
+  role?: Role;
+  created_at: string;
+}
+interface MemberRow {
+  user_id: string;
+  email: string | null;
+  display_name: string | null;
+  role: Role;
+  created_at: string;
+}
+interface InvitationRow {
+  id: string;
+  team_id: string;
+  email: string;
+  role: Role;
+  invited_by: string | null;
+  created_at: string;
+}
+interface AuditRow {
+  id: number | string;
+  actor_id: string | null;
+  action: 'insert' | 'update' | 'delete';
+  table_name: string;
+  record_id: string | null;
+  old_values: Record<string, unknown> | null;
+  new_values: Record<string, unknown> | null;
+  created_at: string;
+}
+
+const iso = (t: string | Date): string => new Date(t).toISOString();
+
+const toMember = (r: MemberRow) => ({
+  userId: r.user_id,
+  email: r.email,
+  displayName: r.display_name,
+  role: r.role,
+  since: iso(r.created_at),
+});
+
+const toInvitation = (r: InvitationRow) => ({
+  id: r.id,
+  teamId: r.team_id,
+  email: r.email,
+  role: r.role,
+  invitedBy: r.invited_by,
+  createdAt: iso(r.created_at),
+});
+
+async function teamWithRole(store: Store, teamId: string) {
+  const teams = await store.rpc<TeamRow[]>('list_teams');
+  const team = teams.find((t) => t.id === teamId);
+  if (!team || !team.role) throw new RpcError('NotFound', 'team not found');
+  return { id: team.id, name: team.name, slug: team.slug, role: team.role, createdAt: iso(team.created_at) };
+}
+
+export function registerTeamHandlers(registry: HandlerRegistry): void {
+  registry.handle('teams/list', async (_p, { store }) => {
+    const rows = await store.rpc<TeamRow[]>('list_teams');
+    return rows.map((t) => ({ id: t.id, name: t.name, slug: t.slug, role: t.role ?? 'viewer', createdAt: iso(t.created_at) }));
+  });
+  registry.handle('teams/create', async (p, { store }) => {
+    const row = await store.rpc<TeamRow>('create_team', { p_name: p.name, p_slug: p.slug ?? null });
+    return teamWithRole(store, row.id);
+  });
+  registry.handle('teams/rename', async (p, { store }) => {
+    await store.rpc('rename_team', { p_team_id: p.teamId, p_name: p.name });
+    return teamWithRole(store, p.teamId);
+  });
+  registry.handle('teams/members', async (p, { store }) =>
+    (await store.rpc<MemberRow[]>('list_team_members', { p_team_id: p.teamId })).map(toMember),
+  );
+  registry.handle('teams/invite', async (p, { store }) =>
+    toInvitation(await store.rpc<InvitationRow>('invite_member', { p_team_id: p.teamId, p_email: p.email, p_role: p.role })),
+  );
+  registry.handle('teams/invitations', async (p, { store }) =>
+    (await store.rpc<InvitationRow[]>('list_invitations', { p_team_id: p.teamId ?? null })).map(toInvitation),
+  );
+  registry.handle('teams/withdrawInvitation', async (p, { store }) => {
+    await store.rpc('withdraw_invitation', { p_invitation_id: p.invitationId });
+    return { withdrawn: true as const };
+  });
+  registry.handle('teams/acceptInvitations', async (_p, { store }) => ({
+    accepted: await store.rpc<number>('accept_pending_invitations'),
+  }));
+  registry.handle('teams/setRole', async (p, { store }) => {
+    const row = await store.rpc<MemberRow>('set_member_role', { p_team_id: p.teamId, p_user_id: p.userId, p_role: p.role });
+    const members = await store.rpc<MemberRow[]>('list_team_members', { p_team_id: p.teamId });
+    return toMember(members.find((m) => m.user_id === p.userId) ?? { ...row, email: null, display_name: null });
+  });
+  registry.handle('teams/removeMember', async (p, { store }) => {
+    await store.rpc('remove_team_member', { p_team_id: p.teamId, p_user_id: p.userId });
+    return { removed: true as const };
+  });
+  registry.handle('teams/leave', async (p, { store }) => {
+    await store.rpc('leave_team', { p_team_id: p.teamId });
+    return { left: true as const };
+  });
+  registry.handle('teams/shareProject', async (p, { store }) => {
+    const projectId = p.projectId ?? (p.root ? (await resolveProject(store, p.root)).id : null);
+    if (!projectId) throw new RpcError('InvalidInput', 'give projectId or root');
+    const row = await store.rpc<{ id: string; team_id: string | null }>('set_project_team', {
+      p_project_id: projectId,
+      p_team_id: p.teamId,
+    });
+    forgetProjects(store);
+    return { projectId: row.id, teamId: row.team_id };
+  });
+  registry.handle('teams/auditLog', async (p, { store }) => {
+    const rows = await store.rpc<AuditRow[]>('list_audit_log', {
+      p_team_id: p.teamId,
+      p_limit: p.limit,
+      p_before: p.before ?? null,
+    });
+    return rows.map((r) => ({
+      id: Number(r.id),
+      actorId: r.actor_id,
+      action: r.action,
+      table: r.table_name,
+      recordId: r.record_id,
+      oldValues: r.old_values,
+      newValues: r.new_values,
+      at: iso(r.created_at),
+    }));
+  });
+}
+
+export const registerTeams: Subsystem = async (registry) => {
+  registerTeamHandlers(registry);
+  return { dispose: async () => {} };
+};
