@@ -1,0 +1,383 @@
+/**
+ * The `cairn.chat` webview view. The extension keeps the chat model (session, entries, streaming reply) and
+ * mirrors it into the webview, so the chat survives the view being hidden and the daemon restarting: the
+ * webview restores its last snapshot from getState at once, and the extension re-sends the truth.
+ */
+import * as vscode from 'vscode';
+import type { NotificationParamsOf, ResultOf } from '../../../daemon/src/protocol/index.js';
+import {
+  parseFromWebview,
+  type AgentOption,
+  type ChatEntry,
+  type FixAction,
+  type FromWebviewMessage,
+  type ToWebview,
+  type ToWebviewMessage,
+} from '../../../webview/src/messages.js';
+import type { Ctx } from '../ctx.js';
+import { explain } from '../errors.js';
+import { describeError, log } from '../log.js';
+
+type Message = ResultOf<'sessions/get'>['messages'][number];
+
+const DELTA_FLUSH_MS = 16;
+
+export class ChatViewProvider implements vscode.WebviewViewProvider {
+  static readonly viewType = 'cairn.chat';
+  private view: vscode.WebviewView | null = null;
+  private sessionId: string | null = null;
+  private title: string | null = null;
+  private entries: ChatEntry[] = [];
+  private agentId = 'default';
+  private agents: AgentOption[] = [{ id: 'default', name: 'Cairn', description: 'The built-in agent' }];
+  private sending = false;
+  private offeredActions = new Set<string>(['cairn.reconnect', 'cairn.showLog', 'cairn.setModelApiKey', 'cairn.signIn', 'cairn.indexWorkspace', 'workbench.action.openSettings']);
+  private pendingDeltas = new Map<string, string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ctx: Ctx) {
+    ctx.pushExtension(
+      ctx.onNotification('chat/delta', (p) => this.onDelta(p)),
+      ctx.onNotification('chat/tool', (p) => this.onTool(p)),
+      ctx.onNotification('chat/done', (p) => this.onDone(p)),
+      ctx.onDidConnect(() => void this.onConnected()),
+      ctx.onDidChangeState((s) => {
+        if (s.kind === 'down') this.onConnectionLost(s.message);
+        this.post('connection', { connected: s.kind === 'ready', message: s.kind === 'down' ? s.message : s.kind === 'connecting' ? 'Connecting to the Cairn daemon…' : null });
+      }),
+    );
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    const root = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'dist', 'webview');
+    view.webview.options = { enableScripts: true, localResourceRoots: [root] };
+    view.webview.html = renderHtml(view.webview, root);
+    view.webview.onDidReceiveMessage((raw) => {
+      const msg = parseFromWebview(raw);
+      if (!msg) {
+        log().warn('ignored a malformed message from the chat webview');
+        return;
+      }
+      void this.handle(msg).catch((err) => this.showError(err));
+    });
+    view.onDidChangeVisibility(() => view.visible && this.sendSnapshot());
+    view.onDidDispose(() => {
+      if (this.view === view) this.view = null;
+    });
+  }
+
+  /** The chat as the extension holds it (tests read it; the webview renders it). */
+  snapshot(): ToWebview['snapshot'] {
+    return { sessionId: this.sessionId, title: this.title, entries: this.entries, agentId: this.agentId, connected: this.ctx.client !== null };
+  }
+
+  async reveal(): Promise<void> {
+    await vscode.commands.executeCommand('cairn.chat.focus');
+  }
+
+  newChat(): void {
+    if (this.sessionId) void this.ctx.unsubscribe(`session:${this.sessionId}`);
+    this.sessionId = null;
+    this.title = null;
+    this.entries = [];
+    this.sendSnapshot();
+    this.post('focus', {});
+  }
+
+  async openSession(sessionId: string): Promise<void> {
+    const client = this.ctx.client;
+    if (!client) throw new Error('The Cairn daemon is not running.');
+    if (this.sessionId && this.sessionId !== sessionId) void this.ctx.unsubscribe(`session:${this.sessionId}`);
+    const messages: Message[] = [];
+    let afterSeq = 0;
+    let session: ResultOf<'sessions/get'>['session'] | null = null;
+    for (;;) {
+      const page = await client.request('sessions/get', { sessionId, afterSeq, limit: 500 });
+      session = page.session;
+      messages.push(...page.messages);
+      if (page.nextAfterSeq === null) break;
+      afterSeq = page.nextAfterSeq;
+    }
+    this.sessionId = sessionId;
+    this.title = session.title;
+    this.agentId = session.agentId ?? 'default';
+    this.entries = toEntries(messages);
+    await this.ctx.subscribe(`session:${sessionId}`);
+    this.sendSnapshot();
+  }
+
+  /** Sends a message as if typed in the chat (the UI, the walkthrough and tests use this). */
+  async send(content: string): Promise<void> {
+    const client = this.ctx.client;
+    if (!client) {
+      this.post('error', { message: 'The Cairn daemon is not running, so this message was not sent.', actions: this.offer([{ label: 'Reconnect', command: 'cairn.reconnect' }, { label: 'Show Log', command: 'cairn.showLog' }]) });
+      return;
+    }
+    if (this.sending || this.entries.some((e) => e.status === 'streaming')) {
+      this.post('error', { message: 'Cairn is still answering; stop it or wait for the reply.', actions: [] });
+      return;
+    }
+    this.sending = true;
+    const local: ChatEntry = { id: `local-${Date.now()}`, role: 'user', content, status: 'pending', tools: [] };
+    this.entries.push(local);
+    this.sendSnapshot();
+    try {
+      const root = this.ctx.workspaceRoot();
+      const r = await client.request('chat/send', {
+        content,
+        agentId: this.agentId,
+        ...(this.sessionId ? { sessionId: this.sessionId } : {}),
+        ...(root ? { root } : {}),
+      });
+      local.id = r.messageId;
+      local.status = 'complete';
+      if (this.sessionId !== r.sessionId) {
+        this.sessionId = r.sessionId;
+        await this.ctx.subscribe(`session:${r.sessionId}`);
+      }
+      this.ensureReply(r.replyId);
+      this.sendSnapshot();
+    } catch (err) {
+      local.status = 'failed';
+      const e = explain(err);
+      local.error = { code: 'send', message: e.message };
+      this.sendSnapshot();
+      this.post('error', { message: `Not sent: ${e.message}`, actions: this.offer(e.actions) });
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const streaming = this.entries.find((e) => e.status === 'streaming');
+    if (!streaming || !this.ctx.client) return;
+    await this.ctx.client.request('chat/cancel', { messageId: streaming.id });
+  }
+
+  private async handle(msg: FromWebviewMessage): Promise<void> {
+    switch (msg.type) {
+      case 'ready':
+        this.sendSnapshot();
+        this.post('agents', { agents: this.agents, selected: this.agentId });
+        void this.loadAgents();
+        return;
+      case 'send':
+        this.agentId = msg.body.agentId;
+        return this.send(msg.body.content);
+      case 'stop':
+        return this.stop();
+      case 'copy':
+        await vscode.env.clipboard.writeText(msg.body.text);
+        void vscode.window.setStatusBarMessage('Cairn: copied to the clipboard', 2000);
+        return;
+      case 'insert': {
+        const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
+        if (!editor) {
+          void vscode.window.showInformationMessage('Cairn: open a file to insert the code into.');
+          return;
+        }
+        await editor.edit((b) => {
+          for (const sel of editor.selections) b.replace(sel, msg.body.text);
+        });
+        return;
+      }
+      case 'selectAgent':
+        this.agentId = msg.body.agentId;
+        return;
+      case 'newChat':
+        return this.newChat();
+      case 'runAction':
+        if (!this.offeredActions.has(msg.body.command)) {
+          log().warn(`the chat webview asked for a command it was not offered: ${msg.body.command}`);
+          return;
+        }
+        await vscode.commands.executeCommand(msg.body.command, ...(msg.body.args ?? []));
+        return;
+      case 'openFull': {
+        const entry = this.entries.find((e) => e.id === msg.body.messageId);
+        if (!entry) return;
+        const doc = await vscode.workspace.openTextDocument({ content: entry.content, language: 'markdown' });
+        await vscode.window.showTextDocument(doc);
+        return;
+      }
+    }
+  }
+
+  private async loadAgents(): Promise<void> {
+    if (!this.ctx.client) return;
+    try {
+      const { agents } = await this.ctx.client.request('agents/list', {});
+      const list = agents.map((a) => ({ id: a.id, name: a.name, description: a.description }));
+      if (!list.some((a) => a.id === 'default')) list.unshift({ id: 'default', name: 'Cairn', description: 'The built-in agent' });
+      this.agents = list;
+      this.post('agents', { agents: this.agents, selected: this.agentId });
+    } catch (err) {
+      log().warn(`agents/list: ${describeError(err)}`);
+    }
+  }
+
+  private ensureReply(id: string): ChatEntry {
+    let e = this.entries.find((x) => x.id === id);
+    if (!e) {
+      e = { id, role: 'assistant', content: '', status: 'streaming', tools: [] };
+      this.entries.push(e);
+    }
+    return e;
+  }
+
+  private isCurrent(sessionId: string): boolean {
+    // A delta can overtake chat/send's answer; while sending, the first session that speaks is ours.
+    return this.sessionId === sessionId || (this.sessionId === null && this.sending);
+  }
+
+  private onDelta(p: NotificationParamsOf<'chat/delta'>): void {
+    if (!this.isCurrent(p.sessionId)) return;
+    const e = this.ensureReply(p.messageId);
+    e.content += p.delta;
+    this.pendingDeltas.set(p.messageId, (this.pendingDeltas.get(p.messageId) ?? '') + p.delta);
+    this.flushTimer ??= setTimeout(() => this.flushDeltas(), DELTA_FLUSH_MS);
+  }
+
+  private flushDeltas(): void {
+    this.flushTimer = undefined;
+    for (const [messageId, delta] of this.pendingDeltas) this.post('delta', { messageId, delta });
+    this.pendingDeltas.clear();
+  }
+
+  private onTool(p: NotificationParamsOf<'chat/tool'>): void {
+    if (!this.isCurrent(p.sessionId)) return;
+    const e = this.ensureReply(p.messageId);
+    const activity = { toolCallId: p.toolCallId, name: p.name, args: p.args, status: p.status, ...(p.result !== undefined ? { result: p.result } : {}) };
+    const i = e.tools.findIndex((t) => t.toolCallId === p.toolCallId);
+    if (i >= 0) e.tools[i] = activity;
+    else e.tools.push(activity);
+    this.flushDeltas();
+    this.post('tool', { messageId: p.messageId, activity });
+  }
+
+  private onDone(p: NotificationParamsOf<'chat/done'>): void {
+    if (!this.isCurrent(p.sessionId)) return;
+    const e = this.ensureReply(p.messageId);
+    e.status = p.status;
+    if (p.error) e.error = p.error;
+    this.flushDeltas();
+    this.post('done', { messageId: p.messageId, status: p.status, ...(p.error ? { error: p.error } : {}) });
+    if (p.status === 'failed' && p.error) {
+      const fix = explain({ codeName: p.error.code, message: p.error.message });
+      this.post('error', { message: fix.message, actions: this.offer(fix.actions) });
+    }
+  }
+
+  private onConnectionLost(reason: string): void {
+    let changed = false;
+    for (const e of this.entries) {
+      if (e.status === 'streaming') {
+        e.status = 'failed';
+        e.error = { code: 'DaemonStopped', message: `The Cairn daemon stopped during this reply (${reason}). What arrived is kept; ask again to continue.` };
+        changed = true;
+      }
+    }
+    if (changed) this.sendSnapshot();
+  }
+
+  private async onConnected(): Promise<void> {
+    if (!this.sessionId) {
+      this.sendSnapshot();
+      return;
+    }
+    try {
+      await this.openSession(this.sessionId);
+    } catch (err) {
+      log().warn(`could not reload the open chat after reconnecting: ${describeError(err)}`);
+      this.sendSnapshot();
+    }
+  }
+
+  private offer(actions: FixAction[]): FixAction[] {
+    for (const a of actions) this.offeredActions.add(a.command);
+    return actions;
+  }
+
+  private showError(err: unknown): void {
+    const e = explain(err);
+    this.post('error', { message: e.message, actions: this.offer(e.actions) });
+  }
+
+  private sendSnapshot(): void {
+    this.flushDeltas();
+    this.post('snapshot', this.snapshot());
+  }
+
+  private post<K extends keyof ToWebview>(type: K, body: ToWebview[K]): void {
+    void this.view?.webview.postMessage({ type, body } as ToWebviewMessage);
+  }
+}
+
+/** Folds stored messages into chat entries: tool calls and results join the assistant reply they belong to. */
+export function toEntries(messages: Message[]): ChatEntry[] {
+  const entries: ChatEntry[] = [];
+  let lastAssistant: ChatEntry | null = null;
+  for (const m of messages) {
+    if (m.role === 'user') {
+      entries.push({ id: m.id, role: 'user', content: m.content, status: 'complete', tools: [] });
+      lastAssistant = null;
+    } else if (m.role === 'assistant') {
+      const tools = (m.toolCalls ?? []).map((t) => ({ toolCallId: t.id, name: t.name, args: t.args, status: 'running' as const }));
+      if (lastAssistant && lastAssistant.content === '' && m.content === '' && tools.length > 0) {
+        lastAssistant.tools.push(...tools);
+        continue;
+      }
+      const error = m.metadata?.error as { code?: string; message?: string } | undefined;
+      const entry: ChatEntry = { id: m.id, role: 'assistant', content: m.content, status: m.status, tools };
+      if (error?.message) entry.error = { code: String(error.code ?? 'failed'), message: error.message };
+      if (lastAssistant && lastAssistant.content === '') {
+        entry.tools = [...lastAssistant.tools, ...tools];
+        entries.splice(entries.indexOf(lastAssistant), 1);
+      }
+      entries.push(entry);
+      lastAssistant = entry;
+    } else if (m.role === 'tool' && lastAssistant) {
+      const t = lastAssistant.tools.find((x) => x.toolCallId === m.toolCallId);
+      if (t) {
+        t.status = 'done';
+        t.result = m.content.slice(0, 2000);
+      }
+    }
+  }
+  return entries;
+}
+
+function nonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let s = '';
+  for (let i = 0; i < 32; i++) s += chars.charAt(Math.floor(Math.random() * chars.length));
+  return s;
+}
+
+function renderHtml(webview: vscode.Webview, root: vscode.Uri): string {
+  const n = nonce();
+  const asset = (p: string) => webview.asWebviewUri(vscode.Uri.joinPath(root, p)).toString();
+  const csp = [
+    "default-src 'none'",
+    `style-src ${webview.cspSource} 'nonce-${n}'`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource} data:`,
+    `script-src 'nonce-${n}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${asset('codicons/codicon.css')}" id="vscode-codicon-stylesheet" nonce="${n}">
+<link rel="stylesheet" href="${asset('main.css')}" nonce="${n}">
+<title>Cairn Chat</title>
+</head>
+<body>
+<div id="app" data-csp-nonce="${n}"></div>
+<script nonce="${n}" src="${asset('main.js')}"></script>
+</body>
+</html>`;
+}

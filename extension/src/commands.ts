@@ -1,0 +1,249 @@
+/**
+ * Every command, rust-analyzer style: `enabled` runs when the daemon is connected; `disabled` (or the default
+ * explanation) runs when it is not, so each command works or says why not and offers the fix.
+ */
+import * as vscode from 'vscode';
+import type { Ctx } from './ctx.js';
+import type { DaemonClient } from './client.js';
+import type { ChatViewProvider } from './chat/view.js';
+import type { SessionsTree, SessionRow } from './sessions/tree.js';
+import type { StatusBar } from './status.js';
+import type { AuthService } from './auth/service.js';
+import { explain, isCancellation } from './errors.js';
+import { indexWorkspace } from './indexing.js';
+import { log } from './log.js';
+import { searchKnowledgeBase, selectionQuery } from './search.js';
+import { MODEL_KEY_SECRET } from './settings.js';
+
+export interface Parts {
+  ctx: Ctx;
+  chat: ChatViewProvider;
+  sessions: SessionsTree;
+  status: StatusBar;
+  auth: AuthService;
+}
+
+type Handler = (...args: any[]) => unknown;
+export interface CommandSpec {
+  /** Runs with a connected daemon. */
+  enabled(parts: Parts, client: DaemonClient): Handler;
+  /** Runs without one; when absent, the command explains that the daemon is down and offers to reconnect. */
+  disabled?(parts: Parts): Handler;
+}
+
+/** How long a command waits for a daemon that is still starting before explaining itself. */
+const CONNECT_WAIT_MS = 20_000;
+
+function needsWorkspace(parts: Parts): string | null {
+  const root = parts.ctx.workspaceRoot();
+  if (!root) void vscode.window.showInformationMessage('Cairn works on a folder: open a folder or workspace first.', 'Open Folder').then((a) => a && vscode.commands.executeCommand('workbench.action.files.openFolder'));
+  return root;
+}
+
+async function showError(err: unknown, prefix: string): Promise<void> {
+  if (isCancellation(err)) return;
+  const e = explain(err);
+  const picked = await vscode.window.showErrorMessage(`${prefix}: ${e.message}`, ...e.actions.map((a) => a.label));
+  const a = e.actions.find((x) => x.label === picked);
+  if (a) await vscode.commands.executeCommand(a.command, ...(a.args ?? []));
+}
+
+async function pickSession(parts: Parts, arg: unknown, placeHolder: string, filter: (s: SessionRow) => boolean = () => true): Promise<SessionRow | undefined> {
+  const rows = await parts.sessions.rows();
+  const id = typeof arg === 'string' ? arg : (arg as { session?: SessionRow } | undefined)?.session?.id;
+  if (id) return rows.find((s) => s.id === id) ?? ({ id } as SessionRow);
+  const candidates = rows.filter(filter);
+  if (candidates.length === 0) {
+    void vscode.window.showInformationMessage('Cairn: no sessions yet. Start one with "Cairn: New Chat".');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    candidates.map((s) => ({ label: s.title ?? 'Untitled chat', description: s.visibility === 'team' ? 'team' : 'private', detail: new Date(s.updatedAt).toLocaleString(), s })),
+    { placeHolder },
+  );
+  return picked?.s;
+}
+
+export function createCommands(): Record<string, CommandSpec> {
+  return {
+    'cairn.searchKnowledgeBase': {
+      enabled: (parts, client) => async (query?: unknown) => {
+        const root = needsWorkspace(parts);
+        if (!root) return;
+        await searchKnowledgeBase(client, root, typeof query === 'string' ? query : selectionQuery());
+      },
+    },
+    'cairn.indexWorkspace': {
+      enabled: (parts, client) => async () => {
+        const root = needsWorkspace(parts);
+        if (!root) return null;
+        return indexWorkspace(client, root, (p) => parts.status.setIndexing(p));
+      },
+    },
+    'cairn.newChat': {
+      enabled: (parts) => async () => {
+        parts.chat.newChat();
+        await parts.chat.reveal();
+      },
+      // The chat view opens without a daemon and explains in place why it cannot send yet.
+      disabled: (parts) => async () => {
+        parts.chat.newChat();
+        await parts.chat.reveal();
+      },
+    },
+    'cairn.openSession': {
+      enabled: (parts) => async (arg?: unknown) => {
+        const s = await pickSession(parts, arg, 'Open which session?');
+        if (!s) return;
+        try {
+          await parts.chat.openSession(s.id);
+          await parts.chat.reveal();
+        } catch (err) {
+          await showError(err, 'Cairn could not open the session');
+        }
+      },
+    },
+    'cairn.shareSession': {
+      enabled: (parts, client) => async (arg?: unknown) => {
+        const s = await pickSession(parts, arg, 'Share which session with your team?', (x) => x.visibility === 'private');
+        if (!s) return;
+        try {
+          await client.request('sessions/share', { sessionId: s.id, visibility: 'team' });
+          parts.sessions.refresh();
+          void vscode.window.showInformationMessage(`Cairn: “${s.title ?? 'Untitled chat'}” is now shared with the project's team.`);
+        } catch (err) {
+          await showError(err, 'Cairn could not share the session');
+        }
+      },
+    },
+    'cairn.unshareSession': {
+      enabled: (parts, client) => async (arg?: unknown) => {
+        const s = await pickSession(parts, arg, 'Make which session private?', (x) => x.visibility === 'team');
+        if (!s) return;
+        try {
+          await client.request('sessions/share', { sessionId: s.id, visibility: 'private' });
+          parts.sessions.refresh();
+        } catch (err) {
+          await showError(err, 'Cairn could not make the session private');
+        }
+      },
+    },
+    'cairn.renameSession': {
+      enabled: (parts, client) => async (arg?: unknown) => {
+        const s = await pickSession(parts, arg, 'Rename which session?');
+        if (!s) return;
+        const title = await vscode.window.showInputBox({
+          prompt: 'New title for the session',
+          value: s.title ?? '',
+          validateInput: (v) => (v.trim().length === 0 ? 'A title cannot be empty.' : v.length > 200 ? 'At most 200 characters.' : null),
+        });
+        if (!title) return;
+        try {
+          await client.request('sessions/rename', { sessionId: s.id, title: title.trim() });
+          parts.sessions.refresh();
+        } catch (err) {
+          await showError(err, 'Cairn could not rename the session');
+        }
+      },
+    },
+    'cairn.archiveSession': {
+      enabled: (parts, client) => async (arg?: unknown) => {
+        const s = await pickSession(parts, arg, 'Archive which session?');
+        if (!s) return;
+        try {
+          await client.request('sessions/archive', { sessionId: s.id, archived: true });
+          parts.sessions.refresh();
+        } catch (err) {
+          await showError(err, 'Cairn could not archive the session');
+        }
+      },
+    },
+    'cairn.deleteSession': {
+      enabled: (parts, client) => async (arg?: unknown, opts?: { confirm?: boolean }) => {
+        const s = await pickSession(parts, arg, 'Delete which session?');
+        if (!s) return;
+        if (opts?.confirm !== false) {
+          const ok = await vscode.window.showWarningMessage(`Delete “${s.title ?? 'Untitled chat'}” and all its messages? This cannot be undone.`, { modal: true }, 'Delete');
+          if (ok !== 'Delete') return;
+        }
+        try {
+          await client.request('sessions/delete', { sessionId: s.id });
+          parts.sessions.refresh();
+          if (parts.chat.snapshot().sessionId === s.id) parts.chat.newChat();
+        } catch (err) {
+          await showError(err, 'Cairn could not delete the session');
+        }
+      },
+    },
+    'cairn.refreshSessions': {
+      enabled: (parts) => () => parts.sessions.refresh(),
+      disabled: (parts) => () => parts.ctx.reconnect(),
+    },
+    'cairn.setModelApiKey': {
+      // Works without the daemon: the key is stored now and handed over on the next connect.
+      enabled: (parts) => () => setModelApiKey(parts),
+      disabled: (parts) => () => setModelApiKey(parts),
+    },
+    'cairn.signIn': {
+      enabled: (parts) => (opts?: unknown) => parts.auth.signInInteractive(opts),
+      disabled: (parts) => (opts?: unknown) => parts.auth.signInInteractive(opts),
+    },
+    'cairn.signOut': {
+      enabled: (parts) => () => parts.auth.signOut(),
+      disabled: (parts) => () => parts.auth.signOut(),
+    },
+    'cairn.enrollMfa': {
+      enabled: (parts) => () => parts.auth.enrollMfa(),
+      disabled: (parts) => () => parts.auth.enrollMfa(),
+    },
+    'cairn.reconnect': {
+      enabled: (parts) => () => parts.ctx.reconnect(),
+      disabled: (parts) => () => parts.ctx.reconnect(),
+    },
+    'cairn.showLog': {
+      enabled: () => () => log().show(),
+      disabled: () => () => log().show(),
+    },
+  };
+}
+
+async function setModelApiKey(parts: Parts): Promise<void> {
+  const key = await vscode.window.showInputBox({
+    title: 'Cairn: Set Model API Key',
+    prompt: 'API key of your OpenAI-compatible model provider. Stored in the OS keychain (VS Code SecretStorage), never in settings. Leave empty to remove it.',
+    password: true,
+    ignoreFocusOut: true,
+    placeHolder: 'sk-…',
+  });
+  if (key === undefined) return;
+  if (key.trim() === '') await parts.ctx.extension.secrets.delete(MODEL_KEY_SECRET);
+  else await parts.ctx.extension.secrets.store(MODEL_KEY_SECRET, key.trim());
+  // secrets.onDidChange hands the key to the daemon (in this window and every other one).
+  void vscode.window.showInformationMessage(key.trim() ? 'Cairn: model API key saved.' : 'Cairn: model API key removed.');
+}
+
+/** Registers every command with the enabled/disabled dispatch. */
+export function registerCommands(parts: Parts): void {
+  for (const [name, spec] of Object.entries(createCommands())) {
+    parts.ctx.pushExtension(
+      vscode.commands.registerCommand(name, async (...args: unknown[]) => {
+        let client = parts.ctx.client;
+        if (!client && !spec.disabled) {
+          // A command run right after start-up waits for the daemon instead of failing at once.
+          client = await vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Window, title: 'Cairn: starting the daemon…' },
+            () => parts.ctx.waitForClient(CONNECT_WAIT_MS),
+          );
+        }
+        if (client) return spec.enabled(parts, client)(...args);
+        if (spec.disabled) return spec.disabled(parts)(...args);
+        const s = parts.ctx.state;
+        const why = s.kind === 'down' ? s.message : 'it is still starting';
+        const picked = await vscode.window.showWarningMessage(`Cairn's daemon is not available (${why}).`, 'Reconnect', 'Show Log');
+        if (picked === 'Reconnect') parts.ctx.reconnect();
+        if (picked === 'Show Log') log().show();
+        return undefined;
+      }),
+    );
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Turns daemon (JSON-RPC) errors into what the user reads and the action that fixes it. Error codes come from
+ * the protocol's table (daemon/src/protocol/errors.ts), so the extension switches on names, not numbers.
+ */
+import { RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/index.js';
+import { describeError } from './log.js';
+
+export interface FixAction {
+  readonly label: string;
+  readonly command: string;
+  readonly args?: unknown[];
+}
+
+const byCode = new Map<number, ErrorCodeName>(Object.entries(RpcErrorCodes).map(([k, v]) => [v, k as ErrorCodeName]));
+
+export function errorName(err: unknown): ErrorCodeName | null {
+  if (err && typeof err === 'object') {
+    const e = err as { codeName?: unknown; code?: unknown; name?: unknown };
+    if (typeof e.codeName === 'string' && e.codeName in RpcErrorCodes) return e.codeName as ErrorCodeName;
+    if (typeof e.code === 'number') return byCode.get(e.code) ?? null;
+    if (e.name === 'AbortError') return 'Cancelled';
+  }
+  return null;
+}
+
+export function isCancellation(err: unknown): boolean {
+  return errorName(err) === 'Cancelled';
+}
+
+/** The error as one sentence for a person, with the action that fixes it when there is one. */
+export function explain(err: unknown): { message: string; actions: FixAction[] } {
+  const text = describeError(err);
+  switch (errorName(err)) {
+    case 'NotSignedIn':
+      return { message: `Sign in to use Cairn in team mode. (${text})`, actions: [{ label: 'Sign In', command: 'cairn.signIn' }] };
+    case 'ModelNotConfigured':
+      return {
+        message: `No model is connected: ${text}`,
+        actions: [
+          { label: 'Set Model API Key', command: 'cairn.setModelApiKey' },
+          { label: 'Open Settings', command: 'workbench.action.openSettings', args: ['cairn.model'] },
+        ],
+      };
+    case 'ProviderError':
+      return {
+        message: `The model provider failed: ${text}`,
+        actions: [
+          { label: 'Check Settings', command: 'workbench.action.openSettings', args: ['cairn.model'] },
+          { label: 'Set Model API Key', command: 'cairn.setModelApiKey' },
+        ],
+      };
+    case 'SchemaBehind':
+      return { message: `The database schema is older than this Cairn: ${text}`, actions: [{ label: 'Show Log', command: 'cairn.showLog' }] };
+    case 'PermissionDenied':
+      return { message: `Not allowed: ${text}`, actions: [] };
+    case 'Busy':
+      return { message: `Cairn is busy; try again in a moment. (${text})`, actions: [] };
+    case 'Unauthorized':
+      return { message: `The daemon refused this window's token: ${text}`, actions: [{ label: 'Reconnect', command: 'cairn.reconnect' }] };
+    default:
+      return { message: text, actions: [{ label: 'Show Log', command: 'cairn.showLog' }] };
+  }
+}

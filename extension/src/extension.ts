@@ -1,0 +1,61 @@
+/**
+ * Entry point. Activation is lazy (views, commands, the URI handler, the Accounts menu) and returns quickly:
+ * the daemon connection starts in the background and every command waits for it or explains itself.
+ * VS Code shows nothing when activation throws, so activate catches and shows its own error.
+ */
+import * as vscode from 'vscode';
+import { Ctx } from './ctx.js';
+import { ChatViewProvider } from './chat/view.js';
+import { SessionsTree } from './sessions/tree.js';
+import { StatusBar } from './status.js';
+import { AuthService } from './auth/service.js';
+import { CairnAuthProvider } from './auth/provider.js';
+import { registerCommands, type Parts } from './commands.js';
+import { describeError, log } from './log.js';
+import { affectsDaemon, MODEL_KEY_SECRET } from './settings.js';
+
+/** What activate returns: the live parts, for other extensions' automation and the integration tests. */
+export interface CairnApi extends Parts {
+  readonly activationMs: number;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<CairnApi | undefined> {
+  const started = performance.now();
+  try {
+    const ctx = new Ctx(context);
+    const status = new StatusBar(ctx);
+    const auth = new AuthService(ctx);
+    const chat = new ChatViewProvider(ctx);
+    const sessions = new SessionsTree(ctx);
+    const parts: Parts = { ctx, chat, sessions, status, auth };
+    const authProvider = new CairnAuthProvider(auth);
+    ctx.pushExtension(
+      log(),
+      status,
+      auth,
+      authProvider,
+      vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, chat),
+      vscode.window.createTreeView('cairn.sessions', { treeDataProvider: sessions, showCollapseAll: true }),
+      vscode.window.registerUriHandler({ handleUri: (uri) => auth.handleUri(uri) }),
+      vscode.authentication.registerAuthenticationProvider(CairnAuthProvider.id, 'Cairn', authProvider, { supportsMultipleAccounts: false }),
+      auth.onDidChangeSession((s) => status.setAccount(s?.user.email ?? null)),
+      vscode.workspace.onDidChangeConfiguration((e) => affectsDaemon(e) && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),
+      context.secrets.onDidChange((e) => e.key === MODEL_KEY_SECRET && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),
+    );
+    registerCommands(parts);
+    ctx.start();
+    void auth.reload().catch((err) => log().warn(`loading the stored session: ${describeError(err)}`));
+    const activationMs = performance.now() - started;
+    log().info(`activated in ${activationMs.toFixed(1)} ms`);
+    return { ...parts, activationMs };
+  } catch (err) {
+    const message = describeError(err);
+    log().error(`activation failed: ${message}`);
+    void vscode.window.showErrorMessage(`Cairn failed to start: ${message}`, 'Show Log').then((a) => a && log().show());
+    return undefined;
+  }
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions; the daemon keeps running for other windows and the CLI.
+}

@@ -1,0 +1,57 @@
+/** "Cairn: Index Workspace": a cancellable progress notification fed by the daemon's `$/progress`. */
+import * as vscode from 'vscode';
+import type { ResultOf } from '../../daemon/src/protocol/index.js';
+import type { DaemonClient } from './client.js';
+import { explain, isCancellation } from './errors.js';
+
+export async function indexWorkspace(
+  client: DaemonClient,
+  root: string,
+  onPercent: (p: number | null) => void,
+): Promise<ResultOf<'kb/index'> | null> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Cairn: indexing', cancellable: true },
+    async (progress, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      let last = 0;
+      onPercent(0);
+      try {
+        const summary = await client.request(
+          'kb/index',
+          { root },
+          {
+            signal: ac.signal,
+            onProgress: (v) => {
+              const pct = typeof v.percentage === 'number' ? v.percentage : last;
+              progress.report({ message: v.message, increment: Math.max(0, pct - last) });
+              last = Math.max(last, pct);
+              onPercent(last);
+            },
+          },
+        );
+        const skipped = Object.values(summary.skipped).reduce((a, b) => a + b, 0) - summary.skipped.ignored;
+        const text = `Cairn indexed ${summary.files} files (${summary.indexed} changed, ${summary.chunks} chunks${summary.deleted ? `, ${summary.deleted} removed` : ''}${skipped ? `, ${skipped} skipped` : ''}) in ${summary.seconds.toFixed(1)} s.`;
+        if (summary.errors.length > 0) {
+          void vscode.window.showWarningMessage(`${text} ${summary.errors.length} file(s) failed, e.g. ${summary.errors[0]?.path}: ${summary.errors[0]?.message}`, 'Show Log').then((a) => a && vscode.commands.executeCommand('cairn.showLog'));
+        } else {
+          void vscode.window.setStatusBarMessage(text, 8000);
+        }
+        return summary;
+      } catch (err) {
+        if (isCancellation(err)) {
+          void vscode.window.showInformationMessage('Cairn: indexing cancelled. Files already indexed stay; the next run continues from there.');
+          return null;
+        }
+        const e = explain(err);
+        void vscode.window.showErrorMessage(`Cairn could not index: ${e.message}`, ...e.actions.map((a) => a.label)).then((picked) => {
+          const a = e.actions.find((x) => x.label === picked);
+          if (a) void vscode.commands.executeCommand(a.command, ...(a.args ?? []));
+        });
+        return null;
+      } finally {
+        onPercent(null);
+      }
+    },
+  );
+}

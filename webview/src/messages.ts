@@ -1,0 +1,78 @@
+/**
+ * Every message between the chat webview and the extension, declared once. The extension validates what the
+ * webview sends with these zod schemas (a webview is untrusted input); the webview imports only the types.
+ * To add a message: add its schema here, handle it on the receiving side, and the compiler lists what is missing.
+ */
+import { z } from 'zod';
+
+export const ToolActivity = z.object({
+  toolCallId: z.string(),
+  name: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  status: z.enum(['running', 'done', 'error']),
+  result: z.string().optional(),
+});
+export type ToolActivity = z.infer<typeof ToolActivity>;
+
+export const ChatEntry = z.object({
+  id: z.string(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  status: z.enum(['streaming', 'complete', 'cancelled', 'failed', 'pending']),
+  tools: z.array(ToolActivity),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type ChatEntry = z.infer<typeof ChatEntry>;
+
+export const FixAction = z.object({ label: z.string(), command: z.string(), args: z.array(z.unknown()).optional() });
+export type FixAction = z.infer<typeof FixAction>;
+
+export const AgentOption = z.object({ id: z.string(), name: z.string(), description: z.string().nullable() });
+export type AgentOption = z.infer<typeof AgentOption>;
+
+/** Extension → webview. */
+export interface ToWebview {
+  /** The whole chat (after opening a session, a reconnect, or the view becoming visible again). */
+  snapshot: { sessionId: string | null; title: string | null; entries: ChatEntry[]; agentId: string; connected: boolean };
+  /** A piece of the streaming reply. */
+  delta: { messageId: string; delta: string };
+  tool: { messageId: string; activity: ToolActivity };
+  done: { messageId: string; status: 'complete' | 'cancelled' | 'failed'; error?: { code: string; message: string } };
+  agents: { agents: AgentOption[]; selected: string };
+  connection: { connected: boolean; message: string | null };
+  /** An error shown in place, with the actions that fix it. */
+  error: { message: string; actions: FixAction[] };
+  /** Focus the input (after "New Chat"). */
+  focus: Record<string, never>;
+}
+
+/** Webview → extension, validated by the extension. */
+export const FromWebviewSchemas = {
+  ready: z.object({}),
+  send: z.object({ content: z.string().min(1).max(100_000), agentId: z.string().min(1).max(200) }),
+  stop: z.object({}),
+  copy: z.object({ text: z.string().max(10 * 1024 * 1024) }),
+  insert: z.object({ text: z.string().max(10 * 1024 * 1024) }),
+  selectAgent: z.object({ agentId: z.string().min(1).max(200) }),
+  newChat: z.object({}),
+  /** Runs the command of an in-place error action; the extension accepts only commands it offered. */
+  runAction: z.object({ command: z.string().max(200), args: z.array(z.unknown()).max(5).optional() }),
+  openFull: z.object({ messageId: z.string().max(100) }),
+} as const;
+export type FromWebview = { [K in keyof typeof FromWebviewSchemas]: z.infer<(typeof FromWebviewSchemas)[K]> };
+
+export type Envelope<Map, K extends keyof Map = keyof Map> = K extends keyof Map ? { type: K; body: Map[K] } : never;
+export type ToWebviewMessage = Envelope<ToWebview>;
+export type FromWebviewMessage = Envelope<FromWebview>;
+
+/** Validates one message from the webview; null when it is not one of ours. */
+export function parseFromWebview(raw: unknown): FromWebviewMessage | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const { type, body } = raw as { type?: unknown; body?: unknown };
+  if (typeof type !== 'string' || !(type in FromWebviewSchemas)) return null;
+  const parsed = FromWebviewSchemas[type as keyof FromWebview].safeParse(body ?? {});
+  return parsed.success ? ({ type, body: parsed.data } as FromWebviewMessage) : null;
+}
+
+/** Replies over this size are shown as plain text with a way to open them whole; markdown-rendering megabytes freezes a webview. */
+export const MAX_RENDERED_CHARS = 200_000;
