@@ -13,9 +13,10 @@ import { LineSplitter } from '../rpc/stdio.js';
 import { NonLoopbackBindError } from '../rpc/ws.js';
 import { startDaemon } from '../server.js';
 import { openStore } from '../store/index.js';
+import { registerTeams } from '../teams/handlers.js';
 
 /** Every subsystem of the daemon besides its core methods, in start order. */
-export const subsystems: Subsystem[] = [];
+export const subsystems: Subsystem[] = [registerTeams];
 
 export interface RunOptions {
   stdio: boolean;
