@@ -172,14 +172,9 @@ export class OpenAIEmbedder implements Embedder {
     return e;
   }
 
+  /** Vectors as the endpoint returned them; callers check each length against `dims` (see checkDims). */
   async embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
-    const out = await this.call(texts, signal);
-    for (const v of out) {
-      if (v.length !== this.dims) {
-        throw new ProviderError(`${this.id} returned ${v.length} dimensions, expected ${this.dims}`, 'wrong_dimension');
-      }
-    }
-    return out;
+    return this.call(texts, signal);
   }
 
   private async call(texts: string[], signal?: AbortSignal): Promise<number[][]> {
@@ -269,6 +264,15 @@ export async function embedderForModel(id: string, config: RuntimeConfig, signal
   } catch {
     return null;
   }
+}
+
+/** The indexes of vectors whose length is not the embedder's dimension (a misconfigured endpoint). */
+export function wrongDims(vectors: ArrayLike<number>[], dims: number): number[] {
+  const bad: number[] = [];
+  vectors.forEach((v, i) => {
+    if (!v || v.length !== dims) bad.push(i);
+  });
+  return bad;
 }
 
 /** pgvector's text form. Six decimals keep cosine ranking intact and halve the text versus full precision. */

@@ -51,9 +51,9 @@ async function queryEmbedder(model: string, config: ConfigHolder, signal?: Abort
   return e;
 }
 
-/** Escapes LIKE metacharacters so a path prefix is matched literally. */
-function likePrefix(prefix: string): string {
-  return prefix.replace(/^\.?\/+/, '').replace(/[\\%_]/g, (m) => `\\${m}`);
+/** `./src/` and `src/` name the same folder; stored paths have no leading `./`. */
+function normalisePrefix(prefix: string): string {
+  return prefix.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
 }
 
 export async function searchKnowledgeBase(
@@ -85,7 +85,7 @@ export async function searchKnowledgeBase(
       p_query_embedding: embedding,
       p_embedding_model: model,
       p_limit: limit,
-      p_path_prefix: params.pathPrefix ? likePrefix(params.pathPrefix) : null,
+      p_path_prefix: params.pathPrefix ? normalisePrefix(params.pathPrefix) : null,
       p_path_glob: params.glob ?? null,
       p_language: params.language ?? null,
       p_kind: params.kind ?? null,

@@ -35,6 +35,8 @@ export const kbSkipCounts = z.object({
   invalidUtf8: z.number().int(),
   /** Files whose embeddings failed (provider error, wrong dimension); retried on the next run. */
   embedFailed: z.number().int(),
+  /** Files the database refused to write (reported in `errors`); retried on the next run. */
+  writeFailed: z.number().int(),
 });
 export type KbSkipCounts = z.output<typeof kbSkipCounts>;
 
@@ -110,7 +112,7 @@ export const kbRequests = {
         indexed: 3,
         unchanged: 1280,
         deleted: 1,
-        skipped: { binary: 12, tooLarge: 2, ignored: 5310, unreadable: 0, outsideWorkspace: 1, symlinkLoop: 0, invalidUtf8: 1, embedFailed: 0 },
+        skipped: { binary: 12, tooLarge: 2, ignored: 5310, unreadable: 0, outsideWorkspace: 1, symlinkLoop: 0, invalidUtf8: 1, embedFailed: 0, writeFailed: 0 },
         chunks: 17,
         embedded: 4,
         reused: 13,

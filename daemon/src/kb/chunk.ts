@@ -1,0 +1,126 @@
+/**
+ * Splits text into chunks with 1-based inclusive line ranges, within a token budget.
+ *
+ * A line-aware splitter rather than `RecursiveCharacterTextSplitter.fromLanguage`: the LangChain splitter
+ * returns bare strings, so line ranges would have to be recovered by searching the text again (ambiguous for
+ * repeated code), and on the TypeScript lib corpus it measured slower than this one (see bench/kb.bench.ts).
+ * Code is cut preferably before a top-level declaration or at a blank line; markdown at headings first, then
+ * at blank lines. A single line over the budget is cut into pieces, never dropped.
+ */
+import { createHash } from 'node:crypto';
+
+export interface Chunk {
+  ordinal: number;
+  startLine: number;
+  endLine: number;
+  content: string;
+  contentHash: string;
+  tokenCount: number;
+}
+
+export interface ChunkOptions {
+  /** Upper bound of tokens per chunk (cl100k-like tokens, estimated). */
+  maxTokens?: number;
+}
+
+export const DEFAULT_MAX_TOKENS = 400;
+
+/**
+ * Cheap upper estimate of cl100k tokens: ASCII text averages 3.5-4.5 characters per token in code and
+ * prose, so a third is conservative; other characters can take a token each (or more, rarely).
+ */
+export function estimateTokens(text: string): number {
+  let ascii = 0;
+  let other = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) < 128) ascii++;
+    else other++;
+  }
+  return Math.ceil(ascii / 3 + other * 1.2);
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+const DECL =
+  /^(export\s|import\s|(async\s+)?function[\s*]|class\s|interface\s|type\s+\w+\s*=|enum\s|const\s|let\s|var\s|def\s|async\s+def\s|fn\s|pub\s|impl\s|struct\s|trait\s|mod\s|func\s|package\s|public\s|private\s|protected\s|static\s|module\s|namespace\s|declare\s|@\w)/;
+
+type Boundary = 'heading' | 'decl' | 'blank' | 'none';
+
+function boundaryBefore(line: string, prevLine: string | undefined, language: string | null): Boundary {
+  if (language === 'markdown') {
+    if (/^#{1,6}\s/.test(line)) return 'heading';
+  } else if (line.length > 0 && line.charCodeAt(0) !== 32 && line.charCodeAt(0) !== 9 && DECL.test(line)) {
+    return 'decl';
+  }
+  if (prevLine !== undefined && prevLine.trim() === '') return 'blank';
+  return 'none';
+}
+
+const RANK: Record<Boundary, number> = { heading: 3, decl: 2, blank: 1, none: 0 };
+
+export function chunkText(text: string, language: string | null, opts: ChunkOptions = {}): Chunk[] {
+  const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  const chunks: Chunk[] = [];
+  const push = (startLine: number, endLine: number, content: string) => {
+    if (content.trim() === '') return;
+    chunks.push({ ordinal: chunks.length, startLine, endLine, content, contentHash: sha256(content), tokenCount: estimateTokens(content) });
+  };
+
+  const tokens = lines.map((l) => estimateTokens(l) + 1);
+  let start = 0;
+  while (start < lines.length) {
+    const first = tokens[start]!;
+    if (first > maxTokens) {
+      splitLongLine(lines[start]!, start + 1, maxTokens, push);
+      start++;
+      continue;
+    }
+    // Grow the window up to the budget; then cut at the strongest boundary in its second half.
+    let end = start;
+    let budget = first;
+    while (end + 1 < lines.length && budget + tokens[end + 1]! <= maxTokens) {
+      end++;
+      budget += tokens[end]!;
+      // A heading always starts a new markdown section.
+      if (language === 'markdown' && end + 1 < lines.length && /^#{1,6}\s/.test(lines[end + 1]!) && budget > maxTokens / 8) break;
+    }
+    if (end + 1 < lines.length && !(language === 'markdown' && /^#{1,6}\s/.test(lines[end + 1]!))) {
+      let best = -1;
+      let bestRank = 0;
+      const half = start + Math.floor((end - start) / 2);
+      for (let i = end; i > half; i--) {
+        const r = RANK[boundaryBefore(lines[i]!, lines[i - 1], language)];
+        if (r > bestRank) {
+          bestRank = r;
+          best = i;
+          if (r >= 2) break;
+        }
+      }
+      if (best > start) end = best - 1;
+    }
+    push(start + 1, end + 1, lines.slice(start, end + 1).join('\n'));
+    start = end + 1;
+  }
+  return chunks;
+}
+
+function splitLongLine(line: string, lineNo: number, maxTokens: number, push: (s: number, e: number, c: string) => void): void {
+  // Pieces sized by characters at the conservative rate; cut after whitespace or punctuation when one is near.
+  const maxChars = Math.max(64, Math.floor(maxTokens / 1.2));
+  let i = 0;
+  while (i < line.length) {
+    let j = Math.min(line.length, i + maxChars * 3);
+    while (j > i + 1 && estimateTokens(line.slice(i, j)) > maxTokens) j = i + Math.floor((j - i) * 0.8);
+    if (j < line.length) {
+      const window = line.slice(i, j);
+      const cut = Math.max(window.lastIndexOf(' '), window.lastIndexOf(','), window.lastIndexOf(';'));
+      if (cut > window.length / 2) j = i + cut + 1;
+    }
+    push(lineNo, lineNo, line.slice(i, j));
+    i = j;
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * Walks a workspace folder and lists the files worth indexing. Honours nested `.gitignore` and
+ * `.cairnignore` files (each scoped to its directory, deeper rules overriding shallower ones as in git),
+ * the settings' excludes, and always skips `.git` and `node_modules`. Never leaves the workspace: a symlink
+ * whose real path is outside the root is counted and skipped, and a directory reached twice (a symlink loop)
+ * is walked once.
+ */
+import { lstat, readdir, readFile, realpath, stat, open } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { join, relative, sep } from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+
+export interface CrawledFile {
+  /** Workspace-relative POSIX path. */
+  path: string;
+  abs: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface SkipCounts {
+  binary: number;
+  tooLarge: number;
+  ignored: number;
+  unreadable: number;
+  outsideWorkspace: number;
+  symlinkLoop: number;
+  invalidUtf8: number;
+  embedFailed: number;
+  writeFailed: number;
+}
+
+export function emptySkips(): SkipCounts {
+  return { binary: 0, tooLarge: 0, ignored: 0, unreadable: 0, outsideWorkspace: 0, symlinkLoop: 0, invalidUtf8: 0, embedFailed: 0, writeFailed: 0 };
+}
+
+export interface CrawlResult {
+  root: string;
+  files: CrawledFile[];
+  skipped: SkipCounts;
+}
+
+export interface CrawlOptions {
+  excludes: string[];
+  maxFileBytes: number;
+  signal?: AbortSignal;
+}
+
+const ALWAYS_EXCLUDED = ['.git', 'node_modules'];
+
+/** Extensions that are never text; skipping them by name saves reading them. */
+const BINARY_EXT = new Set(
+  'png jpg jpeg gif bmp ico webp avif tif tiff psd zip gz tgz bz2 xz 7z rar jar war ear class so dylib dll exe bin o a lib obj wasm pdf doc docx xls xlsx ppt pptx odt mp3 mp4 m4a wav ogg flac mov avi mkv webm ttf otf woff woff2 eot pyc pyo node sqlite db iso dmg pack idx'.split(' '),
+);
+
+function extOf(path: string): string {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(dot + 1).toLowerCase() : '';
+}
+
+export function isBinaryByName(path: string): boolean {
+  return BINARY_EXT.has(extOf(path));
+}
+
+/**
+ * The ignore rules of one workspace, loaded lazily per directory and cached, so the crawler and the watcher
+ * ask the same question the same way.
+ */
+export class IgnoreRules {
+  private readonly perDir = new Map<string, Promise<Ignore | null>>();
+  private readonly base: Ignore;
+
+  constructor(
+    readonly root: string,
+    excludes: string[],
+  ) {
+    this.base = ignore().add(ALWAYS_EXCLUDED).add(excludes);
+  }
+
+  /** Forget a directory's rules (its .gitignore or .cairnignore changed). */
+  invalidate(dirRel: string): void {
+    this.perDir.delete(dirRel);
+  }
+
+  private rulesOf(dirRel: string): Promise<Ignore | null> {
+    let p = this.perDir.get(dirRel);
+    if (!p) {
+      p = (async () => {
+        const dir = dirRel ? join(this.root, dirRel) : this.root;
+        const texts = await Promise.all(['.gitignore', '.cairnignore'].map((n) => readFile(join(dir, n), 'utf8').catch(() => null)));
+        const present = texts.filter((t): t is string => t !== null);
+        return present.length ? ignore().add(present.join('\n')) : null;
+      })();
+      this.perDir.set(dirRel, p);
+    }
+    return p;
+  }
+
+  /**
+   * Whether `rel` (POSIX, relative to the root) is ignored, given that its parent directories are not.
+   * Rules of the root apply first, deeper directories' rules override them (git's precedence).
+   */
+  async ignoredHere(rel: string, isDir: boolean): Promise<boolean> {
+    const probe = isDir ? `${rel}/` : rel;
+    if (this.base.ignores(probe)) return true;
+    const parts = rel.split('/');
+    let ignored = false;
+    for (let depth = 0; depth < parts.length; depth++) {
+      const dirRel = parts.slice(0, depth).join('/');
+      const rules = await this.rulesOf(dirRel);
+      if (!rules) continue;
+      const sub = parts.slice(depth).join('/');
+      const r = rules.test(isDir ? `${sub}/` : sub);
+      if (r.ignored) ignored = true;
+      else if (r.unignored) ignored = false;
+    }
+    return ignored;
+  }
+
+  /** Whether `rel` or any of its parent directories is ignored (for paths the watcher reports). */
+  async ignored(rel: string, isDir = false): Promise<boolean> {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      if (await this.ignoredHere(parts.slice(0, i).join('/'), true)) return true;
+    }
+    return this.ignoredHere(rel, isDir);
+  }
+}
+
+function toPosix(p: string): string {
+  return sep === '/' ? p : p.split(sep).join('/');
+}
+
+/** True when `real` is the root or inside it. */
+export function insideRoot(realRoot: string, real: string): boolean {
+  if (real === realRoot) return true;
+  const rel = relative(realRoot, real);
+  return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel);
+}
+
+export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlResult> {
+  const root = await realpath(rootIn);
+  const rules = new IgnoreRules(root, opts.excludes);
+  const skipped = emptySkips();
+  const files: CrawledFile[] = [];
+  const visitedDirs = new Set<string>([root]);
+  const queue: string[] = [''];
+  // Directories reached through a symlink are walked after every real directory, so the same content is
+  // always found under its real path first, whatever order the file system answers in.
+  const linkQueue: string[] = [];
+
+  while (queue.length || linkQueue.length) {
+    opts.signal?.throwIfAborted();
+    const fromLink = queue.length === 0;
+    const dirRel = fromLink ? linkQueue.shift()! : queue.shift()!;
+    const dirAbs = dirRel ? join(root, dirRel) : root;
+    if (fromLink) {
+      const real = await realpath(dirAbs).catch(() => null);
+      if (!real || visitedDirs.has(real)) {
+        skipped.symlinkLoop++;
+        continue;
+      }
+      visitedDirs.add(real);
+    }
+    let entries;
+    try {
+      entries = await readdir(dirAbs, { withFileTypes: true });
+    } catch {
+      skipped.unreadable++;
+      continue;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const candidates: { rel: string; abs: string }[] = [];
+    // Directories and links one by one (the visited set must be consulted in a fixed order); files in parallel.
+    for (const ent of entries) {
+      const rel = dirRel ? `${dirRel}/${ent.name}` : ent.name;
+      const abs = join(dirAbs, ent.name);
+      let isDir = ent.isDirectory();
+      let isFile = ent.isFile();
+      const isLink = ent.isSymbolicLink();
+      if (isLink) {
+        const real = await realpath(abs).catch(() => null);
+        if (!real) {
+          // Dangling, or a loop the OS refuses to resolve (ELOOP).
+          skipped.symlinkLoop++;
+          continue;
+        }
+        if (!insideRoot(root, real)) {
+          skipped.outsideWorkspace++;
+          continue;
+        }
+        const st = await stat(real).catch(() => null);
+        if (!st) {
+          skipped.unreadable++;
+          continue;
+        }
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      }
+      if (!isDir && !isFile) continue;
+      if (await rules.ignoredHere(rel, isDir)) {
+        skipped.ignored++;
+        continue;
+      }
+      if (isDir) {
+        const real = await realpath(abs).catch(() => null);
+        if (!real || visitedDirs.has(real)) {
+          skipped.symlinkLoop++;
+          continue;
+        }
+        if (isLink) {
+          linkQueue.push(rel);
+        } else {
+          visitedDirs.add(real);
+          queue.push(rel);
+        }
+        continue;
+      }
+      if (isBinaryByName(rel)) {
+        skipped.binary++;
+        continue;
+      }
+      candidates.push({ rel, abs });
+    }
+    await Promise.all(
+      candidates.map(async ({ rel, abs }) => {
+        const st = await stat(abs).catch(() => null);
+        if (!st) {
+          skipped.unreadable++;
+          return;
+        }
+        if (st.size > opts.maxFileBytes) {
+          skipped.tooLarge++;
+          return;
+        }
+        files.push({ path: toPosix(rel), abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+      }),
+    );
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { root, files, skipped };
+}
+
+export type ReadOutcome =
+  | { kind: 'text'; text: string; bytes: Buffer; invalidUtf8: boolean }
+  | { kind: 'binary' }
+  | { kind: 'tooLarge' }
+  | { kind: 'unreadable'; message: string };
+
+const SNIFF_BYTES = 8192;
+
+/** NUL bytes, or many control characters, in the first 8 KiB mean binary (the heuristic git uses, widened). */
+export function looksBinary(buf: Buffer): boolean {
+  const n = Math.min(buf.length, SNIFF_BYTES);
+  let control = 0;
+  for (let i = 0; i < n; i++) {
+    const b = buf[i]!;
+    if (b === 0) return true;
+    if (b < 7 || (b > 13 && b < 32 && b !== 27)) control++;
+  }
+  return n > 0 && control / n > 0.1;
+}
+
+/** Reads a file for indexing; decodes invalid UTF-8 with U+FFFD and says so. */
+export async function readTextFile(abs: string, maxBytes: number): Promise<ReadOutcome> {
+  let bytes: Buffer;
+  try {
+    const h = await open(abs, 'r');
+    try {
+      const st = await h.stat();
+      if (st.size > maxBytes) return { kind: 'tooLarge' };
+      bytes = await h.readFile();
+    } finally {
+      await h.close();
+    }
+  } catch (e) {
+    return { kind: 'unreadable', message: (e as NodeJS.ErrnoException).code ?? 'read failed' };
+  }
+  if (bytes.length > maxBytes) return { kind: 'tooLarge' };
+  if (looksBinary(bytes)) return { kind: 'binary' };
+  const valid = isUtf8(bytes);
+  // Strip a UTF-8 byte-order mark; it is not content.
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  return { kind: 'text', text: bytes.toString('utf8', start), bytes, invalidUtf8: !valid };
+}
+
+/** Stat of one workspace path, or null when it is gone or not a regular file. Follows no link outside the root. */
+export async function statInside(root: string, rel: string): Promise<CrawledFile | null> {
+  const abs = join(root, rel);
+  const l = await lstat(abs).catch(() => null);
+  if (!l) return null;
+  if (l.isSymbolicLink()) {
+    const real = await realpath(abs).catch(() => null);
+    if (!real || !insideRoot(root, real)) return null;
+  }
+  const st = await stat(abs).catch(() => null);
+  if (!st || !st.isFile()) return null;
+  return { path: rel, abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+}
+
+const LANGUAGES: Record<string, string> = {
+  ts: 'typescript', tsx: 'typescript', mts: 'typescript', cts: 'typescript',
+  js: 'javascript', jsx: 'javascript', mjs: 'javascript', cjs: 'javascript',
+  py: 'python', rb: 'ruby', go: 'go', rs: 'rust', java: 'java', kt: 'kotlin', kts: 'kotlin', scala: 'scala',
+  c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', cxx: 'cpp', hpp: 'cpp', hh: 'cpp', cs: 'csharp', swift: 'swift',
+  php: 'php', lua: 'lua', sh: 'shell', bash: 'shell', zsh: 'shell', ps1: 'powershell', sql: 'sql',
+  md: 'markdown', markdown: 'markdown', mdx: 'markdown', rst: 'rst', txt: 'text',
+  html: 'html', htm: 'html', css: 'css', scss: 'scss', less: 'less', vue: 'vue', svelte: 'svelte',
+  json: 'json', jsonc: 'json', yaml: 'yaml', yml: 'yaml', toml: 'toml', xml: 'xml', proto: 'protobuf',
+  sol: 'solidity', ex: 'elixir', exs: 'elixir', erl: 'erlang', hs: 'haskell', ml: 'ocaml', clj: 'clojure',
+  dart: 'dart', r: 'r', jl: 'julia', tf: 'terraform', gradle: 'groovy', groovy: 'groovy',
+};
+
+export function languageOf(path: string): string | null {
+  const base = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  if (base === 'dockerfile') return 'dockerfile';
+  if (base === 'makefile') return 'makefile';
+  return LANGUAGES[extOf(path)] ?? null;
+}

@@ -1,0 +1,189 @@
+/**
+ * The `kb/*` handlers. `kb/index` starts a watcher on the folder by default (params.watch), so an indexed
+ * workspace stays current while the daemon runs; watchers stop on dispose.
+ */
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { RpcError } from '../protocol/errors.js';
+import type { DaemonDeps, HandlerContext, Subsystem } from '../rpc/registry.js';
+import { resolveProject } from '../workspace/project.js';
+import { crawl } from './crawl.js';
+import { configuredModelId, ProviderError } from './embed.js';
+import { addSource, KbInputError, prepareDocument, prepareFaq, prepareUrl } from './documents.js';
+import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps } from './indexer.js';
+import { searchKnowledgeBase } from './search.js';
+import { bindKbHome, chooseActiveModel, recordedActiveModel, type KbStatusRow } from './state.js';
+import { KbWatcher } from './watch.js';
+
+/** The real path of a workspace folder, or a typed error a user can act on. */
+export async function workspaceRoot(root: string): Promise<string> {
+  if (!isAbsolute(root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
+  const st = await stat(root).catch(() => null);
+  if (!st) throw new RpcError('NotFound', `no folder at ${root}`, { field: 'root' });
+  if (!st.isDirectory()) throw new RpcError('InvalidInput', `${root} is not a folder`, { field: 'root' });
+  return realpath(root);
+}
+
+/** Provider and input failures as the protocol's typed errors (StoreErrors are mapped by the server). */
+function toRpcError(e: unknown): unknown {
+  if (e instanceof ProviderError) return new RpcError('ProviderError', e.message, { reason: e.reason });
+  if (e instanceof KbInputError) return new RpcError(e.code, e.message);
+  return e;
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throw toRpcError(e);
+  }
+}
+
+export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
+  bindKbHome(deps.store, deps.home);
+  const watchers = new Map<string, KbWatcher>();
+  const indexingRoots = new Set<string>();
+  const indexDeps = (): IndexDeps => ({ store: deps.store, config: deps.config.get(), home: deps.home });
+  const signalOf = (ctx: HandlerContext) => AbortSignal.any([ctx.signal, deps.shutdownSignal]);
+
+  const publish = (root: string | null, projectId: string, reason: 'index' | 'watch' | 'add' | 'remove' | 'model', uris: string[], activeModel: string | null) =>
+    deps.hub.publish('kb', 'kb/changed', { root, projectId, reason, uris: uris.slice(0, 100), activeModel });
+
+  const startWatching = async (root: string) => {
+    if (watchers.has(root)) return;
+    const project = await resolveProject(deps.store, root);
+    const w = new KbWatcher(
+      root,
+      indexDeps,
+      (r) => publish(root, project.id, 'watch', [...r.indexed, ...r.deleted], null),
+      deps.log,
+    );
+    w.start();
+    watchers.set(root, w);
+  };
+
+  registry.handle('kb/index', async (params, ctx) => {
+    const root = await workspaceRoot(params.root);
+    const project = await resolveProject(deps.store, root);
+    if (indexingRoots.has(root)) throw new RpcError('Busy', `${root} is already being indexed`);
+    const activeBefore = recordedActiveModel(deps.home, project.id);
+    ctx.progress({ kind: 'begin', title: 'Indexing', message: root, percentage: 0 });
+    indexingRoots.add(root);
+    const result = await deps.track(
+      guarded(() =>
+        indexWorkspace(indexDeps(), root, {
+          force: params.force,
+          signal: signalOf(ctx),
+          onProgress: (p) =>
+            ctx.progress({
+              kind: 'report',
+              message: `${p.done}/${p.total} files, ${p.chunks} chunks${p.etaSeconds !== null ? `, about ${p.etaSeconds} s left` : ''}`,
+              percentage: p.total > 0 ? Math.floor((100 * p.done) / p.total) : 100,
+              data: { ...p },
+            }),
+        }),
+      ).finally(() => indexingRoots.delete(root)),
+    );
+    ctx.progress({ kind: 'end', message: result.cancelled ? 'cancelled' : `${result.files} files` });
+    if (result.activeModel !== activeBefore) publish(root, project.id, 'model', result.changedUris, result.activeModel);
+    else if (result.changedUris.length > 0) publish(root, project.id, 'index', result.changedUris, result.activeModel);
+    const { cancelled, changedUris: _changed, ...summary } = result;
+    if (cancelled) {
+      throw new RpcError('Cancelled', `indexing cancelled; ${summary.indexed} files written this run stay indexed and the next run continues from there`, { summary });
+    }
+    if (params.watch) await startWatching(root);
+    return summary;
+  });
+
+  registry.handle('kb/status', async (params, ctx) => {
+    const root = await workspaceRoot(params.root);
+    const project = await resolveProject(deps.store, root);
+    const config = deps.config.get();
+    const rows = await deps.store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
+    const byModel = new Map<string, { model: string; dims: number; sources: number; chunks: number; byKind: Record<string, { sources: number; chunks: number }>; lastIndexedAt: string | null }>();
+    for (const r of rows) {
+      let m = byModel.get(r.embedding_model);
+      if (!m) byModel.set(r.embedding_model, (m = { model: r.embedding_model, dims: r.embedding_dims, sources: 0, chunks: 0, byKind: {}, lastIndexedAt: null }));
+      m.sources += Number(r.sources);
+      m.chunks += Number(r.chunks);
+      m.byKind[r.kind] = { sources: Number(r.sources), chunks: Number(r.chunks) };
+      const at = r.last_indexed_at ? new Date(r.last_indexed_at).toISOString() : null;
+      if (at && (!m.lastIndexedAt || at > m.lastIndexedAt)) m.lastIndexedAt = at;
+    }
+    const configuredModel = configuredModelId(config.embeddings);
+    let stale: { added: number; changed: number; deleted: number } | null = null;
+    if (params.stale) {
+      const [stored, crawled] = await Promise.all([
+        listStoredFiles(deps.store, project.id, configuredModel, ctx.signal),
+        crawl(root, { excludes: config.excludes, maxFileBytes: config.maxFileBytes, signal: ctx.signal }),
+      ]);
+      stale = { added: 0, changed: 0, deleted: 0 };
+      const present = new Set<string>();
+      for (const f of crawled.files) {
+        present.add(f.path);
+        const s = stored.get(f.path);
+        if (!s) stale.added++;
+        else if (Number(s.size_bytes) !== f.size || Number(s.mtime_ms) !== f.mtimeMs) stale.changed++;
+      }
+      for (const uri of stored.keys()) if (!present.has(uri)) stale.deleted++;
+    }
+    return {
+      projectId: project.id,
+      configuredModel,
+      activeModel: chooseActiveModel(rows, recordedActiveModel(deps.home, project.id), config),
+      models: [...byModel.values()],
+      stale,
+      indexing: isIndexing(project.id),
+      watching: watchers.has(root),
+    };
+  });
+
+  registry.handle('kb/search', async (params, ctx) => {
+    const root = await workspaceRoot(params.root);
+    return guarded(() => searchKnowledgeBase(deps.store, deps.config, { ...params, root }, ctx.signal));
+  });
+
+  const add = async (root: string, prepare: () => Promise<Parameters<typeof addSource>[3]>, ctx: HandlerContext) =>
+    guarded(async () => {
+      const real = await workspaceRoot(root);
+      const project = await resolveProject(deps.store, real);
+      const source = await prepare();
+      const added = await deps.track(addSource(deps.store, deps.config.get(), project.id, source, signalOf(ctx)));
+      publish(real, project.id, 'add', [added.uri], null);
+      return added;
+    });
+
+  registry.handle('kb/addDocument', (params, ctx) => add(params.root, () => prepareDocument(params), ctx));
+  registry.handle('kb/addUrl', (params, ctx) => add(params.root, () => prepareUrl(params.url, params.title, ctx.signal), ctx));
+  registry.handle('kb/addFaq', (params, ctx) => add(params.root, async () => prepareFaq(params.question, params.answer), ctx));
+
+  registry.handle('kb/remove', async (params, ctx) => {
+    const root = await workspaceRoot(params.root);
+    const project = await resolveProject(deps.store, root);
+    const rows = await deps.store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
+    let removed = 0;
+    for (const model of new Set(rows.map((r) => r.embedding_model))) {
+      removed += Number(await deps.store.rpc<number>('kb_delete_sources', { p_project_id: project.id, p_embedding_model: model, p_uris: [params.uri], p_kind: params.kind }, { signal: ctx.signal }));
+    }
+    if (removed > 0) publish(root, project.id, 'remove', [params.uri], null);
+    return { removed };
+  });
+
+  registry.handle('kb/watch', async (params) => {
+    const root = await workspaceRoot(params.root);
+    if (params.enabled) {
+      await startWatching(root);
+    } else {
+      await watchers.get(root)?.stop();
+      watchers.delete(root);
+    }
+    return { watching: watchers.has(root) };
+  });
+
+  return {
+    async dispose() {
+      await Promise.all([...watchers.values()].map((w) => w.stop()));
+      watchers.clear();
+    },
+  };
+};
