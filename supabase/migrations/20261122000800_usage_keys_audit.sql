@@ -30,9 +30,17 @@ create policy "Users can read their own usage, team admins their team's usage" o
   for select to authenticated
   using (user_id = (select auth.uid()) or team_id in (select private.team_ids_with_role('admin')));
 
+-- Usage may only be charged to the caller and to a team, project and session the caller can read, so nobody
+-- can put rows into another tenant's usage report.
 create policy "Users can record their own usage" on public.api_usage
   for insert to authenticated
-  with check (user_id = (select auth.uid()));
+  with check (
+    user_id = (select auth.uid())
+    and (team_id is null or team_id in (select private.team_ids_with_role('viewer')))
+    and (project_id is null or project_id in (select private.readable_project_ids()))
+    and (session_id is null or session_id in (select private.readable_session_ids()))
+    and (message_id is null or exists (select 1 from public.messages m where m.id = message_id))
+  );
 
 revoke all on table public.api_usage from anon;
 grant select, insert on table public.api_usage to authenticated;

@@ -64,6 +64,12 @@ export function withAal2(user: TestUser): TestUser {
   return { ...user, aal: 'aal2' };
 }
 
+export type Attempt<T> = { rows: T[]; error?: undefined } | { rows?: undefined; error: StoreError };
+
+class Rollback<T> {
+  constructor(readonly rows: T[]) {}
+}
+
 export interface TestDb {
   readonly db: PGlite;
   readonly sql: SqlDb;
@@ -73,6 +79,11 @@ export interface TestDb {
   rpc<T = unknown>(actor: Actor, fn: string, args?: Record<string, unknown>): Promise<T>;
   /** Runs raw SQL as `actor` (as PostgREST would let a client touch the tables directly); throws StoreError. */
   query<T = Record<string, unknown>>(actor: Actor, text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Runs raw SQL as `actor` and always rolls back (basejump's begin … rollback), so data-driven cases do not
+   * disturb each other: the rows it returned, or the StoreError it raised.
+   */
+  attempt<T = Record<string, unknown>>(actor: Actor, text: string, params?: unknown[]): Promise<Attempt<T>>;
   /** Runs raw SQL as the database owner (RLS does not apply): for setup and for checking what really changed. */
   admin<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Row count of a public table, as the owner. */
@@ -112,6 +123,19 @@ export async function freshDb(migrationsDir?: string): Promise<TestDb> {
       } catch (err) {
         throw toStoreError(err);
       }
+    },
+    async attempt<T>(actor: Actor, text: string, params?: unknown[]): Promise<Attempt<T>> {
+      try {
+        await runAsUser(sql, claimsOf(actor), async (tx) => {
+          throw new Rollback((await tx.query<T>(text, params)).rows);
+        });
+      } catch (err) {
+        if (err instanceof Rollback) return { rows: err.rows as T[] };
+        const e = toStoreError(err);
+        if (e instanceof StoreError) return { error: e };
+        throw e;
+      }
+      throw new Error('unreachable: the attempt always rolls back');
     },
     async admin<T>(text: string, params?: unknown[]) {
       return (await db.query<T>(text, params)).rows;

@@ -211,7 +211,7 @@ export function parseChange(payload: string): ChangeEvent | null {
 
 /**
  * Whether the acting user may see a change: the row itself for inserts and updates; for deletes, which
- * leave nothing to check, the session, project or team the row belonged to.
+ * leave nothing to check, the user's own row, or a team session of a project the user can still read.
  */
 export async function changeVisible(tx: SqlTx, ev: ChangeEvent): Promise<boolean> {
   const r = ev.record;
@@ -224,10 +224,11 @@ export async function changeVisible(tx: SqlTx, ev: ChangeEvent): Promise<boolean
     return rows[0]?.ok === true;
   };
   if (ev.op !== 'DELETE') return probe(ev.table, r.id);
-  if (ev.table !== 'sessions' && r.session_id) return probe('sessions', r.session_id);
-  if (r.project_id) return probe('projects', r.project_id);
-  if (r.team_id) return probe('teams', r.team_id);
-  return false;
+  const { rows } = await tx.query<{ uid: string | null }>('select auth.uid()::text as uid');
+  const uid = rows[0]?.uid;
+  if (uid && (r.owner_id === uid || r.author_id === uid)) return true;
+  if (ev.table === 'messages') return probe('sessions', r.session_id);
+  return r.visibility === 'team' && probe('projects', r.project_id);
 }
 
 /** Row counts of every table in `public` and the database size, read as the owner (operator metrics). */

@@ -1,0 +1,187 @@
+// Row Level Security, table by table and operation by operation, for two teams with a user of every role,
+// a user in no team, and anon: direct table access as PostgREST would allow it. Each case runs as the actor
+// in a transaction that is rolled back (basejump style), so cases do not disturb each other.
+// Expected outcomes per actor, in the order of ACTORS:
+//   A.owner, A.admin, A.member, A.viewer, B.owner, B.member, outsider, anon
+// A number is how many rows the statement returns (`returning` for writes); otherwise the typed error.
+import assert from 'node:assert/strict';
+import { freshDb, withAal2, type Actor, type TestDb } from '../support/db.js';
+import type { StoreErrorKind } from '../../daemon/src/store/types.js';
+import { ACTORS, buildWorld, sha, type ActorName, type World } from './world.js';
+
+type Outcome = number | { error: StoreErrorKind; message: RegExp };
+type Row8 = [Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome];
+
+/** Refused by a policy's WITH CHECK (or USING on insert). */
+const RLS: Outcome = { error: 'permission_denied', message: /violates row-level security policy/ };
+/** anon has no privilege on any table. */
+const ANON: Outcome = { error: 'permission_denied', message: /permission denied for table/ };
+// Supabase's default privileges give authenticated every privilege on public tables, so a write no policy
+// allows is refused by RLS itself: an insert raises, an update or delete matches zero rows.
+const NO_POLICY_INSERT = RLS;
+const NO_POLICY = 0;
+const err = (error: StoreErrorKind, message: RegExp): Outcome => ({ error, message });
+
+interface Case {
+  name: string;
+  sql: string;
+  params: (w: World) => unknown[];
+  expect: Row8;
+  /** Act with a second factor (aal2). */
+  aal2?: boolean;
+}
+
+const reads: Case[] = [
+  { name: 'teams: team A', sql: 'select id from public.teams where id = $1', params: (w) => [w.A.teamId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'team_members: members of A', sql: 'select user_id from public.team_members where team_id = $1', params: (w) => [w.A.teamId], expect: [4, 4, 4, 4, 0, 0, 0, ANON] },
+  { name: 'profiles: a teammate in A', sql: 'select id from public.profiles where id = $1', params: (w) => [w.users['A.viewer'].id], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'profiles: the outsider', sql: 'select id from public.profiles where id = $1', params: (w) => [w.users.outsider.id], expect: [0, 0, 0, 0, 0, 0, 1, ANON] },
+  { name: 'projects: team A project', sql: 'select id from public.projects where id = $1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'projects: a personal project', sql: 'select id from public.projects where id = $1', params: (w) => [w.personal.projectId], expect: [0, 0, 0, 0, 0, 0, 1, ANON] },
+  { name: 'sessions: A team session', sql: 'select id from public.sessions where id = $1', params: (w) => [w.A.teamSessionId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: "sessions: A.member's private session", sql: 'select id from public.sessions where id = $1', params: (w) => [w.A.privateSessionId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: 'messages: of the A team session', sql: 'select id from public.messages where session_id = $1', params: (w) => [w.A.teamSessionId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: "messages: of A.member's private session", sql: 'select id from public.messages where session_id = $1', params: (w) => [w.A.privateSessionId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: "messages: of the outsider's session", sql: 'select id from public.messages where session_id = $1', params: (w) => [w.personal.sessionId], expect: [0, 0, 0, 0, 0, 0, 1, ANON] },
+  { name: 'agents: team A agent', sql: 'select id from public.agents where id = $1', params: (w) => [w.A.agentId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'tasks: team A task', sql: 'select id from public.tasks where id = $1', params: (w) => [w.A.taskId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'kb_sources: team A source', sql: 'select id from public.kb_sources where id = $1', params: (w) => [w.A.sourceId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'kb_chunks: team A chunks', sql: 'select id from public.kb_chunks where source_id = $1', params: (w) => [w.A.sourceId], expect: [2, 2, 2, 2, 0, 0, 0, ANON] },
+  { name: "api_keys: A.member's key", sql: 'select id from public.api_keys where id = $1', params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: "api_usage: A.member's usage in team A", sql: 'select id from public.api_usage where id = $1', params: (w) => [w.A.usageId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: "audit_log: team A's entries", sql: 'select distinct team_id from public.audit_log where team_id = $1', params: (w) => [w.A.teamId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
+];
+
+const inserts: Case[] = [
+  { name: 'teams: one created by someone else', sql: `insert into public.teams (name, slug, created_by) values ('x', 'x-team', $1) returning 1`, params: (w) => [w.users['A.owner'].id], expect: [1, RLS, RLS, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'team_members: the outsider into A (aal1)', sql: `insert into public.team_members (team_id, user_id, role) values ($1, $2, 'member') returning 1`, params: (w) => [w.A.teamId, w.users.outsider.id], expect: [RLS, RLS, RLS, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'team_members: the outsider into A (aal2)', aal2: true, sql: `insert into public.team_members (team_id, user_id, role) values ($1, $2, 'member') returning 1`, params: (w) => [w.A.teamId, w.users.outsider.id], expect: [1, 1, RLS, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'team_members: oneself into A as owner (aal2)', aal2: true, sql: `insert into public.team_members (team_id, user_id, role) values ($1, auth.uid(), 'owner') returning 1`, params: (w) => [w.A.teamId], expect: [err('conflict', /duplicate key/), RLS, RLS, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'team_members: a new owner of A by an admin (aal2)', aal2: true, sql: `insert into public.team_members (team_id, user_id, role) values ($1, $2, 'owner') returning 1`, params: (w) => [w.A.teamId, w.users.outsider.id], expect: [1, RLS, RLS, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'profiles: a profile', sql: `insert into public.profiles (id) values (gen_random_uuid()) returning 1`, params: () => [], expect: [NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, ANON] },
+  { name: 'projects: into team A', sql: `insert into public.projects (team_id, owner_id, name) values ($1, auth.uid(), 'p') returning 1`, params: (w) => [w.A.teamId], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'projects: personal, owned by A.member', sql: `insert into public.projects (owner_id, name) values ($1, 'p') returning 1`, params: (w) => [w.users['A.member'].id], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'sessions: team session in A project', sql: `insert into public.sessions (project_id, owner_id, visibility) values ($1, auth.uid(), 'team') returning 1`, params: (w) => [w.A.projectId], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'sessions: owned by someone else', sql: `insert into public.sessions (owner_id) values ($1) returning 1`, params: (w) => [w.users['A.member'].id], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'messages: into the A team session', sql: `insert into public.messages (session_id, seq, role, content, author_id) values ($1, 100, 'user', 'x', auth.uid()) returning 1`, params: (w) => [w.A.teamSessionId], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: "messages: into A.member's private session", sql: `insert into public.messages (session_id, seq, role, content, author_id) values ($1, 100, 'user', 'x', auth.uid()) returning 1`, params: (w) => [w.A.privateSessionId], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'messages: written in the name of A.member', sql: `insert into public.messages (session_id, seq, role, content, author_id) values ($1, 100, 'user', 'x', $2) returning 1`, params: (w) => [w.A.teamSessionId, w.users['A.member'].id], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'agents: into team A', sql: `insert into public.agents (team_id, name, system_prompt) values ($1, 'new agent', 'p') returning 1`, params: (w) => [w.A.teamId], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'tasks: into the A project', sql: `insert into public.tasks (project_id, title, created_by) values ($1, 't', auth.uid()) returning 1`, params: (w) => [w.A.projectId], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'kb_sources: into the A project', sql: `insert into public.kb_sources (project_id, kind, uri, content_hash, embedding_model, embedding_dims) values ($1, 'file', 'new.ts', $2, 'm', 4) returning 1`, params: (w) => [w.A.projectId, sha('new')], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'kb_chunks: into the A source', sql: `insert into public.kb_chunks (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line, content, content_hash, embedding) values ($1, $2, 'test-model-4d', 4, 9, 1, 1, 'x', $3, '[0,0,1,0]') returning 1`, params: (w) => [w.A.sourceId, w.A.projectId, sha('x')], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'kb_chunks: into the A source under project B', sql: `insert into public.kb_chunks (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line, content, content_hash) values ($1, $2, 'test-model-4d', 4, 9, 1, 1, 'x', $3) returning 1`, params: (w) => [w.A.sourceId, w.B.projectId, sha('x')], expect: [RLS, RLS, RLS, RLS, err('invalid_input', /foreign key/), err('invalid_input', /foreign key/), RLS, ANON] },
+  { name: 'api_keys: owned by A.member', sql: `insert into public.api_keys (owner_id, name, prefix, key_hash) values ($1, 'k', 'cairn_k', $2) returning 1`, params: (w) => [w.users['A.member'].id, sha('k')], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: 'api_usage: in the name of A.member', sql: `insert into public.api_usage (user_id, model) values ($1, 'm') returning 1`, params: (w) => [w.users['A.member'].id], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: "api_usage: charged to team A", sql: `insert into public.api_usage (user_id, team_id, model) values (auth.uid(), $1, 'm') returning 1`, params: (w) => [w.A.teamId], expect: [1, 1, 1, 1, RLS, RLS, RLS, ANON] },
+  { name: 'audit_log: a forged entry', sql: `insert into public.audit_log (team_id, action, table_name) values ($1, 'delete', 'teams') returning 1`, params: (w) => [w.A.teamId], expect: [NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, ANON] },
+];
+
+const MEMBERSHIP_FIXED = err('permission_denied', /a membership cannot move to another team or user/);
+const GUARD_OWNER = err('permission_denied', /only the owner can share, unshare or move a session/);
+const updates: Case[] = [
+  { name: 'teams: rename A', sql: `update public.teams set name = 'renamed' where id = $1 returning 1`, params: (w) => [w.A.teamId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
+  { name: 'team_members: make oneself owner (aal1)', sql: `update public.team_members set role = 'owner' where team_id = $1 and user_id = auth.uid() returning 1`, params: (w) => [w.A.teamId], expect: [0, 0, 0, 0, 0, 0, 0, ANON] },
+  { name: 'team_members: make oneself owner (aal2)', aal2: true, sql: `update public.team_members set role = 'owner' where team_id = $1 and user_id = auth.uid() returning 1`, params: (w) => [w.A.teamId], expect: [1, RLS, 0, 0, 0, 0, 0, ANON] },
+  { name: 'team_members: make A.viewer an admin (aal2)', aal2: true, sql: `update public.team_members set role = 'admin' where team_id = $1 and user_id = $2 returning 1`, params: (w) => [w.A.teamId, w.users['A.viewer'].id], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
+  { name: 'team_members: demote the owner of A (aal2)', aal2: true, sql: `update public.team_members set role = 'member' where team_id = $1 and user_id = $2 returning 1`, params: (w) => [w.A.teamId, w.users['A.owner'].id], expect: [err('invalid_input', /at least one owner/), 0, 0, 0, 0, 0, 0, ANON] },
+  { name: 'team_members: move a membership of A to team B (aal2)', aal2: true, sql: `update public.team_members set team_id = $2 where team_id = $1 and user_id = $3 returning 1`, params: (w) => [w.A.teamId, w.B.teamId, w.users['A.viewer'].id], expect: [MEMBERSHIP_FIXED, MEMBERSHIP_FIXED, 0, 0, 0, 0, 0, ANON] },
+  { name: "profiles: A.member's profile", sql: `update public.profiles set display_name = 'hacked' where id = $1 returning 1`, params: (w) => [w.users['A.member'].id], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: 'projects: rename the A project', sql: `update public.projects set name = 'renamed' where id = $1 returning 1`, params: (w) => [w.A.projectId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
+  { name: 'projects: move the A project into team B', sql: `update public.projects set team_id = $2 where id = $1 returning 1`, params: (w) => [w.A.projectId, w.B.teamId], expect: [RLS, RLS, 0, 0, 0, 0, 0, ANON] },
+  { name: "projects: move the outsider's project into team A", sql: `update public.projects set team_id = $2 where id = $1 returning 1`, params: (w) => [w.personal.projectId, w.A.teamId], expect: [0, 0, 0, 0, 0, 0, RLS, ANON] },
+  { name: 'sessions: rename the A team session', sql: `update public.sessions set title = 'renamed' where id = $1 returning 1`, params: (w) => [w.A.teamSessionId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'sessions: unshare the A team session', sql: `update public.sessions set visibility = 'private' where id = $1 returning 1`, params: (w) => [w.A.teamSessionId], expect: [GUARD_OWNER, GUARD_OWNER, 1, 0, 0, 0, 0, ANON] },
+  { name: 'sessions: take over the A team session', sql: `update public.sessions set owner_id = auth.uid() where id = $1 returning 1`, params: (w) => [w.A.teamSessionId], expect: [err('permission_denied', /cannot change owner/), err('permission_denied', /cannot change owner/), 1, 0, 0, 0, 0, ANON] },
+  { name: "sessions: move A.member's private session into project B", sql: `update public.sessions set project_id = $2 where id = $1 returning 1`, params: (w) => [w.A.privateSessionId, w.B.projectId], expect: [0, 0, RLS, 0, 0, 0, 0, ANON] },
+  { name: "messages: edit A.member's message", sql: `update public.messages set content = 'edited' where id = $1 returning 1`, params: (w) => [w.A.messageId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: 'messages: move a message into another session', sql: `update public.messages set session_id = $2 where id = $1 returning 1`, params: (w) => [w.A.messageId, w.A.privateSessionId], expect: [0, 0, err('permission_denied', /cannot move/), 0, 0, 0, 0, ANON] },
+  { name: 'agents: rename the A agent', sql: `update public.agents set name = 'renamed' where id = $1 returning 1`, params: (w) => [w.A.agentId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'agents: move the A agent into team B', sql: `update public.agents set team_id = $2 where id = $1 returning 1`, params: (w) => [w.A.agentId, w.B.teamId], expect: [RLS, RLS, RLS, 0, 0, 0, 0, ANON] },
+  { name: 'tasks: finish the A task', sql: `update public.tasks set status = 'done' where id = $1 returning 1`, params: (w) => [w.A.taskId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'tasks: move the A task into project B', sql: `update public.tasks set project_id = $2 where id = $1 returning 1`, params: (w) => [w.A.taskId, w.B.projectId], expect: [RLS, RLS, RLS, 0, 0, 0, 0, ANON] },
+  { name: 'kb_sources: retitle the A source', sql: `update public.kb_sources set title = 'x' where id = $1 returning 1`, params: (w) => [w.A.sourceId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'kb_chunks: rewrite the A chunks', sql: `update public.kb_chunks set content = 'poisoned' where source_id = $1 returning 1`, params: (w) => [w.A.sourceId], expect: [2, 2, 2, 0, 0, 0, 0, ANON] },
+  { name: "api_keys: revoke A.member's key", sql: `update public.api_keys set revoked_at = now() where id = $1 returning 1`, params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: "api_keys: take A.member's key", sql: `update public.api_keys set owner_id = auth.uid() where id = $1 returning 1`, params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: 'api_usage: rewrite usage', sql: `update public.api_usage set prompt_tokens = 0 where id = $1 returning 1`, params: (w) => [w.A.usageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+  { name: 'audit_log: rewrite history', sql: `update public.audit_log set actor_id = null where team_id = $1 returning 1`, params: (w) => [w.A.teamId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+];
+
+const deletes: Case[] = [
+  { name: 'teams: delete A (aal1)', sql: 'delete from public.teams where id = $1 returning 1', params: (w) => [w.A.teamId], expect: [0, 0, 0, 0, 0, 0, 0, ANON] },
+  { name: 'teams: delete A (aal2)', aal2: true, sql: 'delete from public.teams where id = $1 returning 1', params: (w) => [w.A.teamId], expect: [1, 0, 0, 0, 0, 0, 0, ANON] },
+  { name: 'team_members: remove A.viewer (aal1: only they can leave)', sql: 'delete from public.team_members where team_id = $1 and user_id = $2 returning 1', params: (w) => [w.A.teamId, w.users['A.viewer'].id], expect: [0, 0, 0, 1, 0, 0, 0, ANON] },
+  { name: 'team_members: remove A.viewer (aal2)', aal2: true, sql: 'delete from public.team_members where team_id = $1 and user_id = $2 returning 1', params: (w) => [w.A.teamId, w.users['A.viewer'].id], expect: [1, 1, 0, 1, 0, 0, 0, ANON] },
+  { name: 'team_members: remove the only owner of A (aal2)', aal2: true, sql: 'delete from public.team_members where team_id = $1 and user_id = $2 returning 1', params: (w) => [w.A.teamId, w.users['A.owner'].id], expect: [err('invalid_input', /at least one owner/), 0, 0, 0, 0, 0, 0, ANON] },
+  { name: 'projects: delete the A project', sql: 'delete from public.projects where id = $1 returning 1', params: (w) => [w.A.projectId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
+  { name: 'sessions: delete the A team session', sql: 'delete from public.sessions where id = $1 returning 1', params: (w) => [w.A.teamSessionId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: 'messages: delete a message', sql: 'delete from public.messages where id = $1 returning 1', params: (w) => [w.A.messageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+  { name: 'agents: delete the A agent', sql: 'delete from public.agents where id = $1 returning 1', params: (w) => [w.A.agentId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'tasks: delete the A task', sql: 'delete from public.tasks where id = $1 returning 1', params: (w) => [w.A.taskId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'kb_sources: delete the A source', sql: 'delete from public.kb_sources where id = $1 returning 1', params: (w) => [w.A.sourceId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'kb_chunks: delete the A chunks', sql: 'delete from public.kb_chunks where source_id = $1 returning 1', params: (w) => [w.A.sourceId], expect: [2, 2, 2, 0, 0, 0, 0, ANON] },
+  { name: "api_keys: delete A.member's key", sql: 'delete from public.api_keys where id = $1 returning 1', params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
+  { name: 'api_usage: delete usage', sql: 'delete from public.api_usage where id = $1 returning 1', params: (w) => [w.A.usageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+  { name: 'audit_log: erase history', sql: 'delete from public.audit_log where team_id = $1 returning 1', params: (w) => [w.A.teamId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+];
+
+function describeOutcome(o: Outcome): string {
+  return typeof o === 'number' ? `${o} row(s)` : `${o.error} ${o.message}`;
+}
+
+describe('RLS: every table, every operation, every role', function () {
+  this.timeout(180_000);
+  let t: TestDb;
+  let w: World;
+  before(async () => {
+    t = await freshDb();
+    w = await buildWorld(t);
+  });
+  after(() => t.close());
+
+  const actorOf = (name: ActorName, aal2: boolean): Actor => {
+    if (name === 'anon') return 'anon';
+    const u = w.users[name];
+    return aal2 ? withAal2(u) : u;
+  };
+
+  for (const [group, cases] of [['select', reads], ['insert', inserts], ['update', updates], ['delete', deletes]] as const) {
+    describe(group, () => {
+      for (const c of cases) {
+        it(c.name, async () => {
+          const problems: string[] = [];
+          for (const [i, name] of ACTORS.entries()) {
+            const expected = c.expect[i]!;
+            const got = await t.attempt(actorOf(name, c.aal2 === true), c.sql, c.params(w));
+            if (typeof expected === 'number') {
+              if (got.error) problems.push(`${name}: expected ${describeOutcome(expected)}, got ${got.error.kind}: ${got.error.message}`);
+              else if (got.rows.length !== expected) problems.push(`${name}: expected ${expected} row(s), got ${got.rows.length}`);
+            } else if (!got.error) {
+              problems.push(`${name}: expected ${describeOutcome(expected)}, got ${got.rows.length} row(s)`);
+            } else if (got.error.kind !== expected.error || !expected.message.test(got.error.message)) {
+              problems.push(`${name}: expected ${describeOutcome(expected)}, got ${got.error.kind}: ${got.error.message}`);
+            }
+          }
+          assert.deepEqual(problems, []);
+        });
+      }
+    });
+  }
+
+  it('has RLS enabled on every table in public', async () => {
+    const rows = await t.admin<{ relname: string; relrowsecurity: boolean }>(
+      `select relname, relrowsecurity from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p') order by 1`,
+    );
+    assert.ok(rows.length >= 13, `expected the 13 tables of the brief, found ${rows.map((r) => r.relname).join(', ')}`);
+    assert.deepEqual(rows.filter((r) => !r.relrowsecurity).map((r) => r.relname), []);
+  });
+
+  it('grants anon nothing on any public table', async () => {
+    const rows = await t.admin<{ table_name: string; privilege_type: string }>(
+      `select table_name, privilege_type from information_schema.role_table_grants
+        where grantee = 'anon' and table_schema = 'public'`,
+    );
+    assert.deepEqual(rows, []);
+  });
+});

@@ -1,0 +1,101 @@
+// Two tenants for the database tests: teams A and B with a user of every role each, a user in no team,
+// and their rows in every table, built through the SQL API as those users (so the API is exercised too).
+import { createHash } from 'node:crypto';
+import { withAal2, type TestDb, type TestUser } from '../support/db.js';
+
+export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+export type TeamKey = 'A' | 'B';
+export type ActorName = `${TeamKey}.${Role}` | 'outsider' | 'anon';
+export const ACTORS: ActorName[] = ['A.owner', 'A.admin', 'A.member', 'A.viewer', 'B.owner', 'B.member', 'outsider', 'anon'];
+
+export const MODEL = 'test-model-4d';
+export const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export interface Tenant {
+  teamId: string;
+  projectId: string;
+  teamSessionId: string;
+  /** A.member's private session in the team project. */
+  privateSessionId: string;
+  messageId: string;
+  agentId: string;
+  taskId: string;
+  sourceId: string;
+  chunkIds: string[];
+  apiKeyId: string;
+  usageId: number;
+}
+
+export interface World {
+  users: Record<Exclude<ActorName, 'anon'>, TestUser>;
+  A: Tenant;
+  B: Tenant;
+  /** The outsider's personal project and session. */
+  personal: { projectId: string; sessionId: string };
+}
+
+interface Row {
+  id: string;
+}
+
+export async function buildWorld(t: TestDb): Promise<World> {
+  const users = {} as World['users'];
+  for (const name of [...ACTORS.filter((a) => a !== 'anon')] as Array<Exclude<ActorName, 'anon'>>) {
+    users[name] = await t.createUser(name.replace('.', '-').toLowerCase());
+  }
+  // B has no admin or viewer in the actor list, but every role exists in both teams.
+  const extra = { 'B.admin': await t.createUser('b-admin'), 'B.viewer': await t.createUser('b-viewer') };
+
+  const tenant = async (key: TeamKey): Promise<Tenant> => {
+    const u = (role: Role) => (users as Record<string, TestUser>)[`${key}.${role}`] ?? extra[`${key}.${role}` as keyof typeof extra];
+    const owner = u('owner');
+    const member = u('member');
+    const team = await t.rpc<Row>(owner, 'create_team', { p_name: `Team ${key}`, p_slug: `team-${key.toLowerCase()}` });
+    for (const role of ['admin', 'member', 'viewer'] as const) {
+      await t.rpc(withAal2(owner), 'add_team_member', { p_team_id: team.id, p_user_id: u(role).id, p_role: role });
+    }
+    const project = await t.rpc<Row>(member, 'ensure_project', {
+      p_root_uri: `file:///work/${key}`,
+      p_name: `project-${key}`,
+      p_git_remote: `github.com/org/${key.toLowerCase()}`,
+      p_team_id: team.id,
+    });
+    const teamSession = await t.rpc<Row>(member, 'create_session', { p_project_id: project.id, p_title: `${key} shared`, p_visibility: 'team' });
+    const privateSession = await t.rpc<Row>(member, 'create_session', { p_project_id: project.id, p_title: `${key} private` });
+    const message = await t.rpc<Row>(member, 'append_message', { p_session_id: teamSession.id, p_role: 'user', p_content: `hello from ${key}` });
+    await t.rpc(member, 'append_message', { p_session_id: privateSession.id, p_role: 'user', p_content: `secret of ${key}` });
+    const agent = await t.rpc<Row>(member, 'create_agent', { p_name: `agent-${key}`, p_system_prompt: 'Be brief.', p_team_id: team.id });
+    const task = await t.rpc<Row>(member, 'create_task', { p_project_id: project.id, p_title: `task of ${key}`, p_session_id: teamSession.id });
+    const source = await t.rpc<Row>(member, 'kb_upsert_source', {
+      p_project_id: project.id,
+      p_source: { kind: 'file', uri: `src/${key}.ts`, title: `${key}.ts`, language: 'typescript', content_hash: sha(key), size_bytes: 10, mtime_ms: 1, embedding_model: MODEL, embedding_dims: 4 },
+      p_chunks: [
+        { ordinal: 0, start_line: 1, end_line: 2, content: `tenant ${key} alpha`, content_hash: sha(`${key}0`), token_count: 3, embedding: '[1,0,0,0]' },
+        { ordinal: 1, start_line: 3, end_line: 4, content: `tenant ${key} beta`, content_hash: sha(`${key}1`), token_count: 3, embedding: '[0,1,0,0]' },
+      ],
+    });
+    const chunks = await t.admin<Row>('select id::text from public.kb_chunks where source_id = $1 order by ordinal', [source.id]);
+    const key_ = await t.rpc<Row>(member, 'create_api_key', { p_name: `key of ${key}`, p_key_hash: sha(`key-${key}`), p_prefix: `cairn_${key}` });
+    const usage = await t.rpc<{ id: number }>(member, 'record_usage', { p_model: 'gpt', p_prompt_tokens: 10, p_completion_tokens: 5, p_session_id: teamSession.id, p_message_id: message.id });
+    return {
+      teamId: team.id,
+      projectId: project.id,
+      teamSessionId: teamSession.id,
+      privateSessionId: privateSession.id,
+      messageId: message.id,
+      agentId: agent.id,
+      taskId: task.id,
+      sourceId: source.id,
+      chunkIds: chunks.map((c) => c.id),
+      apiKeyId: key_.id,
+      usageId: usage.id,
+    };
+  };
+  const A = await tenant('A');
+  const B = await tenant('B');
+  const project = await t.rpc<Row>(users.outsider, 'ensure_project', { p_root_uri: 'file:///home/outsider', p_name: 'mine' });
+  const session = await t.rpc<Row>(users.outsider, 'create_session', { p_project_id: project.id, p_title: 'outsider private' });
+  await t.rpc(users.outsider, 'append_message', { p_session_id: session.id, p_role: 'user', p_content: 'outsider secret' });
+  return { users, A, B, personal: { projectId: project.id, sessionId: session.id } };
+}
