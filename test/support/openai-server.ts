@@ -272,7 +272,9 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
       return;
     }
 
+    req.socket.setNoDelay(true);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.flushHeaders();
     let closed = false;
     req.socket.on('close', () => (closed = true));
     const write = (payload: unknown) => {
@@ -283,18 +285,24 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
 
     chunk({ role: 'assistant', content: '', refusal: null });
     let sent = 0;
+    // A cut is a connection dropped after the client has received part of the reply, so the bytes already
+    // written are given time to arrive first.
+    const cut = async () => {
+      await sleep(50);
+      res.socket?.destroy();
+    };
     for (const piece of contentChunks) {
       await sleep(reply.chunkDelayMs ?? 0);
       if (closed) return;
       if (reply.cutAfterChunks != null && sent >= reply.cutAfterChunks) {
-        res.socket?.destroy();
+        await cut();
         return;
       }
       chunk({ content: piece });
       sent++;
     }
     if (reply.cutAfterChunks != null && sent >= reply.cutAfterChunks) {
-      res.socket?.destroy();
+      await cut();
       return;
     }
     toolCalls.forEach((t, index) => {

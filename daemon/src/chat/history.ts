@@ -63,9 +63,9 @@ export function rowsToMessages(rows: MessageRow[]): BaseMessage[] {
       if (s.role === 'assistant' && s.tool_calls && s.tool_calls.length > 0) {
         if (!s.tool_calls.every((c) => answered.has(c.id))) continue;
         s.tool_calls.forEach((c) => kept.add(c.id));
-        out.push(new AIMessage({ content: s.content, tool_calls: s.tool_calls.map((c) => ({ id: c.id, name: c.name, args: c.args, type: 'tool_call' as const })) }));
+        out.push(new AIMessage({ id: s.id, content: s.content, tool_calls: s.tool_calls.map((c) => ({ id: c.id, name: c.name, args: c.args, type: 'tool_call' as const })) }));
       } else if (s.role === 'tool' && s.tool_call_id && kept.has(s.tool_call_id)) {
-        out.push(new ToolMessage({ content: s.content, tool_call_id: s.tool_call_id, name: s.name ?? undefined }));
+        out.push(new ToolMessage({ id: s.id, content: s.content, tool_call_id: s.tool_call_id, name: s.name ?? undefined }));
       }
     }
   };
@@ -140,23 +140,19 @@ export class SqlChatMessageHistory extends BaseListChatMessageHistory {
 }
 
 export async function fitToBudget(all: BaseMessage[], maxTokens: number): Promise<{ messages: BaseMessage[]; dropped: number; tokens: number }> {
-  let messages = await trimMessages(all, {
-    maxTokens,
-    strategy: 'last',
-    tokenCounter: countMessageTokens,
-    includeSystem: true,
-    startOn: 'human',
-  });
-  if (!messages.some((m) => m.getType() === 'human')) {
-    const lastHuman = [...all].reverse().find((m) => m.getType() === 'human');
-    if (lastHuman) {
-      const system = all[0]?.getType() === 'system' ? [all[0]] : [];
-      const room = Math.max(32, maxTokens - countMessageTokens(system) - 16);
-      let text = textOf(lastHuman);
-      // Cut by characters until the token count fits; tokens are about 3-4 characters.
-      while (countTokens(text) > room && text.length > 0) text = text.slice(0, Math.floor(text.length * 0.8));
-      messages = [...system, new HumanMessage(`${text}\n[message cut to fit the model's context]`)];
-    }
+  const system = all[0]?.getType() === 'system' ? [all[0]] : [];
+  const lastHumanAt = all.findLastIndex((m) => m.getType() === 'human');
+  const lastHuman = lastHumanAt >= 0 ? all[lastHumanAt]! : null;
+  let messages: BaseMessage[];
+  if (lastHuman && countMessageTokens([...system, ...all.slice(lastHumanAt)]) > maxTokens) {
+    // Even the newest turn alone is over the budget: keep the head of the user's message, cut to fit.
+    const room = Math.max(32, maxTokens - countMessageTokens(system) - 16);
+    let text = textOf(lastHuman);
+    // Tokens are 3-4 characters; shrink by characters until the count fits.
+    while (countTokens(text) > room && text.length > 0) text = text.slice(0, Math.floor(text.length * 0.8));
+    messages = [...system, new HumanMessage(`${text}\n[message cut to fit the model's context]`)];
+  } else {
+    messages = await trimMessages(all, { maxTokens, strategy: 'last', tokenCounter: countMessageTokens, includeSystem: true, startOn: 'human' });
   }
   return { messages, dropped: all.length - messages.length, tokens: countMessageTokens(messages) };
 }

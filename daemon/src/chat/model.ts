@@ -46,7 +46,8 @@ export function createChatModel(choice: ModelChoice, opts: { temperature?: numbe
 }
 
 export interface ProviderFailure {
-  code: 'ProviderError' | 'QuotaExceeded';
+  /** InternalError when the failure is ours, not the provider's. */
+  code: 'ProviderError' | 'QuotaExceeded' | 'InternalError';
   message: string;
 }
 
@@ -77,5 +78,9 @@ export function describeProviderError(err: unknown, choice: ModelChoice): Provid
   if (/terminated|socket|ECONNRESET|premature|aborted/i.test(msg)) {
     return { code: 'ProviderError', message: `The connection to the model provider at ${choice.baseUrl} broke in the middle of the reply.` };
   }
-  return { code: 'ProviderError', message: `The model provider failed for ${where}: ${msg.replace(/sk-[\w-]+/g, 'sk-***').slice(0, 300)}` };
+  const fromProvider = /APIError|OpenAI/i.test(String(e?.name)) || e?.lc_error_code != null;
+  return {
+    code: fromProvider ? 'ProviderError' : 'InternalError',
+    message: `${fromProvider ? `The model provider failed for ${where}` : 'The reply failed'}: ${msg.replace(/sk-[\w-]+/g, 'sk-***').slice(0, 300)}`,
+  };
 }

@@ -348,6 +348,8 @@ export class ChatOrchestrator {
     const calls = new Map<string, { name: string; args: Record<string, unknown> }>();
     const storedCalls = new Set<string>();
     const storedResults = new Set<string>();
+    /** Ids of AI messages from the history or already streamed, which middleware nodes echo in their updates. */
+    const seenAi = new Set<string>(fitted.messages.map((m) => m.id).filter((id): id is string => !!id));
     let usageSeen = false;
     let promptTokens = countMessageTokens(fitted.messages);
     let callText = '';
@@ -371,6 +373,7 @@ export class ChatOrchestrator {
         const messages = Array.isArray(update?.messages) ? update.messages : [];
         for (const m of messages) {
           if (AIMessage.isInstance(m) && node === 'model_request') {
+            if (m.id) seenAi.add(m.id);
             if (!usageSeen) {
               // The server sent no usage (not every OpenAI-compatible server honours include_usage): count it here.
               ctx.recordUsage(choice.model, promptTokens, countTokens(callText + JSON.stringify(m.tool_calls ?? [])));
@@ -388,9 +391,10 @@ export class ChatOrchestrator {
               hub.publish(topic, 'chat/tool', { sessionId, messageId: replyId, toolCallId: c.id!, name: c.name, args: c.args, status: 'running' });
             }
             promptTokens += countMessageTokens([m]);
-          } else if (AIMessage.isInstance(m) && node !== 'model_request' && !(m.tool_calls?.length)) {
-            // A limit middleware ended the run with its own closing words: show them like model text.
-            delta(textOf(m) ? `\n\n${textOf(m)}` : '');
+          } else if (AIMessage.isInstance(m) && /CallLimit/.test(node) && !(m.tool_calls?.length) && m.id && !seenAi.has(m.id)) {
+            // A limit middleware ended the run with closing words of its own: show them like model text.
+            seenAi.add(m.id);
+            if (textOf(m)) delta(`\n\n${textOf(m)}`);
           } else if (ToolMessage.isInstance(m) && !storedResults.has(m.tool_call_id)) {
             storedResults.add(m.tool_call_id);
             const call = calls.get(m.tool_call_id);
@@ -433,7 +437,7 @@ export class ChatOrchestrator {
       }
       if (usage) {
         await this.deps.store
-          .rpc('record_usage', { p_model: choice.model, p_prompt_tokens: usage.input_tokens, p_completion_tokens: usage.output_tokens, p_kind: 'chat' })
+          .rpc('record_usage', { p_model: choice.model, p_prompt_tokens: usage.input_tokens, p_completion_tokens: usage.output_tokens, p_kind: 'title' })
           .catch(() => undefined);
       }
       const clean = title.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80);
