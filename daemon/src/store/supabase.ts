@@ -47,6 +47,9 @@ const ROUTING_KEYS: Record<string, (row: Record<string, unknown>) => Record<stri
   }),
 };
 
+/** Clock skew allowed between this machine and the project when deciding what changed during a gap. */
+const RESYNC_MARGIN_MS = 60_000;
+
 const KIND_BY_SQLSTATE: Record<string, StoreErrorKind> = {
   '42501': 'permission_denied',
   P0002: 'not_found',
@@ -252,12 +255,25 @@ export class SupabaseStore implements Store {
     const topic = `cairn-changes-${++this.channelSeq}`;
     let stopped = false;
     let channel: RealtimeChannel | null = null;
+    /** When the feed was last known to be interrupted (socket dropped, channel closed); null while live. */
+    let gapSince: number | null = null;
+    const emit = (table: string, op: ChangeEvent['op'], row: Record<string, unknown>) => {
+      const keys = ROUTING_KEYS[table]?.(row) ?? { id: row.id };
+      listener({ table, op, record: Object.fromEntries(Object.entries(keys).filter(([, v]) => v !== undefined)) });
+    };
     const deliver = (table: string) => (payload: { eventType: string; new: Record<string, unknown>; old: Record<string, unknown> }) => {
       const op = payload.eventType;
       if (op !== 'INSERT' && op !== 'UPDATE' && op !== 'DELETE') return;
-      const row = op === 'DELETE' ? payload.old : payload.new;
-      const keys = ROUTING_KEYS[table]?.(row) ?? { id: row.id };
-      listener({ table, op, record: Object.fromEntries(Object.entries(keys).filter(([, v]) => v !== undefined)) });
+      emit(table, op, op === 'DELETE' ? payload.old : payload.new);
+    };
+    // Realtime does not replay what happened while a socket was down, so after a rejoin every visible
+    // session that changed during the gap is announced again; clients re-read it by `seq` and lose nothing.
+    const resync = async (since: number) => {
+      const sessions = await this.rpc<Record<string, unknown>[]>('list_sessions', { p_limit: 200, p_include_archived: true });
+      for (const s of sessions) {
+        const changed = Date.parse(String(s.updated_at ?? s.last_message_at ?? ''));
+        if (!Number.isNaN(changed) && changed >= since - RESYNC_MARGIN_MS) emit('sessions', 'UPDATE', s);
+      }
     };
     // Subscribes, and subscribes again when Realtime closes the channel (e.g. its token expired while the
     // daemon waited for a fresh one); realtime-js itself rejoins after errors and dropped sockets.
@@ -267,20 +283,35 @@ export class SupabaseStore implements Store {
         channel = ch;
         this.channels.add(ch);
         let settled = false;
+        let retired = false;
         ch.on('postgres_changes', { event: '*', schema: 'public', table: 'sessions' }, deliver('sessions'))
           .on('postgres_changes', { event: '*', schema: 'public', table: 'messages' }, deliver('messages'))
           .subscribe((status, err) => {
-            if (status === 'SUBSCRIBED' && !settled) {
+            if (stopped || this.closed || retired) return;
+            if (status === 'SUBSCRIBED') {
+              if (!settled) {
+                settled = true;
+                resolve();
+              }
+              if (gapSince !== null) {
+                const since = gapSince;
+                gapSince = null;
+                void resync(since).catch(() => {
+                  gapSince = gapSince ?? since;
+                });
+              }
+              return;
+            }
+            gapSince = gapSince ?? Date.now();
+            if (!settled) {
               settled = true;
-              resolve();
-            } else if (status === 'CLOSED' && !stopped && !this.closed) {
+              reject(new StoreError('unavailable', `Supabase Realtime refused the subscription: ${err?.message ?? status}`));
+            } else if (status === 'CLOSED') {
+              retired = true;
               this.channels.delete(ch);
               void this.client.removeChannel(ch).finally(() => {
                 if (!stopped && !this.closed) void open().catch(() => undefined);
               });
-            } else if ((status === 'CHANNEL_ERROR' || status === 'TIMED_OUT') && !settled) {
-              settled = true;
-              reject(new StoreError('unavailable', `Supabase Realtime refused the subscription: ${err?.message ?? status}`));
             }
           });
       });

@@ -39,6 +39,8 @@ export interface SupabaseTestServers {
   realtime: RealtimeServer;
   /** While offline, every connection is reset at once, as when the network is down. */
   setOffline(offline: boolean): void;
+  /** While down, Realtime drops its sockets and refuses new ones; REST and Auth keep working. */
+  setRealtimeDown(down: boolean): void;
   /** Signs an access token for arbitrary claims (e.g. an already-expired one). */
   signToken(claims: AccessTokenClaims, expiresAt: number): Promise<string>;
   close(): Promise<void>;
@@ -51,6 +53,7 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
   const anonKey = await makeAnonKey(jwtSecret);
   let baseUrl = '';
   let offline = false;
+  let realtimeDown = false;
   const auth = new AuthServer({
     db: opts.db,
     jwtSecret,
@@ -88,7 +91,7 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
   });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', baseUrl);
-    if (offline || url.pathname !== '/realtime/v1/websocket') return void socket.destroy();
+    if (offline || realtimeDown || url.pathname !== '/realtime/v1/websocket') return void socket.destroy();
     realtime.upgrade(req, socket, head, url);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -110,6 +113,10 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
         realtime.dropAllSockets();
         for (const s of sockets) s.destroy();
       }
+    },
+    setRealtimeDown(value: boolean) {
+      realtimeDown = value;
+      if (value) realtime.dropAllSockets();
     },
     signToken: (claims, expiresAt) => signJwt(jwtSecret, claims, expiresAt),
     async close() {

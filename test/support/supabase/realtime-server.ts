@@ -13,6 +13,7 @@
  * the keys, as on a table without REPLICA IDENTITY FULL. A channel whose token expires is closed with a
  * system error, as Realtime does.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -68,7 +69,10 @@ interface Change {
   at: string;
 }
 
-let nextBindingId = 10_000_000;
+/** Realtime derives a binding's id from its parameters (`:erlang.phash2`), so a rejoin gets the same ids. */
+function bindingId(event: string, schema: string, table: string | undefined, filter: string | undefined): number {
+  return createHash('sha1').update(JSON.stringify([event, schema, table ?? null, filter ?? null])).digest().readUInt32BE(0) & 0x7ffffff;
+}
 
 export class RealtimeServer {
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -196,13 +200,10 @@ export class RealtimeServer {
       if (filter && !parseFilter(filter)) {
         return this.reply(client, frame, 'error', { reason: `Error parsing \`filter\` params: ${filter}` });
       }
-      bindings.push({
-        id: nextBindingId++,
-        event: typeof f.event === 'string' ? f.event : '*',
-        schema: typeof f.schema === 'string' ? f.schema : 'public',
-        table: typeof f.table === 'string' ? f.table : undefined,
-        filter,
-      });
+      const event = typeof f.event === 'string' ? f.event : '*';
+      const schema = typeof f.schema === 'string' ? f.schema : 'public';
+      const table = typeof f.table === 'string' ? f.table : undefined;
+      bindings.push({ id: bindingId(event, schema, table, filter), event, schema, table, filter });
     }
     const previous = client.channels.get(frame.topic);
     if (previous?.expiryTimer) clearTimeout(previous.expiryTimer);

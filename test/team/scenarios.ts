@@ -1,0 +1,175 @@
+/**
+ * The team scenarios, written once and run twice: against the local test servers (scenarios.test.ts) and
+ * against a real Supabase project (live.test.ts). Everything goes through the real `@supabase/supabase-js`:
+ * people sign in with it as the extension does, and each acts through a SupabaseStore as their daemon does.
+ */
+import assert from 'node:assert/strict';
+import type { SupabaseStore } from '../../daemon/src/store/supabase.js';
+import { StoreError } from '../../daemon/src/store/types.js';
+import { ChangeLog, reachAal2, sleep, storeFor, type Person, type Project } from './harness.js';
+
+export interface World {
+  project: Project;
+  person(name: string): Promise<Person>;
+}
+
+export interface Member {
+  person: Person;
+  store: SupabaseStore;
+  log: ChangeLog;
+  stop: () => Promise<void>;
+}
+
+export interface Team {
+  teamId: string;
+  projectId: string;
+  owner: Member;
+  member: Member;
+  viewer: Member;
+  outsider: Member;
+}
+
+interface Row {
+  id: string;
+  [k: string]: unknown;
+}
+
+export async function join(world: World, person: Person): Promise<Member> {
+  const store = await storeFor(world.project, person);
+  const log = new ChangeLog();
+  const stop = await store.onChange(log.push);
+  return { person, store, log, stop };
+}
+
+export async function leaveAll(members: Member[]): Promise<void> {
+  for (const m of members) {
+    await m.stop().catch(() => undefined);
+    await m.store.close();
+  }
+}
+
+/** Re-reads a person's session so the store acts with the token after MFA. */
+async function refreshStore(m: Member): Promise<void> {
+  m.store.setSession(m.person.session());
+}
+
+export async function expectFailure(work: Promise<unknown>, kinds: StoreError['kind'][], what: string): Promise<StoreError> {
+  try {
+    const value = await work;
+    assert.fail(`${what} should have failed, got ${JSON.stringify(value)}`);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    assert.ok(kinds.includes(err.kind), `${what}: expected ${kinds.join('|')}, got ${err.kind} (${err.sqlstate}): ${err.message}`);
+    return err;
+  }
+}
+
+/** Owner at aal2 creates a team and a team project, invites a member and a viewer by email; both accept. */
+export async function buildTeam(world: World, tag: string): Promise<Team> {
+  const [a, b, v, o] = await Promise.all([world.person(`${tag}-ann`), world.person(`${tag}-bob`), world.person(`${tag}-vic`), world.person(`${tag}-olga`)]);
+  await reachAal2(a);
+  const owner = await join(world, a);
+  await refreshStore(owner);
+  assert.equal(owner.store.user()?.aal, 'aal2');
+  const team = await owner.store.rpc<Row>('create_team', { p_name: `Team ${tag}` });
+  await owner.store.rpc('invite_member', { p_team_id: team.id, p_email: b.email, p_role: 'member' });
+  await owner.store.rpc('invite_member', { p_team_id: team.id, p_email: v.email, p_role: 'viewer' });
+  const [member, viewer, outsider] = await Promise.all([join(world, b), join(world, v), join(world, o)]);
+  assert.equal(await member.store.rpc<number>('accept_pending_invitations'), 1);
+  assert.equal(await viewer.store.rpc<number>('accept_pending_invitations'), 1);
+  assert.equal(await outsider.store.rpc<number>('accept_pending_invitations'), 0);
+  const project = await owner.store.rpc<Row>('ensure_project', {
+    p_root_uri: `file:///work/${tag}`,
+    p_name: tag,
+    p_git_remote: `https://github.com/example/${tag}.git`,
+    p_team_id: team.id,
+  });
+  return { teamId: team.id, projectId: project.id, owner, member, viewer, outsider };
+}
+
+export async function shareAndReplyLive(t: Team): Promise<void> {
+  const session = await t.owner.store.rpc<Row>('create_session', { p_project_id: t.projectId, p_title: 'Design review' });
+  await t.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'What should we build first?' });
+  // Private: the member does not see it.
+  const before = await t.member.store.rpc<Row[]>('list_sessions', { p_project_id: t.projectId });
+  assert.ok(!before.some((s) => s.id === session.id), 'a private session is not listed for a teammate');
+
+  const shared = await t.owner.store.rpc<Row>('share_session', { p_session_id: session.id, p_visibility: 'team' });
+  assert.equal(shared.visibility, 'team');
+  const seen = await t.member.log.waitFor((e) => e.table === 'sessions' && e.record.id === session.id && e.record.visibility === 'team', 3000, 'B to see the shared session');
+  assert.equal(seen.op, 'UPDATE');
+  const listed = await t.member.store.rpc<Row[]>('list_sessions', { p_project_id: t.projectId });
+  assert.ok(listed.some((s) => s.id === session.id), 'the shared session is in B\'s list');
+  const history = await t.member.store.rpc<Row[]>('list_messages', { p_session_id: session.id });
+  assert.deepEqual(history.map((m) => m.content), ['What should we build first?']);
+
+  const reply = await t.member.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'The search first.' });
+  assert.equal(reply.seq, 2);
+  const live = await t.owner.log.waitFor((e) => e.table === 'messages' && e.record.id === reply.id, 3000, 'A to see B\'s reply');
+  assert.equal(live.op, 'INSERT');
+  assert.equal(live.record.session_id, session.id);
+  assert.equal(live.record.author_id, t.member.person.id);
+  const ownerView = await t.owner.store.rpc<Row[]>('list_messages', { p_session_id: session.id, p_after_seq: 1 });
+  assert.deepEqual(ownerView.map((m) => m.content), ['The search first.']);
+
+  // The outsider: nothing listed, nothing delivered, every read and write refused.
+  const theirs = await t.outsider.store.rpc<Row[]>('list_sessions', {});
+  assert.ok(!theirs.some((s) => s.id === session.id));
+  await expectFailure(t.outsider.store.rpc('get_session', { p_session_id: session.id }), ['not_found', 'permission_denied'], 'outsider get_session');
+  await expectFailure(t.outsider.store.rpc('list_messages', { p_session_id: session.id }), ['not_found', 'permission_denied'], 'outsider list_messages');
+  await expectFailure(
+    t.outsider.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'let me in' }),
+    ['not_found', 'permission_denied'],
+    'outsider append_message',
+  );
+  await expectFailure(t.outsider.store.rpc('rename_session', { p_session_id: session.id, p_title: 'mine now' }), ['not_found', 'permission_denied'], 'outsider rename');
+  await expectFailure(t.outsider.store.rpc('share_session', { p_session_id: session.id, p_visibility: 'private' }), ['not_found', 'permission_denied'], 'outsider unshare');
+  await expectFailure(t.outsider.store.rpc('delete_session', { p_session_id: session.id }), ['not_found', 'permission_denied'], 'outsider delete');
+  await sleep(300);
+  assert.deepEqual(
+    t.outsider.log.events.filter((e) => e.record.id === session.id || e.record.session_id === session.id),
+    [],
+    'the outsider receives no realtime event for the team session',
+  );
+  const count = await t.owner.store.rpc<Row[]>('list_messages', { p_session_id: session.id });
+  assert.equal(count.length, 2, 'the outsider wrote nothing');
+}
+
+export async function viewerReadsOnly(t: Team): Promise<void> {
+  const session = await t.owner.store.rpc<Row>('create_session', { p_project_id: t.projectId, p_title: 'Read me', p_visibility: 'team' });
+  await t.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'For your eyes' });
+  await t.viewer.log.waitFor((e) => e.table === 'messages' && e.record.session_id === session.id, 3000, 'the viewer to see the message live');
+  const read = await t.viewer.store.rpc<Row[]>('list_messages', { p_session_id: session.id });
+  assert.deepEqual(read.map((m) => m.content), ['For your eyes']);
+  await expectFailure(
+    t.viewer.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'may I?' }),
+    ['permission_denied'],
+    'viewer append_message',
+  );
+  await expectFailure(t.viewer.store.rpc('rename_session', { p_session_id: session.id, p_title: 'renamed' }), ['permission_denied', 'not_found'], 'viewer rename');
+  const after = await t.owner.store.rpc<Row[]>('list_messages', { p_session_id: session.id });
+  assert.equal(after.length, 1, 'the viewer posted nothing');
+}
+
+/** Removing a member cuts them off at once: list, reads, writes and the live feed. */
+export async function removalCutsOff(t: Team): Promise<void> {
+  const session = await t.owner.store.rpc<Row>('create_session', { p_project_id: t.projectId, p_title: 'Before removal', p_visibility: 'team' });
+  const first = await t.owner.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'still here?' });
+  await t.member.log.waitFor((e) => e.record.id === first.id, 3000, 'B to see the message before removal');
+
+  await t.owner.store.rpc('remove_team_member', { p_team_id: t.teamId, p_user_id: t.member.person.id });
+
+  const listed = await t.member.store.rpc<Row[]>('list_sessions', {});
+  assert.ok(!listed.some((s) => s.id === session.id), 'the team session left B\'s list');
+  await expectFailure(t.member.store.rpc('list_messages', { p_session_id: session.id }), ['not_found', 'permission_denied'], 'removed member reads');
+  await expectFailure(
+    t.member.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'one more' }),
+    ['not_found', 'permission_denied'],
+    'removed member writes',
+  );
+  const after = await t.owner.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'after removal' });
+  await t.owner.log.waitFor((e) => e.record.id === after.id, 3000, 'A to see her own message');
+  await t.viewer.log.waitFor((e) => e.record.id === after.id, 3000, 'the viewer to see it');
+  await sleep(300);
+  assert.ok(!t.member.log.events.some((e) => e.record.id === after.id), 'B gets no realtime event after removal');
+}
