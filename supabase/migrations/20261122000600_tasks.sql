@@ -28,14 +28,21 @@ create policy "Users can read the tasks of projects they can read" on public.tas
   for select to authenticated
   using (project_id in (select private.readable_project_ids()));
 
+-- A task may only link a session its writer can read, so no task points into another tenant's conversation.
 create policy "Users can create tasks in projects they can write to" on public.tasks
   for insert to authenticated
-  with check (project_id in (select private.writable_project_ids()) and created_by = (select auth.uid()));
+  with check (
+    project_id in (select private.writable_project_ids()) and created_by = (select auth.uid())
+    and (session_id is null or session_id in (select private.readable_session_ids()))
+  );
 
 create policy "Users can update tasks in projects they can write to" on public.tasks
   for update to authenticated
   using (project_id in (select private.writable_project_ids()))
-  with check (project_id in (select private.writable_project_ids()));
+  with check (
+    project_id in (select private.writable_project_ids())
+    and (session_id is null or session_id in (select private.readable_session_ids()))
+  );
 
 create policy "Users can delete tasks in projects they can write to" on public.tasks
   for delete to authenticated
@@ -63,6 +70,9 @@ begin
   end if;
   if not private.can_write_project(p_project_id) then
     raise exception using errcode = '42501', message = 'you cannot create tasks in that project';
+  end if;
+  if p_session_id is not null and not exists (select 1 from public.sessions s where s.id = p_session_id) then
+    raise exception using errcode = 'P0002', message = 'session not found';
   end if;
   insert into public.tasks (project_id, session_id, title, description)
   values (p_project_id, p_session_id, btrim(p_title), p_description)

@@ -78,7 +78,7 @@ describe('migration runner', function () {
       assert.match(err.message, /20260102000000_broken\.sql failed: relation "public\.nope" does not exist/);
       return true;
     });
-    assert.equal((await db.query(`select to_regclass('public.b') as t`)).rows[0]!.t, null);
+    assert.equal((await db.query<{ t: string | null }>(`select to_regclass('public.b') as t`)).rows[0]!.t, null);
     assert.deepEqual((await history()).map((h) => h.version), ['20260101000000']);
   });
 

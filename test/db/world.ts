@@ -33,6 +33,8 @@ export interface World {
   B: Tenant;
   /** The outsider's personal project and session. */
   personal: { projectId: string; sessionId: string };
+  /** A's pending invitation of the outsider's email address. */
+  invitationId: string;
 }
 
 interface Row {
@@ -97,5 +99,6 @@ export async function buildWorld(t: TestDb): Promise<World> {
   const project = await t.rpc<Row>(users.outsider, 'ensure_project', { p_root_uri: 'file:///home/outsider', p_name: 'mine' });
   const session = await t.rpc<Row>(users.outsider, 'create_session', { p_project_id: project.id, p_title: 'outsider private' });
   await t.rpc(users.outsider, 'append_message', { p_session_id: session.id, p_role: 'user', p_content: 'outsider secret' });
-  return { users, A, B, personal: { projectId: project.id, sessionId: session.id } };
+  const invitation = await t.rpc<Row>(withAal2(users['A.owner']), 'invite_member', { p_team_id: A.teamId, p_email: users.outsider.email });
+  return { users, A, B, personal: { projectId: project.id, sessionId: session.id }, invitationId: invitation.id };
 }

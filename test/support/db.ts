@@ -84,6 +84,8 @@ export interface TestDb {
    * disturb each other: the rows it returned, or the StoreError it raised.
    */
   attempt<T = Record<string, unknown>>(actor: Actor, text: string, params?: unknown[]): Promise<Attempt<T>>;
+  /** Calls a function of the SQL API as `actor` and always rolls back: its value, or the StoreError it raised. */
+  attemptRpc<T = unknown>(actor: Actor, fn: string, args?: Record<string, unknown>): Promise<{ value: T; error?: undefined } | { value?: undefined; error: StoreError }>;
   /** Runs raw SQL as the database owner (RLS does not apply): for setup and for checking what really changed. */
   admin<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Row count of a public table, as the owner. */
@@ -131,6 +133,19 @@ export async function freshDb(migrationsDir?: string): Promise<TestDb> {
         });
       } catch (err) {
         if (err instanceof Rollback) return { rows: err.rows as T[] };
+        const e = toStoreError(err);
+        if (e instanceof StoreError) return { error: e };
+        throw e;
+      }
+      throw new Error('unreachable: the attempt always rolls back');
+    },
+    async attemptRpc<T>(actor: Actor, fn: string, args?: Record<string, unknown>) {
+      try {
+        await runAsUser(sql, claimsOf(actor), async (tx) => {
+          throw new Rollback([await callFunction<T>(tx, catalog, fn, args)]);
+        });
+      } catch (err) {
+        if (err instanceof Rollback) return { value: err.rows[0] as T };
         const e = toStoreError(err);
         if (e instanceof StoreError) return { error: e };
         throw e;
