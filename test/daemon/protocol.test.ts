@@ -34,7 +34,7 @@ interface Row {
   name: string;
   frame: string;
   /** A subset of the response, or a check of it. */
-  expect: Json | ((response: Json, daemon: DaemonProcess) => void);
+  expect: Record<string, unknown> | unknown[] | ((response: Json, daemon: DaemonProcess) => void);
 }
 
 const req = (id: Json, method: string, params?: unknown) => JSON.stringify({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });

@@ -12,13 +12,15 @@ import { parseArgs } from './args.js';
 import { CliError, type CliCommand, type CliContext, type RpcClient } from './command.js';
 import { command as backup } from './commands/backup.js';
 import { command as daemon } from './commands/daemon.js';
+import { command as index } from './commands/index.js';
 import { command as migrate } from './commands/migrate.js';
 import { command as restore } from './commands/restore.js';
+import { command as search } from './commands/search.js';
 import { command as status } from './commands/status.js';
 import { command as stop } from './commands/stop.js';
 
 /** Every command, in the order `cairn --help` lists them. */
-const commands: CliCommand[] = [daemon, status, stop, migrate, backup, restore];
+const commands: CliCommand[] = [daemon, status, index, search, stop, migrate, backup, restore];
 
 interface CliIo {
   argv: readonly string[];

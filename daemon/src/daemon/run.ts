@@ -14,9 +14,11 @@ import { NonLoopbackBindError } from '../rpc/ws.js';
 import { startDaemon } from '../server.js';
 import { openStore } from '../store/index.js';
 import { registerTeams } from '../teams/handlers.js';
+import { registerKb } from '../kb/handlers.js';
+import { registerChat } from '../chat/handlers.js';
 
-/** Every subsystem of the daemon besides its core methods, in start order. */
-export const subsystems: Subsystem[] = [registerTeams];
+/** Every subsystem of the daemon besides its core methods, in start order (chat searches the knowledge base). */
+export const subsystems: Subsystem[] = [registerKb, registerChat, registerTeams];
 
 export interface RunOptions {
   stdio: boolean;
