@@ -1,33 +1,6 @@
 /**
- * What the extension needs from a daemon connection: typed requests (with cancellation and progress) and
- * notifications, declared by the protocol module. The implementation is the shared protocol client
- * (daemon/src/protocol/client), adapted in connection.ts.
+ * The daemon client the extension uses: the shared typed protocol client (daemon/src/protocol/client),
+ * the same one the CLI uses, so both speak the protocol exactly as declared.
  */
-import type {
-  NotificationMethod,
-  NotificationParamsOf,
-  ParamsOf,
-  RequestMethod,
-  ResultOf,
-} from '../../daemon/src/protocol/index.js';
-
-export interface ProgressValue {
-  kind: 'begin' | 'report' | 'end';
-  title?: string;
-  message?: string;
-  percentage?: number;
-  data?: Record<string, unknown>;
-}
-
-export interface RequestOptions {
-  signal?: AbortSignal;
-  onProgress?: (value: ProgressValue) => void;
-}
-
-export interface DaemonClient {
-  request<M extends RequestMethod>(method: M, params: ParamsOf<M>, opts?: RequestOptions): Promise<ResultOf<M>>;
-  onNotification<N extends NotificationMethod>(method: N, listener: (params: NotificationParamsOf<N>) => void): () => void;
-  /** Settles when the connection is gone, for whatever reason. */
-  readonly closed: Promise<void>;
-  close(): Promise<void>;
-}
+export type { DaemonClient, RequestOptions, ClientProgressValue as ProgressValue } from '../../daemon/src/protocol/client/index.js';
+export { DaemonResponseError, ConnectionClosedError } from '../../daemon/src/protocol/client/index.js';

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { NotificationMethod, NotificationParamsOf, ResultOf } from '../../daemon/src/protocol/index.js';
 import type { DaemonClient } from './client.js';
-import { connectDaemon } from './connection.js';
+import { connectDaemon, whenClosed } from './connection.js';
 import { daemonSecrets, daemonSettings } from './settings.js';
 import { describeError, log } from './log.js';
 
@@ -166,8 +166,7 @@ export class Ctx implements vscode.Disposable {
         log().info(`connected to daemon ${info.version} (store ${info.store}) in ${Date.now() - started} ms`);
         this.setState({ kind: 'ready', info });
         this.connectEmitter.fire(client);
-        await client.closed;
-        log().warn('daemon connection closed');
+        log().warn(`daemon ${await whenClosed(client)}`);
       } catch (err) {
         log().error(`daemon connection failed: ${describeError(err)}`);
         this.current = null;

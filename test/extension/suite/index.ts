@@ -8,6 +8,9 @@ import { writeFileSync } from 'node:fs';
 
 function loadSuites(): void {
   require('./activation.test.js');
+  require('./connection.test.js');
+  require('./search.test.js');
+  require('./chat.test.js');
 }
 
 export function run(): Promise<void> {

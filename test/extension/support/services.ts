@@ -1,7 +1,45 @@
 /**
- * Test services the editor suites talk to, all on 127.0.0.1: the Supabase Auth contract server and the
- * OpenAI-compatible model server. Returned as workspace settings and extension-host environment.
+ * Test services the editor suites talk to, all on 127.0.0.1 and started by run.ts: the OpenAI-compatible model
+ * server (replies scripted by the user's words, so a suite can ask for a slow or a huge reply) and the Supabase
+ * test servers (Auth, PostgREST, Realtime on one migrated PGlite). Handed over as workspace settings and
+ * extension-host environment.
  */
+import { startOpenAIServer, lastUserMessage, type ScriptedReply } from '../../support/openai-server.js';
+import { freshDb } from '../../support/db.js';
+import { startSupabaseTestServers } from '../../support/supabase/index.js';
+
+export const MODEL_API_KEY = 'sk-cairn-editor-tests';
+export const HUGE_REPLY_CHARS = 600_000;
+
+/** What the fake model answers: keyed on words in the user's message, like a person would phrase them. */
+export function scriptedReply(question: string): ScriptedReply {
+  if (/\bslowly\b/i.test(question)) {
+    const words = Array.from({ length: 120 }, (_, i) => `word${i} `);
+    return { content: ['**Streaming slowly:** ', ...words, '\n\nThe end.'], chunkDelayMs: 150 };
+  }
+  if (/\bhuge\b/i.test(question)) {
+    const line = 'A very long answer line that keeps going to make the reply enormous.\n';
+    const chunks: string[] = [];
+    let size = 0;
+    while (size < HUGE_REPLY_CHARS) {
+      const c = line.repeat(200);
+      chunks.push(c);
+      size += c.length;
+    }
+    return { content: chunks };
+  }
+  return {
+    content: [
+      'The rebate is computed by ',
+      '`computeQuarterlyTaxRebate` in ',
+      '`src/billing/invoice.ts`:\n\n',
+      '```ts\nconst rebate = invoice.amountCents * 0.07;\n```\n\n',
+      'It rounds with `Math.round`.',
+    ],
+    chunkDelayMs: 30,
+  };
+}
+
 export interface TestServices {
   readonly settings: Record<string, unknown>;
   readonly env: Record<string, string>;
@@ -9,9 +47,26 @@ export interface TestServices {
 }
 
 export async function startTestServices(): Promise<TestServices> {
+  const model = await startOpenAIServer({ apiKey: MODEL_API_KEY, responder: (body) => scriptedReply(lastUserMessage(body)) });
+  const db = await freshDb();
+  const supabase = await startSupabaseTestServers({ db: db.db });
   return {
-    settings: { 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off' },
-    env: {},
-    async stop() {},
+    settings: {
+      'workbench.startupEditor': 'none',
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'cairn.model.baseUrl': model.baseURL,
+      'cairn.model.name': 'gpt-4o-mini',
+    },
+    env: {
+      CAIRN_TEST_MODEL_KEY: MODEL_API_KEY,
+      CAIRN_TEST_SUPABASE_URL: supabase.url,
+      CAIRN_TEST_SUPABASE_ANON_KEY: supabase.anonKey,
+    },
+    async stop() {
+      await model.close();
+      await supabase.close();
+      await db.close();
+    },
   };
 }

@@ -1,0 +1,45 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { cairn, ready, waitFor } from './helpers.js';
+
+function discovery(): { pid: number; port: number } {
+  return JSON.parse(readFileSync(join(process.env.CAIRN_HOME!, 'daemon.json'), 'utf8'));
+}
+
+describe('daemon connection', function () {
+  this.timeout(120_000);
+
+  it('starts the bundled daemon with the editor runtime and shows ready in the status bar', async () => {
+    const api = await cairn();
+    const client = await ready(api);
+    const status = await client.request('daemon/status', {});
+    assert.equal(status.store, 'embedded');
+    assert.equal(status.home, process.env.CAIRN_HOME);
+    assert.equal(discovery().pid, status.pid, 'the daemon wrote its discovery file in CAIRN_HOME');
+    assert.match(api.status.text, /\$\(check\) Cairn/);
+    assert.ok(api.activationMs < 500, `activation took ${api.activationMs} ms`);
+  });
+
+  it('reconnects after the daemon is killed, and commands wait for it instead of failing', async () => {
+    const api = await cairn();
+    await ready(api);
+    const before = discovery().pid;
+    const states: string[] = [];
+    const sub = api.ctx.onDidChangeState((s) => states.push(s.kind));
+    try {
+      process.kill(before, 'SIGKILL');
+      await waitFor('the connection to drop', () => states.includes('down'), 10_000);
+      assert.match(api.status.text, /\$\(error\)|\$\(loading/);
+      // Run while the daemon is coming back: the command waits for it and works.
+      const indexed = await vscode.commands.executeCommand<{ files: number } | null>('cairn.indexWorkspace');
+      assert.ok(indexed && indexed.files >= 3, `indexing after the restart saw ${indexed?.files} files`);
+      const after = discovery().pid;
+      assert.notEqual(after, before, 'a new daemon process was started');
+      assert.equal(api.ctx.state.kind, 'ready');
+    } finally {
+      sub.dispose();
+    }
+  });
+});

@@ -1,0 +1,54 @@
+/** Helpers for the suites that run inside the extension host. */
+import * as vscode from 'vscode';
+import type { CairnApi } from '../../../extension/src/extension.js';
+
+export const extensionId = 'cairn-dev.cairn';
+
+export async function cairn(): Promise<CairnApi> {
+  const ext = vscode.extensions.getExtension<CairnApi>(extensionId);
+  if (!ext) throw new Error('the extension under test is not loaded');
+  const api = await ext.activate();
+  if (!api) throw new Error('the extension failed to activate');
+  return api;
+}
+
+export async function waitFor<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function ready(api: CairnApi, timeoutMs = 90_000) {
+  return waitFor('the daemon connection', () => (api.ctx.state.kind === 'ready' && api.ctx.client ? api.ctx.client : null), timeoutMs);
+}
+
+/**
+ * Records what the extension shows in notifications. The suites are part of the extension under development,
+ * so they share its `vscode` API object; wrapping the window's message functions observes the real calls
+ * (they still show) without replacing them.
+ */
+export function recordNotifications(): { messages: string[]; dispose(): void } {
+  const w = vscode.window as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const names = ['showErrorMessage', 'showWarningMessage', 'showInformationMessage'] as const;
+  const originals = names.map((n) => w[n]!);
+  const messages: string[] = [];
+  names.forEach((n, i) => {
+    w[n] = (...a: unknown[]) => {
+      messages.push(String(a[0]));
+      return originals[i]!.apply(vscode.window, a);
+    };
+  });
+  return {
+    messages,
+    dispose: () => names.forEach((n, i) => (w[n] = originals[i]!)),
+  };
+}

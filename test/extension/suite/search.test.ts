@@ -1,0 +1,34 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { cairn, ready, waitFor } from './helpers.js';
+import { openHit } from '../../../extension/src/search.js';
+
+describe('knowledge base', function () {
+  this.timeout(120_000);
+
+  it('indexes the workspace with a progress notification and finds a function by name', async () => {
+    const api = await cairn();
+    const client = await ready(api);
+    const summary = await vscode.commands.executeCommand<{ files: number; complete: boolean } | null>('cairn.indexWorkspace');
+    assert.ok(summary, 'indexing returned a summary');
+    assert.equal(summary.complete, true);
+    const root = api.ctx.workspaceRoot()!;
+    const hits = await client.request('kb/search', { root, query: 'computeQuarterlyTaxRebate', limit: 5 });
+    assert.equal(hits[0]?.path, 'src/billing/invoice.ts');
+  });
+
+  it('opens a search result at its line range', async () => {
+    const api = await cairn();
+    const client = await ready(api);
+    const root = api.ctx.workspaceRoot()!;
+    const hits = await client.request('kb/search', { root, query: 'zebra rota release captain', limit: 5 });
+    const hit = hits.find((h) => h.path === 'docs/guide.md');
+    assert.ok(hit, `docs/guide.md is among ${hits.map((h) => h.path).join(', ')}`);
+    await openHit(root, hit);
+    const editor = await waitFor('the editor', () => vscode.window.activeTextEditor);
+    assert.ok(editor.document.uri.fsPath.endsWith('docs/guide.md'));
+    assert.equal(editor.selection.start.line, hit.startLine - 1);
+    assert.equal(editor.selection.end.line, hit.endLine - 1);
+    assert.match(editor.document.getText(editor.selection), /zebra rota/);
+  });
+});
