@@ -1,0 +1,177 @@
+/**
+ * The Supabase Auth test server, exercised through the real `@supabase/auth-js` (inside supabase-js) the way
+ * the extension signs in: email/password, refresh-token rotation and reuse detection, TOTP MFA to aal2,
+ * OAuth with PKCE through the authorize redirect, sign-out scopes, and the error bodies auth-js parses.
+ */
+import assert from 'node:assert/strict';
+import { AuthApiError, AuthWeakPasswordError, isAuthApiError } from '@supabase/supabase-js';
+import { decodeJwt } from 'jose';
+import { signInClient, signUp, startProject, totpCode, type Project } from './harness.js';
+
+const CALLBACK = 'vscode://cairn-dev.cairn/auth-callback';
+
+/** Follows the browser part of an OAuth sign-in (authorize → provider consent → callback) to the app's URI. */
+async function followToApp(url: string): Promise<URL> {
+  let next = url;
+  for (let hops = 0; hops < 5; hops++) {
+    if (next.startsWith(CALLBACK)) return new URL(next);
+    const res = await fetch(next, { redirect: 'manual' });
+    const location = res.headers.get('location');
+    assert.equal(res.status, 302, `hop ${hops} to ${next} should redirect`);
+    assert.ok(location);
+    next = location;
+  }
+  throw new Error('too many redirects');
+}
+
+describe('Supabase Auth test server (through @supabase/supabase-js)', function () {
+  this.timeout(60_000);
+  let project: Project;
+
+  before(async () => {
+    project = await startProject({ refreshTokenReuseIntervalSeconds: 0 });
+  });
+  after(async () => project?.close());
+
+  it('signs up with a session whose JWT carries the claims RLS reads, and creates the profile row', async () => {
+    const client = signInClient(project);
+    const { data, error } = await client.auth.signUp({ email: 'Dana@Example.test', password: 'correct horse' });
+    assert.equal(error, null);
+    const claims = decodeJwt(data.session!.access_token);
+    assert.equal(claims.sub, data.user!.id);
+    assert.equal(claims.role, 'authenticated');
+    assert.equal(claims.aud, 'authenticated');
+    assert.equal(claims.email, 'dana@example.test');
+    assert.equal(claims.aal, 'aal1');
+    assert.equal(typeof claims.session_id, 'string');
+    assert.ok((claims.exp as number) > Date.now() / 1000);
+    const rows = await project.tdb!.admin<{ id: string }>('select id from public.profiles where id = $1', [data.user!.id]);
+    assert.equal(rows.length, 1, 'the profile trigger ran on the auth.users insert');
+    const me = await client.auth.getUser();
+    assert.equal(me.data.user?.email, 'dana@example.test');
+  });
+
+  it('rejects a duplicate sign-up, a weak password and a wrong password with auth-js error types', async () => {
+    const client = signInClient(project);
+    await client.auth.signUp({ email: 'erin@example.test', password: 'long enough' });
+    const dup = await signInClient(project).auth.signUp({ email: 'erin@example.test', password: 'long enough' });
+    assert.ok(isAuthApiError(dup.error));
+    assert.equal(dup.error.code, 'user_already_exists');
+    assert.equal(dup.error.status, 422);
+    const weak = await signInClient(project).auth.signUp({ email: 'fred@example.test', password: '123' });
+    assert.ok(weak.error instanceof AuthWeakPasswordError);
+    assert.deepEqual(weak.error.reasons, ['length']);
+    const wrong = await signInClient(project).auth.signInWithPassword({ email: 'erin@example.test', password: 'not it' });
+    assert.ok(wrong.error instanceof AuthApiError);
+    assert.equal(wrong.error.code, 'invalid_credentials');
+    assert.equal(wrong.error.message, 'Invalid login credentials');
+  });
+
+  it('rotates refresh tokens and revokes the session when a rotated token is reused', async () => {
+    const person = await signUp(project, 'gina');
+    const first = person.session().refreshToken!;
+    const { data, error } = await person.auth.auth.refreshSession();
+    assert.equal(error, null);
+    const second = data.session!.refresh_token;
+    assert.notEqual(second, first);
+    assert.notEqual(data.session!.access_token, undefined);
+
+    const thief = signInClient(project);
+    const reuse = await thief.auth.refreshSession({ refresh_token: first });
+    assert.ok(isAuthApiError(reuse.error));
+    assert.equal(reuse.error.code, 'refresh_token_already_used');
+    // Reuse is treated as theft: the legitimate, newest token died with the session too.
+    const after = await signInClient(project).auth.refreshSession({ refresh_token: second });
+    assert.ok(isAuthApiError(after.error));
+    assert.equal(after.error.code, 'refresh_token_not_found');
+  });
+
+  it('enrols TOTP, refuses a wrong code and verifies a right one to an aal2 session', async () => {
+    const person = await signUp(project, 'hana');
+    const enrolled = await person.auth.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'phone' });
+    assert.equal(enrolled.error, null);
+    const totp = enrolled.data!.totp;
+    assert.match(totp.qr_code, /^data:image\/svg\+xml;utf-8,<svg/);
+    assert.match(totp.uri, /^otpauth:\/\/totp\//);
+    assert.match(totp.secret, /^[A-Z2-7]+=*$/);
+
+    const challenge = await person.auth.auth.mfa.challenge({ factorId: enrolled.data!.id });
+    assert.equal(challenge.error, null);
+    const bad = await person.auth.auth.mfa.verify({ factorId: enrolled.data!.id, challengeId: challenge.data!.id, code: '000000' });
+    assert.ok(isAuthApiError(bad.error));
+    assert.equal(bad.error.code, 'mfa_verification_failed');
+
+    const good = await person.auth.auth.mfa.challengeAndVerify({ factorId: enrolled.data!.id, code: totpCode(totp.secret) });
+    assert.equal(good.error, null);
+    const claims = decodeJwt(good.data!.access_token);
+    assert.equal(claims.aal, 'aal2');
+    assert.equal((claims.amr as { method: string }[])[0]!.method, 'totp');
+    const level = await person.auth.auth.mfa.getAuthenticatorAssuranceLevel();
+    assert.equal(level.data?.currentLevel, 'aal2');
+    const factors = await person.auth.auth.mfa.listFactors();
+    assert.equal(factors.data?.totp[0]?.status, 'verified');
+  });
+
+  it('signs in with GitHub through the PKCE authorize redirect and code exchange', async () => {
+    const client = signInClient(project);
+    const { data, error } = await client.auth.signInWithOAuth({ provider: 'github', options: { redirectTo: CALLBACK, skipBrowserRedirect: true } });
+    assert.equal(error, null);
+    const authorize = new URL(data.url!);
+    assert.equal(authorize.pathname, '/auth/v1/authorize');
+    assert.equal(authorize.searchParams.get('code_challenge_method'), 's256');
+    const back = await followToApp(data.url!);
+    const code = back.searchParams.get('code')!;
+    assert.ok(code);
+
+    // A forged code and a code exchanged by a client that did not start the flow are refused.
+    const forged = await client.auth.exchangeCodeForSession('00000000-0000-4000-8000-000000000000');
+    assert.equal((forged.error as AuthApiError | null)?.code, 'flow_state_not_found');
+    const other = signInClient(project);
+    await other.auth.signInWithOAuth({ provider: 'github', options: { redirectTo: CALLBACK, skipBrowserRedirect: true } });
+    const stolen = await other.auth.exchangeCodeForSession(code);
+    assert.equal((stolen.error as AuthApiError | null)?.code, 'bad_code_verifier');
+
+    const { data: again } = await client.auth.signInWithOAuth({ provider: 'github', options: { redirectTo: CALLBACK, skipBrowserRedirect: true } });
+    const code2 = (await followToApp(again.url!)).searchParams.get('code')!;
+    const exchanged = await client.auth.exchangeCodeForSession(code2);
+    assert.equal(exchanged.error, null);
+    assert.equal(exchanged.data.user?.email, 'octocat@users.noreply.github.com');
+    assert.equal(exchanged.data.user?.app_metadata.provider, 'github');
+    const replay = await signInClient(project).auth.exchangeCodeForSession(code2);
+    assert.ok(replay.error, 'a code is good for one exchange');
+  });
+
+  it('signs out with scope others and local as GoTrue does (global: scenarios.test.ts)', async () => {
+    const person = await signUp(project, 'ivan');
+    const laptop = signInClient(project);
+    await laptop.auth.signInWithPassword({ email: person.email, password: person.password });
+    const laptopRefresh = (await laptop.auth.getSession()).data.session!.refresh_token;
+
+    assert.equal((await person.auth.auth.signOut({ scope: 'others' })).error, null);
+    const dead = await signInClient(project).auth.refreshSession({ refresh_token: laptopRefresh });
+    assert.equal((dead.error as AuthApiError | null)?.code, 'refresh_token_not_found');
+    assert.equal((await person.auth.auth.getUser()).error, null, 'the session that signed the others out lives on');
+
+    const token = person.session().accessToken;
+    assert.equal((await person.auth.auth.signOut({ scope: 'local' })).error, null);
+    const res = await fetch(`${project.url}/auth/v1/user`, { headers: { apikey: project.anonKey, authorization: `Bearer ${token}`, 'x-supabase-api-version': '2024-01-01' } });
+    assert.equal(res.status, 403);
+    assert.deepEqual(await res.json(), { code: 'session_not_found', message: 'Session from session_id claim in JWT does not exist' });
+  });
+
+  it('answers errors in both body shapes auth-js reads, with the API version header', async () => {
+    const url = `${project.url}/auth/v1/token?grant_type=password`;
+    const body = JSON.stringify({ email: 'nobody@example.test', password: 'whatever' });
+    const legacy = await fetch(url, { method: 'POST', headers: { apikey: project.anonKey, 'content-type': 'application/json' }, body });
+    assert.equal(legacy.status, 400);
+    assert.deepEqual(await legacy.json(), { code: 400, error_code: 'invalid_credentials', msg: 'Invalid login credentials' });
+    const current = await fetch(url, { method: 'POST', headers: { apikey: project.anonKey, 'content-type': 'application/json', 'x-supabase-api-version': '2024-01-01' }, body });
+    assert.equal(current.headers.get('x-supabase-api-version'), '2024-01-01');
+    assert.deepEqual(await current.json(), { code: 'invalid_credentials', message: 'Invalid login credentials' });
+    const noKey = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(noKey.status, 401);
+    const settings = await (await fetch(`${project.url}/auth/v1/settings`, { headers: { apikey: project.anonKey } })).json();
+    assert.equal(settings.external.github, true);
+    assert.equal(settings.external.email, true);
+  });
+});
