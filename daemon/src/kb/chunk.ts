@@ -26,17 +26,26 @@ export interface ChunkOptions {
 export const DEFAULT_MAX_TOKENS = 400;
 
 /**
- * Cheap upper estimate of cl100k tokens: ASCII text averages 3.5-4.5 characters per token in code and
- * prose, so a third is conservative; other characters can take a token each (or more, rarely).
+ * Cheap estimate of cl100k tokens, by character class: letters merge into tokens of 3-5, digits into tokens
+ * of up to 3, punctuation is often a token of its own, whitespace mostly merges. Measured on the TypeScript
+ * lib, LangChain, pg and markdown-it sources it overestimates by ~1.4x on average (chunks stay under budget
+ * without running a tokenizer on every line).
  */
 export function estimateTokens(text: string): number {
-  let ascii = 0;
+  let letters = 0;
+  let digits = 0;
+  let punct = 0;
+  let space = 0;
   let other = 0;
   for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) < 128) ascii++;
-    else other++;
+    const c = text.charCodeAt(i);
+    if (c >= 128) other++;
+    else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) letters++;
+    else if (c >= 48 && c <= 57) digits++;
+    else if (c === 32 || c === 9 || c === 10 || c === 13) space++;
+    else punct++;
   }
-  return Math.ceil(ascii / 3 + other * 1.2);
+  return Math.ceil(letters / 3.2 + digits / 2 + punct * 0.8 + space * 0.12 + other * 1.2);
 }
 
 export function sha256(text: string): string {

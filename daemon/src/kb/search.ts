@@ -56,6 +56,11 @@ function normalisePrefix(prefix: string): string {
   return prefix.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
 }
 
+/** `refreshSessionToken` → `refresh Session Token`, as the fts column splits it (migration kb_identifier_fts). */
+export function splitCamel(text: string): string {
+  return text.replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2');
+}
+
 export async function searchKnowledgeBase(
   store: Store,
   config: ConfigHolder,
@@ -81,7 +86,7 @@ export async function searchKnowledgeBase(
     'kb_search',
     {
       p_project_id: project.id,
-      p_query: params.query,
+      p_query: splitCamel(params.query),
       p_query_embedding: embedding,
       p_embedding_model: model,
       p_limit: limit,

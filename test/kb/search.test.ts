@@ -1,0 +1,99 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
+import { searchKnowledgeBase } from '../../daemon/src/kb/search.js';
+import { addSource, prepareFaq } from '../../daemon/src/kb/documents.js';
+import { ConfigHolder } from '../../daemon/src/config.js';
+import { resolveProject } from '../../daemon/src/workspace/project.js';
+import { userClaims } from '../../daemon/src/store/sql.js';
+import { StoreError, type Store, type StoreUser } from '../../daemon/src/store/types.js';
+import { kbEnv, writeFixture, type KbEnv } from './support.js';
+
+/** The same embedded database, acting as another signed-in user (another tenant). */
+async function otherUser(env: KbEnv): Promise<Store> {
+  const user: StoreUser = { id: randomUUID(), email: 'mallory@example.test', aal: 'aal1' };
+  await env.store.asOwner((tx) =>
+    tx.query(
+      `insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, raw_user_meta_data, created_at, updated_at)
+       values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated', 'authenticated', $2, now(), '{}', now(), now())`,
+      [user.id, user.email],
+    ),
+  );
+  const base = env.store;
+  return Object.assign(Object.create(base) as Store, {
+    user: () => user,
+    rpc: <T>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }) => base.rpcAs<T>(userClaims(user), fn, args, opts),
+  });
+}
+
+describe('kb search', function () {
+  this.timeout(120_000);
+  let env: KbEnv;
+  let config: ConfigHolder;
+  before(async () => {
+    env = await kbEnv();
+    config = new ConfigHolder(env.config);
+    await writeFixture(env);
+    await env.write('src/billing/refund.go', 'package billing\n\n// IssueRefund returns money to the card the invoice was paid with.\nfunc IssueRefund(invoiceID string, cents int) error {\n\treturn nil\n}\n');
+    await indexWorkspace(env.deps(), env.ws);
+    const project = await resolveProject(env.store, env.ws);
+    await addSource(env.store, env.config, project.id, prepareFaq('How do I get VPN access?', 'Ask the IT desk for a WireGuard profile; it expires after 90 days.'));
+  });
+  after(async () => env.cleanup());
+
+  const search = (query: string, extra: Record<string, unknown> = {}) => searchKnowledgeBase(env.store, config, { root: env.ws, query, ...extra });
+
+  // Query, expected top path: plain words, identifiers split from camelCase and snake_case, and markdown.
+  const known: [string, string][] = [
+    ['refresh session token', 'src/auth/session.ts'],
+    ['invoice total cents', 'src/billing/invoice.ts'],
+    ['deploy kubernetes', 'scripts/deploy.py'],
+    ['staging database password', 'docs/oncall.md'],
+    ['issue a refund', 'src/billing/refund.go'],
+    ['vpn wireguard', 'faq:how-do-i-get-vpn-access'],
+  ];
+  for (const [query, path] of known) {
+    it(`finds ${path} for "${query}"`, async () => {
+      const hits = await search(query);
+      assert.equal(hits[0]?.path, path, JSON.stringify(hits.map((h) => h.path)));
+      assert.ok(hits[0]!.score > 0);
+      assert.ok(hits[0]!.snippet.length > 0);
+    });
+  }
+
+  it('filters by path prefix, glob, language and kind', async () => {
+    const billing = await search('refund invoice cents', { pathPrefix: './src/billing/' });
+    assert.ok(billing.length >= 2);
+    assert.ok(billing.every((h) => h.path.startsWith('src/billing/')));
+    const goOnly = await search('refund invoice cents', { glob: '**/*.go' });
+    assert.deepEqual([...new Set(goOnly.map((h) => h.path))], ['src/billing/refund.go']);
+    const ts = await search('refund invoice cents', { language: 'typescript' });
+    assert.ok(ts.length > 0 && ts.every((h) => h.language === 'typescript'));
+    const faq = await search('access', { kind: 'faq' });
+    assert.deepEqual(faq.map((h) => h.kind), ['faq']);
+    assert.equal(faq[0]?.title, 'How do I get VPN access?');
+  });
+
+  it('honours the limit', async () => {
+    assert.equal((await search('the', { limit: 2 })).length <= 2, true);
+    assert.equal((await search('export function return', { limit: 1 })).length, 1);
+  });
+
+  it('never shows one tenant the chunks of another', async () => {
+    const mallory = await otherUser(env);
+    // Same folder path, different user: mallory gets her own empty project.
+    const hers = await searchKnowledgeBase(mallory, config, { root: env.ws, query: 'refresh session token' });
+    assert.deepEqual(hers, []);
+    const owner = await resolveProject(env.store, env.ws);
+    // Even with the owner's project id, the SQL API shows nothing and refuses writes.
+    const direct = await mallory.rpc<unknown[]>('kb_search', { p_project_id: owner.id, p_query: 'refresh session token', p_query_embedding: null, p_embedding_model: 'cairn-local-hash-v1-384', p_limit: 10 });
+    assert.deepEqual(direct, []);
+    const listed = await mallory.rpc<unknown[]>('kb_list_sources', { p_project_id: owner.id, p_embedding_model: 'cairn-local-hash-v1-384' });
+    assert.deepEqual(listed, []);
+    await assert.rejects(
+      mallory.rpc('kb_delete_sources', { p_project_id: owner.id, p_embedding_model: 'cairn-local-hash-v1-384', p_uris: ['src/auth/session.ts'] }),
+      (e: unknown) => e instanceof StoreError && e.kind === 'permission_denied',
+    );
+    assert.equal((await search('refresh session token'))[0]?.path, 'src/auth/session.ts', 'the owner still finds it');
+  });
+});
