@@ -1,0 +1,162 @@
+// Hybrid search (kb_search) on a small hand-made knowledge base with 4-dimensional vectors: full-text and
+// vector ranks fused by reciprocal rank fusion (k = 60), filters, tenants, and model generations that are
+// never compared with each other.
+import assert from 'node:assert/strict';
+import { freshDb, type TestDb, type TestUser } from '../support/db.js';
+import { sha } from './world.js';
+
+interface Hit {
+  chunk_id: string;
+  source_id: string;
+  kind: string;
+  uri: string;
+  language: string | null;
+  start_line: number;
+  content: string;
+  snippet: string;
+  score: number;
+  fts_rank: number | null;
+  vector_rank: number | null;
+}
+
+const M1 = 'model-one-4d';
+const M2 = 'model-two-4d';
+const M3 = 'model-three-3d';
+
+interface Doc {
+  kind: 'file' | 'document' | 'url' | 'faq';
+  uri: string;
+  language: string | null;
+  model: string;
+  chunks: Array<[content: string, embedding: string | null]>;
+}
+
+const docs: Doc[] = [
+  { kind: 'file', uri: 'src/auth/login.ts', language: 'typescript', model: M1, chunks: [['export function login(password) { refresh the session token }', '[1,0,0,0]'], ['logout clears cookies', '[0.9,0.1,0,0]']] },
+  { kind: 'file', uri: 'src/db/pool.ts', language: 'typescript', model: M1, chunks: [['database connection pool settings', '[0,1,0,0]']] },
+  { kind: 'document', uri: 'docs/guide.md', language: 'markdown', model: M1, chunks: [['How to login to the dashboard with a password', '[0,0,1,0]']] },
+  { kind: 'faq', uri: 'faq:rotate', language: null, model: M1, chunks: [['Rotate keys every ninety days', '[0,0,0,1]']] },
+  // The same file indexed by another model of the same size, and by a 3-dimensional one.
+  { kind: 'file', uri: 'src/auth/login.ts', language: 'typescript', model: M2, chunks: [['export function login(password) { refresh the session token }', '[1,0,0,0]']] },
+  { kind: 'file', uri: 'src/auth/login.ts', language: 'typescript', model: M3, chunks: [['export function login(password) { refresh the session token }', '[1,0,0]']] },
+];
+
+const rrf = (...ranks: Array<number | null>) => ranks.reduce<number>((s, r) => s + (r === null ? 0 : 1 / (60 + r)), 0);
+
+describe('kb_search: hybrid search', function () {
+  this.timeout(120_000);
+  let t: TestDb;
+  let owner: TestUser;
+  let stranger: TestUser;
+  let projectId: string;
+  let otherProjectId: string;
+  const modelOfSource = new Map<string, string>();
+
+  const search = (args: Record<string, unknown>, who: TestUser = owner) =>
+    t.rpc<Hit[]>(who, 'kb_search', { p_project_id: projectId, p_query: null, p_query_embedding: null, p_embedding_model: M1, p_limit: 10, ...args });
+
+  before(async () => {
+    t = await freshDb();
+    owner = await t.createUser('owner');
+    stranger = await t.createUser('stranger');
+    projectId = (await t.rpc<{ id: string }>(owner, 'ensure_project', { p_root_uri: 'file:///repo', p_name: 'repo' })).id;
+    otherProjectId = (await t.rpc<{ id: string }>(stranger, 'ensure_project', { p_root_uri: 'file:///theirs', p_name: 'theirs' })).id;
+    for (const d of docs) {
+      const dims = d.model === M3 ? 3 : 4;
+      const src = await t.rpc<{ id: string }>(owner, 'kb_upsert_source', {
+        p_project_id: projectId,
+        p_source: { kind: d.kind, uri: d.uri, title: d.uri, language: d.language, content_hash: sha(d.uri + d.model), size_bytes: 100, mtime_ms: 1, embedding_model: d.model, embedding_dims: dims },
+        p_chunks: d.chunks.map(([content, embedding], i) => ({ ordinal: i, start_line: i * 10 + 1, end_line: i * 10 + 9, content, content_hash: sha(content), token_count: 8, embedding })),
+      });
+      modelOfSource.set(src.id, d.model);
+    }
+    // The stranger's own project holds text that matches everything, to show it never crosses over.
+    await t.rpc(stranger, 'kb_upsert_source', {
+      p_project_id: otherProjectId,
+      p_source: { kind: 'file', uri: 'src/auth/login.ts', content_hash: sha('s'), embedding_model: M1, embedding_dims: 4 },
+      p_chunks: [{ ordinal: 0, start_line: 1, end_line: 1, content: 'login password token dashboard', content_hash: sha('s'), embedding: '[1,0,0,0]' }],
+    });
+  });
+  after(() => t.close());
+
+  it('fuses full-text and vector ranks: a chunk first in both ranks first, with score 2/61', async () => {
+    const hits = await search({ p_query: 'login token', p_query_embedding: '[1,0,0,0]' });
+    assert.equal(hits[0]!.uri, 'src/auth/login.ts');
+    assert.equal(hits[0]!.start_line, 1);
+    assert.equal(hits[0]!.vector_rank, 1);
+    assert.equal(hits[0]!.fts_rank, 1);
+    assert.ok(Math.abs(hits[0]!.score - 2 / 61) < 1e-12);
+    for (const h of hits) assert.ok(Math.abs(h.score - rrf(h.fts_rank, h.vector_rank)) < 1e-12, `score of ${h.uri} is RRF of its ranks`);
+    const scores = hits.map((h) => h.score);
+    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'ordered by fused score');
+    const guide = hits.find((h) => h.uri === 'docs/guide.md')!;
+    assert.ok(guide.fts_rank !== null, 'the guide matches the words');
+    assert.match(guide.snippet, /login/i);
+  });
+
+  it('ranks by cosine distance alone when the query has no words', async () => {
+    const hits = await search({ p_query: 'the of and', p_query_embedding: '[0,0.2,1,0]' });
+    assert.ok(hits.every((h) => h.fts_rank === null));
+    assert.deepEqual(hits.slice(0, 2).map((h) => h.uri), ['docs/guide.md', 'src/db/pool.ts']);
+    assert.deepEqual(hits.map((h) => h.vector_rank), hits.map((_, i) => i + 1));
+  });
+
+  it('ranks by words alone without a query embedding', async () => {
+    const hits = await search({ p_query: 'database pool' });
+    assert.ok(hits.length > 0 && hits.every((h) => h.vector_rank === null));
+    assert.equal(hits[0]!.uri, 'src/db/pool.ts');
+  });
+
+  const filters: Array<[string, Record<string, unknown>, string[]]> = [
+    ['a path prefix', { p_path_prefix: 'src/auth/' }, ['src/auth/login.ts']],
+    ['a path glob', { p_path_glob: '**/*.md' }, ['docs/guide.md']],
+    ['a file-name glob matching in any folder', { p_path_glob: 'pool.ts' }, ['src/db/pool.ts']],
+    ['a language', { p_language: 'markdown' }, ['docs/guide.md']],
+    ['a kind', { p_kind: 'faq' }, ['faq:rotate']],
+  ];
+  for (const [name, filter, uris] of filters) {
+    it(`keeps only what matches ${name}`, async () => {
+      const hits = await search({ p_query: 'login password database keys', p_query_embedding: '[0.5,0.5,0.5,0.5]', ...filter });
+      assert.ok(hits.length > 0);
+      assert.deepEqual([...new Set(hits.map((h) => h.uri))], uris);
+    });
+  }
+
+  it('never mixes model generations, even of the same dimension', async () => {
+    const one = await search({ p_query: 'login', p_query_embedding: '[1,0,0,0]' });
+    assert.ok(one.length > 0);
+    assert.ok(one.every((h) => modelOfSource.get(h.source_id) === M1), 'a hit from another model leaked in');
+    const two = await search({ p_query: 'login', p_query_embedding: '[1,0,0,0]', p_embedding_model: M2 });
+    assert.deepEqual(two.map((h) => modelOfSource.get(h.source_id)), [M2]);
+    const three = await search({ p_query: 'login', p_query_embedding: '[1,0,0]', p_embedding_model: M3 });
+    assert.deepEqual(three.map((h) => [modelOfSource.get(h.source_id), h.vector_rank]), [[M3, 1]]);
+  });
+
+  it('compares no vectors when the query embedding has another dimension than the model', async () => {
+    const hits = await search({ p_query: 'login', p_query_embedding: '[1,0,0]' });
+    assert.ok(hits.length > 0);
+    assert.ok(hits.every((h) => h.vector_rank === null && h.fts_rank !== null));
+  });
+
+  it("returns nothing from another user's project, and the stranger never sees the owner's chunks", async () => {
+    assert.deepEqual(await search({ p_query: 'login', p_query_embedding: '[1,0,0,0]' }, stranger), []);
+    const theirs = await search({ p_project_id: otherProjectId, p_query: 'login', p_query_embedding: '[1,0,0,0]' }, stranger);
+    assert.deepEqual(theirs.map((h) => h.content), ['login password token dashboard']);
+    assert.deepEqual(await search({ p_project_id: otherProjectId, p_query: 'login', p_query_embedding: '[1,0,0,0]' }), []);
+  });
+
+  it('respects the limit', async () => {
+    const hits = await search({ p_query: 'login password database keys', p_query_embedding: '[0.5,0.5,0.5,0.5]', p_limit: 2 });
+    assert.equal(hits.length, 2);
+  });
+
+  it('re-indexing a source replaces its chunks, and the old text is no longer found', async () => {
+    await t.rpc(owner, 'kb_upsert_source', {
+      p_project_id: projectId,
+      p_source: { kind: 'faq', uri: 'faq:rotate', content_hash: sha('new faq'), embedding_model: M1, embedding_dims: 4 },
+      p_chunks: [{ ordinal: 0, start_line: 1, end_line: 1, content: 'Keys never expire', content_hash: sha('Keys never expire'), embedding: '[0,0,0,1]' }],
+    });
+    assert.deepEqual(await search({ p_query: 'ninety days' }), []);
+    assert.deepEqual((await search({ p_query: 'expire' })).map((h) => h.uri), ['faq:rotate']);
+  });
+});
