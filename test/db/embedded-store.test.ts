@@ -179,6 +179,24 @@ describe('EmbeddedStore', function () {
     assert.equal(events.length, before, 'no events after unsubscribing');
   });
 
+  it("streams the migrations' change triggers: a posted message, a finished reply, a deleted session", async () => {
+    const store = await open();
+    const events: ChangeEvent[] = [];
+    await store.onChange((e) => events.push(e));
+    const s = await store.rpc<Session>('create_session', { p_title: 'live' });
+    const m = await store.rpc<Message>('append_message', { p_session_id: s.id, p_role: 'assistant', p_content: '', p_status: 'streaming' });
+    await store.rpc('update_message', { p_message_id: m.id, p_content: 'done', p_status: 'complete' });
+    await store.rpc('delete_session', { p_session_id: s.id });
+    await waitFor(() => events.some((e) => e.table === 'sessions' && e.op === 'DELETE'));
+    const seen = events.map((e) => `${e.table} ${e.op} ${String(e.record.id)}`);
+    for (const want of [`sessions INSERT ${s.id}`, `messages INSERT ${m.id}`, `messages UPDATE ${m.id}`, `sessions DELETE ${s.id}`]) {
+      assert.ok(seen.includes(want), `missing "${want}" in ${JSON.stringify(seen)}`);
+    }
+    const posted = events.find((e) => e.table === 'messages' && e.op === 'INSERT')!;
+    assert.equal(posted.record.session_id, s.id, 'message events carry their session for routing');
+    assert.ok(!JSON.stringify(events).includes('done'), 'events carry ids, never content');
+  });
+
   it('refuses a second open of a home that is in use, and takes over a lock left by a dead process', async () => {
     await open();
     await expectStoreError(EmbeddedStore.open(home.home, { template }), 'unavailable', new RegExp(`in use by process ${process.pid}`));
