@@ -1,0 +1,73 @@
+import { strict as assert } from 'node:assert';
+import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
+import { searchKnowledgeBase } from '../../daemon/src/kb/search.js';
+import { addSource, prepareFaq } from '../../daemon/src/kb/documents.js';
+import { OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
+import { recordedActiveModel, type KbStatusRow } from '../../daemon/src/kb/state.js';
+import { ConfigHolder } from '../../daemon/src/config.js';
+import { resolveProject } from '../../daemon/src/workspace/project.js';
+import { startEmbeddingsServer, type EmbeddingsServer } from './embeddings-server.js';
+import { kbEnv, writeFixture, type KbEnv } from './support.js';
+
+describe('kb model switch', function () {
+  this.timeout(180_000);
+  let env: KbEnv;
+  let server: EmbeddingsServer;
+  beforeEach(async () => {
+    env = await kbEnv();
+    server = await startEmbeddingsServer({ dims: 24 });
+    await writeFixture(env);
+    for (let i = 0; i < 120; i++) await env.write(`gen/mod${i}.ts`, `export const setting${i} = 'value ${i}';\n`);
+  });
+  afterEach(async () => {
+    await server.close();
+    await env.cleanup();
+  });
+
+  const models = async () => {
+    const project = await resolveProject(env.store, env.ws);
+    const rows = await env.store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id });
+    return [...new Set(rows.map((r) => r.embedding_model))].sort();
+  };
+
+  it('search keeps the old vectors until the new model covers everything, with no dimension error', async () => {
+    const config = new ConfigHolder(env.config);
+    await indexWorkspace(env.deps(), env.ws);
+    const project = await resolveProject(env.store, env.ws);
+    await addSource(env.store, env.config, project.id, prepareFaq('Where are the release notes?', 'In docs/releases, one file per version.'));
+    assert.equal(recordedActiveModel(env.home, project.id), 'cairn-local-hash-v1-384');
+
+    // The user switches to an OpenAI-compatible model of another dimension.
+    config.update({ embeddings: { provider: 'openai', model: 'team-embedder', baseUrl: server.baseURL, dimensions: 24, apiKey: null } });
+    env.config.embeddings = config.get().embeddings;
+    const next = await OpenAIEmbedder.create({ model: 'team-embedder', baseUrl: server.baseURL, apiKey: null, dimensions: 24 });
+    assert.equal(next.id, 'team-embedder@24');
+
+    // A first run of the new model is interrupted part way.
+    const ac = new AbortController();
+    const partial = await indexWorkspace(env.deps(next), env.ws, { signal: ac.signal, batchChunks: 8, onProgress: (p) => p.indexed >= 16 && ac.abort() });
+    assert.equal(partial.complete, false);
+    assert.deepEqual(await models(), ['cairn-local-hash-v1-384', 'team-embedder@24']);
+
+    // Search still answers from the complete old generation: every file, no dimension mismatch.
+    const during = await searchKnowledgeBase(env.store, config, { root: env.ws, query: 'deploy kubernetes' });
+    assert.equal(during[0]?.path, 'scripts/deploy.py');
+    const faqDuring = await searchKnowledgeBase(env.store, config, { root: env.ws, query: 'release notes', kind: 'faq' });
+    assert.equal(faqDuring.length, 1);
+
+    // The run that completes the new generation makes it active and drops the old one.
+    const done = await indexWorkspace(env.deps(next), env.ws);
+    assert.equal(done.complete, true);
+    assert.equal(done.activeModel, 'team-embedder@24');
+    assert.equal(done.unchanged, partial.indexed);
+    assert.deepEqual(await models(), ['team-embedder@24']);
+    assert.equal(recordedActiveModel(env.home, project.id), 'team-embedder@24');
+
+    const after = await searchKnowledgeBase(env.store, config, { root: env.ws, query: 'deploy kubernetes' });
+    assert.equal(after[0]?.path, 'scripts/deploy.py');
+    // The FAQ entry, whose text lived only in the database, was re-embedded into the new model.
+    const faqAfter = await searchKnowledgeBase(env.store, config, { root: env.ws, query: 'release notes', kind: 'faq' });
+    assert.equal(faqAfter[0]?.path, 'faq:where-are-the-release-notes');
+    assert.ok(server.requests.length > 0);
+  });
+});
