@@ -43,25 +43,61 @@ describe('team mode on the Supabase test servers', function () {
     await removalCutsOff(team);
   });
 
-  it('an expired access token costs one refresh round, shared by concurrent calls', async () => {
+  it('an expired access token costs one refresh round, shared by concurrent calls and the Realtime channel', async () => {
     const servers = project.servers!;
     const person = await signUp(project, 'expiring');
-    servers.auth.accessTokenTtlSeconds = 1;
+    servers.auth.accessTokenTtlSeconds = 2;
     try {
       await person.auth.auth.refreshSession();
-      const m = await join(world, person);
-      try {
-        await sleep(1500);
-        const rounds = person.refreshRounds;
-        const results = await Promise.all(Array.from({ length: 5 }, () => m.store.rpc<Row[]>('list_sessions', {})));
-        assert.equal(results.length, 5);
-        assert.equal(person.refreshRounds - rounds, 1, 'five calls that saw the expiry asked the client once');
-        assert.equal(m.store.user()?.id, person.id);
-      } finally {
-        await leaveAll([m]);
-      }
     } finally {
       servers.auth.accessTokenTtlSeconds = 3600;
+    }
+    const m = await join(world, person);
+    try {
+      const rounds = person.refreshRounds;
+      await sleep(2500);
+      const results = await Promise.all(Array.from({ length: 5 }, () => m.store.rpc<Row[]>('list_sessions', {})));
+      assert.equal(results.length, 5);
+      await sleep(500);
+      assert.equal(person.refreshRounds - rounds, 1, 'five calls and a channel that saw the expiry asked the client once');
+      assert.equal(m.store.user()?.id, person.id);
+    } finally {
+      await leaveAll([m]);
+    }
+  });
+
+  it('a Realtime channel closed by token expiry comes back live after one refresh round', async () => {
+    const servers = project.servers!;
+    const person = await signUp(project, 'sleepy');
+    servers.auth.accessTokenTtlSeconds = 2;
+    try {
+      await person.auth.auth.refreshSession();
+    } finally {
+      servers.auth.accessTokenTtlSeconds = 3600;
+    }
+    const m = await join(world, person);
+    try {
+      const rounds = person.refreshRounds;
+      await sleep(2500);
+      // Realtime closed the channel at expiry; the store rejoins, is refused, and asks for a fresh token once.
+      const writer = await storeFor(project, person);
+      try {
+        const mark = m.log.events.length;
+        for (let i = 0; i < 40 && person.refreshRounds === rounds; i++) await sleep(250);
+        assert.equal(person.refreshRounds - rounds, 1);
+        const live = await writer.rpc<Row>('create_session', { p_title: 'are you there?' });
+        // realtime-js retries a refused join with growing pauses (1 s, 2 s, 5 s).
+        let seen = false;
+        for (let i = 0; i < 12 && !seen; i++) {
+          const again = await writer.rpc<Row>('rename_session', { p_session_id: live.id, p_title: `ping ${i}` });
+          seen = await m.log.waitFor((e) => e.record.id === again.id, 1000, 'the session event', mark).then(() => true, () => false);
+        }
+        assert.ok(seen, 'events flow again on the rejoined channel');
+      } finally {
+        await writer.close();
+      }
+    } finally {
+      await leaveAll([m]);
     }
   });
 

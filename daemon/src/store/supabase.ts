@@ -200,6 +200,11 @@ export class SupabaseStore implements Store {
     throw storeErrorFrom(error, status);
   }
 
+  private tokenExpired(token: string): boolean {
+    const exp = decodeJwt(token).exp;
+    return typeof exp === 'number' && exp * 1000 <= Date.now();
+  }
+
   /** One refresh round per expired token, however many calls noticed it. */
   private refreshAfterExpiry(expiredToken: string): Promise<boolean> {
     if (this.session && this.session.accessToken !== expiredToken) return Promise.resolve(true);
@@ -303,6 +308,11 @@ export class SupabaseStore implements Store {
               return;
             }
             gapSince = gapSince ?? Date.now();
+            // Realtime refuses a join with an expired token: ask for a fresh one (the same single round
+            // RPC calls share); realtime-js retries the join with it.
+            if (status === 'CHANNEL_ERROR' && /expired/i.test(err?.message ?? '') && this.session && this.tokenExpired(this.session.accessToken)) {
+              void this.refreshAfterExpiry(this.session.accessToken);
+            }
             if (!settled) {
               settled = true;
               reject(new StoreError('unavailable', `Supabase Realtime refused the subscription: ${err?.message ?? status}`));
