@@ -388,7 +388,7 @@ begin
         select c.id, c.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s) as d
         from public.kb_chunks c
         where %2$s and c.project_id = $1 and c.embedding_model = $4 and c.embedding_dims = %1$s
-          and c.source_id in (select id from src)
+          and c.embedding is not null and c.source_id in (select id from src)
         order by c.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s)
         limit $9
       ) v

@@ -36,6 +36,8 @@ const docs: Doc[] = [
   { kind: 'file', uri: 'src/db/pool.ts', language: 'typescript', model: M1, chunks: [['database connection pool settings', '[0,1,0,0]']] },
   { kind: 'document', uri: 'docs/guide.md', language: 'markdown', model: M1, chunks: [['How to login to the dashboard with a password', '[0,0,1,0]']] },
   { kind: 'faq', uri: 'faq:rotate', language: null, model: M1, chunks: [['Rotate keys every ninety days', '[0,0,0,1]']] },
+  // Text whose embedding is not computed yet: found by its words, never ranked by a vector.
+  { kind: 'document', uri: 'docs/pending.md', language: 'markdown', model: M1, chunks: [['Pending embedding about invoices', null]] },
   // The same file indexed by another model of the same size, and by a 3-dimensional one.
   { kind: 'file', uri: 'src/auth/login.ts', language: 'typescript', model: M2, chunks: [['export function login(password) { refresh the session token }', '[1,0,0,0]']] },
   { kind: 'file', uri: 'src/auth/login.ts', language: 'typescript', model: M3, chunks: [['export function login(password) { refresh the session token }', '[1,0,0]']] },
@@ -143,6 +145,14 @@ describe('kb_search: hybrid search', function () {
     const theirs = await search({ p_project_id: otherProjectId, p_query: 'login', p_query_embedding: '[1,0,0,0]' }, stranger);
     assert.deepEqual(theirs.map((h) => h.content), ['login password token dashboard']);
     assert.deepEqual(await search({ p_project_id: otherProjectId, p_query: 'login', p_query_embedding: '[1,0,0,0]' }), []);
+  });
+
+  it('never gives a vector rank to a chunk without an embedding', async () => {
+    const hits = await search({ p_query: 'invoices', p_query_embedding: '[0.5,0.5,0.5,0.5]' });
+    const pending = hits.find((h) => h.uri === 'docs/pending.md');
+    assert.ok(pending, 'found by its words');
+    assert.equal(pending.vector_rank, null);
+    assert.equal(pending.fts_rank, 1);
   });
 
   it('respects the limit', async () => {
