@@ -1,0 +1,89 @@
+/**
+ * The team scenarios against a real Supabase project, skipped (and reported as skipped) unless it is
+ * configured. Set-up: docs/team-mode.md ("Running the live suite").
+ *
+ *   SUPABASE_URL, SUPABASE_ANON_KEY      the project (after `supabase link` and `supabase db push`)
+ *   CAIRN_LIVE_USERS                     four existing users, `email:password` separated by commas, in the
+ *                                        order owner, member, viewer, outsider
+ *   CAIRN_LIVE_OWNER_TOTP_SECRET         only if the owner already has a verified TOTP factor: its secret
+ *                                        (otherwise the suite enrols a factor for the run and removes it after)
+ *   or CAIRN_LIVE_SIGNUP=1               sign up four fresh users instead (email confirmation off), with
+ *                                        CAIRN_LIVE_EMAIL_DOMAIN (default example.com)
+ */
+import assert from 'node:assert/strict';
+import { signIn, signInClient, type Person, type Project } from './harness.js';
+import { buildTeam, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
+
+const url = process.env.SUPABASE_URL;
+const anonKey = process.env.SUPABASE_ANON_KEY;
+const users = (process.env.CAIRN_LIVE_USERS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
+  .map((s) => {
+    const i = s.indexOf(':');
+    return { email: s.slice(0, i), password: s.slice(i + 1) };
+  });
+const signUpFresh = process.env.CAIRN_LIVE_SIGNUP === '1';
+const configured = Boolean(url && anonKey && (users.length >= 4 || signUpFresh));
+
+const ROLE_ORDER = ['ann', 'bob', 'vic', 'olga'];
+
+async function livePerson(project: Project, name: string): Promise<Person> {
+  const role = ROLE_ORDER.findIndex((r) => name.endsWith(`-${r}`));
+  assert.ok(role >= 0, `unknown live role for ${name}`);
+  if (signUpFresh) {
+    const domain = process.env.CAIRN_LIVE_EMAIL_DOMAIN ?? 'example.com';
+    const email = `cairn-live-${ROLE_ORDER[role]}-${Date.now().toString(36)}@${domain}`;
+    const password = `Cairn-live-${Math.random().toString(36).slice(2)}!`;
+    const { error } = await signInClient(project).auth.signUp({ email, password });
+    if (error) throw error;
+    return signIn(project, email, password);
+  }
+  const creds = users[role]!;
+  const person = await signIn(project, creds.email, creds.password);
+  if (role === 0 && process.env.CAIRN_LIVE_OWNER_TOTP_SECRET) person.totpSecret = process.env.CAIRN_LIVE_OWNER_TOTP_SECRET;
+  return person;
+}
+
+describe('team mode on a live Supabase project', function () {
+  this.timeout(120_000);
+  let project: Project;
+  let team: Team | undefined;
+
+  before(async function () {
+    if (!configured) {
+      this.skip();
+      return;
+    }
+    project = { url: url!, anonKey: anonKey!, close: async () => undefined };
+    const world: World = { project, person: (name) => livePerson(project, name) };
+    team = await buildTeam(world, `live-${Date.now().toString(36)}`);
+  });
+
+  after(async () => {
+    if (!team) return;
+    if (!process.env.CAIRN_LIVE_OWNER_TOTP_SECRET) {
+      // Leave the owner as found: the factor enrolled for this run goes (allowed at aal2).
+      const mfa = team.owner.person.auth.auth.mfa;
+      const { data } = await mfa.listFactors();
+      for (const f of data?.totp ?? []) await mfa.unenroll({ factorId: f.id });
+    }
+    await leaveAll([team.owner, team.member, team.viewer, team.outsider]);
+  });
+
+  it('A shares a session, B sees it live and replies, A sees the reply live; the outsider gets nothing', async function () {
+    if (!team) return this.skip();
+    await shareAndReplyLive(team);
+  });
+
+  it('a viewer reads a team session live but cannot post or rename', async function () {
+    if (!team) return this.skip();
+    await viewerReadsOnly(team);
+  });
+
+  it('removing B from the team cuts B off at once', async function () {
+    if (!team) return this.skip();
+    await removalCutsOff(team);
+  });
+});
