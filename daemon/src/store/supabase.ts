@@ -53,6 +53,7 @@ const RESYNC_MARGIN_MS = 60_000;
 const KIND_BY_SQLSTATE: Record<string, StoreErrorKind> = {
   '42501': 'permission_denied',
   P0002: 'not_found',
+  P0001: 'invalid_input',
   '23505': 'conflict',
   '23503': 'invalid_input',
   '40001': 'conflict',
