@@ -34,6 +34,10 @@ export interface RecordedRequest {
   body: unknown;
   /** True when the client closed the connection before the reply ended (a cancel). */
   aborted: boolean;
+  /** `performance.now()` when the request body had arrived (benchmarks share the clock in one process). */
+  receivedAt: number;
+  /** `performance.now()` when each content chunk was written, in order. */
+  chunkTimes: number[];
 }
 
 export interface ScriptedToolCall {
@@ -171,7 +175,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
       return;
     }
     const path = (req.url ?? '/').split('?')[0]!;
-    const rec: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, aborted: false };
+    const rec: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, aborted: false, receivedAt: performance.now(), chunkTimes: [] };
     requests.push(rec);
     res.on('close', () => {
       if (!res.writableFinished) rec.aborted = true;
@@ -194,7 +198,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
       } else if (req.method === 'POST' && path === '/v1/chat/completions') {
         const cb = body as ChatRequestBody;
         const reply = queued.length > 0 ? queued.shift()! : await responder(cb, rec);
-        await handleChat(req, res, cb, reply);
+        await handleChat(req, res, cb, reply, rec);
       } else {
         send(res, 404, { error: { message: `Unknown request URL: ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
       }
@@ -220,7 +224,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
     send(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
-  async function handleChat(req: IncomingMessage, res: ServerResponse, body: ChatRequestBody, reply: ScriptedReply) {
+  async function handleChat(req: IncomingMessage, res: ServerResponse, body: ChatRequestBody, reply: ScriptedReply, rec: RecordedRequest) {
     await sleep(reply.firstTokenDelayMs ?? 0);
     if (reply.error) {
       const headers: Record<string, string> = {};
@@ -276,7 +280,8 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders();
     let closed = false;
-    req.socket.on('close', () => (closed = true));
+    // Per response, not per socket: keep-alive sockets carry many requests.
+    res.on('close', () => (closed = true));
     const write = (payload: unknown) => {
       if (!closed) res.write(`data: ${JSON.stringify(payload)}\n\n`);
     };
@@ -299,6 +304,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
         return;
       }
       chunk({ content: piece });
+      rec.chunkTimes.push(performance.now());
       sent++;
     }
     if (reply.cutAfterChunks != null && sent >= reply.cutAfterChunks) {

@@ -99,6 +99,8 @@ export function deriveTitle(text: string): string {
 
 export class ChatOrchestrator {
   private readonly runs = new Map<string, Run>();
+  /** Workspace folder per project, so a message that names only its session needs no lookup. */
+  private readonly projectRoots = new Map<string, string | null>();
   private readonly options: ChatOptions;
 
   constructor(private readonly deps: ChatDeps) {
@@ -177,10 +179,15 @@ export class ChatOrchestrator {
 
   private async workspaceFor(session: SessionRow, root: string | null): Promise<Workspace | null> {
     let dir = root;
-    if (!dir && session.project_id) {
-      const projects = await this.deps.store.rpc<Array<{ id: string; root_uri: string | null }>>('list_projects', {});
-      const uri = projects.find((p) => p.id === session.project_id)?.root_uri;
-      if (uri?.startsWith('file://')) dir = fileURLToPath(uri.replace(/^file:\/\/(?!\/)/, 'file:///'));
+    const projectId = session.project_id;
+    if (projectId && root) this.projectRoots.set(projectId, root);
+    if (!dir && projectId) {
+      if (!this.projectRoots.has(projectId)) {
+        const projects = await this.deps.store.rpc<Array<{ id: string; root_uri: string | null }>>('list_projects', {});
+        const uri = projects.find((p) => p.id === projectId)?.root_uri;
+        this.projectRoots.set(projectId, uri?.startsWith('file://') ? fileURLToPath(uri.replace(/^file:\/\/(?!\/)/, 'file:///')) : null);
+      }
+      dir = this.projectRoots.get(projectId) ?? null;
     }
     if (!dir) return null;
     try {
@@ -250,9 +257,8 @@ export class ChatOrchestrator {
     let error: { code: ErrorCodeName; message: string } | undefined;
     let choice: ModelChoice | null = null;
     try {
-      const agent = await findAgent(store, job.agentId).catch(() => DEFAULT_AGENT);
+      const [agent, workspace] = await Promise.all([findAgent(store, job.agentId).catch(() => DEFAULT_AGENT), this.workspaceFor(session, job.root)]);
       choice = resolveModel(this.deps.config.get().chat, agent.model);
-      const workspace = await this.workspaceFor(session, job.root);
       if (!choice) {
         metadata.offline = true;
         metadata.sources = await offlineAnswer({
