@@ -81,7 +81,8 @@ export async function buildTeam(world: World, tag: string): Promise<Team> {
   const project = await owner.store.rpc<Row>('ensure_project', {
     p_root_uri: `file:///work/${tag}`,
     p_name: tag,
-    p_git_remote: `https://github.com/example/${tag}.git`,
+    // Normalised, as the daemon sends it (daemon/src/workspace/project.ts).
+    p_git_remote: `github.com/example/${tag}`,
     p_team_id: team.id,
   });
   return { teamId: team.id, projectId: project.id, owner, member, viewer, outsider };
