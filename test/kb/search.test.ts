@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
 import { searchKnowledgeBase } from '../../daemon/src/kb/search.js';
 import { addSource, prepareFaq } from '../../daemon/src/kb/documents.js';
+import { publishAll } from '../../daemon/src/kb/publish.js';
 import { ConfigHolder } from '../../daemon/src/config.js';
 import { resolveProject } from '../../daemon/src/workspace/project.js';
 import { userClaims } from '../../daemon/src/store/sql.js';
@@ -38,6 +39,9 @@ describe('kb search', function () {
     await indexWorkspace(env.deps(), env.ws);
     const project = await resolveProject(env.store, env.ws);
     await addSource(env.store, env.config, project.id, prepareFaq('How do I get VPN access?', 'Ask the IT desk for a WireGuard profile; it expires after 90 days.'));
+    // Most tests read the HNSW-indexed vectors; one below adds a chunk that is still queued.
+    assert.ok((await publishAll(env.store, project.id)) >= 6);
+    assert.equal(Number(await env.store.rpc('kb_pending_vectors', { p_project_id: project.id })), 0);
   });
   after(async () => env.cleanup());
 
@@ -72,6 +76,18 @@ describe('kb search', function () {
     const faq = await search('access', { kind: 'faq' });
     assert.deepEqual(faq.map((h) => h.kind), ['faq']);
     assert.equal(faq[0]?.title, 'How do I get VPN access?');
+  });
+
+  it('finds a chunk at once while its vector is queued, and ranks it the same once published', async () => {
+    await env.write('src/flags/rollout.ts', 'export function percentageRolloutBucket(userId: string, salt: string): number {\n  return hashToUnit(userId + salt);\n}\n');
+    await indexWorkspace(env.deps(), env.ws);
+    const project = await resolveProject(env.store, env.ws);
+    assert.equal(Number(await env.store.rpc('kb_pending_vectors', { p_project_id: project.id })), 1);
+    const queued = await search('percentage rollout bucket');
+    assert.equal(queued[0]?.path, 'src/flags/rollout.ts');
+    await publishAll(env.store, project.id);
+    const published = await search('percentage rollout bucket');
+    assert.deepEqual(published.map((h) => [h.path, h.score]), queued.map((h) => [h.path, h.score]));
   });
 
   it('honours the limit', async () => {

@@ -14,6 +14,7 @@ import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps } from './i
 import { searchKnowledgeBase } from './search.js';
 import { bindKbHome, chooseActiveModel, recordedActiveModel, type KbStatusRow } from './state.js';
 import { KbWatcher } from './watch.js';
+import { VectorPublisher } from './publish.js';
 
 /** The real path of a workspace folder, or a typed error a user can act on. */
 export async function workspaceRoot(root: string): Promise<string> {
@@ -43,6 +44,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
   bindKbHome(deps.store, deps.home);
   const watchers = new Map<string, KbWatcher>();
   const indexingRoots = new Set<string>();
+  const publisher = new VectorPublisher(deps.store, deps.log, (w) => deps.track(w), deps.shutdownSignal);
   const indexDeps = (): IndexDeps => ({ store: deps.store, config: deps.config.get(), home: deps.home });
   const signalOf = (ctx: HandlerContext) => AbortSignal.any([ctx.signal, deps.shutdownSignal]);
 
@@ -55,7 +57,10 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     const w = new KbWatcher(
       root,
       indexDeps,
-      (r) => publish(root, project.id, 'watch', [...r.indexed, ...r.deleted], null),
+      (r) => {
+        publisher.schedule(project.id);
+        publish(root, project.id, 'watch', [...r.indexed, ...r.deleted], null);
+      },
       deps.log,
     );
     w.start();
@@ -85,6 +90,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
       ).finally(() => indexingRoots.delete(root)),
     );
     ctx.progress({ kind: 'end', message: result.cancelled ? 'cancelled' : `${result.files} files` });
+    if (result.chunks > 0) publisher.schedule(project.id);
     if (result.activeModel !== activeBefore) publish(root, project.id, 'model', result.changedUris, result.activeModel);
     else if (result.changedUris.length > 0) publish(root, project.id, 'index', result.changedUris, result.activeModel);
     const { cancelled, changedUris: _changed, ...summary } = result;
@@ -149,6 +155,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
       const project = await resolveProject(deps.store, real);
       const source = await prepare();
       const added = await deps.track(addSource(deps.store, deps.config.get(), project.id, source, signalOf(ctx)));
+      publisher.schedule(project.id);
       publish(real, project.id, 'add', [added.uri], null);
       return added;
     });
@@ -184,6 +191,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     async dispose() {
       await Promise.all([...watchers.values()].map((w) => w.stop()));
       watchers.clear();
+      await publisher.stop();
     },
   };
 };
