@@ -50,8 +50,6 @@ export class AuthService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Session | null>();
   private readonly subs: vscode.Disposable[] = [];
   private authSub: { unsubscribe(): void } | null = null;
-  /** The last TOTP enrolment shown (for the automation that cannot read the QR code). */
-  lastEnrolment: { factorId: string; secret: string; uri: string } | null = null;
 
   readonly onDidChangeSession = this.changed.event;
 
@@ -168,8 +166,10 @@ export class AuthService implements vscode.Disposable {
       return await this.signInWithPassword(settings, method === 'signup', opts);
     } catch (err) {
       const message = err instanceof SignInError ? err.message : `Sign-in failed: ${describeError(err)}`;
-      const action = await vscode.window.showErrorMessage(`Cairn: ${message}`, 'Open Settings');
-      if (action) await vscode.commands.executeCommand('workbench.action.openSettings', 'cairn.supabase');
+      // Not awaited: the command ends now; the notification stays until the user acts on it.
+      void vscode.window.showErrorMessage(`Cairn: ${message}`, 'Open Settings').then((action) => {
+        if (action) void vscode.commands.executeCommand('workbench.action.openSettings', 'cairn.supabase');
+      });
       return null;
     }
   }
@@ -306,51 +306,58 @@ export class AuthService implements vscode.Disposable {
     void vscode.window.showInformationMessage('Cairn: signed out everywhere.');
   }
 
-  /** TOTP enrolment: QR code and secret in a panel, then the 6-digit code to verify (reaching aal2). */
-  async enrollMfa(raw?: unknown): Promise<boolean> {
-    const opts = (raw && typeof raw === 'object' ? raw : {}) as { code?: string; showPanel?: boolean };
-    const settings = supabaseSettings();
-    if (!settings || !this.session) {
-      void vscode.window.showInformationMessage('Cairn: sign in to team mode first; two-factor authentication protects team accounts.');
-      return false;
-    }
-    const client = this.persistentClient(settings);
-    const { data, error } = await client.auth.mfa.enroll({ factorType: 'totp', friendlyName: `Cairn ${new Date().toISOString().slice(0, 16)}` });
-    if (error || !data) {
-      void vscode.window.showErrorMessage(`Cairn: could not start two-factor set-up: ${error?.message ?? 'no answer'}`);
-      return false;
-    }
-    this.lastEnrolment = { factorId: data.id, secret: data.totp.secret, uri: data.totp.uri };
-    const panel = opts.showPanel === false ? null : await showMfaEnrolment(data.totp.uri, data.totp.secret);
+  /** The command: TOTP enrolment with the QR code and secret in a panel, then the 6-digit code (reaching aal2). */
+  async enrollMfa(): Promise<boolean> {
+    const enrolment = await this.startMfaEnrolment();
+    if (!enrolment) return false;
+    const panel = await showMfaEnrolment(enrolment.uri, enrolment.secret);
     try {
       for (let tries = 0; tries < 5; tries++) {
-        const code =
-          opts.code ??
-          (await vscode.window.showInputBox({
-            title: 'Cairn: two-factor authentication',
-            prompt: 'Enter the 6-digit code your authenticator app shows for Cairn',
-            ignoreFocusOut: true,
-            validateInput: (v) => (/^\d{6}$/.test(v.trim()) ? null : 'The code is 6 digits.'),
-          }));
+        const code = await vscode.window.showInputBox({
+          title: 'Cairn: two-factor authentication',
+          prompt: 'Enter the 6-digit code your authenticator app shows for Cairn',
+          ignoreFocusOut: true,
+          validateInput: (v) => (/^\d{6}$/.test(v.trim()) ? null : 'The code is 6 digits.'),
+        });
         if (!code) return false;
-        const verified = await client.auth.mfa.challengeAndVerify({ factorId: data.id, code: code.trim() });
-        if (!verified.error) {
-          const { data: s } = await client.auth.getSession();
-          this.setSession(s.session);
-          void vscode.window.showInformationMessage('Cairn: two-factor authentication is on; this session is now at aal2.');
-          return true;
-        }
-        const msg = `That code was not accepted (${verified.error.message}). Check the time on your device and try the current code.`;
-        if (opts.code) {
-          void vscode.window.showErrorMessage(`Cairn: ${msg}`);
-          return false;
-        }
-        void vscode.window.showWarningMessage(`Cairn: ${msg}`);
+        if (await this.verifyMfa(enrolment.factorId, code)) return true;
       }
       return false;
     } finally {
-      panel?.dispose();
+      panel.dispose();
     }
+  }
+
+  /** Starts a TOTP enrolment for the signed-in user; null (after saying why) when it cannot. */
+  async startMfaEnrolment(): Promise<{ factorId: string; secret: string; uri: string } | null> {
+    const settings = supabaseSettings();
+    if (!settings || !this.session) {
+      void vscode.window.showInformationMessage('Cairn: sign in to team mode first; two-factor authentication protects team accounts.');
+      return null;
+    }
+    const client = this.persistentClient(settings);
+    const { data, error } = await client.auth.mfa.enroll({ factorType: 'totp', friendlyName: `Cairn ${new Date().toISOString().slice(0, 19)}` });
+    if (error || !data) {
+      void vscode.window.showErrorMessage(`Cairn: could not start two-factor set-up: ${error?.message ?? 'no answer'}`);
+      return null;
+    }
+    return { factorId: data.id, secret: data.totp.secret, uri: data.totp.uri };
+  }
+
+  /** Verifies a TOTP code for a factor; on success the session is aal2 (and handed to the daemon). */
+  async verifyMfa(factorId: string, code: string): Promise<boolean> {
+    const settings = supabaseSettings();
+    if (!settings) return false;
+    const client = this.persistentClient(settings);
+    const verified = await client.auth.mfa.challengeAndVerify({ factorId, code: code.trim() });
+    if (verified.error) {
+      void vscode.window.showWarningMessage(`Cairn: that code was not accepted (${verified.error.message}). Check the time on your device and enter the current code.`);
+      return false;
+    }
+    const { data } = await client.auth.getSession();
+    this.setSession(data.session);
+    void vscode.window.showInformationMessage('Cairn: two-factor authentication is on; this session is now at aal2.');
+    return true;
   }
 
   private expireAttempts(): void {

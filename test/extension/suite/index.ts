@@ -11,6 +11,7 @@ function loadSuites(): void {
   require('./connection.test.js');
   require('./search.test.js');
   require('./chat.test.js');
+  require('./auth.test.js');
 }
 
 export function run(): Promise<void> {
