@@ -157,4 +157,32 @@ describe('chat: cancel, provider errors, history budget, several clients', funct
     await c.client.request('sessions/delete', { sessionId: ids[2]! });
     await assert.rejects(c.client.request('sessions/get', { sessionId: ids[2]! }), /not found/);
   });
+
+  it('sessions/changed tells subscribers of topic `sessions` about new sessions, replies and the title the model gave', async () => {
+    h = await startHarness({
+      chat: { titleWithModel: true },
+      model: {
+        responder: (b) =>
+          /title of at most six words/.test(String(b.messages[0]!.content)) ? { content: '"Resumable indexing explained."' } : { content: 'Each file is one transaction.' },
+      },
+    });
+    const watcher = await h.connect();
+    await watcher.client.request('daemon/subscribe', { topics: ['sessions'] });
+    const c = await h.connect();
+    const sent = await c.client.request('chat/send', { root: h.workspace, content: 'How does indexing resume after a crash?' });
+    await c.done(sent.replyId);
+    const created = await watcher.waitFor('sessions/changed', (p) => p.sessionId === sent.sessionId && p.change === 'created');
+    assert.equal(created.session?.title, 'New chat');
+    const titled = await watcher.waitFor('sessions/changed', (p) => p.sessionId === sent.sessionId && p.session?.title === 'Resumable indexing explained');
+    assert.equal(titled.change, 'updated');
+    // The title request asked for a title, and its tokens were recorded too.
+    assert.equal(h.model!.chatRequests().length, 2);
+    assert.equal((await h.store.stats()).tables.api_usage, 2);
+    // A later reply does not rename the session again.
+    await c.client.request('sessions/rename', { sessionId: sent.sessionId, title: 'Mine' });
+    const next = await c.client.request('chat/send', { sessionId: sent.sessionId, content: 'more' });
+    await c.done(next.replyId);
+    await watcher.waitFor('sessions/changed', (p) => p.sessionId === sent.sessionId && p.change === 'updated' && p.session?.title === 'Mine' && p.session.updatedAt > titled.session!.updatedAt);
+    assert.equal((await c.client.request('sessions/get', { sessionId: sent.sessionId })).session.title, 'Mine');
+  });
 });

@@ -24,7 +24,7 @@ async function projectOf(store: Store, p: { projectId?: string; root?: string })
 export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearchOverride?: KbSearch): Subsystem {
   return async (registry: HandlerRegistry, deps: DaemonDeps) => {
     const { store } = deps;
-    const kbSearch: KbSearch = kbSearchOverride ?? ((q, signal) => searchKnowledgeBase(store, deps.config, q, signal));
+    const kbSearch: KbSearch = kbSearchOverride ?? ((s, q, signal) => searchKnowledgeBase(s, deps.config, q, signal));
     const chat = new ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, track: (w) => deps.track(w), options });
 
     if (store.user()) {
@@ -37,7 +37,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     const publishSession = (row: SessionRow, change: 'created' | 'updated') =>
       deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row) });
 
-    registry.handle('chat/send', (p, ctx) => chat.send(p, ctx.connection));
+    registry.handle('chat/send', (p, ctx) => chat.send(p, ctx.connection, ctx.store));
     registry.handle('chat/cancel', async (p) => ({ cancelled: chat.cancel(p) }));
 
     registry.handle('sessions/create', async (p, ctx) => {

@@ -3,6 +3,7 @@
  * relevant passages for the question, with their locations, plainly labelled as search results rather than
  * a generated reply, and how to connect a model. Streamed like a model's reply, a passage at a time.
  */
+import type { Store } from '../store/types.js';
 import type { KbSearch } from './tools.js';
 
 export const CONNECT_MODEL_HELP =
@@ -24,6 +25,7 @@ function fence(text: string): string {
 
 /** Streams the offline answer through `emit` and returns the passages it cited. */
 export async function offlineAnswer(opts: {
+  store: Store;
   question: string;
   root: string | null;
   kbSearch: KbSearch | null;
@@ -38,7 +40,7 @@ export async function offlineAnswer(opts: {
     searchProblem = 'This conversation is not tied to a workspace folder, so there is no knowledge base to search.';
   } else {
     try {
-      hits = await opts.kbSearch({ root: opts.root, query: opts.question, limit: opts.limit ?? 5 }, signal);
+      hits = await opts.kbSearch(opts.store, { root: opts.root, query: opts.question, limit: opts.limit ?? 5 }, signal);
     } catch (e) {
       if (signal.aborted) throw e;
       searchProblem = `Searching the knowledge base failed: ${String((e as Error)?.message ?? e).slice(0, 200)}`;

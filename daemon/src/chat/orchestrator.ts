@@ -44,6 +44,7 @@ export interface ChatOptions {
 export const defaultChatOptions: ChatOptions = { historyTokens: 12_000, maxToolCalls: 8, persistIntervalMs: 1000, titleWithModel: true };
 
 export interface ChatDeps {
+  /** The store when a call does not bring its own (the request's store, which follows sign-in in team mode). */
   store: Store;
   config: ConfigHolder;
   hub: EventHub;
@@ -112,8 +113,7 @@ export class ChatOrchestrator {
   }
 
   /** Commits the user message and an empty streaming reply, starts generating, returns the ids. */
-  async send(params: SendParams, connection?: Connection): Promise<SendResult> {
-    const { store } = this.deps;
+  async send(params: SendParams, connection?: Connection, store: Store = this.deps.store): Promise<SendResult> {
     const root = params.root ? resolve(params.root) : null;
     let session: SessionRow;
     let created = false;
@@ -146,7 +146,7 @@ export class ChatOrchestrator {
       run.replyId = reply.id;
       if (created) this.publishSession({ ...session, last_message_at: reply.created_at }, 'created');
       run.done = this.deps.track(
-        this.generate({ session, root, userMessage: user, replyId: reply.id, agentId: params.agentId ?? session.agent_id, controller }),
+        this.generate({ store, session, root, userMessage: user, replyId: reply.id, agentId: params.agentId ?? session.agent_id, controller }),
       );
       return { sessionId, messageId: user.id, replyId: reply.id };
     } catch (err) {
@@ -177,13 +177,13 @@ export class ChatOrchestrator {
     await this.idle();
   }
 
-  private async workspaceFor(session: SessionRow, root: string | null): Promise<Workspace | null> {
+  private async workspaceFor(store: Store, session: SessionRow, root: string | null): Promise<Workspace | null> {
     let dir = root;
     const projectId = session.project_id;
     if (projectId && root) this.projectRoots.set(projectId, root);
     if (!dir && projectId) {
       if (!this.projectRoots.has(projectId)) {
-        const projects = await this.deps.store.rpc<Array<{ id: string; root_uri: string | null }>>('list_projects', {});
+        const projects = await store.rpc<Array<{ id: string; root_uri: string | null }>>('list_projects', {});
         const uri = projects.find((p) => p.id === projectId)?.root_uri;
         this.projectRoots.set(projectId, uri?.startsWith('file://') ? fileURLToPath(uri.replace(/^file:\/\/(?!\/)/, 'file:///')) : null);
       }
@@ -199,6 +199,7 @@ export class ChatOrchestrator {
   }
 
   private async generate(job: {
+    store: Store;
     session: SessionRow;
     root: string | null;
     userMessage: MessageRow;
@@ -206,8 +207,8 @@ export class ChatOrchestrator {
     agentId: string | null;
     controller: AbortController;
   }): Promise<void> {
-    const { store, hub, log } = this.deps;
-    const { session, replyId, controller } = job;
+    const { hub, log } = this.deps;
+    const { store, session, replyId, controller } = job;
     const sessionId = session.id;
     const topic = `session:${sessionId}`;
     const signal = controller.signal;
@@ -257,11 +258,12 @@ export class ChatOrchestrator {
     let error: { code: ErrorCodeName; message: string } | undefined;
     let choice: ModelChoice | null = null;
     try {
-      const [agent, workspace] = await Promise.all([findAgent(store, job.agentId).catch(() => DEFAULT_AGENT), this.workspaceFor(session, job.root)]);
+      const [agent, workspace] = await Promise.all([findAgent(store, job.agentId).catch(() => DEFAULT_AGENT), this.workspaceFor(store, session, job.root)]);
       choice = resolveModel(this.deps.config.get().chat, agent.model);
       if (!choice) {
         metadata.offline = true;
         metadata.sources = await offlineAnswer({
+          store,
           question: job.userMessage.content,
           root: workspace?.root ?? null,
           kbSearch: this.deps.kbSearch,
@@ -271,7 +273,7 @@ export class ChatOrchestrator {
       } else {
         metadata.model = choice.model;
         metadata.agentId = agent.id;
-        await this.runAgent({ agent, choice, workspace, session, replyId, signal, delta, recordUsage, metadata });
+        await this.runAgent({ store, agent, choice, workspace, session, replyId, signal, delta, recordUsage, metadata });
       }
     } catch (err) {
       if (signal.aborted) {
@@ -306,7 +308,7 @@ export class ChatOrchestrator {
     try {
       const latest = await store.rpc<SessionRow>('get_session', { p_session_id: sessionId });
       if (latest.title === DEFAULT_TITLE && job.userMessage.seq === 1) {
-        const title = await this.makeTitle(job.userMessage.content, content, choice);
+        const title = await this.makeTitle(store, job.userMessage.content, content, choice);
         this.publishSession(await store.rpc<SessionRow>('rename_session', { p_session_id: sessionId, p_title: title }), 'updated');
       } else {
         this.publishSession(latest, 'updated');
@@ -317,6 +319,7 @@ export class ChatOrchestrator {
   }
 
   private async runAgent(ctx: {
+    store: Store;
     agent: Agent;
     choice: ModelChoice;
     workspace: Workspace | null;
@@ -327,8 +330,8 @@ export class ChatOrchestrator {
     recordUsage: (model: string, prompt: number, completion: number) => void;
     metadata: Record<string, unknown>;
   }): Promise<void> {
-    const { store, hub } = this.deps;
-    const { agent, choice, session, replyId, signal, delta } = ctx;
+    const { hub } = this.deps;
+    const { store, agent, choice, session, replyId, signal, delta } = ctx;
     const sessionId = session.id;
     const topic = `session:${sessionId}`;
     const history = new SqlChatMessageHistory(store, sessionId, replyId);
@@ -422,7 +425,7 @@ export class ChatOrchestrator {
     }
   }
 
-  private async makeTitle(question: string, answer: string, choice: ModelChoice | null): Promise<string> {
+  private async makeTitle(store: Store, question: string, answer: string, choice: ModelChoice | null): Promise<string> {
     const fallback = deriveTitle(question);
     if (!choice || !this.options.titleWithModel || !answer) return fallback;
     const signal = AbortSignal.timeout(15_000);
@@ -442,7 +445,7 @@ export class ChatOrchestrator {
         if (c.usage_metadata) usage = c.usage_metadata;
       }
       if (usage) {
-        await this.deps.store
+        await store
           .rpc('record_usage', { p_model: choice.model, p_prompt_tokens: usage.input_tokens, p_completion_tokens: usage.output_tokens, p_kind: 'title' })
           .catch(() => undefined);
       }

@@ -11,6 +11,7 @@ import type { KbHit } from '../protocol/kb.js';
 
 /** Knowledge-base search of one workspace folder's project (the kb subsystem's `searchKnowledgeBase`). */
 export type KbSearch = (
+  store: Store,
   q: { root: string; query: string; limit: number; pathPrefix?: string; language?: string },
   signal?: AbortSignal,
 ) => Promise<KbHit[]>;
@@ -47,7 +48,7 @@ export function buildTools(ctx: ToolContext, allowed: readonly string[]): Struct
     tools.push(
       tool(
         async ({ query, limit, pathPrefix, language }) => {
-          const hits = await kbSearch({ root: ws.root, query, limit: limit ?? 8, pathPrefix, language }, ctx.signal);
+          const hits = await kbSearch(ctx.store, { root: ws.root, query, limit: limit ?? 8, pathPrefix, language }, ctx.signal);
           return hits.length > 0 ? formatKbHits(hits) : `The knowledge base has no passages matching "${query}".`;
         },
         {
