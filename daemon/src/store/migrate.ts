@@ -127,8 +127,10 @@ async function appliedVersions(tx: SqlTx): Promise<Set<string> | null> {
  */
 export async function applyMigrations(db: SqlDb, dir: string = findMigrationsDir()): Promise<string[]> {
   await db.transaction((tx) => tx.exec(HISTORY_DDL));
+  // One read decides the common case (nothing pending) without a transaction per file.
+  const known = await db.transaction((tx) => appliedVersions(tx));
   const applied: string[] = [];
-  for (const m of listMigrations(dir)) {
+  for (const m of listMigrations(dir).filter((x) => !known?.has(x.version))) {
     const sql = readFileSync(m.path, 'utf8');
     const done = await db.transaction(async (tx) => {
       await tx.query(`select pg_advisory_xact_lock(hashtext('supabase_migrations'))`);

@@ -1,0 +1,39 @@
+-- Team roles: managing members needs owner or admin with aal2; only owners make owners; a team keeps an owner.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(9);
+
+insert into auth.users (id, aud, role, email) values
+  ('10000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test'),
+  ('10000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'admin@example.test'),
+  ('10000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'member@example.test'),
+  ('10000000-0000-4000-8000-000000000004', 'authenticated', 'authenticated', 'outsider@example.test');
+
+-- The owner, with a second factor, builds the team.
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
+select lives_ok($$ select public.create_team('Team T', 'team-t') $$, 'a signed-in user creates a team');
+select lives_ok($$ select public.add_team_member((select id from public.teams where slug = 'team-t'), '10000000-0000-4000-8000-000000000002', 'admin') $$, 'the owner adds an admin');
+select lives_ok($$ select public.add_team_member((select id from public.teams where slug = 'team-t'), '10000000-0000-4000-8000-000000000003', 'member') $$, 'the owner adds a member');
+select throws_ok($$ select public.leave_team((select id from public.teams where slug = 'team-t')) $$, '23514', 'a team must keep at least one owner', 'the last owner cannot leave');
+
+-- The admin without a second factor.
+select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select throws_ok($$ select public.add_team_member((select id from public.teams where slug = 'team-t'), '10000000-0000-4000-8000-000000000004') $$, '42501', 'managing team members requires a second factor (aal2)', 'aal1 cannot manage members');
+
+-- The admin with a second factor still cannot make owners.
+select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal2"}', true);
+select throws_ok($$ select public.set_member_role((select id from public.teams where slug = 'team-t'), '10000000-0000-4000-8000-000000000002', 'owner') $$, '42501', 'only an owner can grant or take away the owner role', 'an admin cannot make themself owner');
+
+-- A member cannot escalate by writing the table directly: the row is simply not theirs to change.
+select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal2"}', true);
+select is_empty($$ update public.team_members set role = 'owner' where user_id = auth.uid() returning 1 $$, 'a member cannot promote themself');
+
+-- The outsider sees neither the team nor its members.
+select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000004","role":"authenticated","aal":"aal2"}', true);
+select is_empty($$ select id from public.teams where slug = 'team-t' $$, 'an outsider does not see the team');
+select is_empty($$ select user_id from public.team_members $$, 'an outsider sees no memberships');
+
+reset role;
+select * from finish();
+rollback;

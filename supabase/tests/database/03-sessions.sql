@@ -1,0 +1,47 @@
+-- Sessions: private ones belong to their owner; team ones are read by the team and written by members,
+-- never by viewers or other tenants.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(8);
+
+insert into auth.users (id, aud, role, email) values
+  ('20000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test'),
+  ('20000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'viewer@example.test'),
+  ('20000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'other@example.test');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
+select public.create_team('Team S', 'team-s');
+select public.add_team_member((select id from public.teams where slug = 'team-s'), '20000000-0000-4000-8000-000000000002', 'viewer');
+select public.ensure_project('file:///s', 's', 'github.com/org/s', (select id from public.teams where slug = 'team-s'));
+select public.create_session((select id from public.projects where git_remote = 'github.com/org/s'), 'shared', null, 'team');
+select public.create_session((select id from public.projects where git_remote = 'github.com/org/s'), 'private');
+select public.append_message((select id from public.sessions where title = 'shared'), 'user', 'hello team');
+select public.append_message((select id from public.sessions where title = 'private'), 'user', 'my secret');
+-- Ids kept for the other users, who cannot look them up.
+select set_config('test.shared', (select id::text from public.sessions where title = 'shared'), true);
+select set_config('test.project', (select id::text from public.projects where git_remote = 'github.com/org/s'), true);
+
+-- The viewer reads the shared session, not the private one, and cannot post.
+select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select results_eq($$ select title from public.sessions $$, $$ values ('shared') $$, 'a viewer sees only the shared session');
+select results_eq($$ select content from public.messages $$, $$ values ('hello team') $$, 'a viewer reads only shared messages');
+select throws_ok($$ select public.append_message(current_setting('test.shared')::uuid, 'user', 'hi') $$, '42501', 'you can read this session but not post in it', 'a viewer cannot post');
+select throws_like($$ insert into public.messages (session_id, seq, role, content) values (current_setting('test.shared')::uuid, 99, 'user', 'x') $$, '%row-level security%', 'nor insert a message directly');
+
+-- Another tenant sees nothing and cannot move their session into the team project.
+select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);
+select is_empty($$ select id from public.sessions $$, 'another tenant sees no session');
+select throws_ok($$ select public.get_session(current_setting('test.shared')::uuid) $$, 'P0002', 'session not found', 'get_session refuses an invisible session');
+select public.create_session(null, 'mine');
+select throws_like($$ update public.sessions set project_id = current_setting('test.project')::uuid where title = 'mine' $$, '%row-level security%', 'a session cannot be moved into another tenant''s project');
+
+-- anon has no access at all.
+reset role;
+set local role anon;
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select throws_ok($$ select id from public.sessions $$, '42501', 'permission denied for table sessions', 'anon cannot read sessions');
+
+reset role;
+select * from finish();
+rollback;
