@@ -1,6 +1,8 @@
 /** `cairn restore <file>`: recreates the embedded database from a backup, into a home that has none. */
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { cairnHome } from '../../config.js';
 import { findRunningDaemon } from '../../protocol/client/discovery.js';
 import { EmbeddedStore } from '../../store/embedded.js';
@@ -19,6 +21,7 @@ export const command: CliCommand = {
     const home = cairnHome(ctx.env);
     const running = await findRunningDaemon(home);
     if (running) throw new CliError(`a daemon is running for ${home} (pid ${running.pid}); restore needs an empty home: run cairn stop and use a new CAIRN_HOME`);
+    await assertBackupImage(file);
     try {
       await EmbeddedStore.restore(file, home);
     } catch (err) {
@@ -29,3 +32,18 @@ export const command: CliCommand = {
     return 0;
   },
 };
+
+/**
+ * A backup is a gzipped tar of the data directory. Checked here because PGlite's loader fails on a bad
+ * image with an exception outside any promise, which would kill the CLI with a stack trace.
+ */
+async function assertBackupImage(file: string): Promise<void> {
+  const notBackup = (why: string) => new CliError(`${file} is not a Cairn backup (${why})`);
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(await readFile(file));
+  } catch {
+    throw notBackup('not gzip data');
+  }
+  if (tar.subarray(257, 262).toString('latin1') !== 'ustar') throw notBackup('not a tar archive');
+}
