@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import { openStore } from '../../daemon/src/store/index.js';
 import { StoreError, type ChangeEvent } from '../../daemon/src/store/types.js';
@@ -232,12 +233,19 @@ describe('EmbeddedStore', function () {
     }
   });
 
-  it('rejects a file that is not a backup without leaving a database behind', async () => {
-    const bogus = join(home.home, 'bogus.tgz');
-    await writeFile(bogus, 'not a tarball');
+  it('rejects files that are not backups, saying why, without leaving a database behind', async () => {
     const target = join(home.home, 'restored');
-    await assert.rejects(EmbeddedStore.restore(bogus, target), StoreError);
-    assert.equal(existsSync(join(target, 'db.lock')), false);
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['text.tgz', Buffer.from('not a tarball'), /not gzip data/],
+      ['gzip.tgz', gzipSync(Buffer.from('plain text, gzipped')), /not a tar archive/],
+    ];
+    for (const [name, bytes, why] of cases) {
+      const file = join(home.home, name);
+      await writeFile(file, bytes);
+      await expectStoreError(EmbeddedStore.restore(file, target), 'invalid_input', why);
+      assert.equal(existsSync(join(target, 'db')), false);
+      assert.equal(existsSync(join(target, 'db.lock')), false);
+    }
   });
 
   it('finishes queued work on close, then refuses calls', async () => {

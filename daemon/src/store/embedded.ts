@@ -6,6 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { lockDirectory, type DirLock } from './lock.js';
@@ -32,6 +33,23 @@ export interface EmbeddedOptions {
   migrationsDir?: string;
   /** A `dumpDataDir` image to start a brand-new data dir from instead of running initdb (tests, restore). */
   template?: Blob;
+}
+
+/**
+ * A backup is the gzipped tar of a data dir (`dumpDataDir('gzip')`). Checked before PGlite sees it: its
+ * loader fails on a bad image with an exception outside any promise, which would kill the process.
+ */
+function assertBackupImage(file: string, bytes: Buffer): void {
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(bytes);
+  } catch {
+    throw new StoreError('invalid_input', `${file} is not a Cairn backup (not gzip data).`);
+  }
+  if (tar.subarray(257, 262).toString('latin1') !== 'ustar') {
+    throw new StoreError('invalid_input', `${file} is not a Cairn backup (not a tar archive).`);
+  }
+  if (!tar.includes('PG_VERSION')) throw new StoreError('invalid_input', `${file} is not a Cairn backup (no database in it).`);
 }
 
 function isEmptyDir(dir: string): boolean {
@@ -105,7 +123,9 @@ export class EmbeddedStore implements Store {
     if (!isEmptyDir(dataDir)) {
       throw new StoreError('conflict', `${home} already holds a database; restore into an empty CAIRN_HOME.`);
     }
-    const image = new Blob([await readFile(file)]);
+    const bytes = await readFile(file);
+    assertBackupImage(file, bytes);
+    const image = new Blob([bytes]);
     await mkdir(home, { recursive: true });
     const lock = await lockDirectory(dataDir);
     try {
