@@ -112,6 +112,23 @@ describe('Supabase Auth test server (through @supabase/supabase-js)', function (
     assert.equal(factors.data?.totp[0]?.status, 'verified');
   });
 
+  it('updates the user, and unenrols a verified factor only at aal2', async () => {
+    const person = await signUp(project, 'jade');
+    const updated = await person.auth.auth.updateUser({ data: { full_name: 'Jade J' } });
+    assert.equal(updated.error, null);
+    assert.equal(updated.data.user?.user_metadata.full_name, 'Jade J');
+    const { data: factor } = await person.auth.auth.mfa.enroll({ factorType: 'totp' });
+    await person.auth.auth.mfa.challengeAndVerify({ factorId: factor!.id, code: totpCode(factor!.totp.secret) });
+    // A fresh aal1 sign-in on another device may not remove the factor.
+    const phone = signInClient(project);
+    await phone.auth.signInWithPassword({ email: person.email, password: person.password });
+    const refused = await phone.auth.mfa.unenroll({ factorId: factor!.id });
+    assert.equal((refused.error as AuthApiError | null)?.code, 'insufficient_aal');
+    const removed = await person.auth.auth.mfa.unenroll({ factorId: factor!.id });
+    assert.equal(removed.error, null);
+    assert.equal((await person.auth.auth.mfa.listFactors()).data?.totp.length, 0);
+  });
+
   it('signs in with GitHub through the PKCE authorize redirect and code exchange', async () => {
     const client = signInClient(project);
     const { data, error } = await client.auth.signInWithOAuth({ provider: 'github', options: { redirectTo: CALLBACK, skipBrowserRedirect: true } });

@@ -39,6 +39,23 @@ describe('team mode on the Supabase test servers', function () {
     await viewerReadsOnly(team);
   });
 
+  it('delivers a teammate\'s message to the others within a second (p95 of 20)', async () => {
+    const session = await team.owner.store.rpc<Row>('create_session', { p_project_id: team.projectId, p_title: 'Latency', p_visibility: 'team' });
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const mark = team.viewer.log.events.length;
+      const t0 = performance.now();
+      const msg = await team.member.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: `ping ${i}` });
+      await team.viewer.log.waitFor((e) => e.record.id === msg.id, 3000, `ping ${i}`, mark);
+      latencies.push(performance.now() - t0);
+    }
+    latencies.sort((a, b) => a - b);
+    const p50 = latencies[10]!;
+    const p95 = latencies[18]!;
+    console.log(`      post-to-teammate latency: p50 ${p50.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms`);
+    assert.ok(p95 < 1000, `p95 ${p95} ms`);
+  });
+
   it('removing B from the team cuts B off at once (list, reads, writes, realtime)', async () => {
     await removalCutsOff(team);
   });
