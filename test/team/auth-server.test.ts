@@ -29,7 +29,11 @@ describe('Supabase Auth test server (through @supabase/supabase-js)', function (
   let project: Project;
 
   before(async () => {
-    project = await startProject({ refreshTokenReuseIntervalSeconds: 0 });
+    project = await startProject({
+      refreshTokenReuseIntervalSeconds: 0,
+      siteUrl: 'https://cairn.example/welcome',
+      redirectAllowList: ['vscode://cairn-dev.cairn/', 'vscode-insiders://cairn-dev.cairn/'],
+    });
   });
   after(async () => project?.close());
 
@@ -156,6 +160,12 @@ describe('Supabase Auth test server (through @supabase/supabase-js)', function (
     assert.equal(exchanged.data.user?.app_metadata.provider, 'github');
     const replay = await signInClient(project).auth.exchangeCodeForSession(code2);
     assert.ok(replay.error, 'a code is good for one exchange');
+
+    // A redirect_to outside the allow list sends the browser to the site URL instead, as GoTrue does.
+    const { data: foreign } = await client.auth.signInWithOAuth({ provider: 'github', options: { redirectTo: 'https://evil.example/steal', skipBrowserRedirect: true } });
+    let hop = foreign.url!;
+    for (let i = 0; i < 3; i++) hop = (await fetch(hop, { redirect: 'manual' })).headers.get('location')!;
+    assert.ok(hop.startsWith('https://cairn.example/welcome?code='), hop);
   });
 
   it('signs out with scope others and local as GoTrue does (global: scenarios.test.ts)', async () => {

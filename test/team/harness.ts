@@ -23,7 +23,7 @@ export interface Project {
   close(): Promise<void>;
 }
 
-export async function startProject(opts: { accessTokenTtlSeconds?: number; refreshTokenReuseIntervalSeconds?: number } = {}): Promise<Project> {
+export async function startProject(opts: Omit<Parameters<typeof startSupabaseTestServers>[0], 'db'> = {}): Promise<Project> {
   const tdb = await freshDb();
   const servers = await startSupabaseTestServers({ db: tdb.db, ...opts });
   return {

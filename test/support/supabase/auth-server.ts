@@ -88,6 +88,11 @@ export interface AuthServerOptions {
   baseUrl: () => string;
   /** Where a redirect without an allowed `redirect_to` goes (GoTrue's SITE_URL). */
   siteUrl?: string;
+  /**
+   * GoTrue's URI_ALLOW_LIST: `redirect_to` must start with one of these, else the browser goes to `siteUrl`.
+   * Unset: every `redirect_to` is allowed.
+   */
+  redirectAllowList?: string[];
   accessTokenTtlSeconds?: number;
   refreshTokenReuseIntervalSeconds?: number;
 }
@@ -235,7 +240,7 @@ export class AuthServer {
       app_metadata: { provider, providers: user.providers },
       user_metadata: user.userMetadata,
       identities: user.providers.map((p) => ({
-        identity_id: randomUUID(),
+        identity_id: createHash('sha256').update(`identity:${p}:${user.id}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5'),
         id: p === 'email' ? user.id : createHash('sha256').update(`${p}:${user.email}`).digest('hex').slice(0, 12),
         user_id: user.id,
         identity_data: { email: user.email, email_verified: true, sub: user.id },
@@ -464,11 +469,18 @@ export class AuthServer {
       provider,
       codeChallenge: challenge,
       codeChallengeMethod: method === 'plain' ? 'plain' : 's256',
-      redirectTo: url.searchParams.get('redirect_to') ?? this.opts.siteUrl ?? this.opts.baseUrl(),
+      redirectTo: this.allowedRedirect(url.searchParams.get('redirect_to')),
       createdAt: Date.now(),
       userId: null,
     });
     redirect(res, `${this.authBase}/fake-provider/${provider}/consent?state=${flowId}`);
+  }
+
+  private allowedRedirect(asked: string | null): string {
+    const site = this.opts.siteUrl ?? this.opts.baseUrl();
+    if (!asked) return site;
+    const list = this.opts.redirectAllowList;
+    return !list || list.some((prefix) => asked.startsWith(prefix)) ? asked : site;
   }
 
   /** The provider's consent screen, approved at once: it sends the browser back to GoTrue's callback. */

@@ -26,6 +26,9 @@ export interface SupabaseTestServersOptions {
   jwtSecret?: string;
   accessTokenTtlSeconds?: number;
   refreshTokenReuseIntervalSeconds?: number;
+  /** GoTrue's SITE_URL and URI_ALLOW_LIST (see AuthServerOptions). */
+  siteUrl?: string;
+  redirectAllowList?: string[];
 }
 
 export interface SupabaseTestServers {
@@ -60,6 +63,8 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
     baseUrl: () => baseUrl,
     ...(opts.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: opts.accessTokenTtlSeconds } : {}),
     ...(opts.refreshTokenReuseIntervalSeconds !== undefined ? { refreshTokenReuseIntervalSeconds: opts.refreshTokenReuseIntervalSeconds } : {}),
+    ...(opts.siteUrl ? { siteUrl: opts.siteUrl } : {}),
+    ...(opts.redirectAllowList ? { redirectAllowList: opts.redirectAllowList } : {}),
   });
   const rest = new PostgrestServer({ db: opts.db, jwtSecret, anonKey });
   const realtime = new RealtimeServer({ db: opts.db, jwtSecret, anonKey });
