@@ -12,6 +12,10 @@ import { requests } from '../../daemon/src/protocol/index.js';
 import type { NotificationParamsOf } from '../../daemon/src/protocol/index.js';
 import { migratedTemplate } from '../support/db.js';
 import { FIXTURE } from './support.js';
+import { parseArgs } from '../../daemon/src/cli/args.js';
+import { CliError, type CliCommand, type CliContext, type RpcClient } from '../../daemon/src/cli/command.js';
+import { command as indexCommand } from '../../daemon/src/cli/commands/index.js';
+import { command as searchCommand } from '../../daemon/src/cli/commands/search.js';
 
 /** A one-page PDF whose text is `text` (Helvetica, one line), with a correct xref table. */
 function pdfWith(text: string): Buffer {
@@ -138,6 +142,47 @@ describe('kb/* over JSON-RPC', function () {
     } finally {
       await rm(docs, { recursive: true, force: true });
     }
+  });
+
+  /** Runs a command as `cairn <argv>` would, in the workspace folder, against this daemon. */
+  async function cli(cmd: CliCommand, argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+    const parsed = parseArgs([cmd.name, ...argv]);
+    const out: string[] = [];
+    const err: string[] = [];
+    const ctx: CliContext = {
+      args: parsed.positionals,
+      flags: parsed.flags,
+      json: parsed.flags.json === true,
+      cwd: ws,
+      env: {},
+      connect: async () => client as unknown as RpcClient,
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+    };
+    try {
+      return { code: await cmd.run(ctx), out, err };
+    } catch (e) {
+      if (e instanceof CliError) return { code: e.exitCode, out, err: [...err, e.message] };
+      throw e;
+    }
+  }
+
+  it('cairn index --json prints one summary; cairn search -k prints path, lines, score and snippet', async () => {
+    const idx = await cli(indexCommand, ['.', '--json']);
+    assert.equal(idx.code, 0, idx.err.join('\n'));
+    assert.equal(idx.out.length, 1);
+    const summary = JSON.parse(idx.out[0]!) as { files: number; chunks: number; skipped: Record<string, number>; seconds: number };
+    assert.ok(summary.files >= 4 && typeof summary.seconds === 'number' && 'binary' in summary.skipped);
+    const found = await cli(searchCommand, ['deploy', 'kubernetes', '-k', '2', '--json']);
+    assert.equal(found.code, 0);
+    const hits = JSON.parse(found.out[0]!) as { path: string; startLine: number; endLine: number; score: number; snippet: string; kind: string }[];
+    assert.ok(hits.length <= 2);
+    assert.deepEqual(Object.keys(hits[0]!).sort(), ['endLine', 'kind', 'path', 'score', 'snippet', 'startLine']);
+    assert.equal(hits[0]!.path, 'scripts/deploy.py');
+    const human = await cli(searchCommand, ['deploy', 'kubernetes']);
+    assert.match(human.out[0]!, /scripts\/deploy\.py:\d+-\d+/);
+    assert.equal((await cli(searchCommand, [])).code, 2);
+    assert.equal((await cli(searchCommand, ['x', '-k', '0'])).code, 2);
   });
 
   // Bad input, and the typed error each one answers with.

@@ -17,7 +17,7 @@ import type { Store } from '../store/types.js';
 import type { RuntimeConfig } from '../config.js';
 import type { KbIndexSummary } from '../protocol/kb.js';
 import { resolveProject, type ProjectRef } from '../workspace/project.js';
-import { crawl, emptySkips, readTextFile, statInside, languageOf, IgnoreRules, isBinaryByName, type CrawledFile, type SkipCounts } from './crawl.js';
+import { canonicalRoot, crawl, readTextFile, statInside, languageOf, IgnoreRules, isBinaryByName, type CrawledFile, type SkipCounts } from './crawl.js';
 import { chunkText, type Chunk } from './chunk.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
@@ -305,7 +305,8 @@ async function touch(store: Store, projectId: string, model: string, files: Craw
 }
 
 /** Indexes every file of a workspace folder with the configured embedder. */
-export async function indexWorkspace(deps: IndexDeps, root: string, opts: IndexOptions = {}): Promise<IndexResult> {
+export async function indexWorkspace(deps: IndexDeps, rootIn: string, opts: IndexOptions = {}): Promise<IndexResult> {
+  const root = await canonicalRoot(rootIn);
   const project = await resolveProject(deps.store, root);
   return withProjectLock(project.id, () => runIndex(deps, project, root, opts));
 }
@@ -515,7 +516,7 @@ export async function indexPaths(
   rules: IgnoreRules,
   signal?: AbortSignal,
 ): Promise<{ indexed: string[]; deleted: string[]; failures: { uri: string; message: string }[]; needsFull: boolean }> {
-  const project = await resolveProject(deps.store, root);
+  const project = await resolveProject(deps.store, await canonicalRoot(root));
   return withProjectLock(project.id, async () => {
     const embedder = deps.embedder ?? (await createEmbedder(deps.config.embeddings, signal));
     const stored = await listStoredFiles(deps.store, project.id, embedder.id, signal);

@@ -8,6 +8,7 @@ import type { ConfigHolder } from '../config.js';
 import type { KbHit, KbKind } from '../protocol/kb.js';
 import { resolveProject } from '../workspace/project.js';
 import { activeModel } from './state.js';
+import { canonicalRoot } from './crawl.js';
 import { embedderForModel, type Embedder, vectorText, configuredModelId } from './embed.js';
 
 export type { KbHit };
@@ -68,7 +69,7 @@ export async function searchKnowledgeBase(
   signal?: AbortSignal,
 ): Promise<KbHit[]> {
   const limit = Math.min(Math.max(Math.trunc(params.limit ?? 10), 1), 100);
-  const project = await resolveProject(store, params.root);
+  const project = await resolveProject(store, await canonicalRoot(params.root));
   const model = (await activeModel(store, config.get(), project.id, signal)) ?? configuredModelId(config.get().embeddings);
   let embedding: string | null = null;
   const embedder = await queryEmbedder(model, config, signal);
