@@ -97,6 +97,58 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"kb_ann": {
+                  Row: {
+                    "chunk_id": string,"embedding": string,"embedding_dims": number,"embedding_model": string,"project_id": string,"source_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "chunk_id": string,"embedding": string,"embedding_dims": number,"embedding_model": string,"project_id": string,"source_id": string
+                  }
+                  Update: {
+                    "chunk_id"?: string,"embedding"?: string,"embedding_dims"?: number,"embedding_model"?: string,"project_id"?: string,"source_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "kb_ann_chunk_id_fkey"
+      columns: ["chunk_id"]
+isOneToOne: true
+      referencedRelation: "kb_chunks"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "kb_ann_project_id_fkey"
+      columns: ["project_id"]
+isOneToOne: false
+      referencedRelation: "projects"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"kb_ann_pending": {
+                  Row: {
+                    "chunk_id": string,"embedding_model": string,"project_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "chunk_id": string,"embedding_model": string,"project_id": string
+                  }
+                  Update: {
+                    "chunk_id"?: string,"embedding_model"?: string,"project_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "kb_ann_pending_chunk_id_fkey"
+      columns: ["chunk_id"]
+isOneToOne: true
+      referencedRelation: "kb_chunks"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "kb_ann_pending_project_id_fkey"
+      columns: ["project_id"]
+isOneToOne: false
+      referencedRelation: "projects"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"kb_chunks": {
                   Row: {
                     "content": string,"content_hash": string,"created_at": string,"embedding": string | null,"embedding_dims": number,"embedding_model": string,"end_line": number,"fts": unknown,"id": string,"ordinal": number,"project_id": string,"source_id": string,"start_line": number,"token_count": number
@@ -555,6 +607,12 @@ isOneToOne: false
 { Args: { "p_embedding_model": string,"p_kind"?: string,"p_project_id": string }; Returns: {
               "chunk_count": number,"content_hash": string,"id": string,"indexed_at": string,"kind": string,"mtime_ms": number,"size_bytes": number,"uri": string
             }[]
+                           },
+"kb_pending_vectors":
+{ Args: { "p_project_id": string }; Returns: number
+                           },
+"kb_publish_vectors":
+{ Args: { "p_limit"?: number,"p_project_id": string }; Returns: number
                            },
 "kb_search":
 { Args: { "p_embedding_model": string,"p_kind"?: string,"p_language"?: string,"p_limit"?: number,"p_path_glob"?: string,"p_path_prefix"?: string,"p_project_id": string,"p_query": string,"p_query_embedding": string }; Returns: {

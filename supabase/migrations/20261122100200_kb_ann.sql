@@ -53,9 +53,20 @@ alter table public.kb_ann_pending enable row level security;
 create policy "Users can read published vectors of projects they can read" on public.kb_ann
   for select to authenticated
   using (project_id in (select private.readable_project_ids()));
+-- Only the vector of a chunk of that same project, read under the caller's RLS: nobody can claim another
+-- tenant's chunk (its primary key here) and so keep it out of that tenant's index, or publish a vector
+-- other than the chunk's own.
 create policy "Users can publish vectors of projects they can write to" on public.kb_ann
   for insert to authenticated
-  with check (project_id in (select private.writable_project_ids()));
+  with check (
+    project_id in (select private.writable_project_ids())
+    and exists (
+      select 1 from public.kb_chunks c
+      where c.id = kb_ann.chunk_id and c.source_id = kb_ann.source_id and c.project_id = kb_ann.project_id
+        and c.embedding_model = kb_ann.embedding_model and c.embedding_dims = kb_ann.embedding_dims
+        and c.embedding operator(extensions.=) kb_ann.embedding
+    )
+  );
 create policy "Users can remove vectors of projects they can write to" on public.kb_ann
   for delete to authenticated
   using (project_id in (select private.writable_project_ids()));

@@ -125,9 +125,14 @@ describe('Supabase CLI against PGlite over a socket', function () {
       writeFileSync(typesFile, gen.stdout);
       assert.fail('supabase/types.ts was out of date and has been rewritten; rerun without CAIRN_UPDATE_TYPES');
     }
-    assert.ok(
-      current === gen.stdout,
-      'supabase/types.ts does not match the schema; run `CAIRN_UPDATE_TYPES=1 node --import tsx test/run-all.mjs test/db/supabase-cli.test.ts`',
-    );
+    if (current !== gen.stdout) {
+      const want = gen.stdout.split('\n');
+      const have = current.split('\n');
+      const line = want.findIndex((l, i) => l !== have[i]);
+      assert.fail(
+        `supabase/types.ts does not match the schema (first difference at line ${line + 1}: ${JSON.stringify(want[line]?.slice(0, 160))}); ` +
+          'run `CAIRN_UPDATE_TYPES=1 node --import tsx test/run-all.mjs test/db/supabase-cli.test.ts`',
+      );
+    }
   });
 });

@@ -23,6 +23,11 @@ export interface Tenant {
   taskId: string;
   sourceId: string;
   chunkIds: string[];
+  /** The chunk published into kb_ann (the other one is still queued in kb_ann_pending). */
+  publishedChunkId: string;
+  pendingChunkId: string;
+  /** The queued chunk's vector, as text. */
+  pendingEmbedding: string;
   apiKeyId: string;
   usageId: number;
 }
@@ -78,6 +83,12 @@ export async function buildWorld(t: TestDb): Promise<World> {
       ],
     });
     const chunks = await t.admin<Row>('select id::text from public.kb_chunks where source_id = $1 order by ordinal', [source.id]);
+    await t.rpc(member, 'kb_publish_vectors', { p_project_id: project.id, p_limit: 1 });
+    const [published] = await t.admin<Row>('select chunk_id::text as id from public.kb_ann where project_id = $1', [project.id]);
+    const [pending] = await t.admin<Row & { embedding: string }>(
+      'select p.chunk_id::text as id, c.embedding::text as embedding from public.kb_ann_pending p join public.kb_chunks c on c.id = p.chunk_id where p.project_id = $1',
+      [project.id],
+    );
     const key_ = await t.rpc<Row>(member, 'create_api_key', { p_name: `key of ${key}`, p_key_hash: sha(`key-${key}`), p_prefix: `cairn_${key}` });
     const usage = await t.rpc<{ id: number }>(member, 'record_usage', { p_model: 'gpt', p_prompt_tokens: 10, p_completion_tokens: 5, p_session_id: teamSession.id, p_message_id: message.id });
     return {
@@ -90,6 +101,9 @@ export async function buildWorld(t: TestDb): Promise<World> {
       taskId: task.id,
       sourceId: source.id,
       chunkIds: chunks.map((c) => c.id),
+      publishedChunkId: published!.id,
+      pendingChunkId: pending!.id,
+      pendingEmbedding: pending!.embedding,
       apiKeyId: key_.id,
       usageId: usage.id,
     };
