@@ -116,6 +116,7 @@ const updates: Case[] = [
   { name: 'kb_sources: retitle the A source', sql: `update public.kb_sources set title = 'x' where id = $1 returning 1`, params: (w) => [w.A.sourceId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
   { name: 'kb_chunks: rewrite the A chunks', sql: `update public.kb_chunks set content = 'poisoned' where source_id = $1 returning 1`, params: (w) => [w.A.sourceId], expect: [2, 2, 2, 0, 0, 0, 0, ANON] },
   { name: 'kb_ann: replace the published A vector', sql: `update public.kb_ann set embedding = '[0,0,0,1]' where project_id = $1 returning 1`, params: (w) => [w.A.projectId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+  { name: 'kb_ann_pending: point the A queue at project B', sql: `update public.kb_ann_pending set project_id = $2 where project_id = $1 returning 1`, params: (w) => [w.A.projectId, w.B.projectId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
   { name: "api_keys: revoke A.member's key", sql: `update public.api_keys set revoked_at = now() where id = $1 returning 1`, params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: "api_keys: take A.member's key", sql: `update public.api_keys set owner_id = auth.uid() where id = $1 returning 1`, params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: 'api_usage: rewrite usage', sql: `update public.api_usage set prompt_tokens = 0 where id = $1 returning 1`, params: (w) => [w.A.usageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
@@ -130,6 +131,7 @@ const deletes: Case[] = [
   { name: 'team_members: remove the only owner of A (aal2)', aal2: true, sql: 'delete from public.team_members where team_id = $1 and user_id = $2 returning 1', params: (w) => [w.A.teamId, w.users['A.owner'].id], expect: [err('invalid_input', /at least one owner/), 0, 0, 0, 0, 0, 0, ANON] },
   { name: 'team_invitations: withdraw (aal1)', sql: 'delete from public.team_invitations where id = $1 returning 1', params: (w) => [w.invitationId], expect: [0, 0, 0, 0, 0, 0, 0, ANON] },
   { name: 'team_invitations: withdraw (aal2)', aal2: true, sql: 'delete from public.team_invitations where id = $1 returning 1', params: (w) => [w.invitationId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
+  { name: "profiles: delete A.member's profile", sql: 'delete from public.profiles where id = $1 returning 1', params: (w) => [w.users['A.member'].id], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
   { name: 'projects: delete the A project', sql: 'delete from public.projects where id = $1 returning 1', params: (w) => [w.A.projectId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
   { name: 'sessions: delete the A team session', sql: 'delete from public.sessions where id = $1 returning 1', params: (w) => [w.A.teamSessionId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: 'messages: delete a message', sql: 'delete from public.messages where id = $1 returning 1', params: (w) => [w.A.messageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
@@ -193,6 +195,17 @@ describe('RLS: every table, every operation, every role', function () {
     );
     assert.ok(rows.length >= 13, `expected the 13 tables of the brief, found ${rows.map((r) => r.relname).join(', ')}`);
     assert.deepEqual(rows.filter((r) => !r.relrowsecurity).map((r) => r.relname), []);
+  });
+
+  it('covers every table of public with select, insert, update and delete cases', async () => {
+    const tablesInDb = (await t.admin<{ relname: string }>(
+      `select relname from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p') order by 1`,
+    )).map((r) => r.relname);
+    const missing: string[] = [];
+    for (const [group, cases] of [['select', reads], ['insert', inserts], ['update', updates], ['delete', deletes]] as const) {
+      for (const table of tablesInDb) if (!cases.some((c) => c.name.startsWith(`${table}:`))) missing.push(`${group} ${table}`);
+    }
+    assert.deepEqual(missing, [], 'tables without RLS cases');
   });
 
   it('grants anon nothing on any public table', async () => {
