@@ -118,6 +118,26 @@ describe('team mode on the Supabase test servers', function () {
     }
   });
 
+  it('signing out stops the live feed at once', async () => {
+    const person = await signUp(project, 'leaving');
+    const m = await join(world, person);
+    const writer = await storeFor(project, person);
+    try {
+      const before = await writer.rpc<Row>('create_session', { p_title: 'seen' });
+      await m.log.waitFor((e) => e.record.id === before.id, 3000, 'the event while signed in');
+      m.store.clearSession();
+      await sleep(200);
+      const after = await writer.rpc<Row>('create_session', { p_title: 'not seen' });
+      const probe = await writer.rpc<Row>('rename_session', { p_session_id: after.id, p_title: 'still not seen' });
+      await sleep(500);
+      assert.ok(!m.log.events.some((e) => e.record.id === probe.id), 'no event reaches a signed-out store');
+      await expectFailure(m.store.rpc('list_sessions', {}), ['not_signed_in'], 'a call after sign-out');
+    } finally {
+      await writer.close();
+      await leaveAll([m]);
+    }
+  });
+
   it('a revoked session (signed out everywhere) ends in not_signed_in after one refresh attempt', async () => {
     const servers = project.servers!;
     const person = await signUp(project, 'revoked');

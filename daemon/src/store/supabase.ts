@@ -167,10 +167,14 @@ export class SupabaseStore implements Store {
     this.acting = { id: claims.sub, email: claims.email ?? null, aal: claims.aal === 'aal2' ? 'aal2' : 'aal1' };
   }
 
-  /** Forgets the user (sign-out); calls fail with not_signed_in until the next setSession. */
+  /**
+   * Forgets the user (sign-out): calls fail with not_signed_in until the next setSession, and the Realtime
+   * channels fall back to the anon key, so RLS stops showing them the user's rows at once.
+   */
   clearSession(): void {
     this.session = null;
     this.acting = null;
+    void this.client.realtime.setAuth(this.opts.anonKey).catch(() => undefined);
   }
 
   user(): StoreUser | null {

@@ -21,6 +21,8 @@ import type { PGliteInterface } from '@electric-sql/pglite';
 import { asUser } from './as-user.js';
 import { verifyJwt, JwtError, type AccessTokenClaims } from './jwt.js';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const REALTIME_VERSION_FOLLOWED = 'Realtime v2 (realtime-js 2.x serializer, Phoenix channels V1 JSON and V2 arrays)';
 
 export interface RealtimeServerOptions {
@@ -250,6 +252,8 @@ export class RealtimeServer {
     channel.expiryTimer = null;
     if (typeof channel.claims.exp !== 'number') return;
     const ms = channel.claims.exp * 1000 - Date.now();
+    // setTimeout cannot wait longer than 2^31-1 ms; a token that lives that long (the anon key) outlives the test.
+    if (ms > MAX_TIMER_MS) return;
     channel.expiryTimer = setTimeout(() => this.closeChannel(client, channel, 'Token has expired'), Math.max(0, ms));
     channel.expiryTimer.unref();
   }
