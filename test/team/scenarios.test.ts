@@ -186,6 +186,7 @@ describe('team mode on the Supabase test servers', function () {
 
       servers.setRealtimeDown(true);
       await sleep(200);
+      assert.equal(servers.realtime.connectedClients, 0, 'every Realtime socket dropped');
       for (const text of ['two', 'three', 'four']) {
         await team.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: text });
       }

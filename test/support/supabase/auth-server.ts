@@ -138,8 +138,6 @@ export class AuthServer {
   refreshTokenReuseIntervalSeconds: number;
   /** Identity the fake OAuth provider signs in as on its consent page. */
   oauthIdentity: OAuthIdentity = { email: 'octocat@users.noreply.github.com', name: 'The Octocat' };
-  /** How many requests each route served, for tests that count refresh rounds. */
-  readonly calls = new Map<string, number>();
 
   private readonly users = new Map<string, UserRecord>();
   private readonly usersByEmail = new Map<string, string>();
@@ -161,8 +159,6 @@ export class AuthServer {
 
   /** Handles a request under /auth/v1; `path` is the rest after that prefix. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<void> {
-    const route = `${req.method} ${path.replace(/\/factors\/[^/]+/, '/factors/{id}')}`;
-    this.calls.set(route, (this.calls.get(route) ?? 0) + 1);
     try {
       await this.route(req, res, url, path);
     } catch (err) {
