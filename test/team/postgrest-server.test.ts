@@ -120,6 +120,17 @@ describe('PostgREST test server (rpc)', function () {
     assert.equal((await noKey.json()).message, 'No API key found in request');
   });
 
+  it('calls a function with GET and query-string arguments, read-only', async () => {
+    const get = (query: string) =>
+      fetch(`${project.url}/rest/v1/rpc/${query}`, { headers: { apikey: project.anonKey, authorization: `Bearer ${kim.session().accessToken}` } });
+    const counted = await get('t_count');
+    assert.equal(counted.status, 200);
+    assert.equal(typeof (await counted.json()), 'number');
+    const write = await get('t_add?p_body=via-get');
+    assert.equal(write.status, 405, 'a write through GET fails as a read-only transaction (25006)');
+    assert.equal((await write.json()).code, '25006');
+  });
+
   it('reads the same answers through supabase-js rpc', async () => {
     const client = signInClient(project);
     await client.auth.signInWithPassword({ email: kim.email, password: kim.password });
