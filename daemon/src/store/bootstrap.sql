@@ -29,7 +29,14 @@ grant anon, authenticated, service_role to authenticator;
 -- Extensions live in their own schema, as on Supabase (migrations write `extensions.vector`).
 -- ============================================================================================================
 create schema if not exists extensions;
-create extension if not exists vector with schema extensions;
+-- A Postgres without pgvector still gets bootstrapped; the first migration then says what is missing.
+do $$
+begin
+  if exists (select 1 from pg_available_extensions where name = 'vector') then
+    create extension if not exists vector with schema extensions;
+  end if;
+end
+$$;
 grant usage on schema extensions to anon, authenticated, service_role;
 
 -- ============================================================================================================

@@ -39,6 +39,7 @@ function displayName(): string {
 export async function ensureLocalUser(home: string, db: SqlDb): Promise<StoreUser> {
   const fromFile = await readLocalUserId(home);
   const id = await db.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(hashtext('cairn_local_user'))`);
     const { rows } = await tx.query<{ id: string }>(
       `select id::text as id from auth.users where email = $1 order by created_at limit 1`,
       [LOCAL_USER_EMAIL],

@@ -20,6 +20,7 @@ const MIGRATION_FILE = /^([0-9]+)_(.*)\.sql$/;
 
 /** The CLI's own DDL for its history table (it adds the columns one by one as the CLI evolved). */
 const HISTORY_DDL = `
+select pg_advisory_xact_lock(hashtext('supabase_migrations'));
 create schema if not exists supabase_migrations;
 create table if not exists supabase_migrations.schema_migrations (version text not null primary key);
 alter table supabase_migrations.schema_migrations add column if not exists statements text[];
@@ -168,6 +169,8 @@ export async function readSchemaStatus(db: SqlDb, dir: string = findMigrationsDi
 /** Gives plain Postgres what Supabase provides (roles, auth, extensions); skipped when `auth` exists. */
 export async function bootstrapIfNeeded(db: SqlDb): Promise<boolean> {
   return db.transaction(async (tx) => {
+    // Two daemons starting on one fresh Postgres must not both bootstrap it.
+    await tx.query(`select pg_advisory_xact_lock(hashtext('supabase_migrations'))`);
     const { rows } = await tx.query<{ has: boolean }>(`select exists(select 1 from pg_namespace where nspname = 'auth') as has`);
     if (rows[0]?.has) return false;
     await tx.exec(readFileSync(findShipped(join('daemon', 'src', 'store', 'bootstrap.sql')), 'utf8'));
