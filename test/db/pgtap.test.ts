@@ -26,32 +26,29 @@ function tapLines(results: Array<{ rows: Array<Record<string, unknown>> }>): str
 
 describe('pgTAP suites (supabase/tests/database)', function () {
   this.timeout(120_000);
-  let template: Blob;
+  // One database for all suites: each runs in a transaction it rolls back, as `supabase test db` expects.
+  let db: PGlite;
   before(async () => {
-    template = await migratedTemplate();
+    db = await PGlite.create({ loadDataDir: await migratedTemplate(), extensions: { vector, pgtap } });
+    // Supabase's postgres role has `extensions` on its search_path, where pgtap lives.
+    await db.exec(`set search_path = "$user", public, extensions`);
   });
+  after(() => db?.close());
 
   it('has suites to run', () => assert.ok(suites.length >= 4, suites.join(', ')));
 
   for (const file of suites) {
     it(file, async () => {
-      const db = await PGlite.create({ loadDataDir: template, extensions: { vector, pgtap } });
-      try {
-        // Supabase's postgres role has `extensions` on its search_path, where pgtap lives.
-        await db.exec(`set search_path = "$user", public, extensions`);
-        const lines = tapLines(await db.exec(readFileSync(join(dir, file), 'utf8')));
-        const plan = lines.find((l) => /^1\.\.\d+$/.test(l));
-        assert.ok(plan, `no plan in the output of ${file}:\n${lines.join('\n')}`);
-        const planned = Number(plan.slice(3));
-        const failed = lines.filter((l) => l.startsWith('not ok'));
-        assert.deepEqual(failed, [], lines.join('\n'));
-        assert.equal(lines.filter((l) => l.startsWith('ok')).length, planned, lines.join('\n'));
-        // The suite rolled back: its users are gone.
-        const users = await db.query<{ n: number }>(`select count(*)::int as n from auth.users`);
-        assert.equal(users.rows[0]!.n, 0);
-      } finally {
-        await db.close();
-      }
+      const lines = tapLines(await db.exec(readFileSync(join(dir, file), 'utf8')));
+      const plan = lines.find((l) => /^1\.\.\d+$/.test(l));
+      assert.ok(plan, `no plan in the output of ${file}:\n${lines.join('\n')}`);
+      const planned = Number(plan.slice(3));
+      const failed = lines.filter((l) => l.startsWith('not ok'));
+      assert.deepEqual(failed, [], lines.join('\n'));
+      assert.equal(lines.filter((l) => l.startsWith('ok')).length, planned, lines.join('\n'));
+      // The suite rolled back: its users are gone and the next suite starts clean.
+      const users = await db.query<{ n: number }>(`select count(*)::int as n from auth.users`);
+      assert.equal(users.rows[0]!.n, 0);
     });
   }
 });

@@ -1,0 +1,44 @@
+-- API keys are their owner's alone and never stored in clear; usage cannot be charged to another tenant;
+-- team changes land in the audit log with who made them, readable by the team's owners and admins only.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(7);
+
+insert into auth.users (id, aud, role, email) values
+  ('50000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test'),
+  ('50000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'member@example.test'),
+  ('50000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'other@example.test');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
+select set_config('test.team', (select id::text from public.create_team('Team U', 'team-u')), true);
+select public.add_team_member(current_setting('test.team')::uuid, '50000000-0000-4000-8000-000000000002', 'member');
+select public.rename_team(current_setting('test.team')::uuid, 'Team U renamed');
+select results_eq(
+  $$ select action, actor_id::text from public.list_audit_log(current_setting('test.team')::uuid) where table_name = 'teams' order by id desc limit 1 $$,
+  $$ values ('update'::text, '50000000-0000-4000-8000-000000000001'::text) $$,
+  'renaming the team is audited with its actor'
+);
+select throws_ok(
+  $$ select public.create_api_key('cli', 'cairn_sk_live_not_a_hash', 'cairn_sk') $$,
+  '22023', 'key_hash must be a lowercase hex SHA-256 digest, never the key itself', 'a raw key is refused'
+);
+select lives_ok($$ select public.create_api_key('cli', repeat('e', 64), 'cairn_ee') $$, 'a hashed key is stored');
+
+-- The member does not see the owner's key or the audit log.
+select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select is_empty($$ select id from public.api_keys $$, 'a teammate sees no one else''s API keys');
+select throws_ok($$ select * from public.list_audit_log(current_setting('test.team')::uuid) $$, '42501',
+  'only team owners and admins can read the audit log', 'a member cannot read the audit log');
+
+-- Another user cannot charge usage to the team.
+select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);
+select throws_like(
+  $$ insert into public.api_usage (user_id, team_id, model) values (auth.uid(), current_setting('test.team')::uuid, 'm') $$,
+  '%row-level security%', 'usage cannot be charged to another tenant''s team'
+);
+select lives_ok($$ select public.record_usage('m', 10, 2) $$, 'usage is recorded for oneself');
+
+reset role;
+select * from finish();
+rollback;
