@@ -32,7 +32,7 @@ export interface CommandSpec {
 }
 
 /** How long a command waits for a daemon that is still starting before explaining itself. */
-const CONNECT_WAIT_MS = 20_000;
+const CONNECT_WAIT_MS = 60_000;
 
 function needsWorkspace(parts: Parts): string | null {
   const root = parts.ctx.workspaceRoot();

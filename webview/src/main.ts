@@ -62,7 +62,7 @@ const input = el('vscode-textarea' as 'textarea', { id: 'input', placeholder: 'A
 const agentSelect = el('vscode-single-select' as 'select', { id: 'agent', title: 'Agent' }) as HTMLSelectElement;
 const sendButton = el('vscode-button' as 'button', { id: 'send', icon: 'send' }, 'Send');
 const stopButton = el('vscode-button' as 'button', { id: 'stop', icon: 'debug-stop', secondary: '', hidden: '' }, 'Stop');
-const newButton = el('vscode-button' as 'button', { id: 'new', icon: 'add', secondary: '', title: 'New chat' }, 'New');
+const newButton = el('vscode-button' as 'button', { id: 'new', icon: 'add', secondary: '', title: 'New chat', 'aria-label': 'New chat' });
 const composer = el('div', { class: 'composer' }, input, el('div', { class: 'row' }, agentSelect, el('span', { class: 'spacer' }), newButton, stopButton, sendButton));
 app.append(banner, log, errors, composer);
 

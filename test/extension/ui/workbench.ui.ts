@@ -1,0 +1,164 @@
+/**
+ * UI suites: the workbench driven like a person, through the command palette, the QuickPick, the chat view
+ * (two iframes deep) and the browser for OAuth. Screenshots land in test-results/.
+ */
+import * as assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import type { Locator } from 'playwright-core';
+import { DaemonClient, readDiscovery } from '../../../daemon/src/protocol/client/index.js';
+import { openWorkbench, resultsDir, type Workbench } from '../support/workbench.js';
+import { MODEL_API_KEY } from '../support/services.js';
+
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function textOf(l: Locator): Promise<string> {
+  return (await l.count()) > 0 ? l.first().innerText() : '';
+}
+
+describe('workbench UI', function () {
+  this.timeout(180_000);
+  let wb: Workbench;
+
+  before(async () => {
+    mkdirSync(resultsDir, { recursive: true });
+    wb = await openWorkbench();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      await wb.screenshot(`failed-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`).catch(() => undefined);
+    }
+  });
+  after(async () => {
+    await wb?.close();
+  });
+
+  async function search(query: string): Promise<Locator> {
+    await wb.runCommand('Cairn: Search Knowledge Base');
+    const input = wb.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.pressSequentially(query, { delay: 20 });
+    return input;
+  }
+
+  async function sendChat(text: string): Promise<Locator> {
+    const chat = wb.chatFrame();
+    const box = chat.locator('#input textarea');
+    await box.waitFor({ timeout: 60_000 });
+    await box.fill(text);
+    await box.press('Enter');
+    await chat.locator('.entry.user', { hasText: text }).waitFor();
+    return chat.locator('.entry.assistant').last();
+  }
+
+  it('indexes, then "Cairn: Search Knowledge Base" finds a function as you type and opens it at its lines', async () => {
+    const { page } = wb;
+    await wb.runCommand('Cairn: Index Workspace');
+    await page.locator('.statusbar', { hasText: /Cairn indexed \d+ files/ }).waitFor({ timeout: 120_000 });
+
+    const input = await search('computeQuarterlyTaxRebate');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'src/billing/invoice.ts' }).first();
+    await row.waitFor({ timeout: 15_000 });
+    assert.match(await row.innerText(), /lines \d+–\d+/);
+    await wb.screenshot('search-quickpick-dark.png');
+
+    const info = await readDiscovery(wb.cairnHome);
+    assert.ok(info, 'the extension started a daemon in CAIRN_HOME');
+    const client = await DaemonClient.connect(info);
+    const [hit] = await client.request('kb/search', { root: wb.workspace, query: 'computeQuarterlyTaxRebate', limit: 1 });
+    await client.close();
+    assert.equal(hit?.path, 'src/billing/invoice.ts');
+
+    await input.press('Enter');
+    await page.locator('.tab.active', { hasText: 'invoice.ts' }).waitFor();
+    const selection = page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ });
+    await until('the selection in the status bar', async () => /selected/.test(await textOf(selection)));
+    const m = /Ln (\d+), Col \d+/.exec(await textOf(selection));
+    assert.equal(Number(m?.[1]), hit!.endLine, 'the editor selected the passage down to its last line');
+  });
+
+  it('streams a chat reply into the webview token by token, and Stop stops it', async () => {
+    const { page } = wb;
+    await wb.runCommand('Cairn: Set Model API Key');
+    const keyBox = page.locator('.quick-input-widget input[type="password"]');
+    await keyBox.waitFor();
+    await keyBox.fill(MODEL_API_KEY);
+    await keyBox.press('Enter');
+
+    await wb.runCommand('Cairn: New Chat');
+    const reply = await sendChat('Please answer slowly');
+    const body = reply.locator('.body');
+    await until('the first words', async () => /word3\b/.test(await body.innerText()));
+    const early = await body.innerText();
+    assert.equal(await wb.chatFrame().locator('.banner').isVisible(), false, 'no "not connected" banner while connected');
+    assert.equal(await wb.chatFrame().locator('#stop').isVisible(), true, 'Stop shows while the reply streams');
+    await wb.screenshot('chat-midstream-dark.png');
+    await until('more words', async () => (await body.innerText()).length > early.length + 20);
+    await wb.chatFrame().locator('#stop').click();
+    await reply.locator('.status-note', { hasText: 'Stopped.' }).waitFor({ timeout: 10_000 });
+    assert.ok(!(await body.innerText()).includes('The end.'));
+    assert.equal(await wb.chatFrame().locator('#stop').isVisible(), false, 'Stop hides once the reply ended');
+  });
+
+  it('renders markdown with highlighted code, and inserts a code block at the cursor', async () => {
+    const { page } = wb;
+    await wb.runCommand('Cairn: New Chat');
+    await wb.runCommand('File: New Untitled Text File');
+    await page.locator('.tab.active', { hasText: 'Untitled' }).waitFor();
+    const reply = await sendChat('Where is the tax rebate computed?');
+    const code = reply.locator('.code-block code.hljs');
+    await code.waitFor({ timeout: 30_000 });
+    assert.match(await code.innerText(), /const rebate = invoice\.amountCents \* 0\.07;/);
+    assert.ok((await code.locator('.hljs-keyword').count()) > 0, 'the code is highlighted');
+    assert.ok((await reply.locator('.body code', { hasText: 'computeQuarterlyTaxRebate' }).count()) > 0, 'inline code rendered');
+    await reply.locator('.code-action[data-action="insert"]').click();
+    await until('the code in the editor', async () => /const rebate = invoice\.amountCents/.test(await page.locator('.editor-instance .view-lines').first().innerText()));
+  });
+
+  it('looks right in the light theme (chat mid-stream and the search QuickPick)', async () => {
+    const { page } = wb;
+    await wb.runCommand('Preferences: Color Theme');
+    const themeInput = page.locator('.quick-input-widget input');
+    await themeInput.fill('Light Modern');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor();
+    await themeInput.press('Enter');
+    await page.locator('.monaco-workbench.vs:not(.vs-dark)').waitFor({ timeout: 20_000 });
+    await wb.runCommand('Cairn: New Chat');
+    const reply = await sendChat('Once more, slowly please');
+    await until('the first words', async () => /word3\b/.test(await reply.locator('.body').innerText()));
+    await wb.screenshot('chat-midstream-light.png');
+    await wb.chatFrame().locator('#stop').click();
+    await reply.locator('.status-note', { hasText: 'Stopped.' }).waitFor({ timeout: 10_000 });
+
+    const input = await search('zebra rota');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'docs/guide.md' }).first().waitFor({ timeout: 15_000 });
+    await wb.screenshot('search-quickpick-light.png');
+    await input.press('Escape');
+  });
+
+  it('signs in with GitHub in the browser and comes back through the URI handler', async () => {
+    const { page } = wb;
+    await wb.setSetting('cairn.supabase.url', wb.services.env.CAIRN_TEST_SUPABASE_URL);
+    await wb.setSetting('cairn.supabase.anonKey', wb.services.env.CAIRN_TEST_SUPABASE_ANON_KEY);
+    await new Promise((r) => setTimeout(r, 1000));
+    await wb.runCommand('Cairn: Sign In');
+    const popup = page.context().waitForEvent('page', { timeout: 30_000 });
+    const github = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Continue with GitHub' });
+    await github.waitFor();
+    await github.click();
+    // VS Code may ask before opening an external website; a person clicks "Open".
+    const open = page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Open$/ });
+    const opened = await Promise.race([popup.then(() => 'tab' as const), open.waitFor({ timeout: 30_000 }).then(() => 'dialog' as const)]);
+    if (opened === 'dialog') await open.click();
+    const browserTab = await popup;
+    await browserTab.waitForLoadState().catch(() => undefined);
+    await wb.notifications().filter({ hasText: 'signed in as octocat@users.noreply.github.com' }).waitFor({ timeout: 30_000 });
+    await page.locator('.statusbar', { hasText: 'octocat@users.noreply.github.com' }).waitFor();
+    await wb.screenshot('signed-in-dark.png');
+  });
+});
