@@ -166,6 +166,12 @@ export async function readSchemaStatus(db: SqlDb, dir: string = findMigrationsDi
   };
 }
 
+/** bootstrap.sql beside this module (source tree, or copied next to a bundle), else found from the repo root. */
+function bootstrapFile(): string {
+  const beside = join(dirname(fileURLToPath(import.meta.url)), 'bootstrap.sql');
+  return existsSync(beside) ? beside : findShipped(join('daemon', 'src', 'store', 'bootstrap.sql'));
+}
+
 /** Gives plain Postgres what Supabase provides (roles, auth, extensions); skipped when `auth` exists. */
 export async function bootstrapIfNeeded(db: SqlDb): Promise<boolean> {
   return db.transaction(async (tx) => {
@@ -173,7 +179,7 @@ export async function bootstrapIfNeeded(db: SqlDb): Promise<boolean> {
     await tx.query(`select pg_advisory_xact_lock(hashtext('supabase_migrations'))`);
     const { rows } = await tx.query<{ has: boolean }>(`select exists(select 1 from pg_namespace where nspname = 'auth') as has`);
     if (rows[0]?.has) return false;
-    await tx.exec(readFileSync(findShipped(join('daemon', 'src', 'store', 'bootstrap.sql')), 'utf8'));
+    await tx.exec(readFileSync(bootstrapFile(), 'utf8'));
     return true;
   });
 }
