@@ -107,7 +107,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
       log.info('daemon stopping', { reason, inFlightWrites: inFlightWrites.size });
       shutdownController.abort(new Error(reason));
       await removeDiscovery(home).catch(() => undefined);
-      const drain = Promise.allSettled([...inFlightWrites]);
+      // Writes finish; requests, signalled by the abort, answer (Cancelled or their result) before connections close.
+      const drain = Promise.allSettled([...inFlightWrites, rpc.drainAll()]);
       const timedOut = await Promise.race([drain.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), DRAIN_TIMEOUT_MS).unref())]);
       if (timedOut) log.warn('in-flight writes did not finish in time', { count: inFlightWrites.size });
       rpc.closeAll(1001, 'daemon shutting down');

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,25 @@ describe('daemon lifecycle', function () {
     await stopDaemon(first);
   });
 
+  it('daemon --stdio relays to the daemon already running for the home', async () => {
+    const h = await home();
+    const running = await startDaemon(h);
+    const bridge = spawnSync(process.execPath, ['--import', 'tsx', daemonEntry, '--stdio'], {
+      cwd: repoRoot,
+      env: testEnv(h),
+      encoding: 'utf8',
+      timeout: 60_000,
+      input: `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'daemon/status', params: {} })}\n{oops\n`,
+    });
+    assert.equal(bridge.status, 0, bridge.stderr);
+    const lines = bridge.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    assert.equal(lines.find((m) => m.id === 1)?.result.pid, running.pid);
+    assert.equal(lines.find((m) => m.id === null)?.error.code, -32700);
+    assert.ok(alive(running.pid), 'the running daemon keeps running');
+    await stopDaemon(running);
+  });
+
   it('shuts down on request: answers, closes connections with 1001, exits 0, removes daemon.json and the lock', async () => {
     const h = await home();
     const d = await startDaemon(h);
@@ -82,18 +101,34 @@ describe('daemon lifecycle', function () {
     assert.match(await readFile(join(h, 'logs', 'daemon.log'), 'utf8'), /"msg":"daemon stopped"/);
   });
 
-  it('shuts down cleanly on SIGTERM, letting a running request finish or cancel first', async () => {
+  it('shuts down cleanly on SIGTERM, answering a running request as cancelled first', async () => {
     const h = await home();
     const d = await startDaemon(h);
     const conn = await connectWs(d.info);
     conn.send(JSON.stringify({ jsonrpc: '2.0', id: 'long', method: 'daemon/ping', params: { delayMs: 30_000 } }));
     await new Promise((r) => setTimeout(r, 200));
     d.kill('SIGTERM');
-    const answer = await conn.next(10_000).catch(() => null);
     // The running request is cancelled by shutdown and says so, rather than vanishing.
-    if (answer) assert.equal(answer.error?.code, -31905);
+    const answer = await conn.next(10_000);
+    assert.deepEqual(answer, { jsonrpc: '2.0', id: 'long', error: { code: -31905, message: 'Request cancelled' } });
+    assert.equal((await conn.closed).code, 1001);
     assert.deepEqual(await d.exited, { code: 0, signal: null });
     assert.equal(existsSync(join(h, 'daemon.json')), false);
+  });
+
+  it('finishes a write in flight (a backup) before exiting on SIGTERM', async () => {
+    const h = await home();
+    const d = await startDaemon(h);
+    const conn = await connectWs(d.info);
+    const file = join(h, 'during-shutdown.tar.gz');
+    conn.send(JSON.stringify({ jsonrpc: '2.0', id: 'bk', method: 'daemon/backup', params: { file } }));
+    await new Promise((r) => setTimeout(r, 50));
+    d.kill('SIGTERM');
+    const answer = await conn.next(30_000);
+    assert.equal(answer.id, 'bk');
+    assert.equal(answer.result?.file, file, JSON.stringify(answer));
+    assert.equal(statSync(file).size, answer.result.bytes);
+    assert.deepEqual(await d.exited, { code: 0, signal: null });
   });
 
   it('replaces a stale discovery file and lock left by a crashed daemon', async () => {

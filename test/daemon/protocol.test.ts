@@ -84,6 +84,19 @@ const table: Row[] = [
       assert.ok(!JSON.stringify(r).includes('sk-table-secret'));
     },
   },
+  { name: 'a store error keeps its meaning (not found)', frame: req(19, 'sessions/get', { sessionId: '6f1c2a4e-9b7d-4c3e-8a5f-1d2e3f4a5b6c' }), expect: err(19, -31903) },
+  {
+    name: 'metrics as JSON',
+    frame: req(23, 'daemon/metrics', {}),
+    expect: (r) => {
+      assert.equal(r.result.format, 'json');
+      assert.ok(r.result.requests['daemon/ping'].count >= 2);
+      assert.ok(r.result.requests['daemon/ping'].errors >= 2, 'the invalid pings above count as errors');
+      assert.ok(r.result.rssBytes > 10_000_000);
+      assert.equal(r.result.connections, 1);
+      assert.equal(typeof r.result.indexChunks, 'number');
+    },
+  },
   {
     name: 'metrics in Prometheus text',
     frame: req(18, 'daemon/metrics', { format: 'prometheus' }),

@@ -95,27 +95,20 @@ function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Pr
       headers: { Authorization: `Bearer ${info.token}` },
       maxPayload: 64 * 1024 * 1024,
     });
-    const awaiting = new Set<string>();
+    // Lines sent minus answers received: the bridge exits at end of input once every answer is out.
+    let unanswered = 0;
     let inputEnded = false;
     const finish = (code: number) => {
       ws.close();
       resolve(code);
     };
     const maybeFinish = () => {
-      if (inputEnded && awaiting.size === 0) finish(0);
+      if (inputEnded && unanswered <= 0) finish(0);
     };
     const splitter = new LineSplitter(
       defaultLimits.maxFrameBytes,
       (line) => {
-        // Remember request ids so the bridge answers everything before it exits on end of input.
-        try {
-          const msg: unknown = JSON.parse(line);
-          for (const m of Array.isArray(msg) ? msg : [msg]) {
-            if (m && typeof m === 'object' && 'id' in m && 'method' in m) awaiting.add(JSON.stringify((m as { id: unknown }).id));
-          }
-        } catch {
-          // The daemon answers the parse error.
-        }
+        if (expectsAnswer(line)) unanswered++;
         ws.send(line);
       },
       (bytes) =>
@@ -134,14 +127,7 @@ function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Pr
     ws.on('message', (data) => {
       const text = String(data);
       stdout.write(`${text}\n`);
-      try {
-        const msg: unknown = JSON.parse(text);
-        for (const m of Array.isArray(msg) ? msg : [msg]) {
-          if (m && typeof m === 'object' && 'id' in m && !('method' in m)) awaiting.delete(JSON.stringify((m as { id: unknown }).id));
-        }
-      } catch {
-        // Not ours to judge.
-      }
+      if (isAnswer(text)) unanswered--;
       maybeFinish();
     });
     ws.on('error', (err) => {
@@ -150,4 +136,32 @@ function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Pr
     });
     ws.on('close', () => resolve(0));
   });
+}
+
+/** Whether the daemon answers this line: everything but a notification (or a batch of only notifications). */
+function expectsAnswer(line: string): boolean {
+  // The daemon's rule (rpc/server.ts): a JSON-RPC 2.0 object with a string method and no id gets no answer.
+  const isNotification = (m: unknown) =>
+    m !== null &&
+    typeof m === 'object' &&
+    !Array.isArray(m) &&
+    !('id' in m) &&
+    (m as { jsonrpc?: unknown }).jsonrpc === '2.0' &&
+    typeof (m as { method?: unknown }).method === 'string';
+  try {
+    const msg: unknown = JSON.parse(line);
+    return Array.isArray(msg) ? msg.length === 0 || !msg.every(isNotification) : !isNotification(msg);
+  } catch {
+    return true;
+  }
+}
+
+/** A response (or batch of responses) rather than a daemon notification. */
+function isAnswer(text: string): boolean {
+  try {
+    const msg: unknown = JSON.parse(text);
+    return Array.isArray(msg) || (msg !== null && typeof msg === 'object' && !('method' in msg));
+  } catch {
+    return false;
+  }
 }

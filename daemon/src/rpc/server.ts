@@ -137,6 +137,11 @@ export class RpcServer implements HandlerRegistry {
     return peer;
   }
 
+  /** Resolves once every request received so far, on every connection, has been answered. */
+  async drainAll(): Promise<void> {
+    await Promise.all([...this.peers].map((p) => p.drain()));
+  }
+
   /** Aborts the in-flight requests of every connection and closes them (shutdown). */
   closeAll(code: number, reason: string): void {
     for (const peer of [...this.peers]) {
