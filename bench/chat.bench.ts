@@ -9,9 +9,17 @@
  * - before the first token: `chat/send` to the first `chat/delta`, minus the model's own time to first token
  *   (request received to first content chunk written). Includes committing the user message and the reply
  *   row, loading history and starting the agent. Target: under 25 ms.
+ * - loop start: from starting a reply's stream to the model server receiving the request, for langchain's
+ *   `createAgent` graph and for `model.bindTools(tools).stream()`, the loop the orchestrator uses. This is
+ *   the measurement behind that choice (see daemon/src/chat/orchestrator.ts).
  */
 import { ChatOpenAI } from '@langchain/openai';
+import { HumanMessage, SystemMessage } from '@langchain/core/messages';
+import { tool } from '@langchain/core/tools';
+import { createAgent, modelCallLimitMiddleware, toolCallLimitMiddleware } from 'langchain';
+import { z } from 'zod';
 import { startHarness } from '../test/chat/harness.js';
+import { startOpenAIServer } from '../test/support/openai-server.js';
 
 export interface ChatBenchResult {
   name: 'chat';
@@ -22,6 +30,7 @@ export interface ChatBenchResult {
   daemonAddedPerDeltaMs: { p50: number; p95: number };
   sendToFirstDeltaMinusModelTtftMs: { p50: number; p95: number };
   sendAnsweredMs: { p50: number; p95: number };
+  loopStartToRequestMs: { createAgent: { p50: number; p95: number }; bindToolsStream: { p50: number; p95: number } };
   targets: { perDeltaP50Ms: 1; beforeFirstTokenMs: 25 };
 }
 
@@ -92,11 +101,38 @@ export async function run(opts: { replies?: number; words?: number; chunkDelayMs
       daemonAddedPerDeltaMs: { p50: Math.round((total.p50 - without.p50) * 1000) / 1000, p95: Math.round((total.p95 - without.p95) * 1000) / 1000 },
       sendToFirstDeltaMinusModelTtftMs: stats(beforeFirst),
       sendAnsweredMs: stats(answered),
+      loopStartToRequestMs: await loopStart(replies),
       targets: { perDeltaP50Ms: 1, beforeFirstTokenMs: 25 },
     };
     return result;
   } finally {
     await h.close();
+  }
+}
+
+/** Time from starting a stream to the request reaching the model server, for the two agent loops. */
+async function loopStart(runs: number): Promise<ChatBenchResult['loopStartToRequestMs']> {
+  const server = await startOpenAIServer({ responder: () => ({ content: 'hello there' }) });
+  try {
+    const model = new ChatOpenAI({ model: 'gpt-test', apiKey: 'k', configuration: { baseURL: server.baseURL }, maxRetries: 1, streamUsage: true });
+    const tools = ['search_knowledge_base', 'read_file', 'list_files', 'grep', 'create_task', 'update_task'].map((name) =>
+      tool(async () => 'ok', { name, description: name, schema: z.object({ q: z.string() }) }),
+    );
+    const messages = [new SystemMessage('You are Cairn.'), new HumanMessage('hi')];
+    const graphTimes: number[] = [];
+    const directTimes: number[] = [];
+    for (let i = -2; i < runs; i++) {
+      let t0 = performance.now();
+      const agent = createAgent({ model, tools, middleware: [toolCallLimitMiddleware({ runLimit: 8 }), modelCallLimitMiddleware({ runLimit: 10, exitBehavior: 'end' })] });
+      for await (const _ of await agent.stream({ messages }, { streamMode: ['messages', 'updates'] })) void _;
+      if (i >= 0) graphTimes.push(server.requests.at(-1)!.receivedAt - t0);
+      t0 = performance.now();
+      for await (const _ of await model.bindTools(tools).stream(messages)) void _;
+      if (i >= 0) directTimes.push(server.requests.at(-1)!.receivedAt - t0);
+    }
+    return { createAgent: stats(graphTimes), bindToolsStream: stats(directTimes) };
+  } finally {
+    await server.close();
   }
 }
 

@@ -12,6 +12,7 @@ import { DEFAULT_AGENT_ID, listAgents } from './agents.js';
 import type { MessageRow } from './history.js';
 import { ChatOrchestrator, type ChatOptions } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
+import { countTokens } from './tokens.js';
 import type { KbSearch } from './tools.js';
 
 async function projectOf(store: Store, p: { projectId?: string; root?: string }): Promise<string> {
@@ -31,6 +32,8 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       const failed = await store.rpc<number>('fail_streaming_messages', { p_reason: 'the daemon stopped before the reply finished' });
       if (failed > 0) deps.log.info('chat: replies interrupted by the last shutdown marked failed', { count: failed });
     }
+    // The tokenizer's ranks take a few hundred ms to load; load them now rather than on the first message.
+    setImmediate(() => countTokens(''));
     const onShutdown = () => void chat.dispose();
     deps.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
 

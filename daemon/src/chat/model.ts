@@ -31,6 +31,24 @@ export function resolveModel(config: ChatModelConfig, agentModel?: string | null
   };
 }
 
+const models = new Map<string, ChatOpenAI>();
+
+/**
+ * The model for these settings, reused across replies: building the OpenAI client per message costs
+ * milliseconds before the first token. The cache key holds the key in memory only, like the config does.
+ */
+export function chatModelFor(choice: ModelChoice, temperature: number | null): ChatOpenAI {
+  const key = JSON.stringify([choice.baseUrl, choice.model, choice.apiKey, temperature]);
+  let m = models.get(key);
+  if (!m) {
+    // A changed key or URL makes a new entry; the few old ones are dropped rather than kept forever.
+    if (models.size >= 8) models.clear();
+    m = createChatModel(choice, { temperature });
+    models.set(key, m);
+  }
+  return m;
+}
+
 export function createChatModel(choice: ModelChoice, opts: { temperature?: number | null; maxRetries?: number } = {}): ChatOpenAI {
   return new ChatOpenAI({
     model: choice.model,

@@ -3,6 +3,7 @@
  * confines every path to the workspace folder; task tools go through the SQL API as the acting user.
  */
 import { tool, type StructuredToolInterface } from '@langchain/core/tools';
+import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import { z } from 'zod';
 import type { Store } from '../store/types.js';
 import type { Workspace } from './workspace-files.js';
@@ -151,4 +152,18 @@ export function buildTools(ctx: ToolContext, allowed: readonly string[]): Struct
     );
   }
   return tools;
+}
+
+const definitions = new Map<string, ReturnType<typeof convertToOpenAITool>>();
+
+/**
+ * The tools as OpenAI function definitions. Their schemas never change, so each is converted from zod to JSON
+ * Schema once rather than on every model call.
+ */
+export function toolDefinitions(tools: StructuredToolInterface[]): ReturnType<typeof convertToOpenAITool>[] {
+  return tools.map((t) => {
+    let d = definitions.get(t.name);
+    if (!d) definitions.set(t.name, (d = convertToOpenAITool(t)));
+    return d;
+  });
 }
