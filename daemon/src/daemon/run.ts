@@ -12,13 +12,14 @@ import { defaultLimits } from '../rpc/server.js';
 import { LineSplitter } from '../rpc/stdio.js';
 import { NonLoopbackBindError } from '../rpc/ws.js';
 import { startDaemon } from '../server.js';
-import { openStore } from '../store/index.js';
+import { openSwitchableStore } from '../store/switchable.js';
+import { registerAuth } from '../auth/handlers.js';
 import { registerTeams } from '../teams/handlers.js';
 import { registerKb } from '../kb/handlers.js';
 import { registerChat } from '../chat/handlers.js';
 
 /** Every subsystem of the daemon besides its core methods, in start order (chat searches the knowledge base). */
-export const subsystems: Subsystem[] = [registerKb, registerChat, registerTeams];
+export const subsystems: Subsystem[] = [registerKb, registerChat, registerTeams, registerAuth];
 
 export interface RunOptions {
   stdio: boolean;
@@ -47,7 +48,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     result = await startDaemon({
       home,
       env,
-      openStore,
+      openStore: openSwitchableStore,
       subsystems,
       ...(opts.stdio ? { stdio: { input: stdin, output: stdout } } : {}),
     });

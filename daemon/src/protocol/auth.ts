@@ -1,10 +1,18 @@
 /**
- * `auth` namespace of the Cairn protocol. For now only the status of the acting user; team-mode sign-in
- * methods join this namespace with the Supabase store. See define.ts for the declaration shape.
+ * `auth` namespace of the Cairn protocol: who the daemon acts as, and the hand-over of a Supabase session
+ * from the client that signed the user in (the extension) to the daemon, which then switches from its
+ * local store to the team project. See define.ts for the declaration shape.
  */
 import { z } from 'zod';
-import { request } from './define.js';
+import { notification, request } from './define.js';
 import { storeModeSchema, userSchema } from './core.js';
+
+const exampleUser = { id: '8a6e0804-2bd0-4672-b79d-d97027f9071a', email: 'ana@example.com' };
+const exampleToken =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4YTZlMDgwNC0yYmQwLTQ2NzItYjc5ZC1kOTcwMjdmOTA3MWEiLCJlbWFpbCI6ImFuYUBleGFtcGxlLmNvbSIsImFhbCI6ImFhbDEiLCJleHAiOjE3OTUzMTk5MjB9.c2lnbmF0dXJl';
+
+/** How long the daemon waits for a fresh session after announcing `auth/tokenExpired`. */
+export const TOKEN_REFRESH_DEADLINE_MS = 10_000;
 
 export const authRequests = {
   'auth/status': request('auth/status', {
@@ -14,9 +22,60 @@ export const authRequests = {
     errors: [],
     example: {
       params: {},
-      result: { store: 'embedded', signedIn: true, user: { id: '8a6e0804-2bd0-4672-b79d-d97027f9071a', email: null } },
+      result: { store: 'embedded', signedIn: true, user: exampleUser },
     },
+  }),
+  'auth/setSession': request('auth/setSession', {
+    summary:
+      'Hands the Supabase session the client signed in with (and every refreshed token after it) to the daemon. The first ' +
+      'call connects to the project, refusing one whose schema is behind, accepts pending team invitations and switches ' +
+      'the daemon to team mode; later calls for the same user and project only replace the token.',
+    params: z.object({
+      supabaseUrl: z
+        .url()
+        .optional()
+        .describe('Project URL; defaults to the project already connected, then to CAIRN_SUPABASE_URL in the daemon environment.'),
+      anonKey: z.string().min(1).optional().describe('The project anon (publishable) key, not a secret; same defaults as supabaseUrl.'),
+      accessToken: z.string().min(1).describe('The user access token (a JWT).'),
+      refreshToken: z.string().optional(),
+      expiresAt: z.number().int().nullable().optional().describe('Expiry of the access token, in Unix seconds.'),
+    }),
+    result: z.object({
+      store: z.literal('supabase'),
+      user: userSchema,
+      aal: z.enum(['aal1', 'aal2']).describe('Authenticator assurance level of the token; managing team members needs aal2.'),
+      /** Team invitations to this user email accepted by this call (only the first call for a user accepts any). */
+      acceptedInvitations: z.number().int(),
+    }),
+    errors: ['NotSignedIn', 'SchemaBehind', 'InvalidInput', 'Busy', 'NotImplementedInStore'],
+    example: {
+      params: {
+        supabaseUrl: 'https://abcdefghijklmnop.supabase.co',
+        anonKey: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoiYW5vbiJ9.c2lnbmF0dXJl',
+        accessToken: exampleToken,
+        refreshToken: 'v1.MzQ1Njc4OTAxMjM0',
+        expiresAt: 1795319920,
+      },
+      result: { store: 'supabase', user: exampleUser, aal: 'aal1', acceptedInvitations: 1 },
+    },
+  }),
+  'auth/signOut': request('auth/signOut', {
+    summary: 'Forgets the Supabase session and switches the daemon back to its local store (embedded or Postgres URL).',
+    params: z.object({}),
+    result: z.object({ store: z.enum(['embedded', 'postgres']), user: userSchema.nullable() }),
+    errors: [],
+    example: { params: {}, result: { store: 'embedded', user: { id: '3f0c1a52-7d8e-4b9f-a1c2-d3e4f5a6b7c8', email: null } } },
   }),
 } as const;
 
-export const authNotifications = {} as const;
+export const authNotifications = {
+  'auth/tokenExpired': notification('auth/tokenExpired', {
+    summary:
+      'The Supabase access token expired (topic `auth`): refresh the session and call `auth/setSession` within ' +
+      '`respondWithinMs`; the calls waiting for it then resume, or fail with NotSignedIn after the deadline. Sent once ' +
+      'per expired token, however many calls noticed it.',
+    direction: 'daemon->client',
+    params: z.object({ reason: z.string(), respondWithinMs: z.number().int() }),
+    example: { reason: 'The access token expired at 2026-11-22T02:10:00.000Z', respondWithinMs: TOKEN_REFRESH_DEADLINE_MS },
+  }),
+} as const;

@@ -1,0 +1,68 @@
+/**
+ * The auth subsystem: `auth/setSession` and `auth/signOut` (team-mode sign-in hand-over and store switch;
+ * `auth/status` is a core method), plus the live-update bridge from the store's change feed to
+ * `sessions/changed` notifications, which runs in every store mode.
+ */
+import { RpcError } from '../protocol/errors.js';
+import type { DaemonDeps, HandlerRegistry, Subsystem } from '../rpc/registry.js';
+import { SwitchableStore } from '../store/switchable.js';
+import { LiveBridge } from './live.js';
+import { TeamAuth, type TeamAuthOptions } from './team-auth.js';
+
+export interface AuthSubsystemOptions {
+  env?: NodeJS.ProcessEnv;
+  refreshDeadlineMs?: number;
+  realtime?: TeamAuthOptions['realtime'];
+}
+
+/** Realtime heartbeat from the environment: tests shorten it to notice a dropped socket in seconds. */
+function realtimeFromEnv(env: NodeJS.ProcessEnv): TeamAuthOptions['realtime'] {
+  const ms = Number(env.CAIRN_REALTIME_HEARTBEAT_MS);
+  return Number.isInteger(ms) && ms > 0 ? { heartbeatIntervalMs: ms } : undefined;
+}
+
+export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsystem {
+  return async (registry: HandlerRegistry, deps: DaemonDeps) => {
+    const env = options.env ?? process.env;
+    const store = deps.store instanceof SwitchableStore ? deps.store : null;
+    if (store) {
+      store.onSubscribeError = (err) =>
+        deps.log.warn('live updates paused: the store refused the change feed (retried on the next token hand-over)', {
+          error: err instanceof Error ? err.message : String(err),
+        });
+    }
+    const auth = store
+      ? new TeamAuth({
+          store,
+          hub: deps.hub,
+          log: deps.log,
+          env,
+          ...(options.refreshDeadlineMs !== undefined ? { refreshDeadlineMs: options.refreshDeadlineMs } : {}),
+          ...((options.realtime ?? realtimeFromEnv(env)) ? { realtime: options.realtime ?? realtimeFromEnv(env) } : {}),
+        })
+      : null;
+    const teamAuth = (): TeamAuth => {
+      if (!auth) throw new RpcError('NotImplementedInStore', 'This daemon was started without a switchable store, so it cannot sign in to a team project');
+      return auth;
+    };
+
+    registry.handle('auth/setSession', async (p) => teamAuth().setSession(p));
+    registry.handle('auth/signOut', async () => {
+      await teamAuth().signOut();
+      const user = deps.store.user();
+      return { store: store!.localMode, user: user ? { id: user.id, email: user.email } : null };
+    });
+
+    const live = new LiveBridge({ store: deps.store, hub: deps.hub, log: deps.log });
+    await live.start();
+    return {
+      async dispose() {
+        auth?.dispose();
+        await live.stop();
+      },
+    };
+  };
+}
+
+/** The auth subsystem as the daemon composes it (run.ts). */
+export const registerAuth: Subsystem = createAuthSubsystem();

@@ -1,0 +1,137 @@
+/**
+ * Live updates from other people and other daemons: turns the store's change feed (Supabase Realtime in
+ * team mode, LISTEN/NOTIFY in the local stores) into `sessions/changed` notifications.
+ *
+ * The chat subsystem already announces what this daemon does itself (sessions it creates, renames, shares;
+ * replies it streams), so the bridge passes on only what someone else caused: messages whose author is not
+ * the acting user, and session rows owned by someone else. A message posted here still touches the shared
+ * session row (its recency), so a session update from someone else's row is announced only when something
+ * a client shows changed (title, visibility, archived, project) or when it comes with someone else's message.
+ *
+ * One notification reuses the chat subsystem's declaration: `sessions/changed` on topic `sessions` (the
+ * tree) and, for messages, on `session:<id>` too (an open chat re-reads the session after its last `seq`).
+ * Events of one session within `coalesceMs` become one notification per topic: a message insert and the
+ * session row it touches arrive together.
+ */
+import { toSession, type SessionRow } from '../chat/rows.js';
+import type { Session } from '../protocol/sessions.js';
+import type { EventHub, Logger } from '../rpc/registry.js';
+import { StoreError, type ChangeEvent, type Store } from '../store/types.js';
+
+interface Pending {
+  timer: NodeJS.Timeout;
+  /** A session row event by someone else: what happened to the row. */
+  sessionOp: ChangeEvent['op'] | null;
+  /** Someone else posted or updated a message of the session. */
+  remoteMessage: boolean;
+}
+
+export interface LiveBridgeOptions {
+  store: Store;
+  hub: EventHub;
+  log: Logger;
+  coalesceMs?: number;
+}
+
+const fingerprint = (s: Session) => JSON.stringify([s.title, s.visibility, s.archived, s.projectId]);
+
+export class LiveBridge {
+  private readonly pending = new Map<string, Pending>();
+  /** What clients were last told about each session, to tell a real change from a recency touch. */
+  private readonly known = new Map<string, string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private off: (() => Promise<void>) | null = null;
+  private stopped = false;
+  private readonly coalesceMs: number;
+
+  constructor(private readonly opts: LiveBridgeOptions) {
+    this.coalesceMs = opts.coalesceMs ?? 60;
+  }
+
+  async start(): Promise<void> {
+    this.off = await this.opts.store.onChange((event) => this.onEvent(event));
+  }
+
+  /** Stops listening and drops what was not announced yet. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+    const off = this.off;
+    this.off = null;
+    await off?.();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private onEvent(event: ChangeEvent): void {
+    if (this.stopped) return;
+    const me = this.opts.store.user()?.id ?? null;
+    const r = event.record;
+    if (event.table === 'messages') {
+      const sessionId = typeof r.session_id === 'string' ? r.session_id : null;
+      if (!sessionId || (me !== null && r.author_id === me)) return;
+      this.mark(sessionId).remoteMessage = true;
+    } else if (event.table === 'sessions') {
+      const sessionId = typeof r.id === 'string' ? r.id : null;
+      if (!sessionId || (me !== null && r.owner_id === me)) return;
+      const p = this.mark(sessionId);
+      // A delete wins over an update seen in the same window; an insert stays an insert.
+      if (event.op === 'DELETE' || p.sessionOp === null) p.sessionOp = event.op;
+    }
+  }
+
+  private mark(sessionId: string): Pending {
+    let p = this.pending.get(sessionId);
+    if (!p) {
+      p = {
+        timer: setTimeout(() => this.flush(sessionId), this.coalesceMs),
+        sessionOp: null,
+        remoteMessage: false,
+      };
+      this.pending.set(sessionId, p);
+    }
+    return p;
+  }
+
+  private flush(sessionId: string): void {
+    const p = this.pending.get(sessionId);
+    this.pending.delete(sessionId);
+    if (!p || this.stopped) return;
+    const work = this.announce(sessionId, p).catch((err: unknown) =>
+      this.opts.log.warn('live update could not be announced', { sessionId, error: err instanceof Error ? err.message : String(err) }),
+    );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async announce(sessionId: string, p: Pending): Promise<void> {
+    const { hub } = this.opts;
+    const session = p.sessionOp === 'DELETE' ? null : await this.read(sessionId);
+    if (this.stopped) return;
+    if (!session) {
+      // Deleted, or no longer visible to this user (unshared, removed from the team): gone from their view.
+      if (p.sessionOp === null && !this.known.has(sessionId)) return;
+      this.known.delete(sessionId);
+      hub.publish('sessions', 'sessions/changed', { sessionId, change: 'deleted', session: null });
+      if (p.remoteMessage) hub.publish(`session:${sessionId}`, 'sessions/changed', { sessionId, change: 'deleted', session: null });
+      return;
+    }
+    const print = fingerprint(session);
+    const before = this.known.get(sessionId);
+    this.known.set(sessionId, print);
+    if (!p.remoteMessage && before === print) return;
+    const change = p.sessionOp === 'INSERT' ? 'created' : 'updated';
+    hub.publish('sessions', 'sessions/changed', { sessionId, change, session });
+    if (p.remoteMessage) hub.publish(`session:${sessionId}`, 'sessions/changed', { sessionId, change, session });
+  }
+
+  /** The session as the acting user sees it now, or null when they cannot see it. */
+  private async read(sessionId: string): Promise<Session | null> {
+    try {
+      return toSession(await this.opts.store.rpc<SessionRow>('get_session', { p_session_id: sessionId }));
+    } catch (err) {
+      if (err instanceof StoreError && (err.kind === 'not_found' || err.kind === 'permission_denied')) return null;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The store the daemon hands to its subsystems: the local store it opened at start (embedded PGlite or a
+ * Postgres URL), swapped for a SupabaseStore when the user signs in to a team project and back when they
+ * sign out. Subsystems keep one Store reference for the daemon's lifetime, so every call goes to whichever
+ * store is current, and change-feed listeners follow the swap instead of going quiet.
+ */
+import { forgetProjects } from '../workspace/project.js';
+import { openStore } from './index.js';
+import type { SupabaseStore } from './supabase.js';
+import type { ChangeEvent, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
+
+type Listener = (event: ChangeEvent) => void;
+
+interface Subscription {
+  readonly listener: Listener;
+  /** Unsubscribes from the store it was made on; null while not subscribed (the new store refused). */
+  off: (() => Promise<void>) | null;
+}
+
+/** The embedded store's backup, offered only while that store is current (see rpc/core.ts's capability check). */
+type BackupFn = (file: string) => Promise<unknown>;
+
+export class SwitchableStore implements Store {
+  private current: Store;
+  private team: SupabaseStore | null = null;
+  private readonly subscriptions = new Set<Subscription>();
+  /** Swaps and subscriptions run one at a time, so no listener ends up on a store that was swapped out. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  /** Told when a listener cannot follow a swap (e.g. Realtime refused); `resubscribe` retries it. */
+  onSubscribeError: (err: unknown) => void = () => undefined;
+
+  constructor(readonly local: Store) {
+    this.current = local;
+  }
+
+  get mode(): StoreMode {
+    return this.current.mode;
+  }
+
+  /** The mode of the store the daemon falls back to on sign-out. */
+  get localMode(): 'embedded' | 'postgres' {
+    return this.local.mode === 'postgres' ? 'postgres' : 'embedded';
+  }
+
+  /** The team project's store while signed in, else null. */
+  get teamStore(): SupabaseStore | null {
+    return this.team;
+  }
+
+  get backup(): BackupFn | undefined {
+    const fn = (this.current as Partial<{ backup: BackupFn }>).backup;
+    return typeof fn === 'function' ? fn.bind(this.current) : undefined;
+  }
+
+  user(): StoreUser | null {
+    return this.current.user();
+  }
+
+  rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+    return this.current.rpc<T>(fn, args, opts);
+  }
+
+  schemaStatus(): Promise<SchemaStatus> {
+    return this.current.schemaStatus();
+  }
+
+  stats(): Promise<{ tables: Record<string, number>; bytes: number | null }> {
+    return this.current.stats();
+  }
+
+  onChange(listener: Listener): Promise<() => Promise<void>> {
+    return this.serially(async () => {
+      const sub: Subscription = { listener, off: await this.current.onChange(listener) };
+      this.subscriptions.add(sub);
+      return () =>
+        this.serially(async () => {
+          this.subscriptions.delete(sub);
+          const off = sub.off;
+          sub.off = null;
+          await off?.();
+        });
+    });
+  }
+
+  /** Makes `store` current (closing a previous team store), moving every change listener onto it. */
+  useTeam(store: SupabaseStore): Promise<void> {
+    return this.serially(async () => {
+      const previous = this.team;
+      this.team = store;
+      await this.swapTo(store);
+      if (previous && previous !== store) await previous.close();
+    });
+  }
+
+  /** Back to the local store; the team store forgets the user at once and closes. */
+  useLocal(): Promise<void> {
+    return this.serially(async () => {
+      const team = this.team;
+      this.team = null;
+      team?.clearSession();
+      await this.swapTo(this.local);
+      await team?.close();
+    });
+  }
+
+  /** Subscribes again the listeners a swap could not move (call after the connection or token recovers). */
+  resubscribe(): Promise<number> {
+    return this.serially(async () => {
+      let moved = 0;
+      for (const sub of this.subscriptions) {
+        if (sub.off) continue;
+        try {
+          sub.off = await this.current.onChange(sub.listener);
+          moved++;
+        } catch (err) {
+          this.onSubscribeError(err);
+        }
+      }
+      return moved;
+    });
+  }
+
+  /** Listeners that are not receiving changes (a swap could not move them). */
+  get detachedListeners(): number {
+    return [...this.subscriptions].filter((s) => s.off === null).length;
+  }
+
+  async close(): Promise<void> {
+    await this.serially(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      for (const sub of this.subscriptions) {
+        const off = sub.off;
+        sub.off = null;
+        await off?.().catch(() => undefined);
+      }
+      this.subscriptions.clear();
+      const team = this.team;
+      this.team = null;
+      try {
+        await team?.close();
+      } finally {
+        await this.local.close();
+      }
+    });
+  }
+
+  private async swapTo(next: Store): Promise<void> {
+    if (next === this.current) return;
+    this.current = next;
+    // Cached project ids belong to the previous database (or the previous user's view of it).
+    forgetProjects(this);
+    for (const sub of this.subscriptions) {
+      const off = sub.off;
+      sub.off = null;
+      await off?.().catch(() => undefined);
+      try {
+        sub.off = await next.onChange(sub.listener);
+      } catch (err) {
+        this.onSubscribeError(err);
+      }
+    }
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The daemon's store factory (run.ts): the local store from `openStore`, ready to switch to team mode. */
+export async function openSwitchableStore(home: string, env: NodeJS.ProcessEnv = process.env): Promise<SwitchableStore> {
+  return new SwitchableStore(await openStore(home, env));
+}
