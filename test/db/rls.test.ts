@@ -208,6 +208,16 @@ describe('RLS: every table, every operation, every role', function () {
     assert.deepEqual(missing, [], 'tables without RLS cases');
   });
 
+  it('lets anon execute no function of the SQL API but schema_version', async () => {
+    // Supabase's default privileges grant EXECUTE on every new function to anon; each must be revoked.
+    const rows = await t.admin<{ proname: string }>(
+      `select distinct p.proname from pg_proc p
+        where p.pronamespace = 'public'::regnamespace and p.prokind = 'f' and has_function_privilege('anon', p.oid, 'execute')
+        order by 1`,
+    );
+    assert.deepEqual(rows.map((r) => r.proname), ['schema_version']);
+  });
+
   it('grants anon nothing on any public table', async () => {
     const rows = await t.admin<{ table_name: string; privilege_type: string }>(
       `select table_name, privilege_type from information_schema.role_table_grants
