@@ -70,7 +70,7 @@ describe('cairn command line', function () {
   it('prints help listing every command and exits 0', async () => {
     const r = await runCli(['--help'], env);
     assert.equal(r.code, 0);
-    for (const name of ['daemon', 'status', 'index', 'search', 'stop', 'migrate', 'backup', 'restore']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['daemon', 'status', 'index', 'search', 'chat', 'sessions', 'stop', 'migrate', 'backup', 'restore']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
     const sub = await runCli(['backup', '--help'], env);
     assert.equal(sub.code, 0);
     assert.match(sub.stdout, /usage: cairn backup <file>/);
@@ -81,6 +81,13 @@ describe('cairn command line', function () {
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^cairn: no such file: \/nonexistent\/snapshot\.tar\.gz\n$/);
+  });
+
+  it('exits 1 with the reason on one line when the daemon cannot start', async () => {
+    const r = await runCli(['status', '--json'], { ...env, CAIRN_HOST: '0.0.0.0' });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^cairn: the Cairn daemon failed to start: .*refusing to listen on 0\.0\.0\.0.*\n$/);
   });
 
   it('reports "no daemon" from stop without starting one', async () => {

@@ -7,20 +7,23 @@ import { resolve } from 'node:path';
 import { cairnHome } from '../config.js';
 import { DaemonClient, DaemonResponseError, ConnectionClosedError } from '../protocol/client/client.js';
 import { DaemonStartError, ensureDaemon } from '../protocol/client/ensure.js';
+import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { DAEMON_VERSION } from '../rpc/version.js';
 import { parseArgs } from './args.js';
 import { CliError, type CliCommand, type CliContext, type RpcClient } from './command.js';
 import { command as backup } from './commands/backup.js';
+import { command as chat } from './commands/chat.js';
 import { command as daemon } from './commands/daemon.js';
 import { command as index } from './commands/index.js';
 import { command as migrate } from './commands/migrate.js';
 import { command as restore } from './commands/restore.js';
 import { command as search } from './commands/search.js';
+import { command as sessions } from './commands/sessions.js';
 import { command as status } from './commands/status.js';
 import { command as stop } from './commands/stop.js';
 
 /** Every command, in the order `cairn --help` lists them. */
-const commands: CliCommand[] = [daemon, status, index, search, stop, migrate, backup, restore];
+const commands: CliCommand[] = [daemon, status, index, search, chat, sessions, stop, migrate, backup, restore];
 
 interface CliIo {
   argv: readonly string[];
@@ -101,6 +104,9 @@ async function runCli(io: CliIo): Promise<number> {
         if (client) return client;
         const home = cairnHome(io.env);
         const info = await ensureDaemon(home, { spawn: { ...daemonSpawnArgs(), env: io.env, cwd: io.cwd } });
+        if (info.protocolVersion !== PROTOCOL_VERSION) {
+          throw new CliError(`the running daemon (pid ${info.pid}, ${info.version}) speaks protocol ${info.protocolVersion}, this cairn speaks ${PROTOCOL_VERSION}; run cairn stop and retry`);
+        }
         client = await DaemonClient.connect(info);
         await client.request('initialize', initializeParams(io.env));
         return client;

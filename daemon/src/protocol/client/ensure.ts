@@ -31,9 +31,10 @@ export class DaemonStartError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function tail(file: string, lines: number): string {
+/** The last line the failed daemon printed: errors are reported on one line. */
+function lastLine(file: string): string {
   try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+    return readFileSync(file, 'utf8').trim().split('\n').at(-1)?.trim() ?? '';
   } catch {
     return '';
   }
@@ -80,7 +81,7 @@ export async function ensureDaemon(home: string, opts: EnsureOptions): Promise<D
     // Exit code 0 means another daemon won the race for this home; keep polling for its discovery file.
     const e = exited as { code: number | null; signal: NodeJS.Signals | null } | null;
     if (e && e.code !== 0) {
-      const why = startError || tail(startLog, 5) || `exit ${e.code ?? e.signal}`;
+      const why = startError || lastLine(startLog) || `exit ${e.code ?? e.signal}`;
       throw new DaemonStartError(`the Cairn daemon failed to start: ${why}`);
     }
     await sleep(100);
