@@ -66,7 +66,7 @@ export class KbWatcher {
     const now = Date.now();
     if (!this.timer) this.firstAt = now;
     if (this.timer) clearTimeout(this.timer);
-    const wait = Math.min(this.opts.debounceMs ?? 250, Math.max(0, this.firstAt + (this.opts.maxWaitMs ?? 2000) - now));
+    const wait = Math.min(this.opts.debounceMs ?? 100, Math.max(0, this.firstAt + (this.opts.maxWaitMs ?? 1000) - now));
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
