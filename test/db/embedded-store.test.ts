@@ -82,122 +82,6 @@ describe('EmbeddedStore', function () {
     assert.equal(again.owner_id, user.id);
   });
 
-  it('returns rows PostgREST-style: arrays for set-returning functions, objects, scalars and null for void', async () => {
-    const store = await open();
-    const s = await store.rpc<Session>('create_session', { p_title: 'Shapes' });
-    assert.equal(typeof s.id, 'string');
-    assert.match(s.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, 'timestamps are ISO strings as in PostgREST JSON');
-    const m = await store.rpc<Message>('append_message', {
-      p_session_id: s.id,
-      p_role: 'assistant',
-      p_content: '',
-      p_status: 'streaming',
-      p_metadata: { model: 'm' },
-      p_tool_calls: [{ id: 'c1', name: 'grep', args: { q: 'x' } }],
-    });
-    assert.equal(m.seq, 1);
-    const list = await store.rpc<Message[]>('list_messages', { p_session_id: s.id });
-    assert.deepEqual(list.map((x) => [x.seq, x.status]), [[1, 'streaming']]);
-    assert.equal(await store.rpc<number>('fail_streaming_messages', { p_reason: 'test' }), 1);
-    assert.equal(await store.rpc('delete_session', { p_session_id: s.id }), null);
-    assert.deepEqual(await store.rpc('list_sessions'), []);
-  });
-
-  it('serialises concurrent calls: 30 appends at once get seq 1..30 with no gaps', async () => {
-    const store = await open();
-    const s = await store.rpc<Session>('create_session');
-    await Promise.all(
-      Array.from({ length: 30 }, (_, i) => store.rpc('append_message', { p_session_id: s.id, p_role: 'user', p_content: `m${i}` })),
-    );
-    const list = await store.rpc<Message[]>('list_messages', { p_session_id: s.id });
-    assert.deepEqual(list.map((m) => m.seq), Array.from({ length: 30 }, (_, i) => i + 1));
-  });
-
-  it('maps SQL errors to typed StoreErrors with readable messages, and changes nothing', async () => {
-    const store = await open();
-    const s = await store.rpc<Session>('create_session');
-    const cases: Array<[string, Record<string, unknown>, StoreError['kind'], RegExp]> = [
-      ['get_session', { p_session_id: '00000000-0000-0000-0000-000000000001' }, 'not_found', /session not found/],
-      ['append_message', { p_session_id: s.id, p_role: 'user', p_content: 'x'.repeat(1048577) }, 'invalid_input', /over 1 MiB/],
-      ['append_message', { p_session_id: s.id, p_role: 'wizard', p_content: 'x' }, 'invalid_input', /role must be/],
-      ['get_session', { p_session_id: 'not-a-uuid' }, 'invalid_input', /invalid input syntax for type uuid/],
-      ['create_session', { p_visibility: 'team' }, 'permission_denied', /only team projects can have team sessions/],
-      ['no_such_function', {}, 'not_found', /no function public\.no_such_function/],
-      ['get_session; drop table x', {}, 'invalid_input', /Not a function name/],
-      ['get_session', { p_sessionid: s.id }, 'invalid_input', /has no argument p_sessionid/],
-    ];
-    for (const [fn, args, kind, message] of cases) await expectStoreError(store.rpc(fn, args), kind, message);
-    const stats = await store.stats();
-    assert.equal(stats.tables.messages, 0);
-    assert.equal(stats.tables.sessions, 1);
-  });
-
-  it('does not start a call whose signal is already aborted', async () => {
-    const store = await open();
-    const ac = new AbortController();
-    ac.abort();
-    await assert.rejects(store.rpc('create_session', {}, { signal: ac.signal }), { name: 'AbortError' });
-    assert.deepEqual(await store.rpc('list_sessions'), []);
-  });
-
-  it('reports row counts of every public table and the database size', async () => {
-    const store = await open();
-    await store.rpc('create_session');
-    const stats = await store.stats();
-    for (const t of ['profiles', 'teams', 'team_members', 'projects', 'agents', 'tasks', 'sessions', 'messages', 'kb_sources', 'kb_chunks']) {
-      assert.equal(typeof stats.tables[t], 'number', `count of ${t}`);
-    }
-    assert.equal(stats.tables.sessions, 1);
-    assert.equal(stats.tables.profiles, 1);
-    assert.ok(stats.bytes !== null && stats.bytes > 1_000_000);
-  });
-
-  it('delivers changes the local user can see, and not those of rows it cannot', async () => {
-    const store = await open();
-    const events: ChangeEvent[] = [];
-    const unsubscribe = await store.onChange((e) => events.push(e));
-    const mine = await store.rpc<Session>('create_session', { p_title: 'mine' });
-    // Another user's private session, created directly as the owner of the database.
-    const other = await store.asOwner(async (tx) => {
-      const uid = (await tx.query<{ id: string }>(
-        `insert into auth.users (id, aud, role, email) values (gen_random_uuid(), 'authenticated', 'authenticated', 'other@example.test') returning id`,
-      )).rows[0]!.id;
-      return (await tx.query<{ id: string }>(`insert into public.sessions (owner_id, title) values ($1, 'theirs') returning id`, [uid])).rows[0]!.id;
-    });
-    await store.asOwner(async (tx) => {
-      for (const id of [mine.id, other]) {
-        await tx.query(`select pg_notify('cairn_changes', $1)`, [JSON.stringify({ table: 'sessions', op: 'UPDATE', record: { id } })]);
-      }
-      await tx.query(`select pg_notify('cairn_changes', 'not json')`);
-    });
-    await waitFor(() => events.some((e) => e.record.id === mine.id && e.op === 'UPDATE'));
-    await store.stats(); // one more trip through the queue, so a wrongly delivered event would have arrived
-    assert.ok(!events.some((e) => e.record.id === other), 'another user\'s private session leaked into the change feed');
-    await unsubscribe();
-    const before = events.length;
-    await store.asOwner((tx) => tx.query(`select pg_notify('cairn_changes', $1)`, [JSON.stringify({ table: 'sessions', op: 'UPDATE', record: { id: mine.id } })]));
-    await store.stats();
-    assert.equal(events.length, before, 'no events after unsubscribing');
-  });
-
-  it("streams the migrations' change triggers: a posted message, a finished reply, a deleted session", async () => {
-    const store = await open();
-    const events: ChangeEvent[] = [];
-    await store.onChange((e) => events.push(e));
-    const s = await store.rpc<Session>('create_session', { p_title: 'live' });
-    const m = await store.rpc<Message>('append_message', { p_session_id: s.id, p_role: 'assistant', p_content: '', p_status: 'streaming' });
-    await store.rpc('update_message', { p_message_id: m.id, p_content: 'done', p_status: 'complete' });
-    await store.rpc('delete_session', { p_session_id: s.id });
-    await waitFor(() => events.some((e) => e.table === 'sessions' && e.op === 'DELETE'));
-    const seen = events.map((e) => `${e.table} ${e.op} ${String(e.record.id)}`);
-    for (const want of [`sessions INSERT ${s.id}`, `messages INSERT ${m.id}`, `messages UPDATE ${m.id}`, `sessions DELETE ${s.id}`]) {
-      assert.ok(seen.includes(want), `missing "${want}" in ${JSON.stringify(seen)}`);
-    }
-    const posted = events.find((e) => e.table === 'messages' && e.op === 'INSERT')!;
-    assert.equal(posted.record.session_id, s.id, 'message events carry their session for routing');
-    assert.ok(!JSON.stringify(events).includes('done'), 'events carry ids, never content');
-  });
-
   it('refuses a second open of a home that is in use, and takes over a lock left by a dead process', async () => {
     await open();
     await expectStoreError(EmbeddedStore.open(home.home, { template }), 'unavailable', new RegExp(`in use by process ${process.pid}`));
@@ -258,6 +142,132 @@ describe('EmbeddedStore', function () {
     const reopened = await open();
     const messages = await reopened.rpc<Message[]>('list_messages', { p_session_id: s.id });
     assert.deepEqual(messages.map((m) => m.content), ['last words']);
+  });
+});
+
+describe('EmbeddedStore: calls on one open store', function () {
+  this.timeout(120_000);
+  let home: Awaited<ReturnType<typeof tempHome>>;
+  let store: EmbeddedStore;
+  before(async () => {
+    home = await tempHome();
+    store = await EmbeddedStore.open(home.home, { template: await migratedTemplate() });
+  });
+  after(async () => {
+    await store?.close();
+    await home?.cleanup();
+  });
+
+  it('returns rows PostgREST-style: arrays for set-returning functions, objects, scalars and null for void', async () => {
+    const s = await store.rpc<Session>('create_session', { p_title: 'Shapes' });
+    assert.equal(typeof s.id, 'string');
+    assert.match(s.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, 'timestamps are ISO strings as in PostgREST JSON');
+    const m = await store.rpc<Message>('append_message', {
+      p_session_id: s.id,
+      p_role: 'assistant',
+      p_content: '',
+      p_status: 'streaming',
+      p_metadata: { model: 'm' },
+      p_tool_calls: [{ id: 'c1', name: 'grep', args: { q: 'x' } }],
+    });
+    assert.equal(m.seq, 1);
+    const list = await store.rpc<Message[]>('list_messages', { p_session_id: s.id });
+    assert.deepEqual(list.map((x) => [x.seq, x.status]), [[1, 'streaming']]);
+    assert.ok((await store.rpc<number>('fail_streaming_messages', { p_reason: 'test' })) >= 1);
+    const failed = await store.rpc<Message[]>('list_messages', { p_session_id: s.id });
+    assert.deepEqual(failed.map((x) => x.status), ['failed']);
+    assert.equal(await store.rpc('delete_session', { p_session_id: s.id }), null);
+    assert.ok(!(await store.rpc<Session[]>('list_sessions')).some((x) => x.id === s.id));
+  });
+
+  it('serialises concurrent calls: 30 appends at once get seq 1..30 with no gaps', async () => {
+    const s = await store.rpc<Session>('create_session');
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => store.rpc('append_message', { p_session_id: s.id, p_role: 'user', p_content: `m${i}` })),
+    );
+    const list = await store.rpc<Message[]>('list_messages', { p_session_id: s.id });
+    assert.deepEqual(list.map((m) => m.seq), Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('maps SQL errors to typed StoreErrors with readable messages, and changes nothing', async () => {
+    const s = await store.rpc<Session>('create_session');
+    const before = await store.stats();
+    const cases: Array<[string, Record<string, unknown>, StoreError['kind'], RegExp]> = [
+      ['get_session', { p_session_id: '00000000-0000-0000-0000-000000000001' }, 'not_found', /session not found/],
+      ['append_message', { p_session_id: s.id, p_role: 'user', p_content: 'x'.repeat(1048577) }, 'invalid_input', /over 1 MiB/],
+      ['append_message', { p_session_id: s.id, p_role: 'wizard', p_content: 'x' }, 'invalid_input', /role must be/],
+      ['get_session', { p_session_id: 'not-a-uuid' }, 'invalid_input', /invalid input syntax for type uuid/],
+      ['create_session', { p_visibility: 'team' }, 'permission_denied', /only team projects can have team sessions/],
+      ['no_such_function', {}, 'not_found', /no function public\.no_such_function/],
+      ['get_session; drop table x', {}, 'invalid_input', /Not a function name/],
+      ['get_session', { p_sessionid: s.id }, 'invalid_input', /has no argument p_sessionid/],
+    ];
+    for (const [fn, args, kind, message] of cases) await expectStoreError(store.rpc(fn, args), kind, message);
+    assert.deepEqual((await store.stats()).tables, before.tables);
+  });
+
+  it('does not start a call whose signal is already aborted', async () => {
+    const before = (await store.stats()).tables.sessions;
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(store.rpc('create_session', {}, { signal: ac.signal }), { name: 'AbortError' });
+    assert.equal((await store.stats()).tables.sessions, before);
+  });
+
+  it('reports row counts of every public table and the database size', async () => {
+    const before = (await store.stats()).tables.sessions!;
+    await store.rpc('create_session');
+    const stats = await store.stats();
+    for (const t of ['profiles', 'teams', 'team_members', 'projects', 'agents', 'tasks', 'sessions', 'messages', 'kb_sources', 'kb_chunks']) {
+      assert.equal(typeof stats.tables[t], 'number', `count of ${t}`);
+    }
+    assert.equal(stats.tables.sessions, before + 1);
+    assert.ok(stats.tables.profiles! >= 1, 'the local user has a profile');
+    assert.ok(stats.bytes !== null && stats.bytes > 1_000_000);
+  });
+
+  it('delivers changes the local user can see, and not those of rows it cannot', async () => {
+    const events: ChangeEvent[] = [];
+    const unsubscribe = await store.onChange((e) => events.push(e));
+    const mine = await store.rpc<Session>('create_session', { p_title: 'mine' });
+    // Another user's private session, created directly as the owner of the database.
+    const other = await store.asOwner(async (tx) => {
+      const uid = (await tx.query<{ id: string }>(
+        `insert into auth.users (id, aud, role, email) values (gen_random_uuid(), 'authenticated', 'authenticated', 'other@example.test') returning id`,
+      )).rows[0]!.id;
+      return (await tx.query<{ id: string }>(`insert into public.sessions (owner_id, title) values ($1, 'theirs') returning id`, [uid])).rows[0]!.id;
+    });
+    await store.asOwner(async (tx) => {
+      for (const id of [mine.id, other]) {
+        await tx.query(`select pg_notify('cairn_changes', $1)`, [JSON.stringify({ table: 'sessions', op: 'UPDATE', record: { id } })]);
+      }
+      await tx.query(`select pg_notify('cairn_changes', 'not json')`);
+    });
+    await waitFor(() => events.some((e) => e.record.id === mine.id && e.op === 'UPDATE'));
+    await store.stats(); // one more trip through the queue, so a wrongly delivered event would have arrived
+    assert.ok(!events.some((e) => e.record.id === other), 'another user\'s private session leaked into the change feed');
+    await unsubscribe();
+    const before = events.length;
+    await store.asOwner((tx) => tx.query(`select pg_notify('cairn_changes', $1)`, [JSON.stringify({ table: 'sessions', op: 'UPDATE', record: { id: mine.id } })]));
+    await store.stats();
+    assert.equal(events.length, before, 'no events after unsubscribing');
+  });
+
+  it("streams the migrations' change triggers: a posted message, a finished reply, a deleted session", async () => {
+    const events: ChangeEvent[] = [];
+    await store.onChange((e) => events.push(e));
+    const s = await store.rpc<Session>('create_session', { p_title: 'live' });
+    const m = await store.rpc<Message>('append_message', { p_session_id: s.id, p_role: 'assistant', p_content: '', p_status: 'streaming' });
+    await store.rpc('update_message', { p_message_id: m.id, p_content: 'done', p_status: 'complete' });
+    await store.rpc('delete_session', { p_session_id: s.id });
+    await waitFor(() => events.some((e) => e.table === 'sessions' && e.op === 'DELETE'));
+    const seen = events.map((e) => `${e.table} ${e.op} ${String(e.record.id)}`);
+    for (const want of [`sessions INSERT ${s.id}`, `messages INSERT ${m.id}`, `messages UPDATE ${m.id}`, `sessions DELETE ${s.id}`]) {
+      assert.ok(seen.includes(want), `missing "${want}" in ${JSON.stringify(seen)}`);
+    }
+    const posted = events.find((e) => e.table === 'messages' && e.op === 'INSERT')!;
+    assert.equal(posted.record.session_id, s.id, 'message events carry their session for routing');
+    assert.ok(!JSON.stringify(events).includes('done'), 'events carry ids, never content');
   });
 });
 
