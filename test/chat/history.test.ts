@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
+import { SqlChatMessageHistory, fitToBudget } from '../../daemon/src/chat/history.js';
+import { countMessageTokens } from '../../daemon/src/chat/tokens.js';
+import type { Store } from '../../daemon/src/store/types.js';
+import { expectStoreError, freshDb, type TestDb, type TestUser } from '../support/db.js';
+
+/** The SQL API as one user, through the same runAsUser path the stores use. */
+function storeAs(db: TestDb, user: TestUser): Store {
+  return { rpc: (fn: string, args?: Record<string, unknown>) => db.rpc(user, fn, args) } as unknown as Store;
+}
+
+describe('SqlChatMessageHistory (BaseListChatMessageHistory over the SQL API)', function () {
+  this.timeout(60_000);
+  let db: TestDb | null = null;
+  afterEach(async () => {
+    await db?.close();
+    db = null;
+  });
+
+  it('stores and reads back every kind of message in order, tool steps before the reply they belong to', async () => {
+    const tdb = (db = await freshDb());
+    const ana = await tdb.createUser('ana');
+    const store = storeAs(tdb, ana);
+    const session = await store.rpc<{ id: string }>('create_session', {});
+    const history = new SqlChatMessageHistory(store, session.id);
+    await history.addUserMessage('where is the retry logic?');
+    // The reply row exists first (streaming), its tool steps are appended after it and point back to it.
+    const reply = await store.rpc<{ id: string }>('append_message', { p_session_id: session.id, p_role: 'assistant', p_content: '', p_status: 'streaming' });
+    const steps = new SqlChatMessageHistory(store, session.id, reply.id);
+    await steps.addMessage(new AIMessage({ content: '', tool_calls: [{ id: 'call_1', name: 'grep', args: { pattern: 'retry' }, type: 'tool_call' }] }));
+    await steps.addMessage(new ToolMessage({ content: 'src/embed.ts:40: retry(', tool_call_id: 'call_1', name: 'grep' }));
+    await store.rpc('update_message', { p_message_id: reply.id, p_content: 'In src/embed.ts:40.', p_status: 'complete' });
+
+    const msgs = await history.getMessages();
+    assert.deepEqual(
+      msgs.map((m) => [m.getType(), m.content]),
+      [
+        ['human', 'where is the retry logic?'],
+        ['ai', ''],
+        ['tool', 'src/embed.ts:40: retry('],
+        ['ai', 'In src/embed.ts:40.'],
+      ],
+    );
+    assert.deepEqual((msgs[1] as AIMessage).tool_calls?.map((c) => [c.id, c.name, c.args]), [['call_1', 'grep', { pattern: 'retry' }]]);
+    assert.equal((msgs[2] as ToolMessage).tool_call_id, 'call_1');
+    // Rows as stored: the reply keeps its place, the steps carry replyId.
+    const rows = await store.rpc<Array<{ role: string; metadata: Record<string, unknown>; tool_calls: unknown }>>('list_messages', { p_session_id: session.id });
+    assert.deepEqual(rows.map((r) => r.role), ['user', 'assistant', 'assistant', 'tool']);
+    assert.equal(rows[2]!.metadata.replyId, reply.id);
+  });
+
+  it('leaves out replies still streaming and tool calls whose results never came (a cancel mid-tool)', async () => {
+    const tdb = (db = await freshDb());
+    const ana = await tdb.createUser('ana');
+    const store = storeAs(tdb, ana);
+    const session = await store.rpc<{ id: string }>('create_session', {});
+    const history = new SqlChatMessageHistory(store, session.id);
+    await history.addUserMessage('q1');
+    const reply = await store.rpc<{ id: string }>('append_message', { p_session_id: session.id, p_role: 'assistant', p_content: 'partial', p_status: 'streaming' });
+    await new SqlChatMessageHistory(store, session.id, reply.id).addMessage(
+      new AIMessage({ content: '', tool_calls: [{ id: 'call_x', name: 'read_file', args: { path: 'a' }, type: 'tool_call' }] }),
+    );
+    assert.deepEqual((await history.getMessages()).map((m) => m.getType()), ['human']);
+    await store.rpc('update_message', { p_message_id: reply.id, p_status: 'cancelled' });
+    assert.deepEqual((await history.getMessages()).map((m) => [m.getType(), m.content]), [['human', 'q1'], ['ai', 'partial']]);
+  });
+
+  it('is scoped by the acting user: another user can neither read nor write the session', async () => {
+    const tdb = (db = await freshDb());
+    const ana = await tdb.createUser('ana');
+    const bob = await tdb.createUser('bob');
+    const session = await storeAs(tdb, ana).rpc<{ id: string }>('create_session', {});
+    await new SqlChatMessageHistory(storeAs(tdb, ana), session.id).addUserMessage('private note');
+    const asBob = new SqlChatMessageHistory(storeAs(tdb, bob), session.id);
+    await expectStoreError(asBob.getMessages(), 'not_found', /session not found/);
+    await expectStoreError(asBob.addUserMessage('hi'), 'not_found', /session not found/);
+    assert.equal(await tdb.count('messages', 'session_id = $1', [session.id]), 1);
+  });
+
+  it('fitToBudget keeps the system prompt and the newest whole turns within the budget', async () => {
+    const turns: BaseMessage[] = [new SystemMessage('You are Cairn.')];
+    for (let i = 1; i <= 10; i++) turns.push(new HumanMessage(`question ${i} ${'detail '.repeat(20)}`), new AIMessage(`answer ${i} ${'more '.repeat(20)}`));
+    for (const budget of [150, 300, 600]) {
+      const { messages, dropped, tokens } = await fitToBudget(turns, budget);
+      assert.ok(tokens <= budget, `${tokens} > ${budget}`);
+      assert.equal(tokens, countMessageTokens(messages));
+      assert.equal(messages[0]!.getType(), 'system');
+      assert.equal(messages[1]!.getType(), 'human');
+      assert.match(String(messages.at(-1)!.content), /^answer 10 /);
+      assert.equal(dropped, turns.length - messages.length);
+    }
+    const all = await fitToBudget(turns, 100_000);
+    assert.equal(all.dropped, 0);
+  });
+});
