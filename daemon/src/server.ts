@@ -148,6 +148,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
   }
 
   const info: DiscoveryInfo = {
+    host: ws.host,
     port: ws.port,
     pid: process.pid,
     token,

@@ -138,6 +138,20 @@ describe('daemon security', function () {
     });
   }
 
+  it('listens on the IPv6 loopback with CAIRN_HOST=::1, and clients follow the discovery file there', async () => {
+    const other = await migratedHome();
+    const d6 = await startDaemon(other, { env: { CAIRN_HOST: '::1' } });
+    try {
+      assert.equal(d6.info.host, '::1');
+      const conn = await connectWs(d6.info);
+      assert.equal((await conn.call('daemon/ping')).result.pid, d6.pid);
+      await conn.close();
+    } finally {
+      await stopDaemon(d6);
+      await removeHome(other);
+    }
+  });
+
   it('is not reachable on the machine’s other addresses', async function () {
     const external = Object.values(networkInterfaces())
       .flat()

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
-import { readDiscovery, isProcessAlive, type DiscoveryInfo } from '../../daemon/src/protocol/client/discovery.js';
+import { daemonUrl, readDiscovery, isProcessAlive, type DiscoveryInfo } from '../../daemon/src/protocol/client/discovery.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const daemonEntry = join(repoRoot, 'daemon', 'src', 'main.ts');
@@ -184,7 +184,7 @@ export function connectWs(info: DiscoveryInfo, opts: WsOptions = {}): Promise<Ra
   const token = opts.token === undefined ? info.token : opts.token;
   const headers: Record<string, string> = { ...opts.headers };
   if (token !== null && !opts.viaSubprotocol) headers.Authorization = `Bearer ${token}`;
-  const ws = new WebSocket(`ws://127.0.0.1:${info.port}/`, opts.viaSubprotocol && token !== null ? [`cairn.token.${token}`] : [], {
+  const ws = new WebSocket(daemonUrl(info), opts.viaSubprotocol && token !== null ? [`cairn.token.${token}`] : [], {
     headers,
     maxPayload: 256 * 1024 * 1024,
   });

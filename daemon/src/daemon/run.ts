@@ -6,7 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { cairnHome } from '../config.js';
-import { findRunningDaemon, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
+import { daemonUrl, findRunningDaemon, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
 import type { Subsystem } from '../rpc/registry.js';
 import { defaultLimits } from '../rpc/server.js';
 import { LineSplitter } from '../rpc/stdio.js';
@@ -72,7 +72,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => void daemon.shutdown(signal);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  if (!opts.stdio) say(`cairn daemon listening on 127.0.0.1:${daemon.info.port} (pid ${daemon.info.pid}, home ${home})`);
+  if (!opts.stdio) say(`cairn daemon listening on ${daemonUrl(daemon.info)} (pid ${daemon.info.pid}, home ${home})`);
   const code = await daemon.exited;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
@@ -92,7 +92,7 @@ async function waitForDiscovery(home: string, timeoutMs: number): Promise<Discov
 /** Relays newline-delimited JSON-RPC on stdio to a running daemon's WebSocket, frame for frame. */
 function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Promise<number> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${info.port}/`, {
+    const ws = new WebSocket(daemonUrl(info), {
       headers: { Authorization: `Bearer ${info.token}` },
       maxPayload: 64 * 1024 * 1024,
     });

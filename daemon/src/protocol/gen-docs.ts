@@ -82,10 +82,10 @@ JSON-RPC 2.0 over either transport, same methods on both:
 ## Discovery and authentication
 
 \`$CAIRN_HOME\` (default \`~/.cairn\`, mode 0700) holds \`daemon.json\` (mode 0600), written atomically once the daemon
-listens and removed when it stops:
+listens and removed when it stops (\`host\` is \`127.0.0.1\`, or \`::1\` with \`CAIRN_HOST=::1\`):
 
 \`\`\`json
-{ "port": 40123, "pid": 4242, "token": "<64 hex chars>", "version": "0.1.0", "protocolVersion": ${PROTOCOL_VERSION}, "startedAt": "2026-11-22T00:00:00.000Z" }
+{ "host": "127.0.0.1", "port": 40123, "pid": 4242, "token": "<64 hex chars>", "version": "0.1.0", "protocolVersion": ${PROTOCOL_VERSION}, "startedAt": "2026-11-22T00:00:00.000Z" }
 \`\`\`
 
 Every WebSocket upgrade must present the token, either as \`Authorization: Bearer <token>\` or, for clients that

@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import type { NotificationMethod, NotificationParamsOf, ParamsOf, RequestMethod, ResultOf } from '../index.js';
 import { RpcErrorCodes, type ErrorCodeName } from '../errors.js';
-import type { DiscoveryInfo } from './discovery.js';
+import { daemonUrl, type DiscoveryInfo } from './discovery.js';
 
 /** Mirrors `ProgressValue` of the daemon's registry without importing daemon internals. */
 export interface ClientProgressValue {
@@ -68,9 +68,9 @@ export class DaemonClient {
   }
 
   /** Opens an authenticated WebSocket to the daemon described by `info`. */
-  static connect(info: Pick<DiscoveryInfo, 'port' | 'token'>, opts: { timeoutMs?: number } = {}): Promise<DaemonClient> {
+  static connect(info: Pick<DiscoveryInfo, 'host' | 'port' | 'token'>, opts: { timeoutMs?: number } = {}): Promise<DaemonClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${info.port}/`, {
+      const ws = new WebSocket(daemonUrl(info), {
         headers: { Authorization: `Bearer ${info.token}` },
         handshakeTimeout: opts.timeoutMs ?? 10_000,
         maxPayload: 64 * 1024 * 1024,

@@ -9,6 +9,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export interface DiscoveryInfo {
+  /** Loopback address the daemon listens on: `127.0.0.1` (default) or `::1`. Absent in files of older daemons. */
+  host?: string;
   port: number;
   pid: number;
   /** The bearer token every connection presents. */
@@ -34,6 +36,7 @@ function isDiscoveryInfo(v: unknown): v is DiscoveryInfo {
   if (!v || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
   return (
+    (o.host === undefined || o.host === '127.0.0.1' || o.host === '::1') &&
     Number.isInteger(o.port) &&
     Number.isInteger(o.pid) &&
     typeof o.token === 'string' &&
@@ -63,10 +66,16 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:port within the timeout. */
-export function isPortAnswering(port: number, timeoutMs = 1000): Promise<boolean> {
+/** The WebSocket URL of a discovered daemon. */
+export function daemonUrl(info: Pick<DiscoveryInfo, 'host' | 'port'>): string {
+  const host = info.host ?? '127.0.0.1';
+  return `ws://${host.includes(':') ? `[${host}]` : host}:${info.port}/`;
+}
+
+/** True when something accepts TCP connections on the loopback host and port within the timeout. */
+export function isPortAnswering(port: number, timeoutMs = 1000, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host, port });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -85,6 +94,6 @@ export async function findRunningDaemon(home: string): Promise<DiscoveryInfo | n
   const info = await readDiscovery(home);
   if (!info) return null;
   if (!isProcessAlive(info.pid)) return null;
-  if (!(await isPortAnswering(info.port))) return null;
+  if (!(await isPortAnswering(info.port, 1000, info.host))) return null;
   return info;
 }
