@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Workspace, PathRefused } from '../../daemon/src/chat/workspace-files.js';
+import { writeTree } from './harness.js';
+
+describe('workspace file tools (list_files, read_file, grep)', () => {
+  let root: string;
+  let ws: Workspace;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'cairn-ws-'));
+    const files: Record<string, string> = {
+      '.gitignore': 'build/\n*.log\n',
+      'src/a.ts': 'export function retry() {}\n// TODO: backoff\n',
+      'src/b.ts': Array.from({ length: 500 }, (_, i) => `line ${i + 1} TODO`).join('\n'),
+      'build/out.js': 'TODO in build output\n',
+      'debug.log': 'TODO in a log\n',
+      'node_modules/x/index.js': 'TODO in a dependency\n',
+    };
+    await writeTree(root, files);
+    ws = await Workspace.open(root);
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('list_files skips ignored folders and files', async () => {
+    const listing = (await ws.listFiles('.', 3)).split('\n');
+    assert.deepEqual(listing, ['.gitignore', 'src/', 'src/a.ts', 'src/b.ts']);
+  });
+
+  it('read_file numbers lines and pages long files', async () => {
+    const first = await ws.readFile('src/b.ts');
+    assert.match(first, /^src\/b\.ts:1-400\n1\tline 1 TODO\n/);
+    assert.match(first, /100 more lines; read from line 401\.$/);
+    const tail = await ws.readFile('src/b.ts', 490, 495);
+    assert.equal(tail.split('\n')[0], 'src/b.ts:490-495');
+    assert.equal(tail.split('\n')[1], '490\tline 490 TODO');
+  });
+
+  it('grep finds matches with path:line, skips ignored files and stops at the bound', async () => {
+    const few = await ws.grep('backoff');
+    assert.equal(few, 'src/a.ts:2: // TODO: backoff');
+    const many = await ws.grep('TODO', { maxResults: 20 });
+    const lines = many.split('\n');
+    assert.equal(lines.length, 21);
+    assert.match(lines[20]!, /stopped at 20 matches/);
+    assert.doesNotMatch(many, /build output|in a log|dependency/);
+    // A pattern that is not a valid regular expression is searched as text.
+    assert.match(await ws.grep('retry('), /^src\/a\.ts:1: export function retry\(\) \{\}$/);
+  });
+
+  it('refuses to list or search outside the workspace', async () => {
+    await assert.rejects(ws.listFiles('..', 1), PathRefused);
+    await assert.rejects(ws.grep('root', { path: '/etc' }), PathRefused);
+  });
+});
