@@ -15,10 +15,15 @@ export interface AuthSubsystemOptions {
   realtime?: TeamAuthOptions['realtime'];
 }
 
+function positiveInt(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 /** Realtime heartbeat from the environment: tests shorten it to notice a dropped socket in seconds. */
 function realtimeFromEnv(env: NodeJS.ProcessEnv): TeamAuthOptions['realtime'] {
-  const ms = Number(env.CAIRN_REALTIME_HEARTBEAT_MS);
-  return Number.isInteger(ms) && ms > 0 ? { heartbeatIntervalMs: ms } : undefined;
+  const ms = positiveInt(env.CAIRN_REALTIME_HEARTBEAT_MS);
+  return ms ? { heartbeatIntervalMs: ms } : undefined;
 }
 
 export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsystem {
@@ -31,14 +36,16 @@ export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsyst
           error: err instanceof Error ? err.message : String(err),
         });
     }
+    const refreshDeadlineMs = options.refreshDeadlineMs ?? positiveInt(env.CAIRN_TOKEN_REFRESH_DEADLINE_MS);
+    const realtime = options.realtime ?? realtimeFromEnv(env);
     const auth = store
       ? new TeamAuth({
           store,
           hub: deps.hub,
           log: deps.log,
           env,
-          ...(options.refreshDeadlineMs !== undefined ? { refreshDeadlineMs: options.refreshDeadlineMs } : {}),
-          ...((options.realtime ?? realtimeFromEnv(env)) ? { realtime: options.realtime ?? realtimeFromEnv(env) } : {}),
+          ...(refreshDeadlineMs ? { refreshDeadlineMs } : {}),
+          ...(realtime ? { realtime } : {}),
         })
       : null;
     const teamAuth = (): TeamAuth => {

@@ -1,0 +1,326 @@
+/**
+ * Team mode through the real daemon: three daemon processes (Ann, Bob and the outsider Olga, each with its
+ * own CAIRN_HOME) against the local Supabase test servers. People sign in with the real supabase-js as the
+ * extension does and hand the session to their daemon (`auth/setSession`); everything after that is
+ * JSON-RPC over the daemon's WebSocket, as an editor would do it.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/errors.js';
+import {
+  connectWs,
+  migratedHome,
+  readLog,
+  removeHome,
+  startDaemon,
+  stopDaemon,
+  type DaemonProcess,
+  type Json,
+  type RawConnection,
+} from '../support/daemon.js';
+import { reachAal2, signUp, sleep, startProject, type Person, type Project } from './harness.js';
+
+const DEADLINE_MS = 1500;
+
+interface Seat {
+  person: Person;
+  daemon: DaemonProcess;
+  /** The editor's connection: subscribed to `sessions` and `auth`. */
+  rpc: RawConnection;
+  /** A second connection that subscribes only to one session's topic (an open chat). */
+  chat: RawConnection;
+}
+
+async function ok(conn: RawConnection, method: string, params: unknown = {}): Promise<Json> {
+  const r = await conn.call(method, params);
+  if (r.error) throw new Error(`${method} failed: ${JSON.stringify(r.error)}`);
+  return r.result;
+}
+
+async function fails(conn: RawConnection, method: string, params: unknown, codes: ErrorCodeName[]): Promise<Json> {
+  const r = await conn.call(method, params);
+  assert.ok(r.error, `${method} should have failed, got ${JSON.stringify(r.result)}`);
+  assert.ok(
+    codes.map((c) => RpcErrorCodes[c]).includes(r.error.code),
+    `${method}: expected ${codes.join('|')}, got ${JSON.stringify(r.error)}`,
+  );
+  return r.error;
+}
+
+/** Resolves with the first notification (received so far or later) that matches. */
+async function waitForNotification(conn: RawConnection, method: string, match: (params: Json) => boolean, ms: number, from = 0): Promise<Json> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const hit = conn.notifications(method).slice(from).find((n) => match(n.params));
+    if (hit) return hit.params;
+    if (Date.now() > deadline) throw new Error(`no ${method} within ${ms} ms; saw ${JSON.stringify(conn.notifications(method).map((n) => n.params))}`);
+    await sleep(10);
+  }
+}
+
+const changesOf = (conn: RawConnection, sessionId: string) => conn.notifications('sessions/changed').filter((n) => n.params.sessionId === sessionId);
+
+describe('the daemon in team mode (auth/setSession, store switch, live updates)', function () {
+  this.timeout(240_000);
+  let project: Project;
+  const seats: Seat[] = [];
+  const homes: string[] = [];
+  let workspace: string;
+  let ann: Seat;
+  let bob: Seat;
+  let olga: Seat;
+  let teamId: string;
+  let sessionId: string;
+
+  const handOver = (seat: Seat, extra: Record<string, unknown> = {}) =>
+    ok(seat.rpc, 'auth/setSession', {
+      supabaseUrl: project.url,
+      anonKey: project.anonKey,
+      accessToken: seat.person.session().accessToken,
+      refreshToken: seat.person.session().refreshToken,
+      ...extra,
+    });
+
+  /** Plays the extension: on `auth/tokenExpired`, refreshes through supabase-js and hands the new token over. */
+  async function answerTokenExpiry(seat: Seat, from: number): Promise<void> {
+    await waitForNotification(seat.rpc, 'auth/tokenExpired', () => true, 15_000, from);
+    const { data, error } = await seat.person.auth.auth.refreshSession();
+    if (error || !data.session) throw error ?? new Error('no session after refresh');
+    await handOver(seat, { accessToken: data.session.access_token, refreshToken: data.session.refresh_token });
+  }
+
+  before(async () => {
+    project = await startProject();
+    workspace = await mkdtemp(join(tmpdir(), 'cairn-team-ws-'));
+    await mkdir(join(workspace, '.git'));
+    const people = await Promise.all(['ann', 'bob', 'olga'].map((n) => signUp(project, n)));
+    // One migrated template, cloned per daemon (a fresh home takes ten seconds to migrate).
+    for (let i = 0; i < people.length; i++) homes.push(await migratedHome());
+    const daemons = await Promise.all(
+      homes.map((home) => startDaemon(home, { env: { CAIRN_TOKEN_REFRESH_DEADLINE_MS: String(DEADLINE_MS), CAIRN_REALTIME_HEARTBEAT_MS: '1000' } })),
+    );
+    for (let i = 0; i < people.length; i++) {
+      const rpc = await connectWs(daemons[i]!.info);
+      const chat = await connectWs(daemons[i]!.info);
+      await ok(rpc, 'daemon/subscribe', { topics: ['sessions', 'auth'] });
+      seats.push({ person: people[i]!, daemon: daemons[i]!, rpc, chat });
+    }
+    [ann, bob, olga] = seats as [Seat, Seat, Seat];
+  });
+
+  after(async () => {
+    for (const s of seats) {
+      await s.rpc.close().catch(() => undefined);
+      await s.chat.close().catch(() => undefined);
+      await stopDaemon(s.daemon);
+    }
+    for (const h of homes) await removeHome(h);
+    if (workspace) await rm(workspace, { recursive: true, force: true });
+    await project?.close();
+  });
+
+  it('refuses a project whose schema is behind, naming `supabase db push`, and stays on the embedded store', async () => {
+    const db = project.tdb!.db;
+    const newest = (await db.query<{ v: string }>('select max(version) as v from supabase_migrations.schema_migrations')).rows[0]!.v;
+    await db.query(`update supabase_migrations.schema_migrations set version = '19990101000000' where version = $1`, [newest]);
+    try {
+      const err = await fails(
+        olga.rpc,
+        'auth/setSession',
+        { supabaseUrl: project.url, anonKey: project.anonKey, accessToken: olga.person.session().accessToken },
+        ['SchemaBehind'],
+      );
+      assert.match(err.message, /supabase db push/);
+      assert.equal(err.data.command, 'supabase db push');
+    } finally {
+      await db.query(`update supabase_migrations.schema_migrations set version = $1 where version = '19990101000000'`, [newest]);
+    }
+    const status = await ok(olga.rpc, 'auth/status');
+    assert.equal(status.store, 'embedded');
+  });
+
+  it('auth/setSession switches each daemon to the team project as its signed-in user', async () => {
+    for (const seat of [ann, olga]) {
+      const before = await ok(seat.rpc, 'auth/status');
+      assert.equal(before.store, 'embedded');
+      const r = await handOver(seat);
+      assert.deepEqual(r, { store: 'supabase', user: { id: seat.person.id, email: seat.person.email }, aal: 'aal1', acceptedInvitations: 0 });
+      const after = await ok(seat.rpc, 'auth/status');
+      assert.deepEqual(after, { store: 'supabase', signedIn: true, user: { id: seat.person.id, email: seat.person.email } });
+      assert.equal((await ok(seat.rpc, 'daemon/status')).store, 'supabase');
+    }
+    // Backup is a capability of the embedded store only.
+    await fails(ann.rpc, 'daemon/backup', { file: join(homes[0]!, 'backup.tgz') }, ['NotImplementedInStore']);
+  });
+
+  it('teams/* through the daemon: managing members needs aal2, invitations are accepted on sign-in, the audit log is for admins', async () => {
+    const team = await ok(ann.rpc, 'teams/create', { name: 'Acme' });
+    teamId = team.id;
+    assert.equal(team.role, 'owner');
+    const atAal1 = await fails(ann.rpc, 'teams/invite', { teamId, email: bob.person.email, role: 'member' }, ['PermissionDenied']);
+    assert.match(atAal1.message, /aal2/);
+    await fails(ann.rpc, 'teams/setRole', { teamId, userId: ann.person.id, role: 'owner' }, ['PermissionDenied']);
+
+    // TOTP in the extension's supabase-js, then the refreshed (aal2) token handed over: same store, new token.
+    await reachAal2(ann.person);
+    const upgraded = await handOver(ann);
+    assert.equal(upgraded.aal, 'aal2');
+    await ok(ann.rpc, 'teams/invite', { teamId, email: bob.person.email, role: 'member' });
+
+    const signedIn = await handOver(bob);
+    assert.equal(signedIn.acceptedInvitations, 1, 'the pending invitation is accepted when Bob signs in');
+    assert.deepEqual(
+      (await ok(bob.rpc, 'teams/list')).map((t: Json) => [t.id, t.role]),
+      [[teamId, 'member']],
+    );
+
+    await ok(ann.rpc, 'teams/setRole', { teamId, userId: bob.person.id, role: 'viewer' });
+    await ok(ann.rpc, 'teams/setRole', { teamId, userId: bob.person.id, role: 'member' });
+    const members = await ok(ann.rpc, 'teams/members', { teamId });
+    assert.deepEqual(
+      members.map((m: Json) => [m.userId, m.role]).sort(),
+      [[ann.person.id, 'owner'], [bob.person.id, 'member']].sort(),
+    );
+
+    await fails(bob.rpc, 'teams/auditLog', { teamId }, ['PermissionDenied']);
+    await fails(olga.rpc, 'teams/auditLog', { teamId }, ['PermissionDenied', 'NotFound']);
+    const log = await ok(ann.rpc, 'teams/auditLog', { teamId, limit: 50 });
+    const roleChanges = log.filter((e: Json) => e.table === 'team_members' && e.action === 'update');
+    assert.equal(roleChanges.length, 2, 'both role changes are in the audit log');
+    assert.ok(roleChanges.every((e: Json) => e.actorId === ann.person.id));
+  });
+
+  it("a shared session appears live in a teammate's daemon; the teammate's post reaches the sharer live; the outsider sees nothing", async () => {
+    const shared = await ok(ann.rpc, 'teams/shareProject', { root: workspace, teamId });
+    assert.equal(shared.teamId, teamId);
+    const session = await ok(ann.rpc, 'sessions/create', { projectId: shared.projectId, title: 'Release plan' });
+    sessionId = session.id;
+    await sleep(300);
+    assert.equal(changesOf(bob.rpc, sessionId).length, 0, 'a private session is not announced to teammates');
+
+    const bobBefore = changesOf(bob.rpc, sessionId).length;
+    const sharedAt = Date.now();
+    const r = await ok(ann.rpc, 'sessions/share', { sessionId, visibility: 'team' });
+    assert.equal(r.visibility, 'team');
+    const seen = await waitForNotification(bob.rpc, 'sessions/changed', (p) => p.sessionId === sessionId && p.session?.visibility === 'team', 1000);
+    const latencyMs = Date.now() - sharedAt;
+    assert.equal(seen.session.title, 'Release plan');
+    assert.equal(seen.session.ownerId, ann.person.id);
+    assert.ok(changesOf(bob.rpc, sessionId).length > bobBefore);
+    console.log(`      share → teammate's sessions/changed: ${latencyMs} ms`);
+    const bobList = await ok(bob.rpc, 'sessions/list', {});
+    assert.ok(bobList.sessions.some((s: Json) => s.id === sessionId), "the shared session is in Bob's list");
+
+    // Each side opens the chat on a connection of its own that hears only this session's topic.
+    await ok(ann.chat, 'daemon/subscribe', { topics: [`session:${sessionId}`] });
+    await ok(bob.chat, 'daemon/subscribe', { topics: [`session:${sessionId}`] });
+
+    const annFrom = ann.rpc.notifications('sessions/changed').length;
+    const postedAt = Date.now();
+    const sent = await ok(bob.rpc, 'chat/send', { sessionId, content: 'Can we ship on Friday?' });
+    const annHeard = await waitForNotification(ann.rpc, 'sessions/changed', (p) => p.sessionId === sessionId, 1000, annFrom);
+    console.log(`      teammate's chat/send → sharer's sessions/changed: ${Date.now() - postedAt} ms`);
+    assert.equal(annHeard.change, 'updated');
+    await waitForNotification(ann.chat, 'sessions/changed', (p) => p.sessionId === sessionId, 1000);
+    await waitForNotification(bob.rpc, 'chat/done', (p) => p.messageId === sent.replyId, 30_000);
+    await sleep(400);
+    assert.equal(changesOf(bob.chat, sessionId).length, 0, "Bob's daemon does not echo Bob's own post back as a remote change");
+
+    const annView = await ok(ann.rpc, 'sessions/get', { sessionId });
+    const question = annView.messages.find((m: Json) => m.id === sent.messageId);
+    assert.equal(question?.content, 'Can we ship on Friday?');
+    assert.ok(annView.messages.some((m: Json) => m.id === sent.replyId), "Bob's daemon's reply is in Ann's view too");
+
+    // The outsider: no notification, no row, no write.
+    assert.equal(changesOf(olga.rpc, sessionId).length, 0);
+    const olgaList = await ok(olga.rpc, 'sessions/list', {});
+    assert.ok(!olgaList.sessions.some((s: Json) => s.id === sessionId));
+    await fails(olga.rpc, 'sessions/get', { sessionId }, ['NotFound']);
+    await fails(olga.rpc, 'chat/send', { sessionId, content: 'let me in' }, ['NotFound', 'PermissionDenied']);
+    await fails(olga.rpc, 'sessions/rename', { sessionId, title: 'mine now' }, ['NotFound', 'PermissionDenied']);
+    await fails(olga.rpc, 'sessions/subscribe', { sessionId }, ['NotFound', 'PermissionDenied']);
+    const after = await ok(ann.rpc, 'sessions/get', { sessionId });
+    assert.equal(after.session.title, 'Release plan');
+    assert.equal(after.messages.length, annView.messages.length);
+  });
+
+  it('an expired token costs one auth/tokenExpired round; the new hand-over resumes with nothing lost or duplicated', async () => {
+    project.servers!.auth.accessTokenTtlSeconds = 3;
+    const { data, error } = await bob.person.auth.auth.refreshSession();
+    if (error || !data.session) throw error ?? new Error('no session');
+    project.servers!.auth.accessTokenTtlSeconds = 3600;
+    await handOver(bob, { accessToken: data.session.access_token, refreshToken: data.session.refresh_token, expiresAt: data.session.expires_at });
+    const expiredFrom = bob.rpc.notifications('auth/tokenExpired').length;
+    const answered = answerTokenExpiry(bob, expiredFrom);
+    await sleep(3500);
+
+    // Ann posts while Bob's token is expired.
+    const heardBefore = changesOf(bob.chat, sessionId).length;
+    const sent = await ok(ann.rpc, 'chat/send', { sessionId, content: 'Friday works if the migration is in.' });
+    const reads = await Promise.all([1, 2, 3].map(() => ok(bob.rpc, 'sessions/get', { sessionId })));
+    await answered;
+    assert.equal(bob.rpc.notifications('auth/tokenExpired').length - expiredFrom, 1, 'one refresh round, however many calls and channels noticed');
+    const note = bob.rpc.notifications('auth/tokenExpired').at(-1)!.params;
+    assert.equal(note.respondWithinMs, DEADLINE_MS);
+    assert.match(note.reason, /expired/);
+
+    await waitForNotification(ann.rpc, 'chat/done', (p) => p.messageId === sent.replyId, 30_000);
+    // Bob's open chat hears about Ann's post, live or from the resync after the channel came back.
+    await waitForNotification(bob.chat, 'sessions/changed', (p) => p.sessionId === sessionId, 5000, heardBefore);
+    const view = await ok(bob.rpc, 'sessions/get', { sessionId });
+    const seqs = view.messages.map((m: Json) => m.seq);
+    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'no gap and no duplicate in the session');
+    assert.equal(new Set(view.messages.map((m: Json) => m.id)).size, view.messages.length);
+    assert.ok(view.messages.some((m: Json) => m.id === sent.messageId), "Ann's post made during the expiry is there");
+    for (const r of reads) assert.ok(r.messages.length >= 2);
+    assert.equal((await ok(bob.rpc, 'auth/status')).store, 'supabase');
+  });
+
+  it('when the client does not answer auth/tokenExpired in time, the waiting call fails with NotSignedIn; a new hand-over recovers', async () => {
+    const from = olga.rpc.notifications('auth/tokenExpired').length;
+    project.servers!.auth.accessTokenTtlSeconds = 2;
+    const { data, error } = await olga.person.auth.auth.refreshSession();
+    if (error || !data.session) throw error ?? new Error('no session');
+    project.servers!.auth.accessTokenTtlSeconds = 3600;
+    await handOver(olga, { accessToken: data.session.access_token, refreshToken: data.session.refresh_token });
+    await sleep(2500);
+    const started = Date.now();
+    const err = await fails(olga.rpc, 'sessions/list', {}, ['NotSignedIn']);
+    const waited = Date.now() - started;
+    assert.match(err.message, /sign in again/);
+    assert.ok(waited < DEADLINE_MS + 5000, `failed after ${waited} ms, not at the deadline`);
+    assert.ok(olga.rpc.notifications('auth/tokenExpired').length > from, 'the client was asked for a fresh token before the call failed');
+    assert.match(await readLog(olga.daemon.home), /no fresh Supabase session arrived in time/);
+
+    const fresh = await olga.person.auth.auth.refreshSession();
+    if (fresh.error || !fresh.data.session) throw fresh.error ?? new Error('no session');
+    await handOver(olga, { accessToken: fresh.data.session.access_token, refreshToken: fresh.data.session.refresh_token });
+    const list = await ok(olga.rpc, 'sessions/list', {});
+    assert.ok(Array.isArray(list.sessions));
+  });
+
+  it('auth/signOut returns to the embedded store and its local user; team changes stop arriving', async () => {
+    const out = await ok(ann.rpc, 'auth/signOut');
+    assert.equal(out.store, 'embedded');
+    assert.notEqual(out.user?.id, ann.person.id);
+    const status = await ok(ann.rpc, 'auth/status');
+    assert.deepEqual(status, { store: 'embedded', signedIn: true, user: out.user });
+    const local = await ok(ann.rpc, 'sessions/list', {});
+    assert.ok(!local.sessions.some((s: Json) => s.id === sessionId), 'the team session is not in the local store');
+    await fails(ann.rpc, 'sessions/get', { sessionId }, ['NotFound']);
+
+    const heard = changesOf(ann.rpc, sessionId).length + changesOf(ann.chat, sessionId).length;
+    const sent = await ok(bob.rpc, 'chat/send', { sessionId, content: 'Ann signed out; does she still hear this?' });
+    await waitForNotification(bob.rpc, 'chat/done', (p) => p.messageId === sent.replyId, 30_000);
+    await sleep(1000);
+    assert.equal(changesOf(ann.rpc, sessionId).length + changesOf(ann.chat, sessionId).length, heard);
+
+    // Signing in again picks the team project back up.
+    const back = await handOver(ann);
+    assert.equal(back.user.id, ann.person.id);
+    const view = await ok(ann.rpc, 'sessions/get', { sessionId });
+    assert.ok(view.messages.some((m: Json) => m.id === sent.messageId));
+  });
+});
