@@ -13,6 +13,8 @@ interface Call {
   args: (w: World) => Record<string, unknown>;
   /** The typed error and readable message expected; absent when the call must succeed. */
   error?: [StoreErrorKind, RegExp];
+  /** For a successful set-returning call: how many rows the actor must get. */
+  rows?: number;
 }
 
 const calls: Call[] = [
@@ -49,6 +51,15 @@ const calls: Call[] = [
   { name: "a task cannot point at another tenant's session", actor: (w) => w.users['A.member'], fn: 'create_task', args: (w) => ({ p_project_id: w.A.projectId, p_title: 't', p_session_id: w.B.teamSessionId }), error: ['not_found', /session not found/] },
   { name: 'a viewer cannot index', actor: (w) => w.users['A.viewer'], fn: 'kb_delete_sources', args: (w) => ({ p_project_id: w.A.projectId, p_embedding_model: MODEL, p_uris: ['src/A.ts'] }), error: ['permission_denied', /cannot write to the knowledge base/] },
   { name: "another tenant cannot delete A's index", actor: (w) => w.users['B.owner'], fn: 'kb_delete_model', args: (w) => ({ p_project_id: w.A.projectId, p_embedding_model: MODEL }), error: ['permission_denied', /cannot write to the knowledge base/] },
+  { name: "another tenant cannot batch-index into A's project", actor: (w) => w.users['B.member'], fn: 'kb_upsert_sources', args: (w) => ({ p_project_id: w.A.projectId, p_sources: [{ source: { kind: 'file', uri: 'evil.ts', content_hash: sha('evil'), embedding_model: MODEL, embedding_dims: 4 }, chunks: [] }] }), error: ['permission_denied', /cannot write to the knowledge base/] },
+  { name: 'a viewer cannot publish vectors', actor: (w) => w.users['A.viewer'], fn: 'kb_publish_vectors', args: (w) => ({ p_project_id: w.A.projectId }), error: ['permission_denied', /cannot write to the knowledge base/] },
+  { name: "another tenant sees no sources of A's project", actor: (w) => w.users['B.owner'], fn: 'kb_list_sources', args: (w) => ({ p_project_id: w.A.projectId, p_embedding_model: MODEL }), rows: 0 },
+  { name: 'a viewer lists the sources of the team project', actor: (w) => w.users['A.viewer'], fn: 'kb_list_sources', args: (w) => ({ p_project_id: w.A.projectId, p_embedding_model: MODEL }), rows: 1 },
+  { name: "another tenant's search of A's project finds nothing", actor: (w) => w.users['B.member'], fn: 'kb_search', args: (w) => ({ p_project_id: w.A.projectId, p_query: 'tenant alpha', p_query_embedding: '[1,0,0,0]', p_embedding_model: MODEL }), rows: 0 },
+  { name: "a teammate's search of A's project finds its chunks", actor: (w) => w.users['A.viewer'], fn: 'kb_search', args: (w) => ({ p_project_id: w.A.projectId, p_query: 'tenant alpha', p_query_embedding: '[1,0,0,0]', p_embedding_model: MODEL }), rows: 2 },
+  { name: "another tenant lists none of A's tasks", actor: (w) => w.users['B.owner'], fn: 'list_tasks', args: (w) => ({ p_project_id: w.A.projectId }), rows: 0 },
+  { name: "another tenant lists none of A's sessions", actor: (w) => w.users['B.owner'], fn: 'list_sessions', args: (w) => ({ p_project_id: w.A.projectId }), rows: 0 },
+  { name: "a teammate lists A's shared session but not the private one", actor: (w) => w.users['A.owner'], fn: 'list_sessions', args: (w) => ({ p_project_id: w.A.projectId }), rows: 1 },
   // Usage.
   { name: "usage cannot be charged to another tenant's session", actor: (w) => w.users['A.member'], fn: 'record_usage', args: (w) => ({ p_model: 'm', p_prompt_tokens: 1, p_completion_tokens: 1, p_session_id: w.B.teamSessionId }), error: ['not_found', /session not found/] },
   { name: "usage cannot point at another tenant's message", actor: (w) => w.users['A.member'], fn: 'record_usage', args: (w) => ({ p_model: 'm', p_prompt_tokens: 1, p_completion_tokens: 1, p_message_id: w.B.messageId }), error: ['permission_denied', /row-level security/] },
@@ -71,8 +82,10 @@ describe('SQL API: roles and tenants through the functions', function () {
     it(c.name, async () => {
       // Every call is judged on the same world: it runs in a transaction that is rolled back.
       const got = await t.attemptRpc(c.actor(w), c.fn, c.args(w));
-      if (!c.error) assert.equal(got.error, undefined, got.error?.message);
-      else {
+      if (!c.error) {
+        assert.equal(got.error, undefined, got.error?.message);
+        if (c.rows !== undefined) assert.equal((got.value as unknown[]).length, c.rows, JSON.stringify(got.value)?.slice(0, 300));
+      } else {
         assert.ok(got.error, `expected ${c.error[0]}, got ${JSON.stringify(got.value)}`);
         assert.equal(got.error.kind, c.error[0], got.error.message);
         assert.match(got.error.message, c.error[1]);
