@@ -26,7 +26,7 @@ export const chatRequests = {
       /** The assistant reply, stored as `streaming` until `chat/done`. */
       replyId: z.guid(),
     }),
-    errors: ['NotFound', 'PermissionDenied', 'Busy', 'TooLarge'],
+    errors: ['NotFound', 'PermissionDenied', 'Busy'],
     example: {
       params: { root: '/home/ana/src/cairn', content: 'How does indexing resume after a crash?' },
       result: { sessionId, messageId: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a', replyId },
