@@ -85,11 +85,14 @@ describe('chat: cancel, provider errors, history budget, several clients', funct
     const c = await h.connect();
     let sessionId: string | undefined;
     const filler = 'lorem ipsum dolor sit amet '.repeat(12);
+    let lastDone;
     for (let i = 1; i <= 6; i++) {
       const sent = await c.client.request('chat/send', { ...(sessionId ? { sessionId } : { root: h.workspace }), content: `turn ${i}: ${filler}` });
       sessionId = sent.sessionId;
-      await c.done(sent.replyId);
+      lastDone = await c.done(sent.replyId);
     }
+    // The client is told that older messages were left out, so context never drops silently.
+    assert.ok((lastDone?.historyTrimmed?.droppedMessages ?? 0) >= 2);
     const last = h.model!.chatRequests().at(-1)!;
     assert.equal(last.messages[0]!.role, 'system');
     assert.equal(last.messages[1]!.role, 'user', 'a trimmed history starts on a user message');

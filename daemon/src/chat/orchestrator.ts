@@ -310,6 +310,7 @@ export class ChatOrchestrator {
       status,
       ...(error ? { error } : {}),
       ...(usage.model ? { usage: { ...usage } } : {}),
+      ...(metadata.historyTrimmed ? { historyTrimmed: metadata.historyTrimmed as { droppedMessages: number; keptTokens: number } } : {}),
     });
     try {
       const latest = await store.rpc<SessionRow>('get_session', { p_session_id: sessionId });

@@ -82,6 +82,8 @@ export const chatNotifications = {
       status: z.enum(['complete', 'cancelled', 'failed']),
       error: z.object({ code: z.string(), message: z.string() }).optional(),
       usage: Usage.optional(),
+      /** Older messages left out of the model's context to fit its token budget (still stored in the session). */
+      historyTrimmed: z.object({ droppedMessages: z.number().int(), keptTokens: z.number().int() }).optional(),
     }),
     example: { sessionId, messageId: replyId, status: 'complete', usage: { model: 'gpt-4o-mini', promptTokens: 812, completionTokens: 41 } },
   }),
