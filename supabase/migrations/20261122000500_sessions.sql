@@ -121,12 +121,14 @@ create policy "Owners can read their sessions, team members the team's shared se
     or (visibility = 'team' and project_id in (select private.team_project_ids('viewer')))
   );
 
+-- A session may only name an agent its writer can read (agents' RLS applies inside the check).
 create policy "Users can start sessions in projects they can write to" on public.sessions
   for insert to authenticated
   with check (
     owner_id = (select auth.uid())
     and (project_id is null or project_id in (select private.writable_project_ids()))
     and (visibility = 'private' or project_id in (select private.team_project_ids('member')))
+    and (agent_id is null or exists (select 1 from public.agents a where a.id = agent_id))
   );
 
 create policy "Owners and team members (member or above) can update shared sessions" on public.sessions
@@ -160,6 +162,12 @@ begin
   if (new.visibility <> old.visibility or new.project_id is distinct from old.project_id)
      and old.owner_id is distinct from auth.uid() and auth.uid() is not null then
     raise exception using errcode = '42501', message = 'only the owner can share, unshare or move a session';
+  end if;
+  -- A new agent must be one the writer can read (RLS applies here); an unchanged one need not be, so
+  -- teammates can still rename a shared session answered by its owner's personal agent.
+  if new.agent_id is distinct from old.agent_id and new.agent_id is not null and auth.uid() is not null
+     and not exists (select 1 from public.agents a where a.id = new.agent_id) then
+    raise exception using errcode = 'P0002', message = 'agent not found';
   end if;
   return new;
 end;

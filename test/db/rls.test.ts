@@ -65,6 +65,7 @@ const inserts: Case[] = [
   { name: 'projects: into team A', sql: `insert into public.projects (team_id, owner_id, name) values ($1, auth.uid(), 'p') returning 1`, params: (w) => [w.A.teamId], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
   { name: 'projects: personal, owned by A.member', sql: `insert into public.projects (owner_id, name) values ($1, 'p') returning 1`, params: (w) => [w.users['A.member'].id], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
   { name: 'sessions: team session in A project', sql: `insert into public.sessions (project_id, owner_id, visibility) values ($1, auth.uid(), 'team') returning 1`, params: (w) => [w.A.projectId], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
+  { name: "sessions: one answered by B's agent", sql: `insert into public.sessions (owner_id, agent_id) values (auth.uid(), $1) returning 1`, params: (w) => [w.B.agentId], expect: [RLS, RLS, RLS, RLS, 1, 1, RLS, ANON] },
   { name: 'sessions: owned by someone else', sql: `insert into public.sessions (owner_id) values ($1) returning 1`, params: (w) => [w.users['A.member'].id], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
   { name: 'messages: into the A team session', sql: `insert into public.messages (session_id, seq, role, content, author_id) values ($1, 100, 'user', 'x', auth.uid()) returning 1`, params: (w) => [w.A.teamSessionId], expect: [1, 1, 1, RLS, RLS, RLS, RLS, ANON] },
   { name: "messages: into A.member's private session", sql: `insert into public.messages (session_id, seq, role, content, author_id) values ($1, 100, 'user', 'x', auth.uid()) returning 1`, params: (w) => [w.A.privateSessionId], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
@@ -89,6 +90,7 @@ const inserts: Case[] = [
 ];
 
 const MEMBERSHIP_FIXED = err('permission_denied', /a membership cannot move to another team or user/);
+const NO_AGENT = err('not_found', /agent not found/);
 const GUARD_OWNER = err('permission_denied', /only the owner can share, unshare or move a session/);
 const updates: Case[] = [
   { name: 'teams: rename A', sql: `update public.teams set name = 'renamed' where id = $1 returning 1`, params: (w) => [w.A.teamId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
@@ -102,6 +104,7 @@ const updates: Case[] = [
   { name: 'projects: move the A project into team B', sql: `update public.projects set team_id = $2 where id = $1 returning 1`, params: (w) => [w.A.projectId, w.B.teamId], expect: [RLS, RLS, 0, 0, 0, 0, 0, ANON] },
   { name: "projects: move the outsider's project into team A", sql: `update public.projects set team_id = $2 where id = $1 returning 1`, params: (w) => [w.personal.projectId, w.A.teamId], expect: [0, 0, 0, 0, 0, 0, RLS, ANON] },
   { name: 'sessions: rename the A team session', sql: `update public.sessions set title = 'renamed' where id = $1 returning 1`, params: (w) => [w.A.teamSessionId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: "sessions: point the A team session at B's agent", sql: `update public.sessions set agent_id = $2 where id = $1 returning 1`, params: (w) => [w.A.teamSessionId, w.B.agentId], expect: [NO_AGENT, NO_AGENT, NO_AGENT, 0, 0, 0, 0, ANON] },
   { name: 'sessions: unshare the A team session', sql: `update public.sessions set visibility = 'private' where id = $1 returning 1`, params: (w) => [w.A.teamSessionId], expect: [GUARD_OWNER, GUARD_OWNER, 1, 0, 0, 0, 0, ANON] },
   { name: 'sessions: take over the A team session', sql: `update public.sessions set owner_id = auth.uid() where id = $1 returning 1`, params: (w) => [w.A.teamSessionId], expect: [err('permission_denied', /cannot change owner/), err('permission_denied', /cannot change owner/), 1, 0, 0, 0, 0, ANON] },
   { name: "sessions: move A.member's private session into project B", sql: `update public.sessions set project_id = $2 where id = $1 returning 1`, params: (w) => [w.A.privateSessionId, w.B.projectId], expect: [0, 0, RLS, 0, 0, 0, 0, ANON] },

@@ -40,6 +40,7 @@ const calls: Call[] = [
   { name: 'only the owner unshares a session', actor: (w) => w.users['A.admin'], fn: 'share_session', args: (w) => ({ p_session_id: w.A.teamSessionId, p_visibility: 'private' }), error: ['permission_denied', /only the owner can share or unshare a session/] },
   { name: 'only the owner deletes a session', actor: (w) => w.users['A.owner'], fn: 'delete_session', args: (w) => ({ p_session_id: w.A.teamSessionId }), error: ['permission_denied', /only the owner can delete a session/] },
   { name: 'a personal session cannot be shared', actor: (w) => w.users.outsider, fn: 'share_session', args: (w) => ({ p_session_id: w.personal.sessionId, p_visibility: 'team' }), error: ['permission_denied', /only sessions of a team project can be shared/] },
+  { name: "a session cannot be answered by another tenant's agent", actor: (w) => w.users['A.member'], fn: 'create_session', args: (w) => ({ p_agent_id: w.B.agentId }), error: ['not_found', /agent not found/] },
   { name: "no sessions in another tenant's project", actor: (w) => w.users['A.member'], fn: 'create_session', args: (w) => ({ p_project_id: w.B.projectId }), error: ['permission_denied', /you cannot start sessions in that project/] },
   { name: 'a viewer cannot start sessions in the team project', actor: (w) => w.users['A.viewer'], fn: 'create_session', args: (w) => ({ p_project_id: w.A.projectId }), error: ['permission_denied', /you cannot start sessions in that project/] },
   // Projects, agents, tasks, knowledge base.
@@ -92,6 +93,14 @@ describe('SQL API: roles and tenants through the functions', function () {
       }
     });
   }
+
+  it("a teammate can rename a shared session answered by its owner's personal agent", async () => {
+    const member = w.users['A.member'];
+    const agent = await t.rpc<{ id: string }>(member, 'create_agent', { p_name: 'my own', p_system_prompt: 'x' });
+    const s = await t.rpc<{ id: string }>(member, 'create_session', { p_project_id: w.A.projectId, p_agent_id: agent.id, p_visibility: 'team' });
+    const renamed = await t.rpc<{ title: string; agent_id: string }>(w.users['A.admin'], 'rename_session', { p_session_id: s.id, p_title: 'by admin' });
+    assert.deepEqual([renamed.title, renamed.agent_id], ['by admin', agent.id]);
+  });
 
   it('the teammate who opens the same repository gets the same project', async () => {
     const p = await t.rpc<{ id: string }>(w.users['A.viewer'], 'ensure_project', { p_root_uri: 'file:///elsewhere', p_name: 'clone', p_git_remote: 'github.com/org/a' });
