@@ -89,7 +89,7 @@ export class TeamAuth {
     }
     const session: SupabaseSession = { accessToken: p.accessToken, ...(p.refreshToken ? { refreshToken: p.refreshToken } : {}) };
     const team = this.opts.store.teamStore;
-    const url = p.supabaseUrl ?? this.project?.url ?? this.opts.env.CAIRN_SUPABASE_URL;
+    const url = (p.supabaseUrl ?? this.project?.url ?? this.opts.env.CAIRN_SUPABASE_URL)?.replace(/\/+$/, '');
     const anonKey = p.anonKey ?? this.project?.anonKey ?? this.opts.env.CAIRN_SUPABASE_ANON_KEY;
     if (team && this.project && url === this.project.url && anonKey === this.project.anonKey && team.user()?.id === claims.sub) {
       team.setSession(session);
@@ -105,7 +105,7 @@ export class TeamAuth {
         { field: url ? 'anonKey' : 'supabaseUrl' },
       );
     }
-    return this.serially(() => this.connect(url.replace(/\/+$/, ''), anonKey, session, claims, p.expiresAt ?? claims.exp));
+    return this.serially(() => this.connect(url, anonKey, session, claims, p.expiresAt ?? claims.exp));
   }
 
   /** Forgets the session and returns to the local store. */
