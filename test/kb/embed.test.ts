@@ -94,6 +94,20 @@ describe('kb embedders', function () {
     }
   });
 
+  it('an index with a wrong key stops with a clear ProviderError and writes nothing', async () => {
+    const env = await kbEnv();
+    const server = await startEmbeddingsServer({ dims: 16, apiKey: 'sk-right' });
+    try {
+      await writeFixture(env);
+      const embedder = await OpenAIEmbedder.create({ model: 'text-embedding-3-small', baseUrl: server.baseURL, apiKey: 'sk-wrong', dimensions: 16 });
+      await assert.rejects(indexWorkspace(env.deps(embedder), env.ws), (e: unknown) => e instanceof ProviderError && e.reason === 'auth');
+      assert.equal(await env.store.asOwner(async (tx) => (await tx.query<{ n: number }>('select count(*)::int as n from public.kb_sources')).rows[0]!.n), 0);
+    } finally {
+      await server.close();
+      await env.cleanup();
+    }
+  });
+
   it('an index against a timing-out provider fails no file silently', async () => {
     const env = await kbEnv();
     const server = await startEmbeddingsServer({ dims: 16, delayMs: 1500 });
