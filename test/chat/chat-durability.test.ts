@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
+import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import type { DiscoveryInfo } from '../../daemon/src/protocol/client/discovery.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { RecordingClient, seedKnowledgeBase, startHarness, type Harness } from './harness.js';
@@ -77,6 +78,30 @@ describe('chat durability', function () {
       assert.equal((await c2r.done(again.replyId, 60_000)).status, 'complete');
       second.proc.kill('SIGTERM');
       await new Promise((r) => second.proc.once('exit', r));
+    });
+  });
+
+  describe('daemon shutdown in the middle of a reply', () => {
+    it('stops the reply and stores it as failed with the reason before the database closes', async () => {
+      const h = await startHarness({ model: { responder: () => ({ content: Array.from({ length: 300 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 10 }) } });
+      let reopened: EmbeddedStore | null = null;
+      try {
+        const c = await h.connect();
+        const sent = await c.client.request('chat/send', { root: h.workspace, content: 'long answer please' });
+        await c.waitFor('chat/delta', (d) => d.messageId === sent.replyId && d.index >= 5);
+        const t0 = Date.now();
+        assert.equal(await h.daemon.shutdown('test shutdown'), 0);
+        assert.ok(Date.now() - t0 < 5000, 'shutdown does not wait for the model to finish');
+        reopened = await EmbeddedStore.open(h.home);
+        const rows = await reopened.rpc<Array<{ id: string; status: string; content: string; metadata: { error?: { message: string } } }>>('list_messages', { p_session_id: sent.sessionId });
+        const reply = rows.find((r) => r.id === sent.replyId)!;
+        assert.equal(reply.status, 'failed');
+        assert.match(reply.metadata.error!.message, /shut down before the reply finished/);
+        assert.ok(reply.content.startsWith('w0 w1 w2 w3 w4 w5'));
+      } finally {
+        await reopened?.close();
+        await h.close();
+      }
     });
   });
 
