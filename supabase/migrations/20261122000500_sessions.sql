@@ -209,6 +209,10 @@ begin
      or new.role <> old.role then
     raise exception using errcode = '42501', message = 'a message cannot move, change its author or its role';
   end if;
+  -- History is immutable once a reply has ended, for direct table writes as for update_message.
+  if old.status <> 'streaming' and auth.uid() is not null then
+    raise exception using errcode = '22023', message = format('the message is %s; only a streaming message can change', old.status);
+  end if;
   return new;
 end;
 $$;

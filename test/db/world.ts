@@ -19,6 +19,8 @@ export interface Tenant {
   /** A.member's private session in the team project. */
   privateSessionId: string;
   messageId: string;
+  /** An assistant reply of A.member still streaming in the team session. */
+  streamingMessageId: string;
   agentId: string;
   taskId: string;
   sourceId: string;
@@ -72,6 +74,7 @@ export async function buildWorld(t: TestDb): Promise<World> {
     const privateSession = await t.rpc<Row>(member, 'create_session', { p_project_id: project.id, p_title: `${key} private` });
     const message = await t.rpc<Row>(member, 'append_message', { p_session_id: teamSession.id, p_role: 'user', p_content: `hello from ${key}` });
     await t.rpc(member, 'append_message', { p_session_id: privateSession.id, p_role: 'user', p_content: `secret of ${key}` });
+    const streaming = await t.rpc<Row>(member, 'append_message', { p_session_id: teamSession.id, p_role: 'assistant', p_content: '', p_status: 'streaming' });
     const agent = await t.rpc<Row>(member, 'create_agent', { p_name: `agent-${key}`, p_system_prompt: 'Be brief.', p_team_id: team.id });
     const task = await t.rpc<Row>(member, 'create_task', { p_project_id: project.id, p_title: `task of ${key}`, p_session_id: teamSession.id });
     const source = await t.rpc<Row>(member, 'kb_upsert_source', {
@@ -97,6 +100,7 @@ export async function buildWorld(t: TestDb): Promise<World> {
       teamSessionId: teamSession.id,
       privateSessionId: privateSession.id,
       messageId: message.id,
+      streamingMessageId: streaming.id,
       agentId: agent.id,
       taskId: task.id,
       sourceId: source.id,
