@@ -135,7 +135,7 @@ describe('chat: cancel, provider errors, history budget, several clients', funct
     assert.equal(other.of('chat/delta').length, 0);
   });
 
-  it('sessions: list most recent first and paged, rename, archive, share refused without a team, delete', async () => {
+  it('sessions: list most recent first and paged, rename, archive, share (refused without a team, allowed in a team project), delete', async () => {
     h = await startHarness({ model: { responder: () => ({ content: 'ok' }) } });
     const c = await h.connect();
     const ids: string[] = [];
@@ -159,6 +159,13 @@ describe('chat: cancel, provider errors, history budget, several clients', funct
     await assert.rejects(c.client.request('sessions/share', { sessionId: ids[0]!, visibility: 'team' }), /team/);
     await c.client.request('sessions/delete', { sessionId: ids[2]! });
     await assert.rejects(c.client.request('sessions/get', { sessionId: ids[2]! }), /not found/);
+
+    // In a team project a session can be shared with the team and taken back.
+    const team = await h.store.rpc<{ id: string }>('create_team', { p_name: 'Core' });
+    const project = await h.store.rpc<{ id: string }>('ensure_project', { p_root_uri: 'file:///srv/core', p_name: 'core', p_team_id: team.id });
+    const teamSession = await c.client.request('sessions/create', { projectId: project.id, title: 'Design review' });
+    assert.equal((await c.client.request('sessions/share', { sessionId: teamSession.id, visibility: 'team' })).visibility, 'team');
+    assert.equal((await c.client.request('sessions/share', { sessionId: teamSession.id, visibility: 'private' })).visibility, 'private');
   });
 
   it('sessions/changed tells subscribers of topic `sessions` about new sessions, replies and the title the model gave', async () => {
