@@ -128,9 +128,9 @@ export class RpcServer implements HandlerRegistry {
     return this.peers.size;
   }
 
-  /** A new connection, or null when the daemon is at its connection limit (the transport then refuses it). */
+  /** A new connection, or null when the daemon is at its connection limit or shutting down (the transport then refuses it). */
   accept(transport: Transport): PeerConnection | null {
-    if (this.peers.size >= this.limits.maxConnections) return null;
+    if (this.opts.shutdownSignal.aborted || this.peers.size >= this.limits.maxConnections) return null;
     const peer = new PeerConnection(this, transport);
     this.peers.add(peer);
     this.opts.log.info('connection opened', { connection: peer.id, transport: transport.kind });
@@ -335,6 +335,9 @@ export class PeerConnection implements Connection {
     }
     if (Array.isArray(rawParams)) {
       return { jsonrpc: '2.0', id, error: errorObject('InvalidParams', 'Invalid params: pass params by name (an object)', { issues: [{ path: '', message: 'expected an object' }] }) };
+    }
+    if (opts.shutdownSignal.aborted) {
+      return { jsonrpc: '2.0', id, error: errorObject('Busy', 'The daemon is shutting down; reconnect to the next one', { limit: 'shutdown' }) };
     }
     if (this.inFlight.size >= limits.maxInFlight) {
       opts.log.warn('request refused: too many in flight', { method, connection: this.id });

@@ -115,6 +115,10 @@ export async function listenWebSocket(opts: { rpc: RpcServer; host: string; port
       },
     });
     if (!peer) {
+      if (rpc.opts.shutdownSignal.aborted) {
+        ws.close(1001, 'daemon shutting down');
+        return;
+      }
       log.warn('connection refused: too many connections', { max: rpc.limits.maxConnections });
       ws.close(1013, `too many connections (max ${rpc.limits.maxConnections}); try again later`);
       return;
