@@ -14,11 +14,11 @@
 import Mocha from 'mocha';
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium as pwChromium } from 'playwright-core';
-import { chromium, chromiumArgs, missingToolchain, repoRoot, startServer, workbenchUrl } from './support/toolchain.js';
+import { chromium, chromiumArgs, missingToolchain, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl } from './support/toolchain.js';
 import { makeWorkspace } from './support/workspace.js';
 import { startTestServices } from './support/services.js';
 
@@ -97,7 +97,7 @@ async function runIntegration(): Promise<Counts> {
     }
   } finally {
     await services.stop();
-    await rm(tmp, { recursive: true, force: true });
+    await stopDaemonAndRemove(join(tmp, 'cairn-home'), tmp);
   }
 }
 

@@ -192,7 +192,9 @@ export class AuthService implements vscode.Disposable {
       (err: Error) => void vscode.window.showErrorMessage(`Cairn: ${err.message}`),
     );
     if (!open) return data.url;
-    const opened = await vscode.env.openExternal(vscode.Uri.parse(data.url, true));
+    // The URL goes to openExternal as the exact string: a Uri round trip decodes redirect_to's query
+    // (`?`, `&`) and re-encodes it differently, which breaks the provider redirect.
+    const opened = await vscode.env.openExternal(data.url as unknown as vscode.Uri);
     if (!opened) throw new SignInError('the browser did not open; sign-in was not started.');
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Cairn: finish signing in with ${provider} in your browser…`, cancellable: true },

@@ -107,3 +107,38 @@ export const chromiumArgs = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
 ];
+
+/**
+ * Stops what a test started for its CAIRN_HOME, then removes the folder: the daemon the extension started (it
+ * runs detached and outlives the editor, as it does for users) and an extension host still shutting down (which
+ * would otherwise start a new daemon). They are found by their environment or command line naming this
+ * test's unique temp folder, and stopped by pid.
+ */
+export async function stopDaemonAndRemove(cairnHome: string, dir: string): Promise<void> {
+  const { readdir, readFile, rm } = await import('node:fs/promises');
+  const marker = `CAIRN_HOME=${cairnHome}`;
+  const owned = async (): Promise<number[]> => {
+    const pids: number[] = [];
+    for (const name of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+      const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
+      const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+      if (env.split('\0').includes(marker) || cmdline.includes(dir)) pids.push(Number(name));
+    }
+    return pids;
+  };
+  // Done after a quiet second: a dying extension host may still start one more daemon.
+  for (let round = 0, quiet = 0; round < 40 && quiet < 4; round++) {
+    const pids = await owned();
+    quiet = pids.length === 0 ? quiet + 1 : 0;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, round < 15 ? 'SIGTERM' : 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await sleep(300);
+  }
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}

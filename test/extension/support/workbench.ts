@@ -2,11 +2,12 @@
  * A VS Code workbench in headless Chromium, opened on a fresh test workspace with the extension under
  * development, for the UI suites: they drive it like a person (command palette, QuickPick, the chat webview).
  */
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
+import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium as pwChromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
-import { chromium, chromiumArgs, repoRoot, startServer, workbenchUrl, type EditorServer } from './toolchain.js';
+import { chromium as pwChromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
+import { chromium, chromiumArgs, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl, type EditorServer } from './toolchain.js';
 import { makeWorkspace } from './workspace.js';
 import { startTestServices, type TestServices } from './services.js';
 
@@ -17,12 +18,18 @@ export interface Workbench {
   readonly workspace: string;
   readonly cairnHome: string;
   readonly services: TestServices;
+  /**
+   * The Supabase test servers' URL as `http://[::1]:port` (a loopback forwarder). The web workbench rewrites
+   * URLs on 127.0.0.1/localhost through its port proxy, re-encoding their query; a real project URL is not
+   * rewritten, and neither is [::1].
+   */
+  readonly supabaseUrl: string;
   /** Runs a command by its title through the command palette (F1), as a person would. */
   runCommand(title: string): Promise<void>;
   /** The chat view's content, two iframes deep. */
   chatFrame(): FrameLocator;
-  /** Notification toasts currently shown. */
-  notifications(): Locator;
+  /** The messages in the notification center (toasts may already have been hidden). */
+  notificationTexts(): Promise<string[]>;
   setSetting(key: string, value: unknown): Promise<void>;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
@@ -33,12 +40,29 @@ export async function openWorkbench(): Promise<Workbench> {
   const services = await startTestServices();
   let server: EditorServer | null = null;
   let browser: Browser | null = null;
+  let forwarder: Server | null = null;
   try {
+    const target = new URL(services.env.CAIRN_TEST_SUPABASE_URL!);
+    forwarder = createServer((socket) => {
+      const upstream = connect(Number(target.port), '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((r) => forwarder!.listen(0, '::1', r));
+    const supabaseUrl = `http://[::1]:${(forwarder.address() as { port: number }).port}`;
     const workspace = await makeWorkspace(join(tmp, 'workspace'), { ...services.settings, 'workbench.colorTheme': 'Default Dark Modern' });
     const cairnHome = join(tmp, 'cairn-home');
     server = await startServer({ home: join(tmp, 'home'), data: join(tmp, 'vscode') });
     browser = await pwChromium.launch({ executablePath: chromium!, args: chromiumArgs });
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    // The web workbench opens localhost URLs through the server's port proxy (`/proxy/<port>/…`), a route
+    // code-server serves but the bare VS Code server does not; stand in for it, as code-server would.
+    await context.route(/\/proxy\/\d+\//, (route) => {
+      const u = new URL(route.request().url());
+      const m = /^\/proxy\/(\d+)(\/.*)$/.exec(u.pathname);
+      return m ? route.continue({ url: `http://127.0.0.1:${m[1]}${m[2]}${u.search}` }) : route.continue();
+    });
     const page = await context.newPage();
     await page.goto(workbenchUrl(server.port, workspace, { env: { CAIRN_HOME: cairnHome, ...services.env } }));
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
@@ -51,29 +75,47 @@ export async function openWorkbench(): Promise<Workbench> {
       workspace,
       cairnHome,
       services,
+      supabaseUrl,
       async runCommand(title) {
         const input = page.locator('.quick-input-widget input');
-        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+        const rows = page.locator('.quick-input-list .monaco-list-row');
+        const focusedLabel = page.locator('.quick-input-list .monaco-list-row.focused .label-name');
         // Commands appear in the palette once the extension host has scanned the extension; retry until then.
+        // The row whose label is exactly the title is picked (a longer command may be listed first).
         for (let attempt = 0; ; attempt++) {
+          // Focus the workbench itself (an empty spot of the title bar): the palette closes when a webview
+          // that had focus takes it back.
+          await page.mouse.click(1120, 16);
           await page.keyboard.press('F1');
-          await input.waitFor();
-          await input.fill(`>${title}`);
           try {
-            await row.waitFor({ timeout: 5000 });
-            break;
+            await input.fill(`>${title}`, { timeout: 3000 });
+            await rows.filter({ hasText: title }).first().waitFor({ timeout: 5000 });
+            // Arrow down to the entry, as a person would, then Enter.
+            for (let i = 0; i < 20; i++) {
+              const focused = (await focusedLabel.allInnerTexts())[0]?.replace(/\s+/g, ' ').trim();
+              if (focused === title) {
+                await input.press('Enter');
+                return;
+              }
+              await input.press('ArrowDown');
+            }
+            throw new Error(`no palette entry is exactly “${title}”`);
           } catch (err) {
             if (attempt >= 5) throw err;
             await page.keyboard.press('Escape');
           }
         }
-        await input.press('Enter');
       },
       chatFrame() {
         return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
       },
-      notifications() {
-        return page.locator('.notifications-toasts .notification-toast');
+      async notificationTexts() {
+        const center = page.locator('.notifications-center');
+        if (!(await center.isVisible())) await wb.runCommand('Notifications: Show Notifications');
+        await center.waitFor();
+        const texts = await page.locator('.notifications-center .notification-list-item-message').allInnerTexts();
+        await page.keyboard.press('Escape');
+        return texts;
       },
       async setSetting(key, value) {
         const current = JSON.parse(await readFile(settingsFile, 'utf8')) as Record<string, unknown>;
@@ -86,18 +128,20 @@ export async function openWorkbench(): Promise<Workbench> {
         return path;
       },
       async close() {
+        forwarder?.close();
         await browser?.close();
         await server?.stop();
         await services.stop();
-        await rm(tmp, { recursive: true, force: true });
+        await stopDaemonAndRemove(cairnHome, tmp);
       },
     };
     return wb;
   } catch (err) {
+    forwarder?.close();
     await browser?.close();
     await server?.stop();
     await services.stop();
-    await rm(tmp, { recursive: true, force: true });
+    await stopDaemonAndRemove(join(tmp, 'cairn-home'), tmp);
     throw err;
   }
 }

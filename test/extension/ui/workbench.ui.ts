@@ -108,6 +108,7 @@ describe('workbench UI', function () {
   it('renders markdown with highlighted code, and inserts a code block at the cursor', async () => {
     const { page } = wb;
     await wb.runCommand('Cairn: New Chat');
+    await wb.chatFrame().locator('.empty').waitFor();
     await wb.runCommand('File: New Untitled Text File');
     await page.locator('.tab.active', { hasText: 'Untitled' }).waitFor();
     const reply = await sendChat('Where is the tax rebate computed?');
@@ -117,13 +118,14 @@ describe('workbench UI', function () {
     assert.ok((await code.locator('.hljs-keyword').count()) > 0, 'the code is highlighted');
     assert.ok((await reply.locator('.body code', { hasText: 'computeQuarterlyTaxRebate' }).count()) > 0, 'inline code rendered');
     await reply.locator('.code-action[data-action="insert"]').click();
-    await until('the code in the editor', async () => /const rebate = invoice\.amountCents/.test(await page.locator('.editor-instance .view-lines').first().innerText()));
+    await until('the code in the editor', async () => /const rebate = invoice\.amountCents/.test((await page.locator('.editor-instance .view-lines').allInnerTexts()).join('\n').replace(/\u00a0/g, ' ')));
   });
 
   it('looks right in the light theme (chat mid-stream and the search QuickPick)', async () => {
     const { page } = wb;
     await wb.runCommand('Preferences: Color Theme');
     const themeInput = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor();
     await themeInput.fill('Light Modern');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor();
     await themeInput.press('Enter');
@@ -143,7 +145,7 @@ describe('workbench UI', function () {
 
   it('signs in with GitHub in the browser and comes back through the URI handler', async () => {
     const { page } = wb;
-    await wb.setSetting('cairn.supabase.url', wb.services.env.CAIRN_TEST_SUPABASE_URL);
+    await wb.setSetting('cairn.supabase.url', wb.supabaseUrl);
     await wb.setSetting('cairn.supabase.anonKey', wb.services.env.CAIRN_TEST_SUPABASE_ANON_KEY);
     await new Promise((r) => setTimeout(r, 1000));
     await wb.runCommand('Cairn: Sign In');
@@ -156,9 +158,14 @@ describe('workbench UI', function () {
     const opened = await Promise.race([popup.then(() => 'tab' as const), open.waitFor({ timeout: 30_000 }).then(() => 'dialog' as const)]);
     if (opened === 'dialog') await open.click();
     const browserTab = await popup;
+    const visited: string[] = [];
+    browserTab.on('framenavigated', (f) => f === browserTab.mainFrame() && visited.push(f.url()));
     await browserTab.waitForLoadState().catch(() => undefined);
-    await wb.notifications().filter({ hasText: 'signed in as octocat@users.noreply.github.com' }).waitFor({ timeout: 30_000 });
-    await page.locator('.statusbar', { hasText: 'octocat@users.noreply.github.com' }).waitFor();
+    await until('the browser to come back to the editor', async () => [browserTab.url(), ...visited].some((u) => u.includes('/callback?') && u.includes('vscode-')), 15_000).catch(() => {
+      throw new Error(`the browser went to: ${[browserTab.url(), ...visited].join(' -> ')}`);
+    });
+    await page.locator('.statusbar', { hasText: 'octocat@users.noreply.github.com' }).waitFor({ timeout: 30_000 });
+    assert.ok((await wb.notificationTexts()).some((t) => t.includes('signed in as octocat@users.noreply.github.com')));
     await wb.screenshot('signed-in-dark.png');
   });
 });
