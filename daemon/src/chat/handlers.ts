@@ -93,6 +93,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     registry.handle('sessions/delete', async (p, ctx) => {
       chat.cancel({ sessionId: p.sessionId });
       await ctx.store.rpc('delete_session', { p_session_id: p.sessionId });
+      chat.forget(p.sessionId);
       deps.hub.publish('sessions', 'sessions/changed', { sessionId: p.sessionId, change: 'deleted', session: null });
       return { deleted: true as const };
     });

@@ -103,6 +103,21 @@ export class ChatOrchestrator {
   private readonly runs = new Map<string, Run>();
   /** Workspace folder per project, so a message that names only its session needs no lookup. */
   private readonly projectRoots = new Map<string, string | null>();
+  /**
+   * Session rows seen lately, for their project and agent (neither changes after creation), saving a read
+   * before the model request. Access is still checked on every message, by `append_message`.
+   */
+  private readonly sessions = new Map<string, SessionRow>();
+
+  private remember(row: SessionRow): void {
+    if (this.sessions.size >= 1000) this.sessions.delete(this.sessions.keys().next().value!);
+    this.sessions.set(row.id, row);
+  }
+
+  /** Drops what is remembered of a deleted session. */
+  forget(sessionId: string): void {
+    this.sessions.delete(sessionId);
+  }
   private readonly options: ChatOptions;
 
   constructor(private readonly deps: ChatDeps) {
@@ -145,9 +160,12 @@ export class ChatOrchestrator {
       });
       run.replyId = reply.id;
       connection?.subscribe(`session:${sessionId}`);
-      if (created) this.publishSession({ ...created, last_message_at: reply.created_at }, 'created');
+      if (created) {
+        this.remember(created);
+        this.publishSession({ ...created, last_message_at: reply.created_at }, 'created');
+      }
       run.done = this.deps.track(
-        this.generate({ store, session: created, sessionId, root, userMessage: user, replyId: reply.id, agentId: params.agentId ?? null, controller }),
+        this.generate({ store, session: this.sessions.get(sessionId) ?? null, sessionId, root, userMessage: user, replyId: reply.id, agentId: params.agentId ?? null, controller }),
       );
       return { sessionId, messageId: user.id, replyId: reply.id };
     } catch (err) {
@@ -201,7 +219,7 @@ export class ChatOrchestrator {
 
   private async generate(job: {
     store: Store;
-    /** The row when `send` created the session; otherwise read here. */
+    /** The row when `send` created the session or it is remembered; otherwise read here. */
     session: SessionRow | null;
     sessionId: string;
     root: string | null;
@@ -261,6 +279,7 @@ export class ChatOrchestrator {
     let choice: ModelChoice | null = null;
     try {
       const session = job.session ?? (await store.rpc<SessionRow>('get_session', { p_session_id: sessionId }));
+      this.remember(session);
       const [agent, workspace] = await Promise.all([
         findAgent(store, job.agentId ?? session.agent_id).catch(() => DEFAULT_AGENT),
         this.workspaceFor(store, session, job.root),
