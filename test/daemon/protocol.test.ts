@@ -182,9 +182,10 @@ for (const transport of ['websocket', 'stdio'] as const) {
     });
 
     it('answers Busy beyond 64 running requests, and serves the next one', async () => {
-      for (let i = 0; i < 70; i++) conn.send(req(`flood-${i}`, 'daemon/ping', { delayMs: 1_500 }));
+      // Long enough that all 70 are in flight together even on a loaded machine.
+      for (let i = 0; i < 70; i++) conn.send(req(`flood-${i}`, 'daemon/ping', { delayMs: 5_000 }));
       const answers: Json[] = [];
-      while (answers.length < 70) answers.push(await conn.next(10_000));
+      while (answers.length < 70) answers.push(await conn.next(20_000));
       const busy = answers.filter((a) => a.error?.code === -31907);
       const ok = answers.filter((a) => a.result?.pong === true);
       assert.equal(busy.length, 6);
