@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
+import { processStartTime } from '../../daemon/src/store/lock.js';
 import { openStore } from '../../daemon/src/store/index.js';
 import { StoreError, type ChangeEvent } from '../../daemon/src/store/types.js';
 import { expectStoreError, migratedTemplate, tempHome } from '../support/db.js';
@@ -89,8 +90,14 @@ describe('EmbeddedStore', function () {
     assert.equal(existsSync(join(home.home, 'db.lock')), false, 'close releases the lock');
     await writeFile(join(home.home, 'db.lock'), `${deadPid()}\n`);
     const store = await open();
-    assert.equal(await readFile(join(home.home, 'db.lock'), 'utf8'), `${process.pid}\n`);
+    assert.match(await readFile(join(home.home, 'db.lock'), 'utf8'), new RegExp(`^${process.pid}( \\d+)?\n$`));
     assert.ok(store.user().id);
+    await stores.pop()!.close();
+    if (processStartTime(process.pid) !== null) {
+      // A live pid that started at another time is a reused pid, not the holder.
+      await writeFile(join(home.home, 'db.lock'), `${process.pid} 1\n`);
+      await open();
+    }
   });
 
   it('backs up while running and restores into an empty home with the same user and data', async () => {

@@ -1,10 +1,11 @@
 /**
  * An exclusive lock on a data directory: two PGlite processes on one directory both open it and silently
  * lose rows, so only the process whose pid is in `<dir>.lock` may open it. A lock whose pid is dead is stale
- * (a crash) and is taken over.
+ * (a crash) and is taken over; on Linux the lock also holds the process start time, so a pid reused by an
+ * unrelated process after a crash does not keep the database locked forever.
  */
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { StoreError } from './types.js';
 
 export interface DirLock {
@@ -22,6 +23,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Start time of a process in clock ticks since boot (Linux), or null where /proc is not available. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may itself contain spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the holder written in a lock file is still running. */
+function holderAlive(pid: number, startTime: string | undefined): boolean {
+  if (!alive(pid)) return false;
+  const now = startTime ? processStartTime(pid) : null;
+  return now === null || now === startTime;
+}
+
 /** A lock file may be empty for an instant between its creation and the pid being written. */
 const EMPTY_LOCK_GRACE_MS = 5_000;
 
@@ -31,7 +50,7 @@ export async function lockDirectory(dir: string): Promise<DirLock> {
     try {
       const fh = await open(path, 'wx', 0o600);
       try {
-        await fh.writeFile(`${process.pid}\n`);
+        await fh.writeFile(`${process.pid} ${processStartTime(process.pid) ?? ''}`.trimEnd() + '\n');
       } finally {
         await fh.close();
       }
@@ -41,8 +60,9 @@ export async function lockDirectory(dir: string): Promise<DirLock> {
     }
     const text = await readFile(path, 'utf8').catch(() => null);
     if (text === null) continue;
-    const pid = Number.parseInt(text, 10);
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+    const [pidText, startTime] = text.trim().split(/\s+/);
+    const pid = Number.parseInt(pidText ?? '', 10);
+    if (Number.isInteger(pid) && pid > 0 && holderAlive(pid, startTime)) {
       throw new StoreError('unavailable', `The database ${dir} is in use by process ${pid}; stop it or use another CAIRN_HOME.`);
     }
     if (!Number.isInteger(pid)) {
