@@ -110,6 +110,11 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     [ann, bob, olga] = seats as [Seat, Seat, Seat];
   });
 
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    for (const s of seats) console.log(`--- daemon log of ${s.person.email} (tail)\n${(await readLog(s.daemon.home)).split('\n').slice(-40).join('\n')}`);
+  });
+
   after(async () => {
     for (const s of seats) {
       await s.rpc.close().catch(() => undefined);
@@ -218,8 +223,9 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     await ok(bob.chat, 'daemon/subscribe', { topics: [`session:${sessionId}`] });
 
     const annFrom = ann.rpc.notifications('sessions/changed').length;
-    const postedAt = Date.now();
     const sent = await ok(bob.rpc, 'chat/send', { sessionId, content: 'Can we ship on Friday?' });
+    // chat/send returns once the message is committed: the teammate hears of it within a second of that.
+    const postedAt = Date.now();
     const annHeard = await waitForNotification(ann.rpc, 'sessions/changed', (p) => p.sessionId === sessionId, 1000, annFrom);
     console.log(`      teammate's chat/send → sharer's sessions/changed: ${Date.now() - postedAt} ms`);
     assert.equal(annHeard.change, 'updated');
@@ -246,6 +252,25 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     assert.equal(after.messages.length, annView.messages.length);
   });
 
+  it("a teammate's rename reaches the owner live; each daemon announces its own rename exactly once", async () => {
+    const marks = new Map(seats.map((seat) => [seat, changesOf(seat.rpc, sessionId).length]));
+    const titled = (seat: Seat, title: string) => changesOf(seat.rpc, sessionId).slice(marks.get(seat)).filter((n) => n.params.session?.title === title);
+
+    const renamedAt = Date.now();
+    await ok(bob.rpc, 'sessions/rename', { sessionId, title: 'Release plan (Friday)' });
+    await waitForNotification(ann.rpc, 'sessions/changed', (p) => p.sessionId === sessionId && p.session?.title === 'Release plan (Friday)', 1000);
+    console.log(`      teammate's rename → owner's sessions/changed: ${Date.now() - renamedAt} ms`);
+
+    await ok(ann.rpc, 'sessions/rename', { sessionId, title: 'Release plan' });
+    await waitForNotification(bob.rpc, 'sessions/changed', (p) => p.sessionId === sessionId && p.session?.title === 'Release plan', 1000);
+    await sleep(500);
+    assert.equal(titled(bob, 'Release plan (Friday)').length, 1, "Bob's own rename: his daemon's announcement, and no echo from the change feed");
+    assert.equal(titled(ann, 'Release plan (Friday)').length, 1, "Bob's rename reaches Ann once");
+    assert.equal(titled(ann, 'Release plan').length, 1, "Ann's own rename is announced once");
+    assert.equal(titled(bob, 'Release plan').length, 1, "Ann's rename reaches Bob once");
+    assert.equal(changesOf(olga.rpc, sessionId).length, 0);
+  });
+
   it('an expired token costs one auth/tokenExpired round; the new hand-over resumes with nothing lost or duplicated', async () => {
     project.servers!.auth.accessTokenTtlSeconds = 3;
     const { data, error } = await bob.person.auth.auth.refreshSession();
@@ -259,7 +284,10 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     // Ann posts while Bob's token is expired.
     const heardBefore = changesOf(bob.chat, sessionId).length;
     const sent = await ok(ann.rpc, 'chat/send', { sessionId, content: 'Friday works if the migration is in.' });
-    const reads = await Promise.all([1, 2, 3].map(() => ok(bob.rpc, 'sessions/get', { sessionId })));
+    // Three calls at once, each on its own connection (test/support's RawConnection serves one waiting call at a time).
+    const extra = await connectWs(bob.daemon.info);
+    const reads = await Promise.all([bob.rpc, bob.chat, extra].map((conn) => ok(conn, 'sessions/get', { sessionId })));
+    await extra.close();
     await answered;
     assert.equal(bob.rpc.notifications('auth/tokenExpired').length - expiredFrom, 1, 'one refresh round, however many calls and channels noticed');
     const note = bob.rpc.notifications('auth/tokenExpired').at(-1)!.params;

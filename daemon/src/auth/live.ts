@@ -3,10 +3,12 @@
  * team mode, LISTEN/NOTIFY in the local stores) into `sessions/changed` notifications.
  *
  * The chat subsystem already announces what this daemon does itself (sessions it creates, renames, shares;
- * replies it streams), so the bridge passes on only what someone else caused: messages whose author is not
- * the acting user, and session rows owned by someone else. A message posted here still touches the shared
- * session row (its recency), so a session update from someone else's row is announced only when something
- * a client shows changed (title, visibility, archived, project) or when it comes with someone else's message.
+ * replies it streams), so the bridge passes on only what someone else caused:
+ * - messages whose author is not the acting user;
+ * - session rows whose visible state (title, visibility, archived, project) differs from what clients were
+ *   last told. The bridge learns what this daemon wrote from the calls it makes (`observeCalls` of the
+ *   SwitchableStore), so the feed's echo of a rename here compares equal and is dropped, while a teammate's
+ *   rename is announced. A message posted here only touches the session's recency: not announced again.
  *
  * One notification reuses the chat subsystem's declaration: `sessions/changed` on topic `sessions` (the
  * tree) and, for messages, on `session:<id>` too (an open chat re-reads the session after its last `seq`).
@@ -16,6 +18,7 @@
 import { toSession, type SessionRow } from '../chat/rows.js';
 import type { Session } from '../protocol/sessions.js';
 import type { EventHub, Logger } from '../rpc/registry.js';
+import type { CallObserver } from '../store/switchable.js';
 import { StoreError, type ChangeEvent, type Store } from '../store/types.js';
 
 interface Pending {
@@ -27,7 +30,7 @@ interface Pending {
 }
 
 export interface LiveBridgeOptions {
-  store: Store;
+  store: Store & { observeCalls?(observer: CallObserver): () => void };
   hub: EventHub;
   log: Logger;
   coalesceMs?: number;
@@ -35,12 +38,18 @@ export interface LiveBridgeOptions {
 
 const fingerprint = (s: Session) => JSON.stringify([s.title, s.visibility, s.archived, s.projectId]);
 
+/** SQL API functions that return the session row they changed. */
+const SESSION_WRITES = new Set(['create_session', 'rename_session', 'share_session', 'archive_session']);
+
 export class LiveBridge {
   private readonly pending = new Map<string, Pending>();
   /** What clients were last told about each session, to tell a real change from a recency touch. */
   private readonly known = new Map<string, string>();
+  /** Sessions this daemon deleted, whose DELETE event is its own echo. */
+  private readonly deletedHere = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private off: (() => Promise<void>) | null = null;
+  private stopObserving: (() => void) | null = null;
   private stopped = false;
   private readonly coalesceMs: number;
 
@@ -49,12 +58,25 @@ export class LiveBridge {
   }
 
   async start(): Promise<void> {
+    this.stopObserving = this.opts.store.observeCalls?.((fn, args, result) => this.learn(fn, args, result)) ?? null;
     this.off = await this.opts.store.onChange((event) => this.onEvent(event));
+  }
+
+  /** What this daemon changed itself, as the chat subsystem announced it. */
+  private learn(fn: string, args: Record<string, unknown>, result: unknown): void {
+    if (SESSION_WRITES.has(fn) && result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'string') {
+      const session = toSession(result as SessionRow);
+      this.known.set(session.id, fingerprint(session));
+    } else if (fn === 'delete_session' && typeof args.p_session_id === 'string') {
+      this.known.delete(args.p_session_id);
+      this.deletedHere.add(args.p_session_id);
+    }
   }
 
   /** Stops listening and drops what was not announced yet. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopObserving?.();
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
     const off = this.off;
@@ -73,7 +95,10 @@ export class LiveBridge {
       this.mark(sessionId).remoteMessage = true;
     } else if (event.table === 'sessions') {
       const sessionId = typeof r.id === 'string' ? r.id : null;
-      if (!sessionId || (me !== null && r.owner_id === me)) return;
+      if (!sessionId) return;
+      if (event.op === 'DELETE' && this.deletedHere.delete(sessionId)) return;
+      // Without call observation, the owner's own changes are taken to be this daemon's.
+      if (!this.opts.store.observeCalls && me !== null && r.owner_id === me) return;
       const p = this.mark(sessionId);
       // A delete wins over an update seen in the same window; an insert stays an insert.
       if (event.op === 'DELETE' || p.sessionOp === null) p.sessionOp = event.op;

@@ -10,6 +10,7 @@ import type { SupabaseStore } from './supabase.js';
 import type { ChangeEvent, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
 
 type Listener = (event: ChangeEvent) => void;
+export type CallObserver = (fn: string, args: Record<string, unknown>, result: unknown) => void;
 
 interface Subscription {
   readonly listener: Listener;
@@ -24,6 +25,7 @@ export class SwitchableStore implements Store {
   private current: Store;
   private team: SupabaseStore | null = null;
   private readonly subscriptions = new Set<Subscription>();
+  private readonly callObservers = new Set<CallObserver>();
   /** Swaps and subscriptions run one at a time, so no listener ends up on a store that was swapped out. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -58,8 +60,25 @@ export class SwitchableStore implements Store {
     return this.current.user();
   }
 
-  rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
-    return this.current.rpc<T>(fn, args, opts);
+  async rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+    const result = await this.current.rpc<T>(fn, args, opts);
+    for (const observer of this.callObservers) {
+      try {
+        observer(fn, args ?? {}, result);
+      } catch {
+        // An observer's fault must not fail a call that succeeded.
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Sees every successful call made through this store, with its result: the live bridge learns from it what
+   * this daemon changed itself, so the change feed's echo of it is not announced twice.
+   */
+  observeCalls(observer: CallObserver): () => void {
+    this.callObservers.add(observer);
+    return () => this.callObservers.delete(observer);
   }
 
   schemaStatus(): Promise<SchemaStatus> {
