@@ -23,7 +23,7 @@ import { StoreError, type ChangeEvent, type Store } from '../store/types.js';
 
 interface Pending {
   timer: NodeJS.Timeout;
-  /** A session row event by someone else: what happened to the row. */
+  /** What happened to the session row (anyone's change; compared with what clients were last told). */
   sessionOp: ChangeEvent['op'] | null;
   /** Someone else posted or updated a message of the session. */
   remoteMessage: boolean;
