@@ -144,6 +144,15 @@ describe('daemon lifecycle', function () {
     await stopDaemon(d);
   });
 
+  it('takes over a lock whose pid was reused by another process after a crash', async () => {
+    const h = await home();
+    // This test process is alive, but it is not the process that wrote the lock (different start time).
+    await writeFile(join(h, 'daemon.lock'), `${process.pid} 1\n`, { mode: 0o600 });
+    const d = await startDaemon(h);
+    assert.equal((await readDiscovery(h))?.pid, d.pid);
+    await stopDaemon(d);
+  });
+
   it('treats a discovery file whose port does not answer as stale', async () => {
     const h = await home();
     // A live pid (this test process) but nothing listening on the port.

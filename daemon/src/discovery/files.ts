@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discoveryPath, isProcessAlive, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
+import { processStartTime } from '../store/lock.js';
 
 export const LOCK_FILE = 'daemon.lock';
 
@@ -22,6 +23,12 @@ export function newToken(): string {
 
 export type LockResult = { ok: true; release(): Promise<void> } | { ok: false; pid: number };
 
+function holderAlive(pid: number, startTime: string | undefined): boolean {
+  if (!isProcessAlive(pid)) return false;
+  const now = startTime ? processStartTime(pid) : null;
+  return now === null || now === startTime;
+}
+
 /** A lock file may be empty for an instant between its creation and the pid being written. */
 const EMPTY_LOCK_GRACE_MS = 5_000;
 
@@ -32,7 +39,8 @@ export async function acquireDaemonLock(home: string): Promise<LockResult> {
     try {
       const fh = await open(path, 'wx', 0o600);
       try {
-        await fh.writeFile(`${process.pid}\n`);
+        // The start time tells a live holder from a new process that reused a crashed daemon's pid.
+        await fh.writeFile(`${`${process.pid} ${processStartTime(process.pid) ?? ''}`.trimEnd()}\n`);
       } finally {
         await fh.close();
       }
@@ -50,8 +58,9 @@ export async function acquireDaemonLock(home: string): Promise<LockResult> {
     }
     const text = await readFile(path, 'utf8').catch(() => null);
     if (text === null) continue;
-    const pid = Number.parseInt(text, 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessAlive(pid)) return { ok: false, pid };
+    const [pidText, startTime] = text.trim().split(/\s+/);
+    const pid = Number.parseInt(pidText ?? '', 10);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && holderAlive(pid, startTime)) return { ok: false, pid };
     if (!Number.isInteger(pid)) {
       const age = Date.now() - (await stat(path).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
       if (age < EMPTY_LOCK_GRACE_MS) {
