@@ -105,6 +105,9 @@ daemon); clients then start a new daemon, which replaces the file. One daemon ru
 2. Call methods; subscribe to notification topics with \`daemon/subscribe\`.
 3. \`shutdown\` (or SIGTERM / SIGINT) stops the daemon: it answers, lets in-flight writes finish (up to 15 s),
    closes every connection with WebSocket close code 1001, closes the database and removes \`daemon.json\`.
+   While it stops, new connections are closed with 1001 and new requests are answered \`Busy\`.
+
+The daemon does not enforce the order: a script may call \`daemon/status\` without \`initialize\`.
 
 Keys passed in \`initialize\` or \`daemon/configure\` stay in the daemon's memory; they are never logged or stored.
 Logs are JSON lines in \`$CAIRN_HOME/logs/daemon.log\` (level, time, msg, method, durationMs, connection),
