@@ -1,5 +1,6 @@
 // The real Supabase CLI (npm package `supabase`) against PGlite served on 127.0.0.1 by pglite-socket, after
-// the bootstrap: `db push` applies every migration and records them as our runner does, a second push has
+// the bootstrap: `db push --include-seed` applies every migration and supabase/seed.sql and records the
+// migrations as our runner does, a second push has
 // nothing to do, a database migrated by the daemon is up to date for the CLI, and `gen types` matches the
 // checked-in supabase/types.ts. Run with CAIRN_UPDATE_TYPES=1 to rewrite supabase/types.ts after a schema
 // change (the test then reports the rewrite as a failure so it is never silent).
@@ -7,7 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
+import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
+import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { createPGlite, pgliteDb } from '../../daemon/src/store/embedded.js';
 import { bootstrapIfNeeded, findMigrationsDir, listMigrations, readSchemaStatus, splitStatements } from '../../daemon/src/store/migrate.js';
@@ -69,6 +72,7 @@ describe('Supabase CLI against PGlite over a socket', function () {
     // A private workdir (the CLI writes supabase/.temp) holding the real config and migrations.
     workdir = join(home.home, 'project');
     cpSync(join(root, 'supabase', 'config.toml'), join(workdir, 'supabase', 'config.toml'));
+    cpSync(join(root, 'supabase', 'seed.sql'), join(workdir, 'supabase', 'seed.sql'));
     symlinkSync(findMigrationsDir(), join(workdir, 'supabase', 'migrations'));
   });
   after(async () => {
@@ -76,18 +80,22 @@ describe('Supabase CLI against PGlite over a socket', function () {
     await home?.cleanup();
   });
 
-  it('db push applies every migration, records what our runner records, and a second push has nothing to do', async () => {
-    const db = await createPGlite();
+  it('db push applies every migration and the seed, records what our runner records, and a second push has nothing to do', async () => {
+    // pgcrypto for the seed's passwords, as on Supabase.
+    const db = await PGlite.create({ extensions: { vector, pgcrypto } });
     await bootstrapIfNeeded(pgliteDb(db));
     const s = await serve(db);
     served.push(s);
-    const first = await cli(workdir, ['db', 'push', `--remote=${s.url}`, '--yes']);
+    const first = await cli(workdir, ['db', 'push', `--remote=${s.url}`, '--yes', '--include-seed']);
     assert.equal(first.code, 0, first.stderr + first.stdout);
     const shipped = listMigrations(findMigrationsDir());
     const out = first.stdout + first.stderr;
     for (const m of shipped) assert.ok(out.includes(`Applying migration ${m.version}_${m.name}.sql`), `push did not apply ${m.version}`);
 
-    const second = await cli(workdir, ['db', 'push', `--remote=${s.url}`, '--yes']);
+    const users = await db.query<{ email: string }>('select email from auth.users order by email');
+    assert.deepEqual(users.rows.map((r) => r.email), ['ada@example.com', 'grace@example.com'], 'the seed ran');
+
+    const second = await cli(workdir, ['db', 'push', `--remote=${s.url}`, '--yes', '--include-seed']);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout + second.stderr, /Remote database is up to date/);
 
