@@ -1,8 +1,9 @@
 // The real Supabase CLI (npm package `supabase`) against PGlite served on 127.0.0.1 by pglite-socket, after
 // the bootstrap: `db push --include-seed` applies every migration and supabase/seed.sql and records the
 // migrations as our runner does, a second push has nothing to do, a database migrated by the daemon is up
-// to date for the CLI, and `gen types` matches the checked-in supabase/types.ts. Run with CAIRN_UPDATE_TYPES=1 to rewrite supabase/types.ts after a schema
-// change (the test then reports the rewrite as a failure so it is never silent).
+// to date for the CLI, and `gen types` matches the checked-in supabase/types.ts. Run with
+// CAIRN_UPDATE_TYPES=1 to rewrite supabase/types.ts after a schema change (the test then reports the
+// rewrite as a failure so it is never silent).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
