@@ -62,6 +62,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
   let store: Store;
   try {
     store = await opts.openStore(home, env);
+    log.info('store open', { store: store.mode, ms: Date.now() - startedAt });
   } catch (err) {
     log.error('store failed to open', { error: err });
     log.close();
