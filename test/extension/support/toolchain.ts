@@ -92,12 +92,11 @@ async function freePort(): Promise<number> {
 }
 
 /** The workbench URL that opens `folder` with the extension under development (and optionally test runner). */
-export function workbenchUrl(port: number, folder: string, opts: { testsPath?: string; env?: Record<string, string> } = {}): string {
+export function workbenchUrl(port: number, folder: string, opts: { testsPath?: string; env?: Record<string, string>; installed?: boolean } = {}): string {
   const remote = (p: string) => `vscode-remote://127.0.0.1:${port}${p}`;
-  const payload: [string, string][] = [
-    ['extensionDevelopmentPath', remote(repoRoot)],
-    ['skipWelcome', 'true'],
-  ];
+  const payload: [string, string][] = [['skipWelcome', 'true']];
+  // `installed`: run the extension installed in the server (from the .vsix), not the repository.
+  if (!opts.installed) payload.push(['extensionDevelopmentPath', remote(repoRoot)]);
   if (opts.testsPath) payload.push(['extensionTestsPath', remote(opts.testsPath)]);
   if (opts.env) payload.push(['extensionEnvironment', JSON.stringify(opts.env)]);
   return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
