@@ -129,10 +129,10 @@ export function createCommands(): Record<string, CommandSpec> {
       },
     },
     'cairn.renameSession': {
-      enabled: (parts, client) => async (arg?: unknown) => {
+      enabled: (parts, client) => async (arg?: unknown, newTitle?: unknown) => {
         const s = await pickSession(parts, arg, 'Rename which session?');
         if (!s) return;
-        const title = await vscode.window.showInputBox({
+        const title = typeof newTitle === 'string' && newTitle.trim() ? newTitle : await vscode.window.showInputBox({
           prompt: 'New title for the session',
           value: s.title ?? '',
           validateInput: (v) => (v.trim().length === 0 ? 'A title cannot be empty.' : v.length > 200 ? 'At most 200 characters.' : null),

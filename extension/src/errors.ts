@@ -2,7 +2,7 @@
  * Turns daemon (JSON-RPC) errors into what the user reads and the action that fixes it. Error codes come from
  * the protocol's table (daemon/src/protocol/errors.ts), so the extension switches on names, not numbers.
  */
-import { RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/index.js';
+import { RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/errors.js';
 import { describeError } from './log.js';
 
 export interface FixAction {

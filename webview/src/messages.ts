@@ -3,14 +3,15 @@
  * webview sends with these zod schemas (a webview is untrusted input); the webview imports only the types.
  * To add a message: add its schema here, handle it on the receiving side, and the compiler lists what is missing.
  */
-import { z } from 'zod';
+// zod/mini: the same validation as zod with a tree-shakable API, so the extension bundle stays small.
+import * as z from 'zod/mini';
 
 export const ToolActivity = z.object({
   toolCallId: z.string(),
   name: z.string(),
   args: z.record(z.string(), z.unknown()),
   status: z.enum(['running', 'done', 'error']),
-  result: z.string().optional(),
+  result: z.optional(z.string()),
 });
 export type ToolActivity = z.infer<typeof ToolActivity>;
 
@@ -20,14 +21,14 @@ export const ChatEntry = z.object({
   content: z.string(),
   status: z.enum(['streaming', 'complete', 'cancelled', 'failed', 'pending']),
   tools: z.array(ToolActivity),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: z.optional(z.object({ code: z.string(), message: z.string() })),
 });
 export type ChatEntry = z.infer<typeof ChatEntry>;
 
-export const FixAction = z.object({ label: z.string(), command: z.string(), args: z.array(z.unknown()).optional() });
+export const FixAction = z.object({ label: z.string(), command: z.string(), args: z.optional(z.array(z.unknown())) });
 export type FixAction = z.infer<typeof FixAction>;
 
-export const AgentOption = z.object({ id: z.string(), name: z.string(), description: z.string().nullable() });
+export const AgentOption = z.object({ id: z.string(), name: z.string(), description: z.nullable(z.string()) });
 export type AgentOption = z.infer<typeof AgentOption>;
 
 /** Extension → webview. */
@@ -47,17 +48,19 @@ export interface ToWebview {
 }
 
 /** Webview → extension, validated by the extension. */
+const text = (max: number) => z.string().check(z.maxLength(max));
+const id = z.string().check(z.minLength(1), z.maxLength(200));
 export const FromWebviewSchemas = {
   ready: z.object({}),
-  send: z.object({ content: z.string().min(1).max(100_000), agentId: z.string().min(1).max(200) }),
+  send: z.object({ content: z.string().check(z.minLength(1), z.maxLength(100_000)), agentId: id }),
   stop: z.object({}),
-  copy: z.object({ text: z.string().max(10 * 1024 * 1024) }),
-  insert: z.object({ text: z.string().max(10 * 1024 * 1024) }),
-  selectAgent: z.object({ agentId: z.string().min(1).max(200) }),
+  copy: z.object({ text: text(10 * 1024 * 1024) }),
+  insert: z.object({ text: text(10 * 1024 * 1024) }),
+  selectAgent: z.object({ agentId: id }),
   newChat: z.object({}),
   /** Runs the command of an in-place error action; the extension accepts only commands it offered. */
-  runAction: z.object({ command: z.string().max(200), args: z.array(z.unknown()).max(5).optional() }),
-  openFull: z.object({ messageId: z.string().max(100) }),
+  runAction: z.object({ command: text(200), args: z.optional(z.array(z.unknown()).check(z.maxLength(5))) }),
+  openFull: z.object({ messageId: text(100) }),
 } as const;
 export type FromWebview = { [K in keyof typeof FromWebviewSchemas]: z.infer<(typeof FromWebviewSchemas)[K]> };
 

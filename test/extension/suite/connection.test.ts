@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { cairn, ready, waitFor } from './helpers.js';
+import { cairn, ready, recordFigure, waitFor } from './helpers.js';
 
 function discovery(): { pid: number; port: number } {
   return JSON.parse(readFileSync(join(process.env.CAIRN_HOME!, 'daemon.json'), 'utf8'));
@@ -13,7 +13,10 @@ describe('daemon connection', function () {
 
   it('starts the bundled daemon with the editor runtime and shows ready in the status bar', async () => {
     const api = await cairn();
+    const t0 = Date.now();
     const client = await ready(api);
+    recordFigure('activation (activate() to return)', `${api.activationMs.toFixed(1)} ms`);
+    recordFigure('first daemon start, fresh CAIRN_HOME, to ready', `${Date.now() - t0} ms after activation`);
     const status = await client.request('daemon/status', {});
     assert.equal(status.store, 'embedded');
     assert.equal(status.home, process.env.CAIRN_HOME);

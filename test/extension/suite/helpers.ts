@@ -52,3 +52,9 @@ export function recordNotifications(): { messages: string[]; dispose(): void } {
     dispose: () => names.forEach((n, i) => (w[n] = originals[i]!)),
   };
 }
+
+/** A measured figure, printed by run.ts after the suites (e.g. activation time). */
+export function recordFigure(name: string, value: string): void {
+  const g = globalThis as { __cairnFigures?: Record<string, string> };
+  (g.__cairnFigures ??= {})[name] = value;
+}

@@ -11,6 +11,7 @@ function loadSuites(): void {
   require('./connection.test.js');
   require('./search.test.js');
   require('./chat.test.js');
+  require('./sessions.test.js');
   require('./auth.test.js');
 }
 
@@ -23,6 +24,8 @@ export function run(): Promise<void> {
     mocha.suite.emit('pre-require', globalThis, 'editor-suites', mocha);
     loadSuites();
     const runner = mocha.run((failures) => {
+      const figures = (globalThis as { __cairnFigures?: Record<string, string> }).__cairnFigures ?? {};
+      for (const [name, value] of Object.entries(figures)) counts.lines.push(`  figure: ${name}: ${value}`);
       if (process.env.CAIRN_TEST_RESULTS) writeFileSync(process.env.CAIRN_TEST_RESULTS, JSON.stringify(counts));
       if (failures > 0) rejectRun(new Error(`${failures} editor test(s) failed`));
       else resolveRun();
