@@ -49,6 +49,8 @@ const targets = [
 });
 
 mkdirSync('dist', { recursive: true });
+// The daemon looks for bootstrap.sql beside its bundle first (and for supabase/migrations above it).
+cpSync('daemon/src/store/bootstrap.sql', 'dist/bootstrap.sql');
 if (existsSync('node_modules/@vscode/codicons/dist')) {
   cpSync('node_modules/@vscode/codicons/dist', 'dist/webview/codicons', { recursive: true });
 }
