@@ -39,6 +39,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
       vscode.window.registerUriHandler({ handleUri: (uri) => auth.handleUri(uri) }),
       vscode.authentication.registerAuthenticationProvider(CairnAuthProvider.id, 'Cairn', authProvider, { supportsMultipleAccounts: false }),
       auth.onDidChangeSession((s) => status.setAccount(s?.user.email ?? null)),
+      auth.onDidChangeDaemonUser(() => sessions.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => affectsDaemon(e) && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),
       context.secrets.onDidChange((e) => e.key === MODEL_KEY_SECRET && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),
     );

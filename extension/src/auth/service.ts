@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js';
 import type { Ctx } from '../ctx.js';
 import { describeError, log } from '../log.js';
+import { explain } from '../errors.js';
 import { supabaseSettings, type SupabaseSettings } from '../settings.js';
 import { MemoryStorage, SecretStorageAdapter } from './storage.js';
 import { showMfaEnrolment } from './mfa.js';
@@ -52,10 +53,17 @@ export class AuthService implements vscode.Disposable {
   private authSub: { unsubscribe(): void } | null = null;
 
   readonly onDidChangeSession = this.changed.event;
+  /** Who the daemon acts as after a hand-over (null: its local store). */
+  daemonUser: string | null = null;
+  private readonly daemonChanged = new vscode.EventEmitter<void>();
+  /** Fires when the daemon switched user or store because of a sign-in or sign-out. */
+  readonly onDidChangeDaemonUser = this.daemonChanged.event;
 
   constructor(private readonly ctx: Ctx) {
     this.subs.push(
       this.changed,
+      this.daemonChanged,
+      ctx.onNotification('auth/tokenExpired', () => void this.onTokenExpired()),
       ctx.extension.secrets.onDidChange((e) => {
         // Another window signed in, refreshed or signed out: reload from the shared keychain.
         if (this.clientFor && e.key === storageKey(this.clientFor)) void this.reload();
@@ -63,6 +71,7 @@ export class AuthService implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('cairn.supabase') && void this.reload()),
       ctx.onDidConnect(() => void this.handToDaemon(this.session)),
     );
+    void ctx.subscribe('auth');
   }
 
   get current(): Session | null {
@@ -115,22 +124,51 @@ export class AuthService implements vscode.Disposable {
     void this.handToDaemon(session);
   }
 
+  /**
+   * Hands the session (and every refreshed token) to the daemon, which then acts as this user against the team
+   * project; signing out switches it back to its local store.
+   */
   private async handToDaemon(session: Session | null): Promise<void> {
     const client = this.ctx.client;
-    const state = this.ctx.state;
-    if (!client || state.kind !== 'ready') return;
-    const methods = state.info.capabilities.methods;
-    // The daemon's team-mode auth methods arrive with the Supabase store; older daemons only report status.
-    const request = client.request as unknown as (m: string, p: unknown) => Promise<unknown>;
+    if (!client) return;
+    const settings = supabaseSettings();
     try {
-      if (session && methods.includes('auth/setSession')) {
-        await request('auth/setSession', { accessToken: session.access_token, refreshToken: session.refresh_token, expiresAt: session.expires_at ?? null });
-      } else if (!session && methods.includes('auth/signOut')) {
-        await request('auth/signOut', {});
+      if (session && settings) {
+        const r = await client.request('auth/setSession', {
+          supabaseUrl: settings.url,
+          anonKey: settings.anonKey,
+          accessToken: session.access_token,
+          refreshToken: session.refresh_token,
+          expiresAt: session.expires_at ?? null,
+        });
+        this.daemonUser = r.user.email ?? r.user.id;
+        this.daemonChanged.fire();
+      } else if (!session && this.daemonUser !== null) {
+        await client.request('auth/signOut', {});
+        this.daemonUser = null;
+        this.daemonChanged.fire();
       }
     } catch (err) {
+      const e = explain(err);
       log().warn(`handing the session to the daemon failed: ${describeError(err)}`);
+      void vscode.window.showWarningMessage(`Cairn: signed in, but the daemon could not switch to the team project: ${e.message}`, ...e.actions.map((a) => a.label)).then((picked) => {
+        const a = e.actions.find((x) => x.label === picked);
+        if (a) void vscode.commands.executeCommand(a.command, ...(a.args ?? []));
+      });
     }
+  }
+
+  /** The daemon asks for a fresh token (its copy expired): refresh once and hand it over. */
+  private async onTokenExpired(): Promise<void> {
+    const settings = supabaseSettings();
+    if (!settings || !this.session) return;
+    const { data, error } = await this.persistentClient(settings).auth.refreshSession();
+    if (error || !data.session) {
+      log().warn(`refreshing the session for the daemon failed: ${error?.message ?? 'no session'}`);
+      return;
+    }
+    // onAuthStateChange(TOKEN_REFRESHED) hands it over; this covers a refresh that did not change the token.
+    if (data.session.access_token === this.session?.access_token) await this.handToDaemon(data.session);
   }
 
   private requireSettings(): SupabaseSettings {

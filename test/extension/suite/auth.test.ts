@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { TOTP, Secret } from 'otpauth';
-import { cairn, recordNotifications, waitFor } from './helpers.js';
+import { cairn, ready, recordNotifications, waitFor } from './helpers.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
 const url = () => process.env.CAIRN_TEST_SUPABASE_URL!;
@@ -94,6 +94,13 @@ describe('sign-in (team mode)', function () {
       return a.length > 0 ? a : null;
     });
     assert.deepEqual(accounts.map((a) => a.label), ['octocat@users.noreply.github.com'], 'the account shows in the Accounts menu');
+    // The daemon now acts as this user against the team project.
+    const daemon = await ready(api);
+    const status = await waitFor('the daemon to switch to the team project', async () => {
+      const s = await daemon.request('auth/status', {});
+      return s.store === 'supabase' ? s : null;
+    });
+    assert.equal(status.user?.email, 'octocat@users.noreply.github.com');
     // Replaying the same link later is refused: the attempt it names is gone.
     await api.auth.handleUri(callback);
     assert.ok(notes.messages.some((m) => /stale or was not started from this window/.test(m)), notes.messages.join(' | '));
@@ -151,6 +158,7 @@ describe('sign-in (team mode)', function () {
 
     await api.auth.signOut();
     assert.equal(api.auth.current, null);
+    await waitFor('the daemon to return to its local store', async () => (await api.ctx.client!.request('auth/status', {})).store === 'embedded');
     await waitFor('the account to leave the Accounts menu', async () => (await vscode.authentication.getAccounts('cairn')).length === 0);
     // Signed out everywhere: the old refresh token no longer works on the server.
     const refresh = await fetch(`${url()}/auth/v1/token?grant_type=refresh_token`, {
