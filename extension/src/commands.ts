@@ -239,9 +239,11 @@ export function registerCommands(parts: Parts): void {
         if (spec.disabled) return spec.disabled(parts)(...args);
         const s = parts.ctx.state;
         const why = s.kind === 'down' ? s.message : 'it is still starting';
-        const picked = await vscode.window.showWarningMessage(`Cairn's daemon is not available (${why}).`, 'Reconnect', 'Show Log');
-        if (picked === 'Reconnect') parts.ctx.reconnect();
-        if (picked === 'Show Log') log().show();
+        // Not awaited: the command ends now and the notification waits for the user.
+        void vscode.window.showWarningMessage(`Cairn's daemon is not available (${why}).`, 'Reconnect', 'Show Log').then((picked) => {
+          if (picked === 'Reconnect') parts.ctx.reconnect();
+          if (picked === 'Show Log') log().show();
+        });
         return undefined;
       }),
     );

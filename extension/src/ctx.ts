@@ -13,7 +13,8 @@ import { describeError, log } from './log.js';
 export type ConnectionState =
   | { kind: 'connecting'; attempt: number }
   | { kind: 'ready'; info: ResultOf<'initialize'> }
-  | { kind: 'down'; message: string; retryAt: number | null };
+  /** `transient`: the connection dropped and a reconnect is under way (a daemon restart), not a failure to start. */
+  | { kind: 'down'; message: string; retryAt: number | null; transient: boolean };
 
 type AnyListener = (params: never) => void;
 
@@ -88,14 +89,15 @@ export class Ctx implements vscode.Disposable {
   /** Waits for a ready connection (up to `timeoutMs`); null when the daemon stays unavailable. */
   async waitForClient(timeoutMs: number): Promise<DaemonClient | null> {
     if (this.current) return this.current;
-    if (this.connState.kind === 'down' && this.connState.retryAt === null) return null;
+    // A daemon that failed to start will not be fixed by waiting: the command explains at once instead.
+    if (this.connState.kind === 'down' && !this.connState.transient) return null;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         sub.dispose();
         resolve(this.current);
       }, timeoutMs);
       const sub = this.onDidChangeState((s) => {
-        if (s.kind === 'ready' || (s.kind === 'down' && this.connState.kind === 'down')) {
+        if (s.kind === 'ready' || (s.kind === 'down' && !s.transient)) {
           clearTimeout(timer);
           sub.dispose();
           resolve(this.current);
@@ -173,7 +175,7 @@ export class Ctx implements vscode.Disposable {
         this.dropConnection();
         const delay = Math.min(500 * 2 ** attempt, MAX_BACKOFF_MS);
         attempt++;
-        this.setState({ kind: 'down', message: describeError(err), retryAt: Date.now() + delay });
+        this.setState({ kind: 'down', message: describeError(err), retryAt: Date.now() + delay, transient: false });
         await this.sleep(delay);
         continue;
       }
@@ -181,7 +183,7 @@ export class Ctx implements vscode.Disposable {
       this.dropConnection();
       if (this.disposed) return;
       // The daemon went away (restart, crash, shutdown): retry at once, then back off.
-      this.setState({ kind: 'down', message: 'The Cairn daemon stopped; reconnecting…', retryAt: Date.now() });
+      this.setState({ kind: 'down', message: 'The Cairn daemon stopped; reconnecting…', retryAt: Date.now(), transient: true });
       await this.sleep(Math.min(250 * 2 ** attempt, MAX_BACKOFF_MS));
       attempt++;
     }

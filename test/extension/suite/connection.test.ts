@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { cairn, ready, recordFigure, waitFor } from './helpers.js';
+import { cairn, ready, recordFigure, recordNotifications, waitFor } from './helpers.js';
 
 function discovery(): { pid: number; port: number } {
   return JSON.parse(readFileSync(join(process.env.CAIRN_HOME!, 'daemon.json'), 'utf8'));
@@ -44,5 +45,32 @@ describe('daemon connection', function () {
     } finally {
       sub.dispose();
     }
+  });
+
+  it('explains itself at once, offering Reconnect, when the daemon cannot start', async () => {
+    const api = await cairn();
+    await ready(api);
+    const home = process.env.CAIRN_HOME!;
+    const { pid } = discovery();
+    // A CAIRN_HOME that is a file: the daemon cannot start there.
+    const blocked = join(tmpdir(), `cairn-not-a-folder-${Date.now()}`);
+    writeFileSync(blocked, 'not a folder');
+    const notes = recordNotifications();
+    process.env.CAIRN_HOME = blocked;
+    try {
+      process.kill(pid, 'SIGKILL');
+      await waitFor('a failed start', () => api.ctx.state.kind === 'down' && !api.ctx.state.transient, 30_000);
+      assert.match(api.status.text, /\$\(error\)/);
+      const t0 = Date.now();
+      await vscode.commands.executeCommand('cairn.searchKnowledgeBase');
+      assert.ok(Date.now() - t0 < 5000, `the command took ${Date.now() - t0} ms to explain itself`);
+      assert.ok(notes.messages.some((m) => /daemon is not available/.test(m)), notes.messages.join(' | '));
+    } finally {
+      process.env.CAIRN_HOME = home;
+      notes.dispose();
+      rmSync(blocked, { force: true });
+    }
+    api.ctx.reconnect();
+    await ready(api);
   });
 });

@@ -55,6 +55,9 @@ export async function startTestServices(): Promise<TestServices> {
       'workbench.startupEditor': 'none',
       'telemetry.telemetryLevel': 'off',
       'extensions.autoCheckUpdates': false,
+      // The editor's own AI chat panel would take a third of every screenshot.
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      'chat.disableAIFeatures': true,
       'cairn.model.baseUrl': model.baseURL,
       'cairn.model.name': 'gpt-4o-mini',
     },
