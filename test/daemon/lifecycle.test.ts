@@ -176,6 +176,19 @@ describe('daemon lifecycle', function () {
     await waitGone(first.pid);
   });
 
+  it('two clients starting the daemon at once end up on the same one', async () => {
+    const h = await home();
+    const spawnSpec = { execPath: process.execPath, args: ['--import', 'tsx', daemonEntry], env: testEnv(h), cwd: repoRoot };
+    const [a, b] = await Promise.all([ensureDaemon(h, { spawn: spawnSpec }), ensureDaemon(h, { spawn: spawnSpec })]);
+    assert.equal(a.pid, b.pid);
+    assert.equal(a.token, b.token);
+    const client = await DaemonClient.connect(b);
+    assert.equal((await client.request('daemon/status', {})).pid, a.pid);
+    await client.request('shutdown', {});
+    await client.close();
+    await waitGone(a.pid);
+  });
+
   it('ensureDaemon reports a daemon that cannot start', async () => {
     const h = await home();
     const spawnSpec = { execPath: process.execPath, args: ['--import', 'tsx', daemonEntry], env: testEnv(h, { CAIRN_HOST: '0.0.0.0' }), cwd: repoRoot };
