@@ -11,7 +11,8 @@ import { explain, isCancellation } from './errors.js';
 
 type Hit = ResultOf<'kb/search'>[number];
 interface HitItem extends vscode.QuickPickItem {
-  hit: Hit;
+  /** Absent for the line that explains an empty result or an error (the placeholder hides once you type). */
+  hit?: Hit;
 }
 
 export const SEARCH_DEBOUNCE_MS = 150;
@@ -53,11 +54,12 @@ export async function searchKnowledgeBase(client: DaemonClient, root: string, in
         description: hit.kind === 'file' ? `lines ${hit.startLine}–${hit.endLine}` : (hit.title ?? hit.kind),
         detail: oneLine(hit.snippet),
       }));
-      if (hits.length === 0) qp.placeholder = `No passages match “${q}”. Index the workspace if it is new.`;
+      if (hits.length === 0) {
+        qp.items = [{ label: `$(info) No passages match “${q}”`, detail: 'Try other words, or run “Cairn: Index Workspace” if this folder is new.', alwaysShow: true }];
+      }
     } catch (err) {
       if (mine !== generation || isCancellation(err)) return;
-      qp.items = [];
-      qp.placeholder = explain(err).message;
+      qp.items = [{ label: `$(error) ${explain(err).message}`, alwaysShow: true }];
     } finally {
       if (mine === generation) qp.busy = false;
     }

@@ -12,7 +12,6 @@
  * Without the toolchain (.ci/install-editor) it reports the suites as skipped, unless CI is set.
  */
 import Mocha from 'mocha';
-import * as esbuild from 'esbuild';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import { chromium as pwChromium } from 'playwright-core';
 import { chromium, chromiumArgs, missingToolchain, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl } from './support/toolchain.js';
 import { makeWorkspace } from './support/workspace.js';
 import { startTestServices } from './support/services.js';
+import { bundleSuites } from './support/bundle.js';
 
 const args = process.argv.slice(2);
 const phase = args.includes('--phase') ? args[args.indexOf('--phase') + 1] : 'all';
@@ -45,19 +45,7 @@ async function runIntegration(): Promise<Counts> {
   const tmp = await mkdtemp(join(tmpdir(), 'cairn-editor-'));
   const services = await startTestServices();
   try {
-    const bundle = join(repoRoot, 'dist', 'test', 'extension', 'suite.cjs');
-    await esbuild.build({
-      entryPoints: [join(suiteDir, 'index.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      external: ['vscode'],
-      sourcemap: 'inline',
-      // mocha's parallel-mode require.resolve calls warn when bundled; serial mode never reaches them.
-      logLevel: 'error',
-    });
+    const bundle = await bundleSuites();
     const workspace = await makeWorkspace(join(tmp, 'workspace'), services.settings);
     const resultsFile = join(tmp, 'results.json');
     const server = await startServer({ home: join(tmp, 'home'), data: join(tmp, 'vscode') });
