@@ -4,7 +4,7 @@
  * test servers (Auth, PostgREST, Realtime on one migrated PGlite). Handed over as workspace settings and
  * extension-host environment.
  */
-import { startOpenAIServer, lastUserMessage, type ScriptedReply } from '../../support/openai-server.js';
+import { startOpenAIServer, lastUserMessage, toolResults, type ChatRequestBody, type ScriptedReply } from '../../support/openai-server.js';
 import { freshDb } from '../../support/db.js';
 import { startSupabaseTestServers } from '../../support/supabase/index.js';
 
@@ -12,7 +12,14 @@ export const MODEL_API_KEY = 'sk-cairn-editor-tests';
 export const HUGE_REPLY_CHARS = 600_000;
 
 /** What the fake model answers: keyed on words in the user's message, like a person would phrase them. */
-export function scriptedReply(question: string): ScriptedReply {
+export function scriptedReply(question: string, body?: ChatRequestBody): ScriptedReply {
+  if (/\blook it up\b/i.test(question)) {
+    // The agent searches the knowledge base first, then answers from what the tool returned.
+    const results = body ? [...toolResults(body).values()] : [];
+    if (results.length === 0) return { toolCalls: [{ id: 'call_kb_1', name: 'search_knowledge_base', arguments: { query: 'zebra rota release captain' } }] };
+    const cited = /docs\/guide\.md/.test(results.join('\n')) ? 'docs/guide.md' : 'the knowledge base';
+    return { content: [`The release captain is chosen by the zebra rota (see ${cited}).`] };
+  }
   if (/\bslowly\b/i.test(question)) {
     const words = Array.from({ length: 120 }, (_, i) => `word${i} `);
     return { content: ['**Streaming slowly:** ', ...words, '\n\nThe end.'], chunkDelayMs: 150 };
@@ -47,7 +54,7 @@ export interface TestServices {
 }
 
 export async function startTestServices(): Promise<TestServices> {
-  const model = await startOpenAIServer({ apiKey: MODEL_API_KEY, responder: (body) => scriptedReply(lastUserMessage(body)) });
+  const model = await startOpenAIServer({ apiKey: MODEL_API_KEY, responder: (body) => scriptedReply(lastUserMessage(body), body) });
   const db = await freshDb();
   const supabase = await startSupabaseTestServers({ db: db.db });
   return {

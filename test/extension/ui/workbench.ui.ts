@@ -121,6 +121,28 @@ describe('workbench UI', function () {
     await until('the code in the editor', async () => /const rebate = invoice\.amountCents/.test((await page.locator('.editor-instance .view-lines').allInnerTexts()).join('\n').replace(/\u00a0/g, ' ')));
   });
 
+  it('shows tool calls compactly, and the chat survives the view being hidden', async () => {
+    const { page } = wb;
+    await wb.runCommand('Cairn: New Chat');
+    await wb.chatFrame().locator('.empty').waitFor();
+    const reply = await sendChat('Who picks the release captain? Look it up.');
+    const tool = reply.locator('.tool', { hasText: 'search_knowledge_base' });
+    await tool.waitFor({ timeout: 30_000 });
+    assert.match(await tool.locator('summary').innerText(), /search_knowledge_base\(query: zebra rota release captain\)/);
+    await reply.locator('.body', { hasText: 'zebra rota (see docs/guide.md)' }).waitFor({ timeout: 30_000 });
+    await until('the tool call to finish', async () => (await tool.getAttribute('class'))?.includes('done') === true);
+    await tool.locator('summary').click();
+    assert.match(await tool.locator('.result').innerText(), /docs\/guide\.md/, 'the result is there when expanded');
+
+    // Hide the Cairn views (switch to the Explorer), then come back: the conversation is still there.
+    await wb.runCommand('View: Show Explorer');
+    await page.locator('.sidebar .composite.title', { hasText: /explorer/i }).waitFor();
+    await page.locator('.activitybar .action-item a[aria-label^="Cairn"]').click();
+    const again = wb.chatFrame().locator('.entry.assistant').last();
+    await again.locator('.body', { hasText: 'zebra rota (see docs/guide.md)' }).waitFor({ timeout: 15_000 });
+    assert.equal(await wb.chatFrame().locator('.entry.user').last().innerText().then((t) => t.includes('Who picks the release captain?')), true);
+  });
+
   it('looks right in the light theme (chat mid-stream and the search QuickPick)', async () => {
     const { page } = wb;
     await wb.runCommand('Preferences: Color Theme');
