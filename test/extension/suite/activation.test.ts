@@ -15,3 +15,29 @@ describe('activation', () => {
     assert.deepEqual(missing, [], 'every command in package.json has a handler');
   });
 });
+
+describe('manifest', () => {
+  it('points at files that exist: icons, walkthrough pages, the bundled daemon and webview', async () => {
+    const ext = vscode.extensions.getExtension(extensionId)!;
+    const pkg = ext.packageJSON as {
+      icon: string;
+      contributes: { viewsContainers: { activitybar: { icon: string }[] }; walkthroughs: { steps: { media: { markdown: string } }[] }[] };
+    };
+    const files = [
+      pkg.icon,
+      ...pkg.contributes.viewsContainers.activitybar.map((c) => c.icon),
+      ...pkg.contributes.walkthroughs.flatMap((w) => w.steps.map((s) => s.media.markdown)),
+      'dist/daemon.mjs',
+      'dist/webview/main.js',
+      'dist/webview/main.css',
+      'dist/webview/codicons/codicon.css',
+    ];
+    for (const f of files) {
+      const stat = await vscode.workspace.fs.stat(vscode.Uri.joinPath(ext.extensionUri, f)).then(
+        (s) => s,
+        () => null,
+      );
+      assert.ok(stat && stat.size > 0, `${f} exists`);
+    }
+  });
+});
