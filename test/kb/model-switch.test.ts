@@ -45,7 +45,13 @@ describe('kb model switch', function () {
 
     // A first run of the new model is interrupted part way.
     const ac = new AbortController();
-    const partial = await indexWorkspace(env.deps(next), env.ws, { signal: ac.signal, batchChunks: 8, onProgress: (p) => p.indexed >= 16 && ac.abort() });
+    let calls = 0;
+    // Interrupted after its third batch of embeddings, whatever the machine's speed.
+    const interrupting = { id: next.id, dims: next.dims, embed: async (texts: string[], signal?: AbortSignal) => {
+      if (++calls === 3) ac.abort();
+      return next.embed(texts, signal);
+    } };
+    const partial = await indexWorkspace(env.deps(interrupting), env.ws, { signal: ac.signal, batchChunks: 8 });
     assert.equal(partial.complete, false);
     assert.deepEqual(await models(), ['cairn-local-hash-v1-384', 'team-embedder@24']);
 

@@ -384,7 +384,8 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
       const files = todo.slice(i, i + group);
       const results = await mapLimit(files, READ_CONCURRENCY, (f) => examine(f, stored.get(f.path), !!opts.force, config.maxFileBytes));
       const sameContent: CrawledFile[] = [];
-      results.forEach((r, k) => {
+      for (let k = 0; k < results.length; k++) {
+        const r = results[k]!;
         const f = files[k]!;
         if (r.outcome === 'skip') {
           skipped[r.reason]++;
@@ -396,11 +397,14 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
           if (r.invalidUtf8) skipped.invalidUtf8++;
           pending.push(r.source);
           pendingChunks += r.source.chunks.length;
+          if (pendingChunks >= batchChunks) {
+            await flush();
+            report();
+          }
         }
-      });
+      }
       unchanged += sameContent.length;
       await touch(store, project.id, embedder.id, sameContent, signal);
-      if (pendingChunks >= batchChunks) await flush();
       done += files.length;
       report();
     }

@@ -9,7 +9,7 @@ import type { KbHit, KbKind } from '../protocol/kb.js';
 import { resolveProject } from '../workspace/project.js';
 import { activeModel } from './state.js';
 import { canonicalRoot } from './crawl.js';
-import { embedderForModel, type Embedder, vectorText, configuredModelId } from './embed.js';
+import { embedderForModel, identifierTokens, type Embedder, vectorText, configuredModelId } from './embed.js';
 
 export type { KbHit };
 
@@ -62,6 +62,38 @@ export function splitCamel(text: string): string {
   return text.replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2');
 }
 
+/**
+ * The lines of a chunk around its best match of the query words (identifier parts included), at most
+ * ~300 characters; the chunk's start when no word occurs.
+ */
+export function snippetFor(content: string, query: string, maxChars = 300): string {
+  const words = [...new Set(identifierTokens(query).filter((w) => w.length >= 3))];
+  const lines = content.split('\n');
+  let best = -1;
+  let bestScore = 0;
+  lines.forEach((line, i) => {
+    const lower = line.toLowerCase();
+    let score = 0;
+    for (const w of words) if (lower.includes(w)) score += w.length;
+    if (score > bestScore) {
+      bestScore = score;
+      best = i;
+    }
+  });
+  if (best < 0) return content.slice(0, maxChars);
+  let from = best;
+  let to = best;
+  let size = lines[best]!.length;
+  while (size < maxChars && (from > 0 || to < lines.length - 1)) {
+    if (to < lines.length - 1) size += lines[++to]!.length + 1;
+    if (size < maxChars && from > 0) size += lines[--from]!.length + 1;
+  }
+  const text = lines.slice(from, to + 1).join('\n');
+  if (text.length <= maxChars) return text;
+  const at = Math.max(0, text.toLowerCase().indexOf(words.find((w) => lines[best]!.toLowerCase().includes(w)) ?? '') - 80);
+  return text.slice(at, at + maxChars);
+}
+
 export async function searchKnowledgeBase(
   store: Store,
   config: ConfigHolder,
@@ -103,7 +135,7 @@ export async function searchKnowledgeBase(
     startLine: r.start_line,
     endLine: r.end_line,
     score: Number(r.score),
-    snippet: r.snippet ?? r.content.slice(0, 300),
+    snippet: snippetFor(r.content, params.query),
     kind: r.kind,
     title: r.title,
     language: r.language,
