@@ -17,7 +17,13 @@ import { bootstrapIfNeeded, findMigrationsDir, listMigrations, readSchemaStatus,
 import { migratedTemplate, tempHome } from '../support/db.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
-const cliEntry = join(root, 'node_modules', 'supabase', 'dist', 'supabase.js');
+// The Supabase CLI is not a dependency of the package (its npm package pulls a binary per platform, and only
+// this platform's is on the registry here, so a lock file with it fails `npm ci`): .ci/install-supabase-cli
+// puts it under .cache/, and a developer may have it in node_modules.
+const cliEntry = [
+  join(root, '.cache', 'supabase-cli', 'node_modules', 'supabase', 'dist', 'supabase.js'),
+  join(root, 'node_modules', 'supabase', 'dist', 'supabase.js'),
+].find((p) => existsSync(p));
 const typesFile = join(root, 'supabase', 'types.ts');
 
 interface Served {
@@ -42,7 +48,7 @@ async function serve(db: PGlite): Promise<Served> {
 
 function cli(workdir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cliEntry, ...args, '--workdir', workdir], {
+    const child = spawn(process.execPath, [cliEntry!, ...args, '--workdir', workdir], {
       cwd: workdir,
       env: { ...process.env, PGSSLMODE: 'disable', SUPABASE_AUTH_GITHUB_CLIENT_ID: 'test', SUPABASE_AUTH_GITHUB_SECRET: 'test', DO_NOT_TRACK: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,7 +73,10 @@ describe('Supabase CLI against PGlite over a socket', function () {
   const served: Served[] = [];
 
   before(async function () {
-    if (!existsSync(cliEntry)) this.skip();
+    if (!cliEntry) {
+      if (process.env.CI) throw new Error('the Supabase CLI is not installed; .ci/install-supabase-cli installs it');
+      this.skip();
+    }
     home = await tempHome();
     // A private workdir (the CLI writes supabase/.temp) holding the real config and migrations.
     workdir = join(home.home, 'project');
