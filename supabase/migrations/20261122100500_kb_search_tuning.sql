@@ -1,10 +1,13 @@
 -- =====================================================================================================
--- Knowledge base: kb_search tuned on the 100k-chunk bench. The full-text part cost ~37 ms of CPU per query
--- (ranking 2,000 arbitrary matches of an OR of common identifier words); it now ranks at most 100 chunks
--- that contain every query term plus 100 that contain any, which keeps the best matches in the candidate
--- set at a fraction of the cost. HNSW recall@10 was 0.70 at 100k chunks with ef_search 100 (0.91 at 20k);
--- ef_search is now 400 (0.99 at 20k). ts_headline cost 2-3 ms per hit (most of a query's time), so the
--- snippet is the chunk's first 300 characters; the daemon cuts the lines around the match out of `content`.
+-- Knowledge base: kb_search tuned on the 100k-chunk bench (bench/kb.bench.ts).
+-- - Full text: without statistics (PGlite has no autovacuum) the planner read every chunk of the project
+--   through the (project_id, ...) btree and tested `fts @@ query` on each, linear in the index size. The
+--   candidate query hides project_id and embedding_model from that index and sequential scans are off, so
+--   the GIN index finds the matches; at most 300 of them are ranked (an AND of common terms cost 82 ms of
+--   GIN intersection at 100k chunks, so there is no separate all-terms branch).
+-- - Vectors: HNSW recall@10 was 0.70 at 100k chunks with ef_search 100 (0.91 at 20k); it is now 400.
+-- - ts_headline cost 2-3 ms per hit, so the snippet is the chunk's first 300 characters; the daemon cuts
+--   the lines around the match out of `content`.
 -- =====================================================================================================
 
 create or replace function public.kb_search(
@@ -27,8 +30,6 @@ set search_path = ''
 as $$
 declare
   v_tsq tsquery := private.kb_tsquery(p_query);
-  v_tsq_all tsquery := (select string_agg(quote_literal(t.lexeme), ' & ')::tsquery
-                        from unnest(to_tsvector('english'::regconfig, coalesce(p_query, ''))) as t);
   v_dims integer;
   v_pool integer;
   v_regex text := case when p_path_glob is null then null else private.glob_to_regex(p_path_glob) end;
@@ -52,10 +53,7 @@ begin
   -- the graph until enough rows pass the project and filter conditions.
   perform set_config('hnsw.ef_search', greatest(v_pool * 4, 400)::text, true);
   perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
-  -- Without statistics (PGlite has no autovacuum) the planner reads every chunk of the project through the
-  -- (project_id, ...) btree and tests `fts @@ query` on each (14 ms at 5k chunks, linear in size). The
-  -- candidate queries below hide project_id and embedding_model from that index (coalesce) and sequential scans are off, so the
-  -- GIN index on fts answers them.
+  -- See the header: the GIN index, not a per-chunk test, must find full-text candidates.
   perform set_config('enable_seqscan', 'off', true);
 
   return query execute format($q$
@@ -69,15 +67,10 @@ begin
         and ($8::text is null or s.kind = $8)
     ),
     cand as (
-      (select c.id from public.kb_chunks c
-       where $12 is not null and coalesce(c.project_id, c.project_id) = $1 and coalesce(c.embedding_model, c.embedding_model) = $4 and c.fts @@ $12
-         and (not $11 or c.source_id in (select id from src))
-       limit 100)
-      union
-      (select c.id from public.kb_chunks c
-       where $2 is not null and coalesce(c.project_id, c.project_id) = $1 and coalesce(c.embedding_model, c.embedding_model) = $4 and c.fts @@ $2
-         and (not $11 or c.source_id in (select id from src))
-       limit 100)
+      select c.id from public.kb_chunks c
+      where $2 is not null and coalesce(c.project_id, c.project_id) = $1 and coalesce(c.embedding_model, c.embedding_model) = $4 and c.fts @@ $2
+        and (not $11 or c.source_id in (select id from src))
+      limit 300
     ),
     fts as (
       select c.id, row_number() over (order by ts_rank_cd(c.fts, $2) desc, c.id) as r
@@ -126,6 +119,6 @@ begin
     order by fu.score desc, c.id
   $q$, coalesce(v_dims, 1), case when v_dims is null then 'false' else 'true' end)
   using p_project_id, v_tsq, p_query_embedding, p_embedding_model, p_path_prefix, v_regex, p_language, p_kind,
-        v_pool, p_limit, v_filtered, v_tsq_all;
+        v_pool, p_limit, v_filtered;
 end;
 $$;
