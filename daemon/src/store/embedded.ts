@@ -12,21 +12,9 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import { lockDirectory, type DirLock } from './lock.js';
 import { ensureLocalUser } from './local-user.js';
 import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, readSchemaStatus } from './migrate.js';
-import {
-  CHANGES_CHANNEL,
-  FunctionCatalog,
-  callFunction,
-  changeVisible,
-  parseChange,
-  readStats,
-  runAsUser,
-  toStoreError,
-  userClaims,
-  type JwtClaims,
-  type SqlDb,
-  type SqlTx,
-} from './sql.js';
-import { StoreError, type ChangeEvent, type SchemaStatus, type Store, type StoreUser } from './types.js';
+import { CHANGES_CHANNEL, toStoreError, type SqlDb, type SqlTx } from './sql.js';
+import { SqlApiStore } from './sql-store.js';
+import { StoreError, type ChangeEvent, type StoreUser } from './types.js';
 
 export interface EmbeddedOptions {
   /** Defaults to the shipped `supabase/migrations`. */
@@ -70,21 +58,18 @@ export function pgliteDb(db: PGlite): SqlDb {
   return { transaction: (fn) => db.transaction((tx: Transaction) => fn(tx as SqlTx)) };
 }
 
-export class EmbeddedStore implements Store {
+export class EmbeddedStore extends SqlApiStore {
   readonly mode = 'embedded' as const;
-  private readonly sql: SqlDb;
-  private readonly catalog = new FunctionCatalog();
   private tail: Promise<unknown> = Promise.resolve();
-  private closed = false;
 
   private constructor(
     readonly home: string,
     private readonly db: PGlite,
     private readonly lock: DirLock,
-    private readonly localUser: StoreUser,
-    private readonly migrationsDir: string,
+    localUser: StoreUser,
+    migrationsDir: string,
   ) {
-    this.sql = pgliteDb(db);
+    super(pgliteDb(db), localUser, migrationsDir);
   }
 
   /** The data dir of a home. */
@@ -142,65 +127,24 @@ export class EmbeddedStore implements Store {
     }
   }
 
-  user(): StoreUser {
-    return this.localUser;
-  }
-
-  /** Runs `fn` alone on the database, after every call queued before it. */
-  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs `work` alone on the database, after every call queued before it (PGlite has one connection). */
+  protected schedule<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'The store is closed.'));
-    const run = this.tail.then(fn);
+    const run = this.tail.then(work);
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
-    return this.rpcAs<T>(userClaims(this.localUser), fn, args, opts);
-  }
-
-  /** Calls the SQL API with arbitrary claims (another user, aal2, anon): for tests of multi-user behaviour. */
-  rpcAs<T = unknown>(claims: JwtClaims, fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
-    return this.enqueue(async () => {
-      opts?.signal?.throwIfAborted();
-      try {
-        return await runAsUser(this.sql, claims, (tx) => callFunction<T>(tx, this.catalog, fn, args));
-      } catch (err) {
-        throw toStoreError(err);
-      }
-    });
-  }
-
-  /** Runs `fn` as the database owner, in the queue (seeding, maintenance). Never exposed over RPC. */
-  asOwner<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
-    return this.enqueue(() => this.sql.transaction(fn));
-  }
-
-  schemaStatus(): Promise<SchemaStatus> {
-    return this.enqueue(() => readSchemaStatus(this.sql, this.migrationsDir));
-  }
-
   async onChange(listener: (event: ChangeEvent) => void): Promise<() => Promise<void>> {
-    const claims = userClaims(this.localUser);
-    const onPayload = (payload: string) => {
-      const ev = parseChange(payload);
-      if (!ev) return;
-      this.enqueue(() => runAsUser(this.sql, claims, (tx) => changeVisible(tx, ev)))
-        .then((visible) => visible && listener(ev))
-        .catch(() => undefined);
-    };
-    const unlisten = await this.enqueue(() => this.db.listen(CHANGES_CHANNEL, onPayload));
+    const unlisten = await this.schedule(() => this.db.listen(CHANGES_CHANNEL, this.visibleChanges(listener)));
     return async () => {
-      if (!this.closed) await this.enqueue(() => unlisten());
+      if (!this.closed) await this.schedule(() => unlisten());
     };
-  }
-
-  stats(): Promise<{ tables: Record<string, number>; bytes: number | null }> {
-    return this.enqueue(() => readStats(this.sql));
   }
 
   /** Writes a consistent gzip image of the whole database to `file`, taken between queued calls. */
   async backup(file: string): Promise<{ bytes: number }> {
-    const image = await this.enqueue(() => this.db.dumpDataDir('gzip'));
+    const image = await this.schedule(() => this.db.dumpDataDir('gzip'));
     const bytes = Buffer.from(await image.arrayBuffer());
     await mkdir(dirname(file), { recursive: true });
     await writeFile(`${file}.partial`, bytes, { mode: 0o600 });

@@ -5,22 +5,10 @@
  */
 import pg from 'pg';
 import { ensureLocalUser } from './local-user.js';
-import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, readSchemaStatus } from './migrate.js';
-import {
-  CHANGES_CHANNEL,
-  FunctionCatalog,
-  callFunction,
-  changeVisible,
-  parseChange,
-  readStats,
-  runAsUser,
-  toStoreError,
-  userClaims,
-  type JwtClaims,
-  type SqlDb,
-  type SqlTx,
-} from './sql.js';
-import { StoreError, type ChangeEvent, type SchemaStatus, type Store, type StoreUser } from './types.js';
+import { applyMigrations, bootstrapIfNeeded, findMigrationsDir } from './migrate.js';
+import { CHANGES_CHANNEL, toStoreError, type SqlDb, type SqlTx } from './sql.js';
+import { SqlApiStore } from './sql-store.js';
+import { StoreError, type ChangeEvent, type StoreUser } from './types.js';
 
 export interface PostgresOptions {
   /** Defaults to the shipped `supabase/migrations`. */
@@ -72,21 +60,21 @@ function redact(url: string): string {
   }
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore extends SqlApiStore {
   readonly mode = 'postgres' as const;
-  private readonly catalog = new FunctionCatalog();
   private readonly inFlight = new Set<Promise<unknown>>();
   private listenClient: pg.Client | null = null;
   private readonly listeners = new Set<(payload: string) => void>();
-  private closed = false;
 
   private constructor(
     private readonly url: string,
     private readonly pool: pg.Pool,
-    private readonly sql: SqlDb,
-    private readonly localUser: StoreUser,
-    private readonly migrationsDir: string,
-  ) {}
+    sql: SqlDb,
+    localUser: StoreUser,
+    migrationsDir: string,
+  ) {
+    super(sql, localUser, migrationsDir);
+  }
 
   /** Connects, bootstraps a plain Postgres, applies pending migrations and ensures the local user. */
   static async open(url: string, home: string, opts: PostgresOptions = {}): Promise<PostgresStore> {
@@ -110,11 +98,8 @@ export class PostgresStore implements Store {
     }
   }
 
-  user(): StoreUser {
-    return this.localUser;
-  }
-
-  private track<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` on the pool and tracks it, so close() waits for it. */
+  protected schedule<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'The store is closed.'));
     const p = work();
     this.inFlight.add(p);
@@ -125,40 +110,8 @@ export class PostgresStore implements Store {
     return p;
   }
 
-  rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
-    return this.rpcAs<T>(userClaims(this.localUser), fn, args, opts);
-  }
-
-  /** Calls the SQL API with arbitrary claims (another user, aal2, anon): for tests of multi-user behaviour. */
-  rpcAs<T = unknown>(claims: JwtClaims, fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
-    return this.track(async () => {
-      opts?.signal?.throwIfAborted();
-      try {
-        return await runAsUser(this.sql, claims, (tx) => callFunction<T>(tx, this.catalog, fn, args));
-      } catch (err) {
-        throw toStoreError(err);
-      }
-    });
-  }
-
-  /** Runs `fn` as the connection's own role (seeding, maintenance). Never exposed over RPC. */
-  asOwner<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
-    return this.track(() => this.sql.transaction(fn));
-  }
-
-  schemaStatus(): Promise<SchemaStatus> {
-    return this.track(() => readSchemaStatus(this.sql, this.migrationsDir));
-  }
-
   async onChange(listener: (event: ChangeEvent) => void): Promise<() => Promise<void>> {
-    const claims = userClaims(this.localUser);
-    const onPayload = (payload: string) => {
-      const ev = parseChange(payload);
-      if (!ev) return;
-      this.track(() => runAsUser(this.sql, claims, (tx) => changeVisible(tx, ev)))
-        .then((visible) => visible && listener(ev))
-        .catch(() => undefined);
-    };
+    const onPayload = this.visibleChanges(listener);
     if (!this.listenClient) {
       const client = new pg.Client({ connectionString: this.url });
       client.on('error', () => undefined);
@@ -181,9 +134,6 @@ export class PostgresStore implements Store {
     };
   }
 
-  stats(): Promise<{ tables: Record<string, number>; bytes: number | null }> {
-    return this.track(() => readStats(this.sql));
-  }
 
   async close(): Promise<void> {
     if (this.closed) return;
