@@ -91,7 +91,19 @@ export function snippetFor(content: string, query: string, maxChars = 300): stri
   const text = lines.slice(from, to + 1).join('\n');
   if (text.length <= maxChars) return text;
   const at = Math.max(0, text.toLowerCase().indexOf(words.find((w) => lines[best]!.toLowerCase().includes(w)) ?? '') - 80);
-  return text.slice(at, at + maxChars);
+  return cutAtWords(text, at, maxChars);
+}
+
+/** About `maxChars` of `text` from `at`, widened or narrowed to whole words, with `…` where it was cut. */
+function cutAtWords(text: string, at: number, maxChars: number): string {
+  let start = at;
+  while (start > 0 && !/\s/.test(text[start - 1]!)) start--;
+  let end = Math.min(text.length, start + maxChars);
+  if (end < text.length) {
+    const lastSpace = text.slice(start, end).search(/\s\S*$/);
+    if (lastSpace > 0) end = start + lastSpace;
+  }
+  return `${start > 0 ? '…' : ''}${text.slice(start, end).trim()}${end < text.length ? '…' : ''}`;
 }
 
 export async function searchKnowledgeBase(
