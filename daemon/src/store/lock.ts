@@ -44,9 +44,19 @@ function holderAlive(pid: number, startTime: string | undefined): boolean {
 /** A lock file may be empty for an instant between its creation and the pid being written. */
 const EMPTY_LOCK_GRACE_MS = 5_000;
 
-export async function lockDirectory(dir: string): Promise<DirLock> {
-  const path = `${dir}.lock`;
-  for (let attempt = 0; attempt < 3; attempt++) {
+/** Taken, or held by a live process (`pid`), or being created by another process right now (`pid: null`). */
+export type PidLockResult = { ok: true; lock: DirLock } | { ok: false; pid: number | null };
+
+/**
+ * Takes the lock file `path` (O_EXCL, holding this pid and its start time), or reports its live holder. A lock
+ * of a dead process is stale (a crash) and taken over; the daemon's home lock and the data-dir lock share this.
+ */
+export async function acquirePidLock(
+  path: string,
+  opts: { attempts: number; ownPidIsStale: boolean },
+): Promise<PidLockResult> {
+  let creating = false;
+  for (let attempt = 0; attempt < opts.attempts; attempt++) {
     try {
       const fh = await open(path, 'wx', 0o600);
       try {
@@ -54,7 +64,7 @@ export async function lockDirectory(dir: string): Promise<DirLock> {
       } finally {
         await fh.close();
       }
-      return held(path);
+      return { ok: true, lock: held(path) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -62,18 +72,37 @@ export async function lockDirectory(dir: string): Promise<DirLock> {
     if (text === null) continue;
     const [pidText, startTime] = text.trim().split(/\s+/);
     const pid = Number.parseInt(pidText ?? '', 10);
-    if (Number.isInteger(pid) && pid > 0 && holderAlive(pid, startTime)) {
-      throw new StoreError('unavailable', `The database ${dir} is in use by process ${pid}; stop it or use another CAIRN_HOME.`);
-    }
+    const stale = opts.ownPidIsStale && pid === process.pid;
+    if (Number.isInteger(pid) && pid > 0 && !stale && holderAlive(pid, startTime)) return { ok: false, pid };
+    creating = false;
     if (!Number.isInteger(pid)) {
       const age = Date.now() - (await stat(path).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
-      if (age < EMPTY_LOCK_GRACE_MS) throw new StoreError('unavailable', `The database ${dir} is being opened by another process.`);
+      if (age < EMPTY_LOCK_GRACE_MS) {
+        creating = true;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
     }
     // Renaming is atomic: of two processes breaking the same stale lock, only one moves it away.
     const aside = `${path}.stale-${process.pid}`;
     await rename(path, aside).then(() => unlink(aside), () => undefined);
   }
-  throw new StoreError('unavailable', `Could not lock ${dir}.`);
+  if (creating) return { ok: false, pid: null };
+  throw new Error(`could not lock ${path}`);
+}
+
+export async function lockDirectory(dir: string): Promise<DirLock> {
+  // A second open in this same process must fail too: two PGlite instances on one directory lose rows.
+  const r = await acquirePidLock(`${dir}.lock`, { attempts: 3, ownPidIsStale: false }).catch((err: Error) => {
+    throw new StoreError('unavailable', `Could not lock ${dir}: ${err.message}`);
+  });
+  if (r.ok) return r.lock;
+  throw new StoreError(
+    'unavailable',
+    r.pid === null
+      ? `The database ${dir} is being opened by another process.`
+      : `The database ${dir} is in use by process ${r.pid}; stop it or use another CAIRN_HOME.`,
+  );
 }
 
 function held(path: string): DirLock {
