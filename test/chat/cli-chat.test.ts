@@ -1,32 +1,13 @@
 import assert from 'node:assert/strict';
-import { parseArgs } from '../../daemon/src/cli/args.js';
-import { CliError, type CliCommand, type CliContext, type RpcClient } from '../../daemon/src/cli/command.js';
+import type { CliCommand } from '../../daemon/src/cli/command.js';
+import { runCommand, type CommandRun } from '../support/cli.js';
 import { command as chat } from '../../daemon/src/cli/commands/chat.js';
 import { command as sessions } from '../../daemon/src/cli/commands/sessions.js';
 import { startHarness, type Harness } from './harness.js';
 
 /** Runs a command as `cairn <argv>` would, against the harness daemon, capturing its output. */
-async function run(h: Harness, cmd: CliCommand, argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const parsed = parseArgs([cmd.name, ...argv]);
-  const out: string[] = [];
-  const err: string[] = [];
-  const client = (await h.connect()).client;
-  const ctx: CliContext = {
-    args: parsed.positionals,
-    flags: parsed.flags,
-    json: parsed.flags.json === true,
-    cwd: h.workspace,
-    env: { TERM: 'dumb' },
-    connect: async () => client as unknown as RpcClient,
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-  };
-  try {
-    return { code: await cmd.run(ctx), out, err };
-  } catch (e) {
-    if (e instanceof CliError) return { code: e.exitCode, out, err: [...err, e.message] };
-    throw e;
-  }
+async function run(h: Harness, cmd: CliCommand, argv: string[]): Promise<CommandRun> {
+  return runCommand(cmd, argv, { client: (await h.connect()).client, cwd: h.workspace, env: { TERM: 'dumb' } });
 }
 
 describe('cairn chat and cairn sessions', function () {

@@ -12,8 +12,8 @@ import { requests } from '../../daemon/src/protocol/index.js';
 import type { NotificationParamsOf } from '../../daemon/src/protocol/index.js';
 import { migratedTemplate } from '../support/db.js';
 import { FIXTURE } from './support.js';
-import { parseArgs } from '../../daemon/src/cli/args.js';
-import { CliError, type CliCommand, type CliContext, type RpcClient } from '../../daemon/src/cli/command.js';
+import type { CliCommand } from '../../daemon/src/cli/command.js';
+import { runCommand } from '../support/cli.js';
 import { command as indexCommand } from '../../daemon/src/cli/commands/index.js';
 import { command as searchCommand } from '../../daemon/src/cli/commands/search.js';
 
@@ -145,27 +145,7 @@ describe('kb/* over JSON-RPC', function () {
   });
 
   /** Runs a command as `cairn <argv>` would, in the workspace folder, against this daemon. */
-  async function cli(cmd: CliCommand, argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-    const parsed = parseArgs([cmd.name, ...argv]);
-    const out: string[] = [];
-    const err: string[] = [];
-    const ctx: CliContext = {
-      args: parsed.positionals,
-      flags: parsed.flags,
-      json: parsed.flags.json === true,
-      cwd: ws,
-      env: {},
-      connect: async () => client as unknown as RpcClient,
-      stdout: (t) => out.push(t),
-      stderr: (t) => err.push(t),
-    };
-    try {
-      return { code: await cmd.run(ctx), out, err };
-    } catch (e) {
-      if (e instanceof CliError) return { code: e.exitCode, out, err: [...err, e.message] };
-      throw e;
-    }
-  }
+  const cli = (cmd: CliCommand, argv: string[]) => runCommand(cmd, argv, { client, cwd: ws });
 
   it('cairn index --json prints one summary; cairn search -k prints path, lines, score and snippet', async () => {
     const idx = await cli(indexCommand, ['.', '--json']);
