@@ -6,21 +6,12 @@
  */
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
+import { isProcessAlive } from '../protocol/client/discovery.js';
 import { StoreError } from './types.js';
 
 export interface DirLock {
   readonly path: string;
   release(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Start time of a process in clock ticks since boot (Linux), or null where /proc is not available. */
@@ -36,7 +27,7 @@ export function processStartTime(pid: number): string | null {
 
 /** Whether the holder written in a lock file is still running. */
 function holderAlive(pid: number, startTime: string | undefined): boolean {
-  if (!alive(pid)) return false;
+  if (!isProcessAlive(pid)) return false;
   const now = startTime ? processStartTime(pid) : null;
   return now === null || now === startTime;
 }
