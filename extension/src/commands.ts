@@ -9,6 +9,7 @@ import type { ChatViewProvider } from './chat/view.js';
 import type { SessionsTree, SessionRow } from './sessions/tree.js';
 import type { StatusBar } from './status.js';
 import type { AuthService } from './auth/service.js';
+import type { AuditLogView } from './teams/audit.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
 import { log } from './log.js';
@@ -21,6 +22,7 @@ export interface Parts {
   sessions: SessionsTree;
   status: StatusBar;
   auth: AuthService;
+  audit: AuditLogView;
 }
 
 type Handler = (...args: any[]) => unknown;
@@ -178,6 +180,10 @@ export function createCommands(): Record<string, CommandSpec> {
     'cairn.refreshSessions': {
       enabled: (parts) => () => parts.sessions.refresh(),
       disabled: (parts) => () => parts.ctx.reconnect(),
+    },
+    'cairn.showAuditLog': {
+      // Explains itself when not signed in to a team project, or when the caller may not read the log.
+      enabled: (parts, client) => (opts?: unknown) => parts.audit.show(client, opts),
     },
     'cairn.setModelApiKey': {
       // Works without the daemon: the key is stored now and handed over on the next connect.

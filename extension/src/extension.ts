@@ -10,6 +10,7 @@ import { SessionsTree } from './sessions/tree.js';
 import { StatusBar } from './status.js';
 import { AuthService } from './auth/service.js';
 import { CairnAuthProvider } from './auth/provider.js';
+import { AuditLogView } from './teams/audit.js';
 import { registerCommands, type Parts } from './commands.js';
 import { describeError, log } from './log.js';
 import { affectsDaemon, MODEL_KEY_SECRET } from './settings.js';
@@ -27,7 +28,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
     const auth = new AuthService(ctx);
     const chat = new ChatViewProvider(ctx);
     const sessions = new SessionsTree(ctx);
-    const parts: Parts = { ctx, chat, sessions, status, auth };
+    const audit = new AuditLogView(ctx, auth);
+    const parts: Parts = { ctx, chat, sessions, status, auth, audit };
     const authProvider = new CairnAuthProvider(auth);
     ctx.pushExtension(
       log(),
