@@ -110,49 +110,46 @@ export interface RawConnection {
   close(): Promise<void>;
 }
 
+/**
+ * Messages received on a connection. Each waiter says which message it wants, so concurrent calls on one
+ * connection each get their own response, whatever order the responses arrive in.
+ */
 class Inbox {
   private readonly queue: Json[] = [];
-  private waiters: ((m: Json) => void)[] = [];
+  private waiters: { want: (m: Json) => boolean; deliver: (m: Json) => void }[] = [];
   readonly seen: Json[] = [];
 
   push(m: Json): void {
     this.seen.push(m);
-    const w = this.waiters.shift();
-    if (w) w(m);
-    else this.queue.push(m);
+    const w = this.waiters.find((x) => x.want(m));
+    if (w) {
+      this.waiters = this.waiters.filter((x) => x !== w);
+      w.deliver(m);
+    } else this.queue.push(m);
   }
 
   next(timeoutMs: number): Promise<Json> {
-    const m = this.queue.shift();
-    if (m !== undefined) return Promise.resolve(m);
+    return this.take(() => true, timeoutMs);
+  }
+
+  /** Takes the first queued (or next arriving) message matching `want`, leaving others queued. */
+  take(want: (m: Json) => boolean, timeoutMs: number): Promise<Json> {
+    const i = this.queue.findIndex(want);
+    if (i !== -1) return Promise.resolve(this.queue.splice(i, 1)[0]);
     return new Promise((resolve, reject) => {
+      const waiter = {
+        want,
+        deliver: (msg: Json) => {
+          clearTimeout(timer);
+          resolve(msg);
+        },
+      };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new Error(`no message within ${timeoutMs} ms`));
       }, timeoutMs);
-      const waiter = (msg: Json) => {
-        clearTimeout(timer);
-        resolve(msg);
-      };
       this.waiters.push(waiter);
     });
-  }
-
-  /** Takes the first queued (or next arriving) message matching `pred`, leaving others queued. */
-  async take(pred: (m: Json) => boolean, timeoutMs: number): Promise<Json> {
-    const deadline = Date.now() + timeoutMs;
-    const i = this.queue.findIndex(pred);
-    if (i !== -1) return this.queue.splice(i, 1)[0];
-    const held: Json[] = [];
-    try {
-      for (;;) {
-        const m = await this.next(Math.max(1, deadline - Date.now()));
-        if (pred(m)) return m;
-        held.push(m);
-      }
-    } finally {
-      this.queue.unshift(...held);
-    }
   }
 }
 

@@ -98,10 +98,13 @@ export class LiveBridge {
       if (!sessionId) return;
       if (event.op === 'DELETE' && this.deletedHere.delete(sessionId)) return;
       // Without call observation, the owner's own changes are taken to be this daemon's.
-      if (!this.opts.store.observeCalls && me !== null && r.owner_id === me) return;
+      if (!event.resync && !this.opts.store.observeCalls && me !== null && r.owner_id === me) return;
       const p = this.mark(sessionId);
       // A delete wins over an update seen in the same window; an insert stays an insert.
       if (event.op === 'DELETE' || p.sessionOp === null) p.sessionOp = event.op;
+      // After a gap in the feed the store cannot say what changed: messages may have arrived, so open chats
+      // re-read the session (by `seq`, so nothing is shown twice).
+      if (event.resync) p.remoteMessage = true;
     }
   }
 

@@ -267,22 +267,24 @@ export class SupabaseStore implements Store {
     let channel: RealtimeChannel | null = null;
     /** When the feed was last known to be interrupted (socket dropped, channel closed); null while live. */
     let gapSince: number | null = null;
-    const emit = (table: string, op: ChangeEvent['op'], row: Record<string, unknown>) => {
+    const emit = (table: string, op: ChangeEvent['op'], row: Record<string, unknown>, resync = false) => {
       const keys = ROUTING_KEYS[table]?.(row) ?? { id: row.id };
-      listener({ table, op, record: Object.fromEntries(Object.entries(keys).filter(([, v]) => v !== undefined)) });
+      const record = Object.fromEntries(Object.entries(keys).filter(([, v]) => v !== undefined));
+      listener(resync ? { table, op, record, resync: true } : { table, op, record });
     };
     const deliver = (table: string) => (payload: { eventType: string; new: Record<string, unknown>; old: Record<string, unknown> }) => {
       const op = payload.eventType;
       if (op !== 'INSERT' && op !== 'UPDATE' && op !== 'DELETE') return;
       emit(table, op, op === 'DELETE' ? payload.old : payload.new);
     };
-    // Realtime does not replay what happened while a socket was down, so after a rejoin every visible
-    // session that changed during the gap is announced again; clients re-read it by `seq` and lose nothing.
+    // Realtime does not replay what happened while a socket was down (or its channel was closed for an
+    // expired token), so after a rejoin every visible session that changed during the gap is announced again
+    // as a resync: its row or its messages changed, clients re-read it by `seq` and lose nothing.
     const resync = async (since: number) => {
       const sessions = await this.rpc<Record<string, unknown>[]>('list_sessions', { p_limit: 200, p_include_archived: true });
       for (const s of sessions) {
-        const changed = Date.parse(String(s.updated_at ?? s.last_message_at ?? ''));
-        if (!Number.isNaN(changed) && changed >= since - RESYNC_MARGIN_MS) emit('sessions', 'UPDATE', s);
+        const changed = Math.max(Date.parse(String(s.updated_at ?? '')) || 0, Date.parse(String(s.last_message_at ?? '')) || 0);
+        if (changed >= since - RESYNC_MARGIN_MS) emit('sessions', 'UPDATE', s, true);
       }
     };
     // Subscribes, and subscribes again when Realtime closes the channel (e.g. its token expired while the

@@ -50,6 +50,11 @@ export interface ChangeEvent {
   op: 'INSERT' | 'UPDATE' | 'DELETE';
   /** The row's id and the keys clients route on (session_id, project_id, team_id). */
   record: Record<string, unknown>;
+  /**
+   * Set on events the store synthesises after its feed was interrupted (a dropped socket, an expired token):
+   * the row changed during the gap, but what changed (a message, its title) is unknown.
+   */
+  resync?: true;
 }
 
 export interface Store {
