@@ -5,7 +5,21 @@ export type Database = {
   
   "public": {
           Tables: {
-            "agents": {
+            "access_revocations": {
+                  Row: {
+                    "created_at": string,"id": number,"project_id": string | null,"reason": string,"session_id": string | null,"team_id": string,"user_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"id"?: never,"project_id"?: string | null,"reason": string,"session_id"?: string | null,"team_id": string,"user_id"?: string | null
+                  }
+                  Update: {
+                    "created_at"?: string,"id"?: never,"project_id"?: string | null,"reason"?: string,"session_id"?: string | null,"team_id"?: string,"user_id"?: string | null
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"agents": {
                   Row: {
                     "created_at": string,"description": string | null,"id": string,"model": string | null,"name": string,"owner_id": string,"system_prompt": string,"team_id": string | null,"temperature": number | null,"tools": (string)[],"updated_at": string
                   }

@@ -42,6 +42,8 @@ export interface World {
   personal: { projectId: string; sessionId: string };
   /** A's pending invitation of the outsider's email address. */
   invitationId: string;
+  /** Access revocations as the triggers record them: A's team session unshared, the outsider removed from A. */
+  revocations: { sessionUnshared: number; outsiderRemoved: number };
 }
 
 interface Row {
@@ -118,5 +120,13 @@ export async function buildWorld(t: TestDb): Promise<World> {
   const session = await t.rpc<Row>(users.outsider, 'create_session', { p_project_id: project.id, p_title: 'outsider private' });
   await t.rpc(users.outsider, 'append_message', { p_session_id: session.id, p_role: 'user', p_content: 'outsider secret' });
   const invitation = await t.rpc<Row>(withAal2(users['A.owner']), 'invite_member', { p_team_id: A.teamId, p_email: users.outsider.email });
-  return { users, A, B, personal: { projectId: project.id, sessionId: session.id }, invitationId: invitation.id };
+  const revoke = async (sql: string, params: unknown[]) => {
+    await t.admin(sql, params);
+    return (await t.admin<{ id: number }>('select max(id) as id from public.access_revocations'))[0]!.id;
+  };
+  const revocations = {
+    sessionUnshared: await revoke(`select private.record_revocation($1, 'session_unshared', p_session_id => $2)`, [A.teamId, A.teamSessionId]),
+    outsiderRemoved: await revoke(`select private.record_revocation($1, 'member_removed', p_user_id => $2)`, [A.teamId, users.outsider.id]),
+  };
+  return { users, A, B, personal: { projectId: project.id, sessionId: session.id }, invitationId: invitation.id, revocations };
 }

@@ -372,4 +372,45 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     const view = await ok(ann.rpc, 'sessions/get', { sessionId });
     assert.ok(view.messages.some((m: Json) => m.id === sent.messageId));
   });
+
+  it("unsharing a session and removing a teammate take it off the teammate's tree and open chat live", async () => {
+    // Bob's editor has listed the session (the tree) and has its chat open.
+    assert.ok((await ok(bob.rpc, 'sessions/list', {})).sessions.some((s: Json) => s.id === sessionId));
+    const gone = (conn: RawConnection, from: number) =>
+      waitForNotification(conn, 'sessions/changed', (p) => p.sessionId === sessionId && p.change === 'deleted', 1000, from);
+
+    let treeFrom = bob.rpc.notifications('sessions/changed').length;
+    let chatFrom = bob.chat.notifications('sessions/changed').length;
+    const olgaHeard = changesOf(olga.rpc, sessionId).length;
+    let at = Date.now();
+    await ok(ann.rpc, 'sessions/share', { sessionId, visibility: 'private' });
+    await gone(bob.rpc, treeFrom);
+    console.log(`      unshare → teammate's tree: ${Date.now() - at} ms`);
+    await gone(bob.chat, chatFrom);
+    await fails(bob.rpc, 'sessions/get', { sessionId }, ['NotFound']);
+
+    // Shared again: back in Bob's tree.
+    treeFrom = bob.rpc.notifications('sessions/changed').length;
+    await ok(ann.rpc, 'sessions/share', { sessionId, visibility: 'team' });
+    await waitForNotification(bob.rpc, 'sessions/changed', (p) => p.sessionId === sessionId && p.session?.visibility === 'team', 1000, treeFrom);
+    assert.ok((await ok(bob.rpc, 'sessions/list', {})).sessions.some((s: Json) => s.id === sessionId));
+
+    // Removed from the team: the session leaves Bob's tree and chat at once, and every read fails.
+    treeFrom = bob.rpc.notifications('sessions/changed').length;
+    chatFrom = bob.chat.notifications('sessions/changed').length;
+    at = Date.now();
+    await ok(ann.rpc, 'teams/removeMember', { teamId, userId: bob.person.id });
+    await gone(bob.rpc, treeFrom);
+    console.log(`      removal → removed teammate's tree: ${Date.now() - at} ms`);
+    await gone(bob.chat, chatFrom);
+    assert.ok(!(await ok(bob.rpc, 'sessions/list', {})).sessions.some((s: Json) => s.id === sessionId));
+    await fails(bob.rpc, 'sessions/get', { sessionId }, ['NotFound']);
+    await fails(bob.rpc, 'chat/send', { sessionId, content: 'still here?' }, ['NotFound', 'PermissionDenied']);
+    assert.deepEqual(await ok(bob.rpc, 'teams/list'), []);
+
+    // Ann keeps it, and nobody who never saw it is told anything.
+    assert.equal((await ok(ann.rpc, 'sessions/get', { sessionId })).session.visibility, 'team');
+    assert.equal(changesOf(ann.rpc, sessionId).filter((n) => n.params.change === 'deleted').length, 0);
+    assert.equal(changesOf(olga.rpc, sessionId).length, olgaHeard);
+  });
 });

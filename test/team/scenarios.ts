@@ -158,7 +158,16 @@ export async function removalCutsOff(t: Team): Promise<void> {
   const first = await t.owner.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'still here?' });
   await t.member.log.waitFor((e) => e.record.id === first.id, 3000, 'B to see the message before removal');
 
+  const mark = t.member.log.events.length;
   await t.owner.store.rpc('remove_team_member', { p_team_id: t.teamId, p_user_id: t.member.person.id });
+  // Realtime says nothing about rows B can no longer read; the removal itself reaches B (and only B) live.
+  const removal = await t.member.log.waitFor(
+    (e) => e.table === 'access_revocations' && e.record.reason === 'member_removed' && e.record.user_id === t.member.person.id,
+    3000,
+    'B to hear of the removal',
+    mark,
+  );
+  assert.equal(removal.record.team_id, t.teamId);
 
   const listed = await t.member.store.rpc<Row[]>('list_sessions', {});
   assert.ok(!listed.some((s) => s.id === session.id), 'the team session left B\'s list');
@@ -173,4 +182,7 @@ export async function removalCutsOff(t: Team): Promise<void> {
   await t.viewer.log.waitFor((e) => e.record.id === after.id, 3000, 'the viewer to see it');
   await sleep(300);
   assert.ok(!t.member.log.events.some((e) => e.record.id === after.id), 'B gets no realtime event after removal');
+  for (const other of [t.owner, t.viewer, t.outsider]) {
+    assert.ok(!other.log.events.some((e) => e.table === 'access_revocations' && e.record.id === removal.record.id), "nobody else hears of B's removal");
+  }
 }

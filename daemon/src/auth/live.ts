@@ -10,8 +10,15 @@
  *   SwitchableStore), so the feed's echo of a rename here compares equal and is dropped, while a teammate's
  *   rename is announced. A message posted here only touches the session's recency: not announced again.
  *
+ * - sessions that left the user's view: Realtime sends nothing about a row its subscriber can no longer
+ *   read, so the schema records each such change in `access_revocations` (a session unshared, a project
+ *   moved out of a team, the user removed from a team), which the people who lost access can read. On one,
+ *   the bridge re-reads the sessions its clients were shown (from `list_sessions` and the writes above) and
+ *   announces the ones that are gone as deleted.
+ *
  * One notification reuses the chat subsystem's declaration: `sessions/changed` on topic `sessions` (the
- * tree) and, for messages, on `session:<id>` too (an open chat re-reads the session after its last `seq`).
+ * tree) and, for messages and deletions, on `session:<id>` too (an open chat re-reads the session after its
+ * last `seq`, or closes).
  * Events of one session within `coalesceMs` become one notification per topic: a message insert and the
  * session row it touches arrive together.
  */
@@ -38,13 +45,23 @@ export interface LiveBridgeOptions {
 
 const fingerprint = (s: Session) => JSON.stringify([s.title, s.visibility, s.archived, s.projectId]);
 
+/** What clients were last told about a session. */
+interface Known {
+  print: string;
+  projectId: string | null;
+}
+
 /** SQL API functions that return the session row they changed. */
 const SESSION_WRITES = new Set(['create_session', 'rename_session', 'share_session', 'archive_session']);
+
+function isSessionRow(value: unknown): value is SessionRow {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
+}
 
 export class LiveBridge {
   private readonly pending = new Map<string, Pending>();
   /** What clients were last told about each session, to tell a real change from a recency touch. */
-  private readonly known = new Map<string, string>();
+  private readonly known = new Map<string, Known>();
   /** Sessions this daemon deleted, whose DELETE event is its own echo. */
   private readonly deletedHere = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -64,13 +81,19 @@ export class LiveBridge {
 
   /** What this daemon changed itself, as the chat subsystem announced it. */
   private learn(fn: string, args: Record<string, unknown>, result: unknown): void {
-    if (SESSION_WRITES.has(fn) && result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'string') {
-      const session = toSession(result as SessionRow);
-      this.known.set(session.id, fingerprint(session));
+    if (SESSION_WRITES.has(fn) && isSessionRow(result)) {
+      this.remember(toSession(result));
+    } else if (fn === 'list_sessions' && Array.isArray(result)) {
+      // What a client's tree now shows: the sessions to re-check when access is revoked.
+      for (const row of result) if (isSessionRow(row)) this.remember(toSession(row));
     } else if (fn === 'delete_session' && typeof args.p_session_id === 'string') {
       this.known.delete(args.p_session_id);
       this.deletedHere.add(args.p_session_id);
     }
+  }
+
+  private remember(session: Session): void {
+    this.known.set(session.id, { print: fingerprint(session), projectId: session.projectId });
   }
 
   /** Stops listening and drops what was not announced yet. */
@@ -89,7 +112,9 @@ export class LiveBridge {
     if (this.stopped) return;
     const me = this.opts.store.user()?.id ?? null;
     const r = event.record;
-    if (event.table === 'messages') {
+    if (event.table === 'access_revocations') {
+      this.onRevocation(r, me);
+    } else if (event.table === 'messages') {
       const sessionId = typeof r.session_id === 'string' ? r.session_id : null;
       if (!sessionId || (me !== null && r.author_id === me)) return;
       this.mark(sessionId).remoteMessage = true;
@@ -105,6 +130,25 @@ export class LiveBridge {
       // After a gap in the feed the store cannot say what changed: messages may have arrived, so open chats
       // re-read the session (by `seq`, so nothing is shown twice).
       if (event.resync) p.remoteMessage = true;
+    }
+  }
+
+  /** Someone lost access: re-read the sessions it may concern; those no longer visible are announced gone. */
+  private onRevocation(r: Record<string, unknown>, me: string | null): void {
+    let affected: string[];
+    if (r.reason === 'session_unshared' && typeof r.session_id === 'string') {
+      affected = [r.session_id];
+    } else if (r.reason === 'project_unshared' && typeof r.project_id === 'string') {
+      affected = [...this.known].filter(([, k]) => k.projectId === r.project_id).map(([id]) => id);
+    } else if (r.reason === 'member_removed' && me !== null && r.user_id === me) {
+      // Which projects were the team's is not known here: every session shown is checked once.
+      affected = [...this.known.keys()];
+    } else {
+      return;
+    }
+    for (const sessionId of affected) {
+      const p = this.mark(sessionId);
+      p.sessionOp ??= 'UPDATE';
     }
   }
 
@@ -138,15 +182,16 @@ export class LiveBridge {
     if (this.stopped) return;
     if (!session) {
       // Deleted, or no longer visible to this user (unshared, removed from the team): gone from their view.
-      if (p.sessionOp === null && !this.known.has(sessionId)) return;
+      // A session its clients were never shown is nobody's business here (a DELETE reaches every subscriber).
+      if (!this.known.has(sessionId)) return;
       this.known.delete(sessionId);
       hub.publish('sessions', 'sessions/changed', { sessionId, change: 'deleted', session: null });
-      if (p.remoteMessage) hub.publish(`session:${sessionId}`, 'sessions/changed', { sessionId, change: 'deleted', session: null });
+      hub.publish(`session:${sessionId}`, 'sessions/changed', { sessionId, change: 'deleted', session: null });
       return;
     }
     const print = fingerprint(session);
-    const before = this.known.get(sessionId);
-    this.known.set(sessionId, print);
+    const before = this.known.get(sessionId)?.print;
+    this.remember(session);
     if (!p.remoteMessage && before === print) return;
     const change = p.sessionOp === 'INSERT' ? 'created' : 'updated';
     hub.publish('sessions', 'sessions/changed', { sessionId, change, session });
