@@ -176,7 +176,11 @@ export const sessionsRequests = {
 
 export const sessionsNotifications = {
   'sessions/changed': notification('sessions/changed', {
-    summary: 'A session was created, renamed, archived, shared, deleted or got a message (topic `sessions`).',
+    summary:
+      'A session was created, renamed, archived, shared, deleted or got a message (topic `sessions`). Someone ' +
+      "else's message (a teammate's, in team mode) is also announced on `session:<id>`, as is a session leaving " +
+      "the user's view (`deleted`: deleted, unshared, or the user left its team); an open chat re-reads the " +
+      'session after its last finished `seq`.',
     direction: 'daemon->client',
     params: z.object({
       sessionId: z.guid(),

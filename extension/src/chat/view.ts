@@ -34,12 +34,20 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   private offeredActions = new Set<string>(['cairn.reconnect', 'cairn.showLog', 'cairn.setModelApiKey', 'cairn.signIn', 'cairn.indexWorkspace', 'workbench.action.openSettings']);
   private pendingDeltas = new Map<string, string>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** The open session's stored messages, oldest first: what a teammate's change is merged into. */
+  private messages: Message[] = [];
+  /** Replies this daemon streams to us: their deltas are the truth until they finish. */
+  private readonly ownReplies = new Set<string>();
+  /** A re-read of the open session is running, and whether another change arrived meanwhile. */
+  private refreshing: Promise<void> | null = null;
+  private refreshAgain = false;
 
   constructor(private readonly ctx: Ctx) {
     ctx.pushExtension(
       ctx.onNotification('chat/delta', (p) => this.onDelta(p)),
       ctx.onNotification('chat/tool', (p) => this.onTool(p)),
       ctx.onNotification('chat/done', (p) => this.onDone(p)),
+      ctx.onNotification('sessions/changed', (p) => this.onSessionChanged(p)),
       ctx.onDidConnect(() => void this.onConnected()),
       ctx.onDidChangeState((s) => {
         if (s.kind === 'down') this.onConnectionLost(s.message);
@@ -81,6 +89,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.sessionId = null;
     this.title = null;
     this.entries = [];
+    this.messages = [];
+    this.ownReplies.clear();
     this.sendSnapshot();
     this.post('focus', {});
   }
@@ -102,6 +112,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.sessionId = sessionId;
     this.title = session.title;
     this.agentId = session.agentId ?? 'default';
+    this.messages = messages;
     this.entries = toEntries(messages);
     await this.ctx.subscribe(`session:${sessionId}`);
     this.sendSnapshot();
@@ -218,6 +229,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   private ensureReply(id: string): ChatEntry {
+    this.ownReplies.add(id);
     let e = this.entries.find((x) => x.id === id);
     if (!e) {
       e = { id, role: 'assistant', content: '', status: 'streaming', tools: [] };
@@ -267,6 +279,76 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       const fix = explain({ codeName: p.error.code, message: p.error.message });
       this.post('error', { message: fix.message, actions: this.offer(fix.actions) });
     }
+  }
+
+  /**
+   * Someone else changed the open session (a teammate posted or renamed it, in team mode) or it left the
+   * user's view (deleted, unshared, or they left its team).
+   */
+  private onSessionChanged(p: NotificationParamsOf<'sessions/changed'>): void {
+    if (p.sessionId !== this.sessionId) return;
+    if (p.change === 'deleted') {
+      this.newChat();
+      this.post('error', {
+        message: 'This chat is no longer available to you: it was deleted, unshared, or you are no longer in its team.',
+        actions: [],
+      });
+      return;
+    }
+    if (p.session) this.title = p.session.title;
+    void this.refresh();
+  }
+
+  /** Re-reads the open session from its first unfinished message on, one read at a time. */
+  private async refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        // A message being sent gets its id when chat/send answers; re-read after that, not before.
+        while (this.sending) await new Promise((r) => setTimeout(r, 50));
+        try {
+          await this.mergeFromStore();
+        } catch (err) {
+          log().warn(`could not re-read the open chat after a change: ${describeError(err)}`);
+        }
+      } while (this.refreshAgain);
+    })().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async mergeFromStore(): Promise<void> {
+    const client = this.ctx.client;
+    const sessionId = this.sessionId;
+    if (!client || !sessionId) return;
+    // Finished messages never change: read from the first one still streaming, or after the last.
+    const unfinished = this.messages.find((m) => m.status === 'streaming');
+    const from = unfinished ? unfinished.seq - 1 : (this.messages.at(-1)?.seq ?? 0);
+    const fresh: Message[] = [];
+    let afterSeq = from;
+    for (;;) {
+      const page = await client.request('sessions/get', { sessionId, afterSeq, limit: 500 });
+      if (this.sessionId !== sessionId) return;
+      this.title = page.session.title;
+      fresh.push(...page.messages);
+      if (page.nextAfterSeq === null) break;
+      afterSeq = page.nextAfterSeq;
+    }
+    this.messages = [...this.messages.filter((m) => m.seq <= from), ...fresh];
+    const previous = new Map(this.entries.map((e) => [e.id, e]));
+    const merged = toEntries(this.messages).map((e) => {
+      const local = previous.get(e.id);
+      // A reply streaming to us here: our deltas are newer than its last saved part.
+      return local && this.ownReplies.has(e.id) && local.status === 'streaming' ? local : e;
+    });
+    // Entries not stored (a message that failed to send) stay where the user saw them.
+    const stored = new Set(merged.map((e) => e.id));
+    for (const e of this.entries) if (!stored.has(e.id) && (e.id.startsWith('local-') || this.ownReplies.has(e.id))) merged.push(e);
+    this.entries = merged;
+    this.sendSnapshot();
   }
 
   private onConnectionLost(reason: string): void {
