@@ -21,6 +21,11 @@ export class SessionsTree implements vscode.TreeDataProvider<Node> {
   private sessions: SessionRow[] | null = null;
   private error: string | null = null;
   private projectNames = new Map<string, string>();
+  /**
+   * Who the daemon acts as, read with the rows: it changes without a reconnect (a sign-in hands the session
+   * over), so `initialize`'s user, from before the hand-over, would file one's own sessions under the team's.
+   */
+  private me: string | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: Ctx) {
@@ -60,6 +65,7 @@ export class SessionsTree implements vscode.TreeDataProvider<Node> {
         const p = await client.request('workspace/resolveProject', { root }).catch(() => null);
         if (p) this.projectNames.set(p.id, p.name);
       }
+      this.me = (await client.request('auth/status', {})).user?.id;
       const all: SessionRow[] = [];
       let before: string | undefined;
       // Two pages are plenty for a sidebar; older sessions stay reachable through search and the CLI.
@@ -121,7 +127,7 @@ export class SessionsTree implements vscode.TreeDataProvider<Node> {
       const rows = this.sessions ?? [];
       // An empty list shows the view's welcome content (New Chat, Search).
       if (rows.length === 0) return [];
-      const me = this.ctx.state.kind === 'ready' ? this.ctx.state.info.user?.id : undefined;
+      const me = this.me;
       const mine = rows.filter((s) => s.ownerId === me || !me);
       const team = rows.filter((s) => me && s.ownerId !== me);
       const groups: Node[] = [{ kind: 'group', id: 'mine', label: 'My sessions', sessions: mine }];
@@ -149,7 +155,7 @@ export class SessionsTree implements vscode.TreeDataProvider<Node> {
   }
 
   private sessionNodes(rows: SessionRow[]): Node[] {
-    const me = this.ctx.state.kind === 'ready' ? this.ctx.state.info.user?.id : undefined;
+    const me = this.me;
     return [...rows]
       .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
       .map((session) => ({ kind: 'session' as const, session, own: !me || session.ownerId === me }));
