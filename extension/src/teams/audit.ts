@@ -178,7 +178,10 @@ function article(word: string): string {
 /** In the Markdown preview when the built-in Markdown extension is there, else as a read-only Markdown document. */
 async function open(uri: vscode.Uri): Promise<void> {
   const doc = await vscode.workspace.openTextDocument(uri);
-  const commands = await vscode.commands.getCommands(true);
-  if (commands.includes('markdown.showPreview')) await vscode.commands.executeCommand('markdown.showPreview', uri);
-  else await vscode.window.showTextDocument(doc, { preview: true });
+  try {
+    // Not looked up in getCommands: the Markdown extension registers the command only once it activates.
+    await vscode.commands.executeCommand('markdown.showPreview', uri);
+  } catch {
+    await vscode.window.showTextDocument(doc, { preview: true });
+  }
 }
