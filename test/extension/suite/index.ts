@@ -13,6 +13,7 @@ function loadSuites(): void {
   require('./chat.test.js');
   require('./sessions.test.js');
   require('./auth.test.js');
+  require('./teams.test.js');
 }
 
 export function run(): Promise<void> {
