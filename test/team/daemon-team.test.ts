@@ -413,4 +413,29 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     assert.equal(changesOf(ann.rpc, sessionId).filter((n) => n.params.change === 'deleted').length, 0);
     assert.equal(changesOf(olga.rpc, sessionId).length, olgaHeard);
   });
+
+  it("the same person's second machine hears their posts live; the machine that posted does not hear its own echo", async () => {
+    // Olga's daemon becomes Ann's second machine.
+    const second = await ok(olga.rpc, 'auth/setSession', {
+      supabaseUrl: project.url,
+      anonKey: project.anonKey,
+      accessToken: ann.person.session().accessToken,
+      refreshToken: ann.person.session().refreshToken,
+    });
+    assert.equal(second.user.id, ann.person.id);
+    try {
+      await ok(olga.chat, 'daemon/subscribe', { topics: [`session:${sessionId}`] });
+      const heardThere = olga.chat.notifications('sessions/changed').length;
+      const heardHere = changesOf(ann.chat, sessionId).length;
+      const sent = await ok(ann.rpc, 'chat/send', { sessionId, content: 'Sent from my laptop.' });
+      await waitForNotification(olga.chat, 'sessions/changed', (p) => p.sessionId === sessionId, 1000, heardThere);
+      const view = await ok(olga.rpc, 'sessions/get', { sessionId });
+      assert.ok(view.messages.some((m: Json) => m.id === sent.messageId));
+      await waitForNotification(ann.rpc, 'chat/done', (p) => p.messageId === sent.replyId, 30_000);
+      await sleep(500);
+      assert.equal(changesOf(ann.chat, sessionId).length, heardHere, "Ann's laptop streams its own reply: no echo of its post or of the reply's saves");
+    } finally {
+      await ok(olga.rpc, 'auth/signOut');
+    }
+  });
 });

@@ -4,12 +4,12 @@
  *
  * The chat subsystem already announces what this daemon does itself (sessions it creates, renames, shares;
  * replies it streams), so the bridge passes on only what someone else caused:
- * - messages whose author is not the acting user;
+ * - messages this daemon did not write (learned from the calls it makes, so the same user's other machine is
+ *   heard too; without call observation, messages whose author is not the acting user);
  * - session rows whose visible state (title, visibility, archived, project) differs from what clients were
  *   last told. The bridge learns what this daemon wrote from the calls it makes (`observeCalls` of the
  *   SwitchableStore), so the feed's echo of a rename here compares equal and is dropped, while a teammate's
  *   rename is announced. A message posted here only touches the session's recency: not announced again.
- *
  * - sessions that left the user's view: Realtime sends nothing about a row its subscriber can no longer
  *   read, so the schema records each such change in `access_revocations` (a session unshared, a project
  *   moved out of a team, the user removed from a team), which the people who lost access can read. On one,
@@ -32,8 +32,10 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** What happened to the session row (anyone's change; compared with what clients were last told). */
   sessionOp: ChangeEvent['op'] | null;
-  /** Someone else posted or updated a message of the session. */
+  /** Someone else posted or updated a message of the session (or the feed had a gap). */
   remoteMessage: boolean;
+  /** Messages of the session that changed; those this daemon wrote are dropped at flush time. */
+  messageIds: Set<string>;
 }
 
 export interface LiveBridgeOptions {
@@ -51,10 +53,13 @@ interface Known {
   projectId: string | null;
 }
 
+/** How many message ids this daemon remembers writing (its replies' saves echo back for a few seconds). */
+const WRITTEN_HERE_LIMIT = 4096;
+
 /** SQL API functions that return the session row they changed. */
 const SESSION_WRITES = new Set(['create_session', 'rename_session', 'share_session', 'archive_session']);
 
-function isSessionRow(value: unknown): value is SessionRow {
+function hasId(value: unknown): value is { id: string } {
   return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
 }
 
@@ -64,6 +69,8 @@ export class LiveBridge {
   private readonly known = new Map<string, Known>();
   /** Sessions this daemon deleted, whose DELETE event is its own echo. */
   private readonly deletedHere = new Set<string>();
+  /** Messages this daemon wrote (newest last, bounded), whose feed events are its own echo. */
+  private readonly writtenHere = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private off: (() => Promise<void>) | null = null;
   private stopObserving: (() => void) | null = null;
@@ -81,15 +88,25 @@ export class LiveBridge {
 
   /** What this daemon changed itself, as the chat subsystem announced it. */
   private learn(fn: string, args: Record<string, unknown>, result: unknown): void {
-    if (SESSION_WRITES.has(fn) && isSessionRow(result)) {
-      this.remember(toSession(result));
+    if (SESSION_WRITES.has(fn) && hasId(result)) {
+      this.remember(toSession(result as SessionRow));
     } else if (fn === 'list_sessions' && Array.isArray(result)) {
       // What a client's tree now shows: the sessions to re-check when access is revoked.
-      for (const row of result) if (isSessionRow(row)) this.remember(toSession(row));
+      for (const row of result) if (hasId(row)) this.remember(toSession(row as SessionRow));
+    } else if (fn === 'append_message' && hasId(result)) {
+      this.wroteMessage(result.id);
+    } else if (fn === 'update_message' && typeof args.p_message_id === 'string') {
+      this.wroteMessage(args.p_message_id);
     } else if (fn === 'delete_session' && typeof args.p_session_id === 'string') {
       this.known.delete(args.p_session_id);
       this.deletedHere.add(args.p_session_id);
     }
+  }
+
+  private wroteMessage(id: string): void {
+    this.writtenHere.delete(id);
+    this.writtenHere.add(id);
+    if (this.writtenHere.size > WRITTEN_HERE_LIMIT) this.writtenHere.delete(this.writtenHere.values().next().value!);
   }
 
   private remember(session: Session): void {
@@ -116,8 +133,13 @@ export class LiveBridge {
       this.onRevocation(r, me);
     } else if (event.table === 'messages') {
       const sessionId = typeof r.session_id === 'string' ? r.session_id : null;
-      if (!sessionId || (me !== null && r.author_id === me)) return;
-      this.mark(sessionId).remoteMessage = true;
+      if (!sessionId) return;
+      if (this.opts.store.observeCalls) {
+        // Whether this daemon wrote it is decided at flush time: the echo can overtake the call's answer.
+        if (typeof r.id === 'string') this.mark(sessionId).messageIds.add(r.id);
+      } else if (me === null || r.author_id !== me) {
+        this.mark(sessionId).remoteMessage = true;
+      }
     } else if (event.table === 'sessions') {
       const sessionId = typeof r.id === 'string' ? r.id : null;
       if (!sessionId) return;
@@ -159,6 +181,7 @@ export class LiveBridge {
         timer: setTimeout(() => this.flush(sessionId), this.coalesceMs),
         sessionOp: null,
         remoteMessage: false,
+        messageIds: new Set(),
       };
       this.pending.set(sessionId, p);
     }
@@ -169,6 +192,9 @@ export class LiveBridge {
     const p = this.pending.get(sessionId);
     this.pending.delete(sessionId);
     if (!p || this.stopped) return;
+    for (const id of p.messageIds) if (!this.writtenHere.has(id)) p.remoteMessage = true;
+    // Only this daemon's own messages echoed back: nothing to tell anyone.
+    if (!p.remoteMessage && p.sessionOp === null) return;
     const work = this.announce(sessionId, p).catch((err: unknown) =>
       this.opts.log.warn('live update could not be announced', { sessionId, error: err instanceof Error ? err.message : String(err) }),
     );
