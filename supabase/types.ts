@@ -566,7 +566,7 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "fail_streaming_messages":
-{ Args: { "p_reason"?: string }; Returns: number
+{ Args: { "p_reason"?: string,"p_stale_after_seconds"?: number }; Returns: number
                            },
 "get_session":
 { Args: { "p_session_id": string }; Returns: {

@@ -415,7 +415,20 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
   });
 
   it("the same person's second machine hears their posts live; the machine that posted does not hear its own echo", async () => {
-    // Olga's daemon becomes Ann's second machine.
+    // A reply a crashed machine of Ann's left streaming five minutes ago, and one her laptop is streaming now.
+    const streaming = async (content: string) => {
+      const { data, error } = await ann.person.auth.rpc('append_message', { p_session_id: sessionId, p_role: 'assistant', p_content: content, p_status: 'streaming' });
+      if (error) throw new Error(error.message);
+      return (data as { id: string }).id;
+    };
+    const abandoned = await streaming('half an answ');
+    const live = await streaming('still typ');
+    const db = project.tdb!.db;
+    await db.exec(`set session_replication_role = replica`);
+    await db.query(`update public.messages set updated_at = now() - interval '5 minutes' where id = $1`, [abandoned]);
+    await db.exec(`set session_replication_role = origin`);
+
+    // Olga's daemon becomes Ann's second machine; signing in fails only the abandoned reply.
     const second = await ok(olga.rpc, 'auth/setSession', {
       supabaseUrl: project.url,
       anonKey: project.anonKey,
@@ -424,6 +437,12 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     });
     assert.equal(second.user.id, ann.person.id);
     try {
+      const statuses = new Map((await ok(olga.rpc, 'sessions/get', { sessionId })).messages.map((m: Json) => [m.id, m.status]));
+      assert.equal(statuses.get(abandoned), 'failed', 'the reply a crash left behind is failed at sign-in');
+      assert.equal(statuses.get(live), 'streaming', "the reply Ann's other machine is streaming is left alone");
+      await db.query(`update public.messages set status = 'cancelled' where id = $1`, [live]);
+      await sleep(300); // that change reaches both machines as a change someone else made
+
       await ok(olga.chat, 'daemon/subscribe', { topics: [`session:${sessionId}`] });
       const heardThere = olga.chat.notifications('sessions/changed').length;
       const heardHere = changesOf(ann.chat, sessionId).length;

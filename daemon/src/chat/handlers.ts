@@ -10,7 +10,7 @@ import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT_ID, listAgents } from './agents.js';
 import type { MessageRow } from './history.js';
-import { ChatOrchestrator, type ChatOptions } from './orchestrator.js';
+import { ChatOrchestrator, STALE_REPLY_SECONDS, type ChatOptions } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
 import { countTokens } from './tokens.js';
 import type { KbSearch } from './tools.js';
@@ -29,7 +29,11 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     const chat = new ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, track: (w) => deps.track(w), options });
 
     if (store.user()) {
-      const failed = await store.rpc<number>('fail_streaming_messages', { p_reason: 'the daemon stopped before the reply finished' });
+      // A lone embedded daemon owns every streaming reply of its user; on a shared Postgres, only stale ones.
+      const failed = await store.rpc<number>('fail_streaming_messages', {
+        p_reason: 'the daemon stopped before the reply finished',
+        ...(store.mode === 'embedded' ? {} : { p_stale_after_seconds: STALE_REPLY_SECONDS }),
+      });
       if (failed > 0) deps.log.info('chat: replies interrupted by the last shutdown marked failed', { count: failed });
     }
     // The tokenizer's ranks take a few hundred ms to load; load them now rather than on the first message.

@@ -42,6 +42,14 @@ export interface ChatOptions {
   titleWithModel: boolean;
 }
 
+/**
+ * A streaming reply is saved at least this often, even while the model or a tool is silent, so another
+ * daemon of the same user can tell it from one a crash left behind (`STALE_REPLY_SECONDS`).
+ */
+export const REPLY_HEARTBEAT_MS = 30_000;
+/** A streaming reply untouched this long belongs to a daemon that is gone (four missed heartbeats). */
+export const STALE_REPLY_SECONDS = 120;
+
 export const defaultChatOptions: ChatOptions = { historyTokens: 12_000, maxToolCalls: 8, persistIntervalMs: 1000, titleWithModel: true };
 
 export interface ChatDeps {
@@ -250,10 +258,12 @@ export class ChatOrchestrator {
       writes = writes.then(fn).catch((e: unknown) => log.warn('chat: saving the reply failed', { sessionId, replyId, error: String((e as Error)?.message ?? e) }));
       return writes;
     };
+    let savedAt = Date.now();
     const timer = setInterval(() => {
-      if (content.length === saved) return;
+      if (content.length === saved && Date.now() - savedAt < REPLY_HEARTBEAT_MS) return;
       const snapshot = content;
       saved = snapshot.length;
+      savedAt = Date.now();
       void write(() => store.rpc('update_message', { p_message_id: replyId, p_content: snapshot }));
     }, this.options.persistIntervalMs);
     timer.unref();
