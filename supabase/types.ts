@@ -243,6 +243,26 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"project_folders": {
+                  Row: {
+                    "created_at": string,"project_id": string,"root_uri": string,"updated_at": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"project_id": string,"root_uri": string,"updated_at"?: string,"user_id"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"project_id"?: string,"root_uri"?: string,"updated_at"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "project_folders_project_id_fkey"
+      columns: ["project_id"]
+isOneToOne: false
+      referencedRelation: "projects"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"projects": {
                   Row: {
                     "created_at": string,"git_remote": string | null,"id": string,"name": string,"owner_id": string,"root_uri": string | null,"settings": NonNullable<Json>,"team_id": string | null,"updated_at": string
@@ -432,6 +452,24 @@ isOneToOne: false
                           SetofOptions: {
         from: "*"
         to: "sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"choose_project":
+{ Args: { "p_project_id"?: string,"p_root_uri": string }; Returns: {
+              "created_at": string,
+"git_remote": string | null,
+"id": string,
+"name": string,
+"owner_id": string,
+"root_uri": string | null,
+"settings": NonNullable<Json>,
+"team_id": string | null,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "projects"
         isOneToOne: true
         isSetofReturn: false
       } },

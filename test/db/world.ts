@@ -44,6 +44,8 @@ export interface World {
   invitationId: string;
   /** Access revocations as the triggers record them: A's team session unshared, the outsider removed from A. */
   revocations: { sessionUnshared: number; outsiderRemoved: number };
+  /** A folder A.member mapped to the A project by choice. */
+  folderChoice: { rootUri: string };
 }
 
 interface Row {
@@ -128,5 +130,7 @@ export async function buildWorld(t: TestDb): Promise<World> {
     sessionUnshared: await revoke(`select private.record_revocation($1, 'session_unshared', p_session_id => $2)`, [A.teamId, A.teamSessionId]),
     outsiderRemoved: await revoke(`select private.record_revocation($1, 'member_removed', p_user_id => $2)`, [A.teamId, users.outsider.id]),
   };
-  return { users, A, B, personal: { projectId: project.id, sessionId: session.id }, invitationId: invitation.id, revocations };
+  const folderChoice = { rootUri: 'file:///home/a-member/fork-of-a' };
+  await t.rpc(users['A.member'], 'choose_project', { p_root_uri: folderChoice.rootUri, p_project_id: A.projectId });
+  return { users, A, B, personal: { projectId: project.id, sessionId: session.id }, invitationId: invitation.id, revocations, folderChoice };
 }

@@ -271,6 +271,33 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     assert.equal(changesOf(olga.rpc, sessionId).length, 0);
   });
 
+  it("a folder without the team's git remote joins the team project by the teammate's choice, and only theirs", async () => {
+    const teamProject = await ok(ann.rpc, 'workspace/resolveProject', { root: workspace });
+    assert.equal(teamProject.teamId, teamId);
+    const folder = await mkdtemp(join(tmpdir(), 'cairn-team-fork-'));
+    try {
+      const personal = await ok(bob.rpc, 'workspace/resolveProject', { root: folder });
+      assert.equal(personal.teamId, null, 'a plain folder is a personal project');
+      const listed = (await ok(bob.rpc, 'workspace/listProjects')).projects;
+      assert.ok(listed.some((p: Json) => p.id === teamProject.id && p.teamId === teamId), 'the team project is offered');
+      assert.ok(!(await ok(olga.rpc, 'workspace/listProjects')).projects.some((p: Json) => p.id === teamProject.id), 'not to the outsider');
+      await fails(olga.rpc, 'workspace/chooseProject', { root: folder, projectId: teamProject.id }, ['NotFound']);
+      await fails(bob.rpc, 'workspace/chooseProject', { root: 'relative/path', projectId: teamProject.id }, ['InvalidInput']);
+
+      const chosen = await ok(bob.rpc, 'workspace/chooseProject', { root: folder, projectId: teamProject.id });
+      assert.deepEqual(chosen, { id: teamProject.id, name: teamProject.name, teamId });
+      const session = await ok(bob.rpc, 'sessions/create', { root: folder, title: 'From my fork' });
+      assert.equal(session.projectId, teamProject.id, 'work in the folder lands in the team project');
+      await ok(bob.rpc, 'sessions/delete', { sessionId: session.id });
+      assert.equal((await ok(olga.rpc, 'workspace/resolveProject', { root: folder })).teamId, null, "another user's same path is untouched");
+
+      const back = await ok(bob.rpc, 'workspace/chooseProject', { root: folder, projectId: null });
+      assert.equal(back.id, personal.id, 'forgetting the choice returns to the personal project');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it("after a dropped Realtime socket, a teammate's post made meanwhile reaches the open chat once the socket is back", async () => {
     const servers = project.servers!;
     const heard = changesOf(bob.chat, sessionId).length;

@@ -1,6 +1,6 @@
 /**
  * Handlers of the daemon's own methods: `initialize`, `shutdown`, `daemon/*`, `auth/status` and
- * `workspace/resolveProject`. Everything else comes from the subsystems.
+ * `workspace/*`. Everything else comes from the subsystems.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -8,7 +8,7 @@ import { notifications, PROTOCOL_VERSION, RpcError } from '../protocol/index.js'
 import type { z } from 'zod';
 import type { effectiveConfigSchema, secretsSchema, settingsSchema } from '../protocol/core.js';
 import type { ConfigHolder, RuntimeConfig } from '../config.js';
-import { resolveProject } from '../workspace/project.js';
+import { chooseProject, listProjects, resolveProject } from '../workspace/project.js';
 import type { Store } from '../store/types.js';
 import { toPrometheus } from './metrics.js';
 import type { DaemonDeps } from './registry.js';
@@ -181,5 +181,12 @@ export function registerCore(rpc: RpcServer, deps: DaemonDeps, info: CoreInfo): 
   rpc.handle('workspace/resolveProject', async (params) => {
     if (!isAbsolute(params.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
     return resolveProject(store, params.root);
+  });
+
+  rpc.handle('workspace/listProjects', async () => ({ projects: await listProjects(store) }));
+
+  rpc.handle('workspace/chooseProject', async (params) => {
+    if (!isAbsolute(params.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
+    return chooseProject(store, params.root, params.projectId);
   });
 }

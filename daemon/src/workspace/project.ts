@@ -2,7 +2,7 @@
  * Maps a workspace folder to its project row, so the same repository lands in the same project for every
  * teammate (by normalised git remote) and a plain folder gets a personal project (by its path).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Store } from '../store/types.js';
 
@@ -47,6 +47,17 @@ export async function readGitRemote(root: string): Promise<string | null> {
 
 const cache = new WeakMap<Store, Map<string, ProjectRef>>();
 
+interface ProjectRow {
+  id: string;
+  name: string;
+  team_id: string | null;
+}
+
+const toRef = (row: ProjectRow): ProjectRef => ({ id: row.id, name: row.name, teamId: row.team_id });
+
+/** How a folder is named in the database (`projects.root_uri`, `project_folders.root_uri`). */
+export const folderUri = (root: string): string => `file://${resolve(root)}`;
+
 /** The project for a workspace root, created on first use; cached per store and root. */
 export async function resolveProject(store: Store, root: string): Promise<ProjectRef> {
   const abs = resolve(root);
@@ -54,14 +65,31 @@ export async function resolveProject(store: Store, root: string): Promise<Projec
   if (!byRoot) cache.set(store, (byRoot = new Map()));
   const hit = byRoot.get(abs);
   if (hit) return hit;
-  const row = await store.rpc<{ id: string; name: string; team_id: string | null }>('ensure_project', {
-    p_root_uri: `file://${abs}`,
+  const row = await store.rpc<ProjectRow>('ensure_project', {
+    p_root_uri: folderUri(abs),
     p_name: basename(abs) || abs,
     p_git_remote: await readGitRemote(abs),
   });
-  const ref = { id: row.id, name: row.name, teamId: row.team_id };
+  const ref = toRef(row);
   byRoot.set(abs, ref);
   return ref;
+}
+
+/** The projects the user can read, by name. */
+export async function listProjects(store: Store): Promise<ProjectRef[]> {
+  return (await store.rpc<ProjectRow[]>('list_projects', {})).map(toRef);
+}
+
+/**
+ * Maps a folder to a project by the user's choice (null forgets it), under both names the daemon may use
+ * for it (as given and with symlinks resolved: chat and the index name folders differently), and returns
+ * the project the folder now resolves to.
+ */
+export async function chooseProject(store: Store, root: string, projectId: string | null): Promise<ProjectRef> {
+  const names = new Set([resolve(root), await realpath(root).catch(() => resolve(root))]);
+  for (const name of names) await store.rpc('choose_project', { p_root_uri: folderUri(name), p_project_id: projectId });
+  forgetProjects(store);
+  return resolveProject(store, root);
 }
 
 /** Forgets cached projects (after sign-in changes the acting user). */
