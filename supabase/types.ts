@@ -923,6 +923,9 @@ isOneToOne: false
 "schema_version":
 { Args: Record<PropertyKey, never>; Returns: string
                            },
+"session_access":
+{ Args: { "p_session_id": string }; Returns: string
+                           },
 "set_member_role":
 { Args: { "p_role": string,"p_team_id": string,"p_user_id": string }; Returns: {
               "created_at": string,

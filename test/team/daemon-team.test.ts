@@ -271,6 +271,21 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     assert.equal(changesOf(olga.rpc, sessionId).length, 0);
   });
 
+  it('sessions/get says what each person may do: the owner, a member writes, a viewer only reads', async () => {
+    assert.equal((await ok(ann.rpc, 'sessions/get', { sessionId, limit: 1 })).access, 'owner');
+    assert.equal((await ok(bob.rpc, 'sessions/get', { sessionId, limit: 1 })).access, 'write');
+    await ok(ann.rpc, 'teams/setRole', { teamId, userId: bob.person.id, role: 'viewer' });
+    try {
+      const view = await ok(bob.rpc, 'sessions/get', { sessionId, limit: 1 });
+      assert.equal(view.access, 'read');
+      await fails(bob.rpc, 'chat/send', { sessionId, content: 'Viewers cannot post' }, ['PermissionDenied']);
+    } finally {
+      await ok(ann.rpc, 'teams/setRole', { teamId, userId: bob.person.id, role: 'member' });
+    }
+    assert.equal((await ok(bob.rpc, 'sessions/get', { sessionId, limit: 1 })).access, 'write');
+    await fails(olga.rpc, 'sessions/get', { sessionId }, ['NotFound']);
+  });
+
   it("a folder without the team's git remote joins the team project by the teammate's choice, and only theirs", async () => {
     const teamProject = await ok(ann.rpc, 'workspace/resolveProject', { root: workspace });
     assert.equal(teamProject.teamId, teamId);

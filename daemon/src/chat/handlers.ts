@@ -71,10 +71,14 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       return { sessions, nextBefore: rows.length === p.limit ? sessions[sessions.length - 1]!.updatedAt : null };
     });
     registry.handle('sessions/get', async (p, ctx) => {
-      const row = await ctx.store.rpc<SessionRow>('get_session', { p_session_id: p.sessionId });
-      const rows = await ctx.store.rpc<MessageRow[]>('list_messages', { p_session_id: p.sessionId, p_after_seq: p.afterSeq, p_limit: p.limit });
+      const [row, access, rows] = await Promise.all([
+        ctx.store.rpc<SessionRow>('get_session', { p_session_id: p.sessionId }),
+        ctx.store.rpc<'owner' | 'write' | 'read'>('session_access', { p_session_id: p.sessionId }),
+        ctx.store.rpc<MessageRow[]>('list_messages', { p_session_id: p.sessionId, p_after_seq: p.afterSeq, p_limit: p.limit }),
+      ]);
       return {
         session: toSession(row),
+        access,
         messages: rows.map(toMessage),
         nextAfterSeq: rows.length === p.limit ? rows[rows.length - 1]!.seq : null,
       };

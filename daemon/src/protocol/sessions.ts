@@ -87,17 +87,24 @@ export const sessionsRequests = {
     example: { params: { root: '/home/ana/src/cairn', limit: 20 }, result: { sessions: [exampleSession], nextBefore: null } },
   }),
   'sessions/get': request('sessions/get', {
-    summary: 'A session and a page of its messages in order (`afterSeq` pages forward).',
+    summary: 'A session, what the user may do in it, and a page of its messages in order (`afterSeq` pages forward).',
     params: SessionRef.extend({
       afterSeq: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(500).default(200),
     }),
-    result: z.object({ session: Session, messages: z.array(Message), nextAfterSeq: z.number().int().nullable() }),
+    result: z.object({
+      session: Session,
+      /** What the user may do here: `owner`, `write` (a teammate, member or above) or `read` (a viewer). */
+      access: z.enum(['owner', 'write', 'read']),
+      messages: z.array(Message),
+      nextAfterSeq: z.number().int().nullable(),
+    }),
     errors: ['NotFound'],
     example: {
       params: { sessionId: exampleSession.id },
       result: {
         session: exampleSession,
+        access: 'owner',
         messages: [
           {
             id: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a',
