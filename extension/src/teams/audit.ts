@@ -29,6 +29,8 @@ export interface ShowAuditLogOptions {
 }
 
 interface Shown {
+  /** Who read it (the daemon's user then): another user signing in in this window must not see it. */
+  reader: string | null;
   team: Team;
   entries: AuditEntry[];
   members: TeamMember[];
@@ -46,12 +48,25 @@ export class AuditLogView implements vscode.TextDocumentContentProvider {
     ctx: Ctx,
     private readonly auth: AuthService,
   ) {
-    ctx.pushExtension(this.changed, vscode.workspace.registerTextDocumentContentProvider(AuditLogView.scheme, this));
+    ctx.pushExtension(
+      this.changed,
+      vscode.workspace.registerTextDocumentContentProvider(AuditLogView.scheme, this),
+      auth.onDidChangeDaemonUser(() => this.forgetOtherReaders()),
+    );
+  }
+
+  /** After a sign-out or a switch of user, open views stop showing what the previous user was allowed to read. */
+  private forgetOtherReaders(): void {
+    for (const [key, s] of this.shown) {
+      if (s.reader === this.auth.daemonUser) continue;
+      this.shown.delete(key);
+      this.changed.fire(vscode.Uri.parse(key));
+    }
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     const s = this.shown.get(uri.toString());
-    if (!s) return '# Audit log\n\nNothing loaded for this team in this window. Run “Cairn: Show Team Audit Log” to read it.\n';
+    if (!s) return '# Audit log\n\nNothing loaded for this team in this window (or you signed out since). Run “Cairn: Show Team Audit Log” to read it.\n';
     return renderAuditLog({ teamName: s.team.name, entries: s.entries, members: s.members, pageSize: s.pageSize, hasMore: s.hasMore });
   }
 
@@ -146,7 +161,7 @@ export class AuditLogView implements vscode.TextDocumentContentProvider {
     }
     // Emails for the "who" column; without them the view still shows short ids.
     const members = await client.request('teams/members', { teamId: team.id }).catch(() => [] as TeamMember[]);
-    return { team, entries, members, pageSize, hasMore: entries.length === pageSize };
+    return { reader: this.auth.daemonUser, team, entries, members, pageSize, hasMore: entries.length === pageSize };
   }
 
   /**
