@@ -77,6 +77,7 @@ describe('teams: audit log and team mode across daemon restarts', function () {
   const memberEmail = `member${stamp}@example.test`;
   const teamName = `Audit team ${stamp}`;
   let teamId = '';
+  let ownerView: vscode.Uri | undefined;
   let notes: ReturnType<typeof recordNotifications>;
 
   beforeEach(() => {
@@ -129,6 +130,7 @@ describe('teams: audit log and team mode across daemon restarts', function () {
     const uri = await vscode.commands.executeCommand<vscode.Uri | undefined>('cairn.showAuditLog');
     assert.ok(uri, `the command opened a view (notifications: ${notes.messages.join(' | ')})`);
     assert.equal(uri.scheme, 'cairn-audit');
+    ownerView = uri;
     await waitFor('the Markdown preview', () => markdownPreviewOpen()).catch((err: Error) => {
       const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs.map((t) => `${t.label}: ${t.input?.constructor?.name} ${JSON.stringify(t.input)}`));
       throw new Error(`${err.message}; tabs: ${tabs.join(' | ')}`);
@@ -175,6 +177,8 @@ describe('teams: audit log and team mode across daemon restarts', function () {
     if (!teamId) this.skip();
     const api = await cairn();
     await api.auth.signOut();
+    // The owner's view, still open, no longer shows what only the owner may read.
+    await waitFor('the open audit view to be emptied on sign-out', async () => ownerView && /^Nothing loaded/m.test(await viewText(ownerView)));
     await signUp(api, memberEmail, notes);
     const client = await ready(api);
     const teams = await client.request('teams/list', {});
@@ -215,9 +219,16 @@ describe('teams: audit log and team mode across daemon restarts', function () {
       await waitFor('the connection to drop', () => states.includes('down'), 15_000);
       const again = await ready(api, 120_000);
       assert.notEqual(daemonPid(), before, 'a new daemon process was started');
+      let last: unknown = null;
       const status = await waitFor('the new daemon to act as the same user in team mode', async () => {
-        const s = await again.request('auth/status', {});
+        const s = (last = await again.request('auth/status', {}));
         return s.store === 'supabase' && s.user ? s : null;
+      }, 60_000).catch((err: Error) => {
+        const session = api.auth.current;
+        throw new Error(
+          `${err.message}; auth/status: ${JSON.stringify(last)}; states: ${states.join(',')}; signed in here: ${session?.user.email} ` +
+            `(expires ${session?.expires_at}, now ${Math.floor(Date.now() / 1000)}); notifications: ${notes.messages.join(' | ')}`,
+        );
       });
       assert.equal(status.user?.id, me.user?.id);
       assert.equal(status.user?.email, memberEmail);
