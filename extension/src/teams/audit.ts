@@ -114,7 +114,9 @@ export class AuditLogView implements vscode.TextDocumentContentProvider {
     const status = await client.request('auth/status', {});
     if (status.store === 'supabase' && status.signedIn && status.user) return true;
     if (this.auth.current) {
-      void vscode.window.showInformationMessage('Cairn: the daemon is still switching to your team project. Try again in a moment.');
+      void vscode.window
+        .showInformationMessage("Cairn: you are signed in, but the daemon is not acting in your team project yet: it is still switching, or the switch failed (see the log). Try again in a moment.", 'Show Log')
+        .then((a) => a && vscode.commands.executeCommand('cairn.showLog'));
     } else if (!supabaseSettings()) {
       void vscode.window
         .showInformationMessage('Cairn: audit logs belong to teams, which live in a team project. Set cairn.supabase.url and cairn.supabase.anonKey, then sign in.', 'Open Settings')
