@@ -736,7 +736,7 @@ isOneToOne: false
         isSetofReturn: true
       } },
 "list_audit_log":
-{ Args: { "p_before"?: string,"p_limit"?: number,"p_team_id": string }; Returns: {
+{ Args: { "p_before"?: string,"p_before_id"?: number,"p_limit"?: number,"p_team_id": string }; Returns: {
               "action": string,
 "actor_id": string | null,
 "created_at": string,

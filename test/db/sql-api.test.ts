@@ -1,7 +1,7 @@
 // The SQL API (docs/sql-api.md) as the stores call it: role checks and cross-tenant attempts through the
 // functions, bad input that must fail readably and change nothing, and the audit trail.
 import assert from 'node:assert/strict';
-import { freshDb, withAal2, type Actor, type TestDb } from '../support/db.js';
+import { expectStoreError, freshDb, withAal2, type Actor, type TestDb } from '../support/db.js';
 import { StoreError, type StoreErrorKind } from '../../daemon/src/store/types.js';
 import { FunctionCatalog, callFunction, runAsUser, toStoreError } from '../../daemon/src/store/sql.js';
 import { buildWorld, MODEL, sha, type World } from './world.js';
@@ -194,6 +194,8 @@ describe('SQL API: audit trail', function () {
   after(() => t.close());
 
   interface Audit {
+    id: number | string;
+    created_at: string;
     team_id: string | null;
     actor_id: string | null;
     action: string;
@@ -251,5 +253,23 @@ describe('SQL API: audit trail', function () {
     assert.ok(log.every((r) => r.team_id === w.A.teamId));
     const fromB = await t.query<Audit>(w.users['B.owner'], 'select * from public.audit_log where team_id = $1', [w.A.teamId]);
     assert.deepEqual(fromB, []);
+  });
+
+  it('pages the audit log by entry without skipping entries of one transaction', async () => {
+    const admin = w.users['A.admin'];
+    const all = await t.rpc<Audit[]>(admin, 'list_audit_log', { p_team_id: w.A.teamId, p_limit: 1000 });
+    const instants = new Set(all.map((r) => String(r.created_at)));
+    assert.ok(instants.size < all.length, 'some entries share an instant (one transaction wrote them)');
+    const paged: Audit[] = [];
+    let beforeId: number | null = null;
+    for (;;) {
+      const page: Audit[] = await t.rpc<Audit[]>(admin, 'list_audit_log', { p_team_id: w.A.teamId, p_limit: 2, p_before_id: beforeId });
+      paged.push(...page);
+      if (page.length < 2) break;
+      beforeId = Number(page.at(-1)!.id);
+    }
+    assert.deepEqual(paged.map((r) => r.id), all.map((r) => r.id), 'pages of two join up to the whole log');
+    const bOwnEntry = (await t.admin<{ id: number }>('select id::int from public.audit_log where team_id = $1 limit 1', [w.B.teamId]))[0]!.id;
+    await expectStoreError(t.rpc(admin, 'list_audit_log', { p_team_id: w.A.teamId, p_before_id: bOwnEntry }), 'invalid_input', /not an entry of this team/);
   });
 });

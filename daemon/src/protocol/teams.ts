@@ -154,8 +154,14 @@ export const teamsRequests = {
     },
   }),
   'teams/auditLog': request('teams/auditLog', {
-    summary: "The team's audit log, newest first (owners and admins only).",
-    params: TeamRef.extend({ limit: z.number().int().min(1).max(1000).default(100), before: z.string().optional() }),
+    summary: "The team's audit log, newest first (owners and admins only); page with `beforeId`, the id of the oldest entry shown.",
+    params: TeamRef.extend({
+      limit: z.number().int().min(1).max(1000).default(100),
+      /** Entries older than this time. */
+      before: z.string().optional(),
+      /** Entries after this one (the oldest a client has shown), exactly: the way to page. */
+      beforeId: z.number().int().positive().optional(),
+    }),
     result: z.array(AuditEntry),
     errors: ['PermissionDenied'],
     example: {

@@ -125,6 +125,7 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
       p_team_id: p.teamId,
       p_limit: p.limit,
       p_before: p.before ?? null,
+      p_before_id: p.beforeId ?? null,
     });
     return rows.map((r) => ({
       id: Number(r.id),
