@@ -8,7 +8,10 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
+import { RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/errors.js';
 import { daemonUrl, readDiscovery, isProcessAlive, type DiscoveryInfo } from '../../daemon/src/protocol/client/discovery.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -288,4 +291,33 @@ export function templateHome(): Promise<string> {
 /** A new home holding a copy of the migrated template database. */
 export async function migratedHome(): Promise<string> {
   return cloneHome(await templateHome());
+}
+
+/** Calls `method` and returns its result, or throws with the error the daemon answered. */
+export async function ok(conn: RawConnection, method: string, params: unknown = {}): Promise<Json> {
+  const r = await conn.call(method, params);
+  if (r.error) throw new Error(`${method} failed: ${JSON.stringify(r.error)}`);
+  return r.result;
+}
+
+/** Calls `method`, asserts it fails with one of `codes`, and returns the error. */
+export async function fails(conn: RawConnection, method: string, params: unknown, codes: ErrorCodeName[]): Promise<Json> {
+  const r = await conn.call(method, params);
+  assert.ok(r.error, `${method} should have failed, got ${JSON.stringify(r.result)}`);
+  assert.ok(
+    codes.map((c) => RpcErrorCodes[c]).includes(r.error.code),
+    `${method}: expected ${codes.join('|')}, got ${JSON.stringify(r.error)}`,
+  );
+  return r.error;
+}
+
+/** Resolves with the params of the first notification (from index `from`, received so far or later) that matches. */
+export async function waitForNotification(conn: RawConnection, method: string, match: (params: Json) => boolean, ms: number, from = 0): Promise<Json> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const hit = conn.notifications(method).slice(from).find((n) => match(n.params));
+    if (hit) return hit.params;
+    if (Date.now() > deadline) throw new Error(`no ${method} within ${ms} ms; saw ${JSON.stringify(conn.notifications(method).map((n) => n.params))}`);
+    await sleep(10);
+  }
 }

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/errors.js';
 import {
   connectWs,
+  fails,
   migratedHome,
+  ok,
   readLog,
   removeHome,
   startDaemon,
@@ -19,6 +20,7 @@ import {
   type DaemonProcess,
   type Json,
   type RawConnection,
+  waitForNotification,
 } from '../support/daemon.js';
 import { reachAal2, signUp, sleep, startProject, type Person, type Project } from './harness.js';
 
@@ -31,33 +33,6 @@ interface Seat {
   rpc: RawConnection;
   /** A second connection that subscribes only to one session's topic (an open chat). */
   chat: RawConnection;
-}
-
-async function ok(conn: RawConnection, method: string, params: unknown = {}): Promise<Json> {
-  const r = await conn.call(method, params);
-  if (r.error) throw new Error(`${method} failed: ${JSON.stringify(r.error)}`);
-  return r.result;
-}
-
-async function fails(conn: RawConnection, method: string, params: unknown, codes: ErrorCodeName[]): Promise<Json> {
-  const r = await conn.call(method, params);
-  assert.ok(r.error, `${method} should have failed, got ${JSON.stringify(r.result)}`);
-  assert.ok(
-    codes.map((c) => RpcErrorCodes[c]).includes(r.error.code),
-    `${method}: expected ${codes.join('|')}, got ${JSON.stringify(r.error)}`,
-  );
-  return r.error;
-}
-
-/** Resolves with the first notification (received so far or later) that matches. */
-async function waitForNotification(conn: RawConnection, method: string, match: (params: Json) => boolean, ms: number, from = 0): Promise<Json> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const hit = conn.notifications(method).slice(from).find((n) => match(n.params));
-    if (hit) return hit.params;
-    if (Date.now() > deadline) throw new Error(`no ${method} within ${ms} ms; saw ${JSON.stringify(conn.notifications(method).map((n) => n.params))}`);
-    await sleep(10);
-  }
 }
 
 const changesOf = (conn: RawConnection, sessionId: string) => conn.notifications('sessions/changed').filter((n) => n.params.sessionId === sessionId);

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { signIn, signInClient, type Person, type Project } from './harness.js';
-import { buildTeam, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
+import { buildTeam, daemonsFollowLive, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
 
 const url = process.env.SUPABASE_URL;
 const anonKey = process.env.SUPABASE_ANON_KEY;
@@ -80,6 +80,11 @@ describe('team mode on a live Supabase project', function () {
   it('a viewer reads a team session live but cannot post or rename', async function () {
     if (!team) return this.skip();
     await viewerReadsOnly(team);
+  });
+
+  it("through two daemons: the share reaches B's tree, B's post reaches A, unsharing leaves B's tree and chat", async function () {
+    if (!team) return this.skip();
+    await daemonsFollowLive(team, project);
   });
 
   it('removing B from the team cuts B off at once', async function () {

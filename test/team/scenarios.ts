@@ -6,6 +6,19 @@
 import assert from 'node:assert/strict';
 import type { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';
+import {
+  connectWs,
+  fails,
+  migratedHome,
+  ok,
+  removeHome,
+  startDaemon,
+  stopDaemon,
+  waitForNotification,
+  type DaemonProcess,
+  type Json,
+  type RawConnection,
+} from '../support/daemon.js';
 import { ChangeLog, reachAal2, sleep, storeFor, type Person, type Project } from './harness.js';
 
 export interface World {
@@ -184,5 +197,58 @@ export async function removalCutsOff(t: Team): Promise<void> {
   assert.ok(!t.member.log.events.some((e) => e.record.id === after.id), 'B gets no realtime event after removal');
   for (const other of [t.owner, t.viewer, t.outsider]) {
     assert.ok(!other.log.events.some((e) => e.table === 'access_revocations' && e.record.id === removal.record.id), "nobody else hears of B's removal");
+  }
+}
+
+/**
+ * The same sharing through two real daemons, as editors use them: each person hands their session to their
+ * own daemon (`auth/setSession`); the teammate's tree hears of the share, the sharer hears of the
+ * teammate's post, and unsharing takes the session off the teammate's tree and open chat.
+ */
+export async function daemonsFollowLive(t: Team, project: Project): Promise<void> {
+  const homes: string[] = [];
+  const daemons: DaemonProcess[] = [];
+  const conns: RawConnection[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      homes.push(await migratedHome());
+      daemons.push(await startDaemon(homes[i]!));
+    }
+    for (const d of daemons) conns.push(await connectWs(d.info));
+    const [annRpc, bobRpc] = conns as [RawConnection, RawConnection];
+    const bobChat = await connectWs(daemons[1]!.info);
+    conns.push(bobChat);
+    for (const [conn, m] of [[annRpc, t.owner], [bobRpc, t.member]] as const) {
+      await ok(conn, 'daemon/subscribe', { topics: ['sessions'] });
+      const s = m.person.session();
+      const signedIn = await ok(conn, 'auth/setSession', { supabaseUrl: project.url, anonKey: project.anonKey, accessToken: s.accessToken, refreshToken: s.refreshToken });
+      assert.equal(signedIn.user.id, m.person.id);
+    }
+
+    const session = await ok(annRpc, 'sessions/create', { projectId: t.projectId, title: 'Through the daemons' });
+    await ok(annRpc, 'sessions/share', { sessionId: session.id, visibility: 'team' });
+    await waitForNotification(bobRpc, 'sessions/changed', (p) => p.sessionId === session.id && p.session?.visibility === 'team', 3000);
+    assert.ok((await ok(bobRpc, 'sessions/list', {})).sessions.some((s: Json) => s.id === session.id), "the shared session is in B's tree");
+
+    await ok(bobChat, 'daemon/subscribe', { topics: [`session:${session.id}`] });
+    const annFrom = annRpc.notifications('sessions/changed').length;
+    const sent = await ok(bobRpc, 'chat/send', { sessionId: session.id, content: 'Seen from my daemon?' });
+    await waitForNotification(annRpc, 'sessions/changed', (p) => p.sessionId === session.id, 3000, annFrom);
+    await waitForNotification(bobRpc, 'chat/done', (p) => p.messageId === sent.replyId, 60_000);
+    const annView = await ok(annRpc, 'sessions/get', { sessionId: session.id });
+    assert.ok(annView.messages.some((m: Json) => m.id === sent.messageId && m.content === 'Seen from my daemon?'));
+
+    const treeFrom = bobRpc.notifications('sessions/changed').length;
+    const chatFrom = bobChat.notifications('sessions/changed').length;
+    await ok(annRpc, 'sessions/share', { sessionId: session.id, visibility: 'private' });
+    const gone = (p: Json) => p.sessionId === session.id && p.change === 'deleted';
+    await waitForNotification(bobRpc, 'sessions/changed', gone, 3000, treeFrom);
+    await waitForNotification(bobChat, 'sessions/changed', gone, 3000, chatFrom);
+    await fails(bobRpc, 'sessions/get', { sessionId: session.id }, ['NotFound']);
+    await ok(annRpc, 'sessions/delete', { sessionId: session.id });
+  } finally {
+    for (const c of conns) await c.close().catch(() => undefined);
+    for (const d of daemons) await stopDaemon(d);
+    for (const h of homes) await removeHome(h);
   }
 }

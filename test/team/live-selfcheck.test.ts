@@ -1,0 +1,52 @@
+/**
+ * The live suite cannot reach a real Supabase project here, so it would rot unseen. This runs it, unchanged
+ * and as its own process, against the contract-faithful test servers (a "project" on 127.0.0.1, signing up
+ * fresh users as CAIRN_LIVE_SIGNUP does on a throwaway project), so what it does on a real project is at
+ * least known to work against the documented contract.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { startProject, type Project } from './harness.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+function runLiveSuite(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'run-all.mjs'), join(root, 'test', 'team', 'live.test.ts')], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('the live suite, run against the local test servers', function () {
+  this.timeout(180_000);
+  let project: Project;
+  before(async () => {
+    project = await startProject();
+  });
+  after(async () => project?.close());
+
+  it('passes every scenario when pointed at a project (SUPABASE_URL, SUPABASE_ANON_KEY, CAIRN_LIVE_SIGNUP)', async () => {
+    const { code, output } = await runLiveSuite({
+      ...process.env,
+      SUPABASE_URL: project.url,
+      SUPABASE_ANON_KEY: project.anonKey,
+      CAIRN_LIVE_SIGNUP: '1',
+      CAIRN_LIVE_EMAIL_DOMAIN: 'example.test',
+      CAIRN_LIVE_USERS: '',
+      CAIRN_LIVE_OWNER_TOTP_SECRET: '',
+    });
+    const summary = /tests: (\d+) passed, (\d+) failed(?:, (\d+) skipped)?/.exec(output);
+    assert.ok(summary, `no summary line in the live suite's output:\n${output.slice(-3000)}`);
+    assert.deepEqual([Number(summary[1]), Number(summary[2]), Number(summary[3] ?? 0)], [4, 0, 0], output.slice(-3000));
+    assert.equal(code, 0);
+  });
+});
