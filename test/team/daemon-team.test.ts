@@ -22,6 +22,7 @@ import {
   type RawConnection,
   waitForNotification,
 } from '../support/daemon.js';
+import { lastUserMessage, startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { reachAal2, signUp, sleep, startProject, type Person, type Project } from './harness.js';
 
 const DEADLINE_MS = 1500;
@@ -48,6 +49,7 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
   let olga: Seat;
   let teamId: string;
   let sessionId: string;
+  let model: FakeOpenAIServer;
 
   const handOver = (seat: Seat, extra: Record<string, unknown> = {}) =>
     ok(seat.rpc, 'auth/setSession', {
@@ -68,13 +70,29 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
 
   before(async () => {
     project = await startProject();
+    // The teammates' model: a quick answer, or a slow one streamed over three seconds.
+    model = await startOpenAIServer({
+      apiKey: 'sk-team',
+      responder: (body) =>
+        /slowly/.test(lastUserMessage(body))
+          ? { content: Array.from({ length: 30 }, (_, i) => `part${i} `), chunkDelayMs: 100 }
+          : { content: ['Noted.'] },
+    });
     workspace = await mkdtemp(join(tmpdir(), 'cairn-team-ws-'));
     await mkdir(join(workspace, '.git'));
     const people = await Promise.all(['ann', 'bob', 'olga'].map((n) => signUp(project, n)));
     // One migrated template, cloned per daemon (a fresh home takes ten seconds to migrate).
     for (let i = 0; i < people.length; i++) homes.push(await migratedHome());
     const daemons = await Promise.all(
-      homes.map((home) => startDaemon(home, { env: { CAIRN_TOKEN_REFRESH_DEADLINE_MS: String(DEADLINE_MS), CAIRN_REALTIME_HEARTBEAT_MS: '1000' } })),
+      homes.map((home) => startDaemon(home, {
+          env: {
+            CAIRN_TOKEN_REFRESH_DEADLINE_MS: String(DEADLINE_MS),
+            CAIRN_REALTIME_HEARTBEAT_MS: '1000',
+            CAIRN_MODEL_BASE_URL: model.baseURL,
+            CAIRN_MODEL: 'gpt-4o-mini',
+            OPENAI_API_KEY: 'sk-team',
+          },
+        })),
     );
     for (let i = 0; i < people.length; i++) {
       const rpc = await connectWs(daemons[i]!.info);
@@ -99,6 +117,7 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     for (const h of homes) await removeHome(h);
     if (workspace) await rm(workspace, { recursive: true, force: true });
     await project?.close();
+    await model?.close();
   });
 
   it('refuses a project whose schema is behind, naming `supabase db push`, and stays on the embedded store', async () => {
@@ -244,6 +263,52 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     assert.equal(titled(ann, 'Release plan').length, 1, "Ann's own rename is announced once");
     assert.equal(titled(bob, 'Release plan').length, 1, "Ann's rename reaches Bob once");
     assert.equal(changesOf(olga.rpc, sessionId).length, 0);
+  });
+
+  it("a teammate's open chat follows a reply streaming on another daemon within a second", async () => {
+    // Bob's chat re-reads the session each time his daemon says it changed, as the extension does.
+    const seen: { at: number; length: number }[] = [];
+    let stop = false;
+    let reads = changesOf(bob.chat, sessionId).length;
+    let replyId = '';
+    const follower = (async () => {
+      while (!stop) {
+        if (changesOf(bob.chat, sessionId).length === reads || !replyId) {
+          await sleep(5);
+          continue;
+        }
+        reads = changesOf(bob.chat, sessionId).length;
+        const view = await ok(bob.rpc, 'sessions/get', { sessionId, afterSeq: 0, limit: 500 });
+        const reply = view.messages.find((m: Json) => m.id === replyId);
+        if (reply) seen.push({ at: Date.now(), length: reply.content.length });
+      }
+    })();
+    // What Ann's daemon streamed, and when.
+    const streamed: { at: number; length: number }[] = [];
+    const from = ann.rpc.notifications('chat/delta').length;
+    const sent = await ok(ann.rpc, 'chat/send', { sessionId, content: 'Explain it slowly, please.' });
+    replyId = sent.replyId;
+    let length = 0;
+    let counted = from;
+    while (!ann.rpc.notifications('chat/done').some((n) => n.params.messageId === sent.replyId)) {
+      const deltas = ann.rpc.notifications('chat/delta');
+      for (; counted < deltas.length; counted++) {
+        if (deltas[counted]!.params.messageId !== sent.replyId) continue;
+        length += deltas[counted]!.params.delta.length;
+        streamed.push({ at: Date.now(), length });
+      }
+      await sleep(5);
+    }
+    await sleep(1500);
+    stop = true;
+    await follower;
+    assert.ok(streamed.length >= 20, `the reply streamed in parts (${streamed.length})`);
+    const lags = streamed.map((s) => (seen.find((b) => b.length >= s.length)?.at ?? Infinity) - s.at).sort((a, b) => a - b);
+    const p50 = lags[Math.floor(lags.length / 2)]!;
+    const p95 = lags[Math.floor(lags.length * 0.95)]!;
+    console.log(`      reply text on Ann's daemon → in Bob's open chat: p50 ${p50} ms, p95 ${p95} ms, ${seen.length} re-reads`);
+    assert.ok(p95 < 1000, `p95 ${p95} ms`);
+    assert.equal(seen.at(-1)?.length, length, 'Bob ends with the whole reply');
   });
 
   it('sessions/get says what each person may do: the owner, a member writes, a viewer only reads', async () => {

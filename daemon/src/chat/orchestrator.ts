@@ -3,7 +3,8 @@
  * it to every connection subscribed to `session:<id>`.
  *
  * Durability (brief, invariant 8): the user message and an empty `streaming` reply row are committed before
- * `chat/send` returns; the reply's text is saved every `persistIntervalMs` while it streams, and the row
+ * `chat/send` returns; the reply's text is saved every `persistIntervalMs` (`sharedPersistIntervalMs` in a
+ * team session, which teammates follow through those saves) while it streams, and the row
  * always ends `complete`, `cancelled` or `failed` (a crash leaves `streaming`, which the next start turns into
  * `failed`). Tool calls and results are stored as their own messages pointing back to the reply.
  *
@@ -38,6 +39,11 @@ export interface ChatOptions {
   maxToolCalls: number;
   /** How often the partial reply is saved while it streams. */
   persistIntervalMs: number;
+  /**
+   * The same in a session shared with a team: teammates' daemons see the reply through these saves (the
+   * change feed), so they come often enough for their open chat to follow within a second.
+   */
+  sharedPersistIntervalMs: number;
   /** Ask the model for a session title after the first exchange (offline, the first message gives it). */
   titleWithModel: boolean;
 }
@@ -50,7 +56,13 @@ export const REPLY_HEARTBEAT_MS = 30_000;
 /** A streaming reply untouched this long belongs to a daemon that is gone (four missed heartbeats). */
 export const STALE_REPLY_SECONDS = 120;
 
-export const defaultChatOptions: ChatOptions = { historyTokens: 12_000, maxToolCalls: 8, persistIntervalMs: 1000, titleWithModel: true };
+export const defaultChatOptions: ChatOptions = {
+  historyTokens: 12_000,
+  maxToolCalls: 8,
+  persistIntervalMs: 1000,
+  sharedPersistIntervalMs: 300,
+  titleWithModel: true,
+};
 
 export interface ChatDeps {
   /** The store when a call does not bring its own (the request's store, which follows sign-in in team mode). */
@@ -259,13 +271,18 @@ export class ChatOrchestrator {
       return writes;
     };
     let savedAt = Date.now();
+    /** Whether teammates follow this reply (known once the session is read below). */
+    let shared = job.session?.visibility === 'team';
+    const { persistIntervalMs, sharedPersistIntervalMs } = this.options;
     const timer = setInterval(() => {
-      if (content.length === saved && Date.now() - savedAt < REPLY_HEARTBEAT_MS) return;
+      const idle = Date.now() - savedAt;
+      const due = content.length !== saved && idle >= (shared ? sharedPersistIntervalMs : persistIntervalMs) - 5;
+      if (!due && idle < REPLY_HEARTBEAT_MS) return;
       const snapshot = content;
       saved = snapshot.length;
       savedAt = Date.now();
       void write(() => store.rpc('update_message', { p_message_id: replyId, p_content: snapshot }));
-    }, this.options.persistIntervalMs);
+    }, Math.min(persistIntervalMs, sharedPersistIntervalMs));
     timer.unref();
 
     const recordUsage = (model: string, promptTokens: number, completionTokens: number) => {
@@ -290,6 +307,7 @@ export class ChatOrchestrator {
     try {
       const session = job.session ?? (await store.rpc<SessionRow>('get_session', { p_session_id: sessionId }));
       this.remember(session);
+      shared = session.visibility === 'team';
       const [agent, workspace] = await Promise.all([
         findAgent(store, job.agentId ?? session.agent_id).catch(() => DEFAULT_AGENT),
         this.workspaceFor(store, session, job.root),
