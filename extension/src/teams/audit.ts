@@ -166,21 +166,12 @@ export class AuditLogView implements vscode.TextDocumentContentProvider {
     return { reader: this.auth.daemonUser, team, entries, members, pageSize, hasMore: entries.length === pageSize };
   }
 
-  /**
-   * The next page after the oldest entry shown. Times come in whole milliseconds and `before` is strict, so
-   * asking before the oldest time would skip entries that share its millisecond (one transaction writes
-   * several, at one `now()`): ask from a millisecond later, with room for the ones already shown, and drop
-   * those.
-   */
+  /** The next page: the entries before the oldest one shown, by id, so entries sharing its time are neither skipped nor repeated. */
   private async older(client: DaemonClient, s: Shown): Promise<Shown> {
     const oldest = s.entries[s.entries.length - 1];
     if (!oldest) return this.newest(client, s.team, s.pageSize).then((r) => r ?? s);
-    const sameMs = s.entries.filter((e) => e.at === oldest.at).length;
-    const limit = Math.min(MAX_PAGE, s.pageSize + sameMs);
-    const before = new Date(Date.parse(oldest.at) + 1).toISOString();
-    const page = await client.request('teams/auditLog', { teamId: s.team.id, limit, before });
-    const known = new Set(s.entries.map((e) => e.id));
-    return { ...s, entries: [...s.entries, ...page.filter((e) => !known.has(e.id))], hasMore: page.length === limit };
+    const page = await client.request('teams/auditLog', { teamId: s.team.id, limit: s.pageSize, beforeId: oldest.id });
+    return { ...s, entries: [...s.entries, ...page], hasMore: page.length === s.pageSize };
   }
 }
 
