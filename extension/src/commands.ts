@@ -10,6 +10,7 @@ import type { SessionsTree, SessionRow } from './sessions/tree.js';
 import type { StatusBar } from './status.js';
 import type { AuthService } from './auth/service.js';
 import type { AuditLogView } from './teams/audit.js';
+import type { TeamMode } from './teams/mode.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
 import { log } from './log.js';
@@ -23,6 +24,7 @@ export interface Parts {
   status: StatusBar;
   auth: AuthService;
   audit: AuditLogView;
+  teamMode: TeamMode;
 }
 
 type Handler = (...args: any[]) => unknown;

@@ -11,6 +11,7 @@ import { StatusBar } from './status.js';
 import { AuthService } from './auth/service.js';
 import { CairnAuthProvider } from './auth/provider.js';
 import { AuditLogView } from './teams/audit.js';
+import { TeamMode } from './teams/mode.js';
 import { registerCommands, type Parts } from './commands.js';
 import { describeError, log } from './log.js';
 import { affectsDaemon, MODEL_KEY_SECRET } from './settings.js';
@@ -29,7 +30,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
     const chat = new ChatViewProvider(ctx);
     const sessions = new SessionsTree(ctx);
     const audit = new AuditLogView(ctx, auth);
-    const parts: Parts = { ctx, chat, sessions, status, auth, audit };
+    const teamMode = new TeamMode(ctx, auth);
+    const parts: Parts = { ctx, chat, sessions, status, auth, audit, teamMode };
     const authProvider = new CairnAuthProvider(auth);
     ctx.pushExtension(
       log(),
@@ -41,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
       vscode.window.registerUriHandler({ handleUri: (uri) => auth.handleUri(uri) }),
       vscode.authentication.registerAuthenticationProvider(CairnAuthProvider.id, 'Cairn', authProvider, { supportsMultipleAccounts: false }),
       auth.onDidChangeSession((s) => status.setAccount(s?.user.email ?? null)),
+      teamMode.onDidChange((s) => status.setActing(s)),
       auth.onDidChangeDaemonUser(() => sessions.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => affectsDaemon(e) && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),
       context.secrets.onDidChange((e) => e.key === MODEL_KEY_SECRET && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),

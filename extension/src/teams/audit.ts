@@ -9,7 +9,7 @@ import type { DaemonClient } from '../client.js';
 import type { Ctx } from '../ctx.js';
 import type { AuthService } from '../auth/service.js';
 import { errorName, explain, isCancellation } from '../errors.js';
-import { supabaseSettings } from '../settings.js';
+import { requireTeamMode } from './mode.js';
 import { renderAuditLog, type AuditEntry, type TeamMember } from './audit-format.js';
 
 type Team = ResultOf<'teams/list'>[number];
@@ -80,7 +80,8 @@ export class AuditLogView implements vscode.TextDocumentContentProvider {
   async show(client: DaemonClient, raw?: unknown): Promise<vscode.Uri | undefined> {
     const opts = (raw && typeof raw === 'object' ? raw : {}) as ShowAuditLogOptions;
     try {
-      if (!(await this.signedInToTeam(client))) return undefined;
+      const need = { withoutProject: 'audit logs belong to teams, which live in a team project', toDo: 'to read a team audit log' };
+      if (!(await requireTeamMode(client, this.auth, need))) return undefined;
       const team = await this.pickTeam(client, opts.teamId);
       if (!team) return undefined;
       const uri = this.uriFor(team);
@@ -107,26 +108,6 @@ export class AuditLogView implements vscode.TextDocumentContentProvider {
       });
       return undefined;
     }
-  }
-
-  /** Team mode with a user, or an explanation of what is missing. */
-  private async signedInToTeam(client: DaemonClient): Promise<boolean> {
-    const status = await client.request('auth/status', {});
-    if (status.store === 'supabase' && status.signedIn && status.user) return true;
-    if (this.auth.current) {
-      void vscode.window
-        .showInformationMessage("Cairn: you are signed in, but the daemon is not acting in your team project yet: it is still switching, or the switch failed (see the log). Try again in a moment.", 'Show Log')
-        .then((a) => a && vscode.commands.executeCommand('cairn.showLog'));
-    } else if (!supabaseSettings()) {
-      void vscode.window
-        .showInformationMessage('Cairn: audit logs belong to teams, which live in a team project. Set cairn.supabase.url and cairn.supabase.anonKey, then sign in.', 'Open Settings')
-        .then((a) => a && vscode.commands.executeCommand('workbench.action.openSettings', 'cairn.supabase'));
-    } else {
-      void vscode.window
-        .showInformationMessage('Cairn: sign in to your team project to read a team audit log.', 'Sign In')
-        .then((a) => a && vscode.commands.executeCommand('cairn.signIn'));
-    }
-    return false;
   }
 
   private async pickTeam(client: DaemonClient, teamId: string | undefined): Promise<Team | undefined> {
