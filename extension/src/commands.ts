@@ -11,6 +11,8 @@ import type { StatusBar } from './status.js';
 import type { AuthService } from './auth/service.js';
 import type { AuditLogView } from './teams/audit.js';
 import type { TeamMode } from './teams/mode.js';
+import { createTeam, inviteToTeam, leaveTeam, manageTeam, shareProject } from './teams/manage.js';
+import { chooseProject } from './teams/projects.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
 import { log } from './log.js';
@@ -186,6 +188,32 @@ export function createCommands(): Record<string, CommandSpec> {
     'cairn.showAuditLog': {
       // Explains itself when not signed in to a team project, or when the caller may not read the log.
       enabled: (parts, client) => (opts?: unknown) => parts.audit.show(client, opts),
+    },
+    // Team commands explain themselves outside team mode; the database decides who may do what.
+    'cairn.createTeam': {
+      enabled: (parts, client) => () => createTeam(client, parts),
+    },
+    'cairn.inviteToTeam': {
+      enabled: (parts, client) => (opts?: unknown) => inviteToTeam(client, parts, opts),
+    },
+    'cairn.manageTeam': {
+      enabled: (parts, client) => (opts?: unknown) => manageTeam(client, parts, opts),
+    },
+    'cairn.leaveTeam': {
+      enabled: (parts, client) => (opts?: unknown) => leaveTeam(client, parts, opts),
+    },
+    'cairn.shareProject': {
+      enabled: (parts, client) => async (opts?: unknown) => {
+        const root = needsWorkspace(parts);
+        return root ? shareProject(client, parts, root, opts) : false;
+      },
+    },
+    'cairn.chooseProject': {
+      // Any store: a folder can map to any project the user can read, personal or a team's.
+      enabled: (parts, client) => async () => {
+        const root = needsWorkspace(parts);
+        return root ? chooseProject(client, parts, root) : undefined;
+      },
     },
     'cairn.setModelApiKey': {
       // Works without the daemon: the key is stored now and handed over on the next connect.
