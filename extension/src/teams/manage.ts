@@ -244,7 +244,7 @@ async function memberAction(client: DaemonClient, parts: TeamParts, team: Team, 
     );
     if (!role) return;
     if (member.role === 'owner' && isLastOwner(members, member.userId)) {
-      explainLastOwner(team, `${self ? 'You are' : `${who} is`} its only owner`);
+      explainLastOwner(team, self ? 'you are' : `${who} is`);
       return;
     }
     const updated = await client.request('teams/setRole', { teamId: team.id, userId: member.userId, role: role.role });
@@ -271,10 +271,11 @@ async function invitationAction(client: DaemonClient, team: Team, invitation: In
   notify('info', `Cairn: withdrew the invitation of ${invitation.email} to ${team.name}.`);
 }
 
-function explainLastOwner(team: Team, who: string): void {
+/** `subject`: "you are" or "ana@example.com is". */
+function explainLastOwner(team: Team, subject: string): void {
   notify(
     'warning',
-    `Cairn: ${who} of ${team.name}, and a team must keep at least one owner. Make another member an owner first (Manage Team Members → Change Role).`,
+    `Cairn: ${subject} the only owner of ${team.name}, and a team must keep at least one owner. Make another member an owner first (Manage Team Members → Change Role).`,
     { label: 'Manage Team Members', command: 'cairn.manageTeam', args: [{ teamId: team.id }] },
   );
 }
@@ -290,7 +291,7 @@ export async function leaveTeam(client: DaemonClient, parts: TeamParts, raw?: un
       const me = (await client.request('auth/status', {})).user?.id;
       const members = await client.request('teams/members', { teamId: team.id });
       if (me && isLastOwner(members, me)) {
-        explainLastOwner(team, 'You are the only owner');
+        explainLastOwner(team, 'you are');
         return false;
       }
     }

@@ -1,8 +1,9 @@
 /**
  * Team mode in the editor: the team audit log as the owner reads it (and as a plain member is refused it),
- * and a team sign-in that survives the daemon being killed. Runs against the Supabase test servers (Auth,
- * PostgREST, Realtime over PGlite) that run.ts starts. The cases build on each other in order: an owner with a
- * team and a shared session, then a member invited to it.
+ * a team sign-in that survives the daemon being killed, and the team commands driven as a person drives them
+ * (their QuickPicks, input boxes and modals answered in the extension host). Runs against the Supabase test
+ * servers (Auth, PostgREST, Realtime over PGlite) that run.ts starts. The cases of each block build on each
+ * other in order.
  */
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -26,10 +27,10 @@ function daemonPid(): number {
   return (JSON.parse(readFileSync(join(process.env.CAIRN_HOME!, 'daemon.json'), 'utf8')) as { pid: number }).pid;
 }
 
-/** Signs up through the extension and waits until the daemon acts as that user against the team project. */
-async function signUp(api: CairnApi, email: string, notes: { messages: string[] }): Promise<string> {
-  const session = await api.auth.signInInteractive({ method: 'signup', email, password });
-  assert.ok(session && typeof session === 'object', `sign-up of ${email} returned a session`);
+/** Signs up (or in) through the extension and waits until the daemon acts as that user against the team project. */
+async function signUp(api: CairnApi, email: string, notes: { messages: string[] }, method: 'signup' | 'email' = 'signup'): Promise<string> {
+  const session = await api.auth.signInInteractive({ method, email, password });
+  assert.ok(session && typeof session === 'object', `${method === 'signup' ? 'sign-up' : 'sign-in'} of ${email} returned a session`);
   const client = await ready(api);
   let last: unknown = null;
   const status = await waitFor(`the daemon to act as ${email}`, async () => {
@@ -239,5 +240,350 @@ describe('teams: audit log and team mode across daemon restarts', function () {
     } finally {
       sub.dispose();
     }
+  });
+});
+
+type Item = vscode.QuickPickItem;
+type Window = Record<string, (...a: unknown[]) => unknown>;
+
+interface Script {
+  /** QuickPick answers in order: each gets the rows shown (separators left out) and returns the one picked. */
+  pick?: ((items: Item[], options: vscode.QuickPickOptions | undefined) => Item | undefined)[];
+  /** Input box answers in order. */
+  input?: ((options: vscode.InputBoxOptions) => string | undefined)[];
+  /** Modal answers in order (the button pressed; undefined: Cancel). */
+  modal?: (string | undefined)[];
+  /** Notifications answered by pressing one of their buttons (the first whose message matches); others just show. */
+  press?: { message: RegExp; button: string }[];
+}
+
+interface Seen {
+  picks: { items: Item[]; options: vscode.QuickPickOptions | undefined }[];
+  inputs: vscode.InputBoxOptions[];
+  modals: { message: string; detail: string | undefined; buttons: string[] }[];
+  notifications: { message: string; buttons: string[] }[];
+  panels: vscode.WebviewPanel[];
+  /** Prompts the script had no answer for (answered by dismissing them). */
+  unexpected: string[];
+}
+
+/**
+ * Answers the extension's prompts as a person would while `script` lasts. The suites share the extension's
+ * `vscode` API object, so replacing the window's functions here is what the extension calls; non-modal
+ * messages still show (and recordNotifications still sees them). Restore with `restore()`.
+ */
+function answerPrompts(script: Script): { seen: Seen; restore(): void } {
+  const w = vscode.window as unknown as Window;
+  const names = ['showQuickPick', 'showInputBox', 'showWarningMessage', 'showInformationMessage', 'showErrorMessage', 'createWebviewPanel'] as const;
+  const saved = Object.fromEntries(names.map((n) => [n, w[n]!])) as Record<(typeof names)[number], (...a: unknown[]) => unknown>;
+  const picks = [...(script.pick ?? [])];
+  const inputs = [...(script.input ?? [])];
+  const modals = [...(script.modal ?? [])];
+  const seen: Seen = { picks: [], inputs: [], modals: [], notifications: [], panels: [], unexpected: [] };
+  w.showQuickPick = async (items: unknown, options: unknown) => {
+    const rows = ((await items) as Item[]).filter((i) => i.kind !== vscode.QuickPickItemKind.Separator);
+    const o = options as vscode.QuickPickOptions | undefined;
+    seen.picks.push({ items: rows, options: o });
+    const next = picks.shift();
+    if (!next) seen.unexpected.push(`QuickPick “${o?.title ?? o?.placeHolder}”`);
+    return next?.(rows, o);
+  };
+  w.showInputBox = async (options: unknown) => {
+    const o = (options ?? {}) as vscode.InputBoxOptions;
+    seen.inputs.push(o);
+    const next = inputs.shift();
+    if (!next) seen.unexpected.push(`input box “${o.title ?? o.prompt}”`);
+    return next?.(o);
+  };
+  for (const n of ['showWarningMessage', 'showInformationMessage', 'showErrorMessage'] as const) {
+    w[n] = (message: unknown, ...rest: unknown[]) => {
+      const opts = rest[0] && typeof rest[0] === 'object' ? (rest[0] as vscode.MessageOptions) : undefined;
+      const buttons = rest.filter((r): r is string => typeof r === 'string');
+      if (opts?.modal) {
+        seen.modals.push({ message: String(message), detail: opts.detail, buttons });
+        if (modals.length === 0) seen.unexpected.push(`modal “${String(message)}”`);
+        return Promise.resolve(modals.shift());
+      }
+      seen.notifications.push({ message: String(message), buttons });
+      const press = script.press?.find((p) => p.message.test(String(message)));
+      const shown = saved[n].call(vscode.window, message, ...rest) as Thenable<string | undefined>;
+      return press ? Promise.resolve(press.button) : shown;
+    };
+  }
+  w.createWebviewPanel = (...a: unknown[]) => {
+    const panel = saved.createWebviewPanel.apply(vscode.window, a) as vscode.WebviewPanel;
+    seen.panels.push(panel);
+    return panel;
+  };
+  return { seen, restore: () => names.forEach((n) => (w[n] = saved[n])) };
+}
+
+/** Runs a command from the palette with its prompts answered; fails when it asked something not scripted. */
+async function runCommand<T>(command: string, script: Script, ...args: unknown[]): Promise<{ result: T; seen: Seen }> {
+  const prompts = answerPrompts(script);
+  try {
+    const result = await vscode.commands.executeCommand<T>(command, ...args);
+    assert.deepEqual(prompts.seen.unexpected, [], `${command} asked only what the script answers`);
+    return { result, seen: prompts.seen };
+  } finally {
+    prompts.restore();
+  }
+}
+
+const byLabel = (label: string) => (items: Item[]) => {
+  const item = items.find((i) => i.label === label);
+  assert.ok(item, `a row “${label}” among: ${items.map((i) => i.label).join(', ')}`);
+  return item;
+};
+
+/** The `aal` claim of an access token. */
+function aalOf(token: string | undefined): string | undefined {
+  const payload = token?.split('.')[1];
+  return payload ? (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { aal?: string }).aal : undefined;
+}
+
+/** Waits until the daemon acts with this window's aal2 token (the extension hands it over in the background). */
+async function daemonAtAal2(api: CairnApi): Promise<void> {
+  await waitFor('an aal2 session here', () => aalOf(api.auth.current?.access_token) === 'aal2');
+  const client = await ready(api);
+  await waitFor('the daemon to hold the aal2 token', async () => {
+    const r = await client.request('auth/setSession', { accessToken: api.auth.current!.access_token, refreshToken: api.auth.current?.refresh_token });
+    return r.aal === 'aal2';
+  });
+}
+
+describe('teams: the team commands, driven from the command palette', function () {
+  this.timeout(180_000);
+  const stamp = Date.now();
+  const leadEmail = `lead${stamp}@example.test`;
+  const ivyEmail = `ivy${stamp}@example.test`;
+  const vicEmail = `vic${stamp}@example.test`;
+  const wesEmail = `wes${stamp}@example.test`;
+  const teamName = `Command team ${stamp}`;
+  let team: { id: string; name: string } | undefined;
+  let sharedProjectId = '';
+  /** The lead's TOTP secret, as read from the enrolment panel. */
+  let leadSecret = '';
+  let notes: ReturnType<typeof recordNotifications>;
+
+  beforeEach(() => {
+    notes = recordNotifications();
+  });
+  afterEach(() => notes.dispose());
+  after(async () => {
+    const api = await cairn();
+    if (api.auth.current) await api.auth.signOut();
+    await useProject('', '');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  const said = (re: RegExp) => waitFor(`a message like ${re} (notifications: ${notes.messages.join(' | ')})`, () => notes.messages.some((m) => re.test(m)));
+
+  it('creates a team from an input box that checks the name; the status bar names the team project, not the embedded store', async () => {
+    const api = await cairn();
+    await useProject(url(), anonKey());
+    await signUp(api, leadEmail, notes);
+    // The initialize answer is from before the sign-in; the status bar follows auth/status.
+    await waitFor(`the status bar to name the team project (tooltip: ${api.status.tooltip})`, () =>
+      /team project \(Supabase\), signed in as lead/.test(api.status.tooltip) && !/embedded store/.test(api.status.tooltip),
+    );
+    const { result, seen } = await runCommand<{ id: string; name: string; role: string }>('cairn.createTeam', {
+      input: [
+        (o) => {
+          assert.match(String(o.validateInput?.('   ')), /needs a name/);
+          assert.match(String(o.validateInput?.('x'.repeat(101))), /at most 100 characters/);
+          assert.equal(o.validateInput?.(teamName), null);
+          return `  ${teamName}  `;
+        },
+      ],
+    });
+    assert.equal(seen.inputs[0]?.title, 'Cairn: Create Team');
+    assert.equal(result.name, teamName);
+    team = result;
+    const client = await ready(api);
+    const teams = await client.request('teams/list', {});
+    assert.deepEqual(teams.map((t) => [t.name, t.role]), [[teamName, 'owner']]);
+    await said(new RegExp(`created the team “${teamName}”; you are its owner`));
+  });
+
+  it('explains that inviting needs a second factor, and its action sets one up (the code read from the panel)', async function () {
+    if (!team) this.skip();
+    const api = await cairn();
+    const readCode = (o: vscode.InputBoxOptions) => {
+      assert.match(String(o.title), /two-factor/);
+      const html = seen.panels.at(-1)?.webview.html ?? '';
+      const secret = /<code id="secret">([A-Z2-7 ]+)<\/code>/.exec(html)?.[1]?.replace(/ /g, '');
+      assert.ok(secret, 'the enrolment panel shows the secret');
+      leadSecret = secret;
+      return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate();
+    };
+    const prompts = answerPrompts({
+      input: [(o) => (assert.match(String(o.validateInput?.('ivy@')), /not an email address/), ivyEmail), readCode],
+      pick: [
+        (items) => {
+          assert.deepEqual(items.map((i) => i.label), ['viewer', 'member', 'admin', 'owner']);
+          assert.ok(items.every((i) => (i.description ?? '').length > 20), 'each role says what it may do');
+          return byLabel('member')(items);
+        },
+      ],
+      press: [{ message: /needs a second factor/, button: 'Set Up Two-Factor Authentication' }],
+    });
+    const { seen } = prompts;
+    try {
+      const invitation = await vscode.commands.executeCommand('cairn.inviteToTeam');
+      assert.equal(invitation, undefined, 'no invitation at aal1');
+      const refusal = seen.notifications.find((n) => /needs a second factor/.test(n.message));
+      assert.ok(refusal, `the refusal explained (notifications: ${seen.notifications.map((n) => n.message).join(' | ')})`);
+      assert.match(refusal.message, /^Cairn could not send the invitation: managing a team's members needs a second factor on this sign-in \(two-factor authentication, aal2\)/);
+      assert.deepEqual(refusal.buttons, ['Set Up Two-Factor Authentication']);
+      // The action runs "Cairn: Set Up Two-Factor Authentication": its panel, then the code.
+      await daemonAtAal2(api);
+      assert.deepEqual(seen.unexpected, []);
+    } finally {
+      prompts.restore();
+    }
+    const client = await ready(api);
+    assert.deepEqual(await client.request('teams/invitations', { teamId: team!.id }), [], 'nothing was sent at aal1');
+  });
+
+  it('invites three people by email and role, and withdraws one invitation from Manage Team Members', async function () {
+    if (!team) this.skip();
+    const api = await cairn();
+    const client = await ready(api);
+    for (const [email, role] of [[ivyEmail, 'member'], [vicEmail, 'viewer'], [wesEmail, 'admin']] as const) {
+      const { result } = await runCommand<{ email: string; role: string } | undefined>('cairn.inviteToTeam', { input: [() => email], pick: [byLabel(role)] });
+      assert.deepEqual(result && [result.email, result.role], [email, role], `invited ${email} (notifications: ${notes.messages.join(' | ')})`);
+      await said(new RegExp(`invited ${email} to ${teamName} as an? ${role}\\. They join when they sign in`));
+    }
+    const pending = async () => (await client.request('teams/invitations', { teamId: team!.id })).map((i) => [i.email, i.role]).sort();
+    assert.deepEqual(await pending(), [[ivyEmail, 'member'], [vicEmail, 'viewer'], [wesEmail, 'admin']].sort());
+
+    const { seen } = await runCommand('cairn.manageTeam', { pick: [byLabel(wesEmail), byLabel('Withdraw Invitation')] });
+    const rows = seen.picks[0]!.items.map((i) => [i.label, i.description]);
+    assert.deepEqual(rows[0], [leadEmail, 'owner · you'], 'members first, with role');
+    assert.ok(rows.some(([l, d]) => l === vicEmail && d === 'invited as viewer'), JSON.stringify(rows));
+    assert.deepEqual(await pending(), [[ivyEmail, 'member'], [vicEmail, 'viewer']].sort());
+    await said(new RegExp(`withdrew the invitation of ${wesEmail} to ${teamName}`));
+  });
+
+  it("shares the folder's project with the team after a modal that says what is shared", async function () {
+    if (!team) this.skip();
+    const api = await cairn();
+    const client = await ready(api);
+    const root = api.ctx.workspaceRoot()!;
+    const before = await client.request('workspace/resolveProject', { root });
+    assert.equal(before.teamId, null, "the lead's own, personal project for this folder");
+
+    const cancelled = await runCommand<boolean>('cairn.shareProject', { modal: [undefined] });
+    assert.equal(cancelled.result, false);
+    assert.match(cancelled.seen.modals[0]!.message, new RegExp(`^Share “${before.name}” with ${teamName}\\?$`));
+    assert.match(String(cancelled.seen.modals[0]!.detail), /read its knowledge base.*Private sessions stay private/);
+    assert.equal((await client.request('workspace/resolveProject', { root })).teamId, null, 'Cancel changes nothing');
+
+    const shared = await runCommand<boolean>('cairn.shareProject', { modal: ['Share'] });
+    assert.equal(shared.result, true, `shared (notifications: ${notes.messages.join(' | ')})`);
+    const after = await client.request('workspace/resolveProject', { root });
+    assert.deepEqual([after.id, after.teamId], [before.id, team!.id]);
+    sharedProjectId = after.id;
+    await said(new RegExp(`“${before.name}” now belongs to ${teamName}`));
+  });
+
+  it('refuses the last owner leaving, with what to do first, and asks nothing', async function () {
+    if (!team) this.skip();
+    const api = await cairn();
+    const { result, seen } = await runCommand<boolean>('cairn.leaveTeam', {});
+    assert.equal(result, false);
+    assert.deepEqual(seen.modals, [], 'no confirmation for what cannot happen');
+    const refusal = seen.notifications.find((n) => /only owner/.test(n.message));
+    assert.equal(
+      refusal?.message,
+      `Cairn: you are the only owner of ${teamName}, and a team must keep at least one owner. Make another member an owner first (Manage Team Members → Change Role).`,
+    );
+    assert.deepEqual(refusal?.buttons, ['Manage Team Members']);
+    const client = await ready(api);
+    assert.deepEqual((await client.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'owner']], 'still in the team');
+  });
+
+  it('lets an invitee join at sign-in and map this folder to the team project by choice, then back to its own', async function () {
+    if (!team || !sharedProjectId) this.skip();
+    const api = await cairn();
+    await api.auth.signOut();
+    await waitFor(`the status bar back on the embedded store (tooltip: ${api.status.tooltip})`, () => /embedded store/.test(api.status.tooltip));
+    await signUp(api, ivyEmail, notes);
+    const client = await ready(api);
+    assert.deepEqual((await client.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'member']], 'the invitation was accepted at sign-in');
+    const root = api.ctx.workspaceRoot()!;
+    const own = await client.request('workspace/resolveProject', { root });
+    assert.notEqual(own.id, sharedProjectId, 'a folder without a git remote maps to a personal project of its own');
+
+    const chosen = await runCommand<{ id: string; teamId: string | null } | undefined>('cairn.chooseProject', {
+      pick: [(items) => items.find((i) => i.description === `team ${teamName}`)],
+    });
+    const rows = chosen.seen.picks[0]!.items;
+    assert.equal(rows[0]!.label, "Use this folder's own project");
+    assert.ok(rows.some((i) => i.label === own.name && i.description === 'personal · current'), JSON.stringify(rows.map((i) => [i.label, i.description])));
+    assert.deepEqual(chosen.result && [chosen.result.id, chosen.result.teamId], [sharedProjectId, team!.id]);
+    assert.equal((await client.request('workspace/resolveProject', { root })).id, sharedProjectId);
+    await said(new RegExp(`this folder now maps to “[^”]+” \\(team ${teamName}\\) \\(it was “${own.name}” \\(personal\\)\\)`));
+    // What the mapping is for: a chat started in this folder lands in the team project.
+    const session = await client.request('sessions/create', { root, title: 'Ivy in the team project' });
+    assert.equal(session.projectId, sharedProjectId);
+    await waitFor('the tree to list the session', async () => (await shownSessions(api)).some((s) => s.label === 'Ivy in the team project'));
+
+    const back = await runCommand<{ id: string } | undefined>('cairn.chooseProject', { pick: [byLabel("Use this folder's own project")] });
+    assert.equal(back.result?.id, own.id);
+    assert.equal((await client.request('workspace/resolveProject', { root })).id, own.id);
+    await said(new RegExp(`this folder now maps to “${own.name}” \\(personal\\)`));
+
+    // The viewer joins too, for the owner to remove below.
+    await api.auth.signOut();
+    await signUp(api, vicEmail, notes);
+    const vic = await ready(api);
+    assert.deepEqual((await vic.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'viewer']]);
+  });
+
+  it("changes a member's role, and removes a member only once the modal is confirmed, as the owner at aal2", async function () {
+    if (!team || !leadSecret) this.skip();
+    const api = await cairn();
+    await api.auth.signOut();
+    await signUp(api, leadEmail, notes, 'email');
+    // A new sign-in is aal1 again: the factor set up above confirms it with a code.
+    const factor = (api.auth.current?.user.factors ?? []).find((f) => f.status === 'verified');
+    assert.ok(factor, 'the lead has a verified TOTP factor');
+    assert.equal(await api.auth.verifyMfa(factor.id, new TOTP({ secret: Secret.fromBase32(leadSecret), digits: 6, period: 30, algorithm: 'SHA1' }).generate()), true);
+    await daemonAtAal2(api);
+    const client = await ready(api);
+    const roles = async () => Object.fromEntries((await client.request('teams/members', { teamId: team!.id })).map((m) => [m.email, m.role]));
+    assert.deepEqual(await roles(), { [leadEmail]: 'owner', [ivyEmail]: 'member', [vicEmail]: 'viewer' });
+
+    const promote = await runCommand('cairn.manageTeam', {
+      pick: [
+        byLabel(ivyEmail),
+        (items) => {
+          assert.deepEqual(items.map((i) => i.label), ['Change Role…', 'Remove from Team…']);
+          return byLabel('Change Role…')(items);
+        },
+        (items) => {
+          assert.deepEqual(items.map((i) => i.label), ['viewer', 'admin', 'owner'], 'the other roles');
+          return byLabel('admin')(items);
+        },
+      ],
+    });
+    assert.deepEqual(
+      promote.seen.picks[0]!.items.map((i) => [i.label, i.description]),
+      [[leadEmail, 'owner · you'], [ivyEmail, 'member'], [vicEmail, 'viewer']],
+      'members with email and role, owners first; no invitation is pending any more',
+    );
+    assert.deepEqual(await roles(), { [leadEmail]: 'owner', [ivyEmail]: 'admin', [vicEmail]: 'viewer' });
+    await said(new RegExp(`${ivyEmail} is now an admin of ${teamName}`));
+
+    const cancelled = await runCommand('cairn.manageTeam', { pick: [byLabel(vicEmail), byLabel('Remove from Team…')], modal: [undefined] });
+    assert.deepEqual(cancelled.seen.modals.map((m) => [m.message, m.buttons]), [[`Remove ${vicEmail} from ${teamName}?`, ['Remove']]]);
+    assert.match(String(cancelled.seen.modals[0]!.detail), /lose access .* at once/);
+    assert.equal((await roles())[vicEmail], 'viewer', 'Cancel removes nobody');
+
+    await runCommand('cairn.manageTeam', { pick: [byLabel(vicEmail), byLabel('Remove from Team…')], modal: ['Remove'] });
+    assert.deepEqual(await roles(), { [leadEmail]: 'owner', [ivyEmail]: 'admin' });
+    await said(new RegExp(`removed ${vicEmail} from ${teamName}`));
   });
 });
