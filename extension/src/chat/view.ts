@@ -396,35 +396,36 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 }
 
-/** Folds stored messages into chat entries: tool calls and results join the assistant reply they belong to. */
+/**
+ * Folds stored messages into chat entries. A reply's tool calls and results are stored after the reply row
+ * (which exists from its first token on) and point back to it with `metadata.replyId` (daemon/src/chat/history.ts):
+ * they join that reply, as its live `chat/tool` notifications do.
+ */
 export function toEntries(messages: Message[]): ChatEntry[] {
   const entries: ChatEntry[] = [];
-  let lastAssistant: ChatEntry | null = null;
+  const replies = new Map<string, ChatEntry>();
   for (const m of messages) {
-    if (m.role === 'user') {
+    const replyId = typeof m.metadata?.replyId === 'string' ? m.metadata.replyId : null;
+    if (replyId !== null) {
+      const reply = replies.get(replyId);
+      if (!reply) continue;
+      if (m.role === 'assistant') {
+        for (const t of m.toolCalls ?? []) reply.tools.push({ toolCallId: t.id, name: t.name, args: t.args, status: 'running' });
+      } else if (m.role === 'tool') {
+        const t = reply.tools.find((x) => x.toolCallId === m.toolCallId);
+        if (t) {
+          t.status = 'done';
+          t.result = m.content.slice(0, 2000);
+        }
+      }
+    } else if (m.role === 'user') {
       entries.push({ id: m.id, role: 'user', content: m.content, status: 'complete', tools: [] });
-      lastAssistant = null;
     } else if (m.role === 'assistant') {
-      const tools = (m.toolCalls ?? []).map((t) => ({ toolCallId: t.id, name: t.name, args: t.args, status: 'running' as const }));
-      if (lastAssistant && lastAssistant.content === '' && m.content === '' && tools.length > 0) {
-        lastAssistant.tools.push(...tools);
-        continue;
-      }
+      const entry: ChatEntry = { id: m.id, role: 'assistant', content: m.content, status: m.status, tools: [] };
       const error = m.metadata?.error as { code?: string; message?: string } | undefined;
-      const entry: ChatEntry = { id: m.id, role: 'assistant', content: m.content, status: m.status, tools };
       if (error?.message) entry.error = { code: String(error.code ?? 'failed'), message: error.message };
-      if (lastAssistant && lastAssistant.content === '') {
-        entry.tools = [...lastAssistant.tools, ...tools];
-        entries.splice(entries.indexOf(lastAssistant), 1);
-      }
       entries.push(entry);
-      lastAssistant = entry;
-    } else if (m.role === 'tool' && lastAssistant) {
-      const t = lastAssistant.tools.find((x) => x.toolCallId === m.toolCallId);
-      if (t) {
-        t.status = 'done';
-        t.result = m.content.slice(0, 2000);
-      }
+      replies.set(m.id, entry);
     }
   }
   return entries;
