@@ -9,7 +9,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './main.css';
 import { renderMarkdown } from './markdown.js';
-import { MAX_RENDERED_CHARS, type AgentOption, type ChatEntry, type FixAction, type FromWebview, type ToWebview, type ToWebviewMessage } from './messages.js';
+import { MAX_RENDERED_CHARS, type AgentOption, type ChatEntry, type ChatError, type FromWebview, type ToWebview, type ToWebviewMessage } from './messages.js';
 
 interface VsCodeApi {
   postMessage(msg: unknown): void;
@@ -28,14 +28,16 @@ interface ViewState {
 }
 
 const saved = vscode.getState() as Partial<ViewState> | undefined;
+const emptyChat: ToWebview['snapshot'] = { sessionId: null, title: null, entries: [], agentId: 'default', connected: false, access: 'owner', error: null };
 const state: ViewState = {
-  snapshot: saved?.snapshot ?? { sessionId: null, title: null, entries: [], agentId: 'default', connected: false },
+  // A state saved by an older version lacks the newer fields.
+  snapshot: { ...emptyChat, ...saved?.snapshot },
   agents: saved?.agents ?? [{ id: 'default', name: 'Cairn', description: null }],
   draft: saved?.draft ?? '',
   connected: saved?.connected ?? false,
   connectionMessage: saved?.connectionMessage ?? null,
 };
-let errorBox: { message: string; actions: FixAction[] } | null = null;
+let errorBox: ChatError | null = state.snapshot.error;
 
 function send<K extends keyof FromWebview>(type: K, body: FromWebview[K]): void {
   vscode.postMessage({ type, body });
@@ -63,7 +65,13 @@ const agentSelect = el('vscode-single-select' as 'select', { id: 'agent', title:
 const sendButton = el('vscode-button' as 'button', { id: 'send', icon: 'send' }, 'Send');
 const stopButton = el('vscode-button' as 'button', { id: 'stop', icon: 'debug-stop', secondary: '', hidden: '' }, 'Stop');
 const newButton = el('vscode-button' as 'button', { id: 'new', icon: 'add', secondary: '', title: 'New chat', 'aria-label': 'New chat' });
-const composer = el('div', { class: 'composer' }, input, el('div', { class: 'row' }, agentSelect, el('span', { class: 'spacer' }), newButton, stopButton, sendButton));
+const readOnlyNote = el(
+  'div',
+  { id: 'read-only', class: 'read-only-note', hidden: '' },
+  el('span', { class: 'codicon codicon-eye' }),
+  el('span', {}, 'You can read this team session; posting needs the member role.'),
+);
+const composer = el('div', { class: 'composer' }, readOnlyNote, input, el('div', { class: 'row' }, agentSelect, el('span', { class: 'spacer' }), newButton, stopButton, sendButton));
 app.append(banner, log, errors, composer);
 
 function renderBanner(): void {
@@ -92,7 +100,10 @@ function renderErrors(): void {
   const dismiss = el('vscode-button' as 'button', { secondary: '' }, 'Dismiss');
   dismiss.addEventListener('click', () => {
     errorBox = null;
+    state.snapshot.error = null;
+    send('dismissError', {});
     renderErrors();
+    save();
   });
   actions.append(dismiss);
   box.append(actions);
@@ -172,11 +183,21 @@ function renderAll(): void {
     for (const id of entryNodes.keys()) if (!keep.has(id)) entryNodes.delete(id);
     log.replaceChildren(...entries.map(renderEntry));
   }
-  const streaming = entries.some((e) => e.status === 'streaming');
-  stopButton.hidden = !streaming;
-  sendButton.toggleAttribute('disabled', streaming);
+  renderComposer();
   renderBanner();
   stickToBottom();
+}
+
+/** A viewer reads the chat with the composer disabled and a note saying why; others can send when nothing streams. */
+function renderComposer(): void {
+  const readOnly = state.snapshot.access === 'read';
+  const streaming = state.snapshot.entries.some((e) => e.status === 'streaming');
+  readOnlyNote.hidden = !readOnly;
+  composer.classList.toggle('read-only', readOnly);
+  input.toggleAttribute('disabled', readOnly);
+  agentSelect.toggleAttribute('disabled', readOnly);
+  stopButton.hidden = !streaming || readOnly;
+  sendButton.toggleAttribute('disabled', streaming || readOnly);
 }
 
 let stick = true;
@@ -220,8 +241,10 @@ window.addEventListener('message', (event: MessageEvent<ToWebviewMessage>) => {
     case 'snapshot':
       state.snapshot = msg.body;
       state.connected = msg.body.connected;
+      errorBox = msg.body.error;
       renderAgents();
       renderAll();
+      renderErrors();
       break;
     case 'delta': {
       const e = replyEntry(msg.body.messageId);
@@ -252,12 +275,12 @@ window.addEventListener('message', (event: MessageEvent<ToWebviewMessage>) => {
     case 'connection':
       state.connected = msg.body.connected;
       state.connectionMessage = msg.body.message;
-      if (state.connected && errorBox?.actions.some((a) => a.command === 'cairn.reconnect')) errorBox = null;
+      if (state.connected && errorBox?.actions.some((a) => a.command === 'cairn.reconnect')) errorBox = state.snapshot.error = null;
       renderBanner();
       renderErrors();
       break;
     case 'error':
-      errorBox = msg.body;
+      errorBox = state.snapshot.error = msg.body;
       renderErrors();
       break;
     case 'focus':
@@ -270,8 +293,8 @@ window.addEventListener('message', (event: MessageEvent<ToWebviewMessage>) => {
 function submit(): void {
   const content = (input.value ?? '').trim();
   if (!content) return;
-  if (state.snapshot.entries.some((e) => e.status === 'streaming')) return;
-  errorBox = null;
+  if (state.snapshot.access === 'read' || state.snapshot.entries.some((e) => e.status === 'streaming')) return;
+  errorBox = state.snapshot.error = null;
   renderErrors();
   send('send', { content, agentId: state.snapshot.agentId });
   input.value = '';

@@ -31,10 +31,28 @@ export type FixAction = z.infer<typeof FixAction>;
 export const AgentOption = z.object({ id: z.string(), name: z.string(), description: z.nullable(z.string()) });
 export type AgentOption = z.infer<typeof AgentOption>;
 
+/** What the user may do in the open chat (`sessions/get` access): `read` is a team viewer, shown without a composer. */
+export type ChatAccess = 'owner' | 'write' | 'read';
+
+/** An error shown in place, with the actions that fix it. */
+export interface ChatError {
+  message: string;
+  actions: FixAction[];
+}
+
 /** Extension → webview. */
 export interface ToWebview {
   /** The whole chat (after opening a session, a reconnect, or the view becoming visible again). */
-  snapshot: { sessionId: string | null; title: string | null; entries: ChatEntry[]; agentId: string; connected: boolean };
+  snapshot: {
+    sessionId: string | null;
+    title: string | null;
+    entries: ChatEntry[];
+    agentId: string;
+    connected: boolean;
+    access: ChatAccess;
+    /** The error in place, kept with the chat so a view that was hidden when it happened still shows it. */
+    error: ChatError | null;
+  };
   /** A piece of the streaming reply. */
   delta: { messageId: string; delta: string };
   tool: { messageId: string; activity: ToolActivity };
@@ -42,7 +60,7 @@ export interface ToWebview {
   agents: { agents: AgentOption[]; selected: string };
   connection: { connected: boolean; message: string | null };
   /** An error shown in place, with the actions that fix it. */
-  error: { message: string; actions: FixAction[] };
+  error: ChatError;
   /** Focus the input (after "New Chat"). */
   focus: Record<string, never>;
 }
@@ -58,6 +76,8 @@ export const FromWebviewSchemas = {
   insert: z.object({ text: text(10 * 1024 * 1024) }),
   selectAgent: z.object({ agentId: id }),
   newChat: z.object({}),
+  /** The user dismissed the error in place. */
+  dismissError: z.object({}),
   /** Runs the command of an in-place error action; the extension accepts only commands it offered. */
   runAction: z.object({ command: text(200), args: z.optional(z.array(z.unknown()).check(z.maxLength(5))) }),
   openFull: z.object({ messageId: text(100) }),

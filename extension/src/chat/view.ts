@@ -8,19 +8,24 @@ import type { NotificationParamsOf, ResultOf } from '../../../daemon/src/protoco
 import {
   parseFromWebview,
   type AgentOption,
+  type ChatAccess,
   type ChatEntry,
+  type ChatError,
   type FixAction,
   type FromWebviewMessage,
   type ToWebview,
   type ToWebviewMessage,
 } from '../../../webview/src/messages.js';
 import type { Ctx } from '../ctx.js';
-import { explain } from '../errors.js';
+import { errorName, explain } from '../errors.js';
 import { describeError, log } from '../log.js';
 
 type Message = ResultOf<'sessions/get'>['messages'][number];
 
 const DELTA_FLUSH_MS = 16;
+
+const READ_ONLY_REFUSAL =
+  'Not sent: you can read this team session, but posting needs the member role. A team owner or admin can change your role.';
 
 export class ChatViewProvider implements vscode.WebviewViewProvider {
   static readonly viewType = 'cairn.chat';
@@ -31,6 +36,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   private agentId = 'default';
   private agents: AgentOption[] = [{ id: 'default', name: 'Cairn', description: 'The built-in agent' }];
   private sending = false;
+  /** What the user may do in the open session; a new chat is their own. */
+  private access: ChatAccess = 'owner';
+  private error: ChatError | null = null;
   private offeredActions = new Set<string>(['cairn.reconnect', 'cairn.showLog', 'cairn.setModelApiKey', 'cairn.signIn', 'cairn.indexWorkspace', 'workbench.action.openSettings']);
   private pendingDeltas = new Map<string, string>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -51,6 +59,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       ctx.onDidConnect(() => void this.onConnected()),
       ctx.onDidChangeState((s) => {
         if (s.kind === 'down') this.onConnectionLost(s.message);
+        // The webview drops a "Reconnect" error once connected again; so does the model.
+        if (s.kind === 'ready' && this.error?.actions.some((a) => a.command === 'cairn.reconnect')) this.error = null;
         this.post('connection', { connected: s.kind === 'ready', message: s.kind === 'down' ? s.message : s.kind === 'connecting' ? 'Connecting to the Cairn daemon…' : null });
       }),
     );
@@ -67,7 +77,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         log().warn('ignored a malformed message from the chat webview');
         return;
       }
-      void this.handle(msg).catch((err) => this.showError(err));
+      void this.handle(msg).catch((err) => this.showError(explain(err)));
     });
     view.onDidChangeVisibility(() => view.visible && this.sendSnapshot());
     view.onDidDispose(() => {
@@ -77,7 +87,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
 
   /** The chat as the extension holds it (tests read it; the webview renders it). */
   snapshot(): ToWebview['snapshot'] {
-    return { sessionId: this.sessionId, title: this.title, entries: this.entries, agentId: this.agentId, connected: this.ctx.client !== null };
+    return {
+      sessionId: this.sessionId,
+      title: this.title,
+      entries: this.entries,
+      agentId: this.agentId,
+      connected: this.ctx.client !== null,
+      access: this.access,
+      error: this.error,
+    };
   }
 
   async reveal(): Promise<void> {
@@ -91,6 +109,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.entries = [];
     this.messages = [];
     this.ownReplies.clear();
+    this.access = 'owner';
+    this.error = null;
     this.sendSnapshot();
     this.post('focus', {});
   }
@@ -102,15 +122,20 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     const messages: Message[] = [];
     let afterSeq = 0;
     let session: ResultOf<'sessions/get'>['session'] | null = null;
+    let access: ChatAccess = 'owner';
     for (;;) {
       const page = await client.request('sessions/get', { sessionId, afterSeq, limit: 500 });
       session = page.session;
+      access = page.access;
       messages.push(...page.messages);
       if (page.nextAfterSeq === null) break;
       afterSeq = page.nextAfterSeq;
     }
+    // An error about another chat does not belong here; one about this chat (a reload) stays.
+    if (this.sessionId !== sessionId) this.error = null;
     this.sessionId = sessionId;
     this.title = session.title;
+    this.access = access;
     this.agentId = session.agentId ?? 'default';
     this.messages = messages;
     this.entries = toEntries(messages);
@@ -120,16 +145,22 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
 
   /** Sends a message as if typed in the chat (the UI, the walkthrough and tests use this). */
   async send(content: string): Promise<void> {
+    // A viewer's post would only come back PermissionDenied: say why here, and keep the daemon out of it.
+    if (this.access === 'read') {
+      this.showError({ message: READ_ONLY_REFUSAL, actions: [] });
+      return;
+    }
     const client = this.ctx.client;
     if (!client) {
-      this.post('error', { message: 'The Cairn daemon is not running, so this message was not sent.', actions: this.offer([{ label: 'Reconnect', command: 'cairn.reconnect' }, { label: 'Show Log', command: 'cairn.showLog' }]) });
+      this.showError({ message: 'The Cairn daemon is not running, so this message was not sent.', actions: [{ label: 'Reconnect', command: 'cairn.reconnect' }, { label: 'Show Log', command: 'cairn.showLog' }] });
       return;
     }
     if (this.sending || this.entries.some((e) => e.status === 'streaming')) {
-      this.post('error', { message: 'Cairn is still answering; stop it or wait for the reply.', actions: [] });
+      this.showError({ message: 'Cairn is still answering; stop it or wait for the reply.', actions: [] });
       return;
     }
     this.sending = true;
+    this.error = null;
     const local: ChatEntry = { id: `local-${Date.now()}`, role: 'user', content, status: 'pending', tools: [] };
     this.entries.push(local);
     this.sendSnapshot();
@@ -154,7 +185,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       const e = explain(err);
       local.error = { code: 'send', message: e.message };
       this.sendSnapshot();
-      this.post('error', { message: `Not sent: ${e.message}`, actions: this.offer(e.actions) });
+      this.showError({ message: `Not sent: ${e.message}`, actions: e.actions });
+      // Refused, perhaps because the user's role changed since the chat was read: read what they may do now.
+      if (errorName(err) === 'PermissionDenied' && this.sessionId) void this.refresh();
     } finally {
       this.sending = false;
     }
@@ -198,6 +231,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         return;
       case 'newChat':
         return this.newChat();
+      case 'dismissError':
+        this.error = null;
+        return;
       case 'runAction':
         if (!this.offeredActions.has(msg.body.command)) {
           log().warn(`the chat webview asked for a command it was not offered: ${msg.body.command}`);
@@ -275,10 +311,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     if (p.error) e.error = p.error;
     this.flushDeltas();
     this.post('done', { messageId: p.messageId, status: p.status, ...(p.error ? { error: p.error } : {}) });
-    if (p.status === 'failed' && p.error) {
-      const fix = explain({ codeName: p.error.code, message: p.error.message });
-      this.post('error', { message: fix.message, actions: this.offer(fix.actions) });
-    }
+    if (p.status === 'failed' && p.error) this.showError(explain({ codeName: p.error.code, message: p.error.message }));
   }
 
   /**
@@ -289,10 +322,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     if (p.sessionId !== this.sessionId) return;
     if (p.change === 'deleted') {
       this.newChat();
-      this.post('error', {
-        message: 'This chat is no longer available to you: it was deleted, unshared, or you are no longer in its team.',
-        actions: [],
-      });
+      this.showError({ message: 'This chat is no longer available to you: it was deleted, unshared, or you are no longer in its team.', actions: [] });
       return;
     }
     if (p.session) this.title = p.session.title;
@@ -333,6 +363,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       const page = await client.request('sessions/get', { sessionId, afterSeq, limit: 500 });
       if (this.sessionId !== sessionId) return;
       this.title = page.session.title;
+      // A teammate's role can change at any time; it shows at the next re-read.
+      this.access = page.access;
       fresh.push(...page.messages);
       if (page.nextAfterSeq === null) break;
       afterSeq = page.nextAfterSeq;
@@ -381,9 +413,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     return actions;
   }
 
-  private showError(err: unknown): void {
-    const e = explain(err);
-    this.post('error', { message: e.message, actions: this.offer(e.actions) });
+  /** Shows an error in place (kept in the chat model until dismissed, a send, or another chat). */
+  private showError(error: ChatError): void {
+    this.error = { message: error.message, actions: this.offer(error.actions) };
+    this.post('error', this.error);
   }
 
   private sendSnapshot(): void {
