@@ -14,6 +14,7 @@ function loadSuites(): void {
   require('./sessions.test.js');
   require('./auth.test.js');
   require('./teams.test.js');
+  require('./team-chat.test.js');
 }
 
 export function run(): Promise<void> {
