@@ -1,7 +1,7 @@
 /**
  * Team mode's live path on the local Supabase test servers (Auth, PostgREST and Realtime over one PGlite),
  * through the real supabase-js and the daemon's SupabaseStore: how long until a teammate's store hears of a
- * post, and of a session taken out of their view (an unshare, through `access_revocations`). The servers
+ * post, and of a session taken out of their view (an unshare, through `access_changes`). The servers
  * run in this process, so figures include their work; a real project adds its network round trips.
  */
 import { performance } from 'node:perf_hooks';
@@ -32,7 +32,7 @@ export async function run(): Promise<object> {
       const mark = team.member.log.events.length;
       const t0 = performance.now();
       await team.owner.store.rpc('share_session', { p_session_id: session.id, p_visibility: 'private' });
-      await team.member.log.waitFor((e) => e.table === 'access_revocations' && e.record.session_id === session.id, 5000, `unshare ${i}`, mark);
+      await team.member.log.waitFor((e) => e.table === 'access_changes' && e.record.session_id === session.id, 5000, `unshare ${i}`, mark);
       unshare.push(performance.now() - t0);
       await team.owner.store.rpc('share_session', { p_session_id: session.id, p_visibility: 'team' });
     }

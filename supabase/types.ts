@@ -5,7 +5,7 @@ export type Database = {
   
   "public": {
           Tables: {
-            "access_revocations": {
+            "access_changes": {
                   Row: {
                     "created_at": string,"id": number,"project_id": string | null,"reason": string,"session_id": string | null,"team_id": string,"user_id": string | null
                   }

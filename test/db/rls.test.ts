@@ -32,8 +32,8 @@ interface Case {
 }
 
 const reads: Case[] = [
-  { name: 'access_revocations: A session unshared', sql: 'select id from public.access_revocations where id = $1', params: (w) => [w.revocations.sessionUnshared], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
-  { name: 'access_revocations: the outsider removed from A', sql: 'select id from public.access_revocations where id = $1', params: (w) => [w.revocations.outsiderRemoved], expect: [0, 0, 0, 0, 0, 0, 1, ANON] },
+  { name: 'access_changes: A session unshared', sql: 'select id from public.access_changes where id = $1', params: (w) => [w.accessChanges.sessionUnshared], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'access_changes: the outsider removed from A', sql: 'select id from public.access_changes where id = $1', params: (w) => [w.accessChanges.outsiderRemoved], expect: [0, 0, 0, 0, 0, 0, 1, ANON] },
   { name: "project_folders: A.member's folder choice", sql: 'select project_id from public.project_folders where user_id = $1', params: (w) => [w.users['A.member'].id], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: 'teams: team A', sql: 'select id from public.teams where id = $1', params: (w) => [w.A.teamId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
   { name: 'team_members: members of A', sql: 'select user_id from public.team_members where team_id = $1', params: (w) => [w.A.teamId], expect: [4, 4, 4, 4, 0, 0, 0, ANON] },
@@ -89,7 +89,7 @@ const inserts: Case[] = [
   { name: 'api_keys: owned by A.member', sql: `insert into public.api_keys (owner_id, name, prefix, key_hash) values ($1, 'k', 'cairn_k', $2) returning 1`, params: (w) => [w.users['A.member'].id, sha('k')], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
   { name: 'api_usage: in the name of A.member', sql: `insert into public.api_usage (user_id, model) values ($1, 'm') returning 1`, params: (w) => [w.users['A.member'].id], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
   { name: "api_usage: charged to team A", sql: `insert into public.api_usage (user_id, team_id, model) values (auth.uid(), $1, 'm') returning 1`, params: (w) => [w.A.teamId], expect: [1, 1, 1, 1, RLS, RLS, RLS, ANON] },
-  { name: 'access_revocations: a forged removal', sql: `insert into public.access_revocations (team_id, reason, user_id) values ($1, 'member_removed', auth.uid()) returning 1`, params: (w) => [w.A.teamId], expect: [NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, ANON] },
+  { name: 'access_changes: a forged removal', sql: `insert into public.access_changes (team_id, reason, user_id) values ($1, 'member_removed', auth.uid()) returning 1`, params: (w) => [w.A.teamId], expect: [NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, ANON] },
   { name: 'project_folders: map a folder to the A project', sql: `insert into public.project_folders (root_uri, project_id) values ('file:///x', $1) returning 1`, params: (w) => [w.A.projectId], expect: [1, 1, 1, 1, RLS, RLS, RLS, ANON] },
   { name: 'project_folders: a choice in the name of A.member', sql: `insert into public.project_folders (user_id, root_uri, project_id) values ($1, 'file:///y', $2) returning 1`, params: (w) => [w.users['A.member'].id, w.A.projectId], expect: [RLS, RLS, 1, RLS, RLS, RLS, RLS, ANON] },
   { name: 'audit_log: a forged entry', sql: `insert into public.audit_log (team_id, action, table_name) values ($1, 'delete', 'teams') returning 1`, params: (w) => [w.A.teamId], expect: [NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, ANON] },
@@ -130,7 +130,7 @@ const updates: Case[] = [
   { name: "api_keys: revoke A.member's key", sql: `update public.api_keys set revoked_at = now() where id = $1 returning 1`, params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: "api_keys: take A.member's key", sql: `update public.api_keys set owner_id = auth.uid() where id = $1 returning 1`, params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: 'api_usage: rewrite usage', sql: `update public.api_usage set prompt_tokens = 0 where id = $1 returning 1`, params: (w) => [w.A.usageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
-  { name: 'access_revocations: point a removal at someone else', sql: `update public.access_revocations set user_id = $2 where id = $1 returning 1`, params: (w) => [w.revocations.outsiderRemoved, w.users['A.member'].id], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+  { name: 'access_changes: point a removal at someone else', sql: `update public.access_changes set user_id = $2 where id = $1 returning 1`, params: (w) => [w.accessChanges.outsiderRemoved, w.users['A.member'].id], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
   { name: "project_folders: point A.member's choice at the B project", sql: 'update public.project_folders set project_id = $2 where user_id = $1 returning 1', params: (w) => [w.users['A.member'].id, w.B.projectId], expect: [0, 0, RLS, 0, 0, 0, 0, ANON] },
   { name: 'audit_log: rewrite history', sql: `update public.audit_log set actor_id = null where team_id = $1 returning 1`, params: (w) => [w.A.teamId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
 ];
@@ -155,7 +155,7 @@ const deletes: Case[] = [
   { name: 'kb_ann_pending: drop the A queue', sql: 'delete from public.kb_ann_pending where project_id = $1 returning 1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
   { name: "api_keys: delete A.member's key", sql: 'delete from public.api_keys where id = $1 returning 1', params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: 'api_usage: delete usage', sql: 'delete from public.api_usage where id = $1 returning 1', params: (w) => [w.A.usageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
-  { name: 'access_revocations: erase a revocation', sql: 'delete from public.access_revocations where id = $1 returning 1', params: (w) => [w.revocations.sessionUnshared], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+  { name: 'access_changes: erase an access change', sql: 'delete from public.access_changes where id = $1 returning 1', params: (w) => [w.accessChanges.sessionUnshared], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
   { name: "project_folders: forget A.member's choice", sql: 'delete from public.project_folders where user_id = $1 returning 1', params: (w) => [w.users['A.member'].id], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: 'audit_log: erase history', sql: 'delete from public.audit_log where team_id = $1 returning 1', params: (w) => [w.A.teamId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
 ];

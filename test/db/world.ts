@@ -42,8 +42,8 @@ export interface World {
   personal: { projectId: string; sessionId: string };
   /** A's pending invitation of the outsider's email address. */
   invitationId: string;
-  /** Access revocations as the triggers record them: A's team session unshared, the outsider removed from A. */
-  revocations: { sessionUnshared: number; outsiderRemoved: number };
+  /** Access changes as the triggers record them: A's team session unshared, the outsider removed from A. */
+  accessChanges: { sessionUnshared: number; outsiderRemoved: number };
   /** A folder A.member mapped to the A project by choice. */
   folderChoice: { rootUri: string };
 }
@@ -124,13 +124,13 @@ export async function buildWorld(t: TestDb): Promise<World> {
   const invitation = await t.rpc<Row>(withAal2(users['A.owner']), 'invite_member', { p_team_id: A.teamId, p_email: users.outsider.email });
   const revoke = async (sql: string, params: unknown[]) => {
     await t.admin(sql, params);
-    return (await t.admin<{ id: number }>('select max(id) as id from public.access_revocations'))[0]!.id;
+    return (await t.admin<{ id: number }>('select max(id) as id from public.access_changes'))[0]!.id;
   };
-  const revocations = {
-    sessionUnshared: await revoke(`select private.record_revocation($1, 'session_unshared', p_session_id => $2)`, [A.teamId, A.teamSessionId]),
-    outsiderRemoved: await revoke(`select private.record_revocation($1, 'member_removed', p_user_id => $2)`, [A.teamId, users.outsider.id]),
+  const accessChanges = {
+    sessionUnshared: await revoke(`select private.record_access_change($1, 'session_unshared', p_session_id => $2)`, [A.teamId, A.teamSessionId]),
+    outsiderRemoved: await revoke(`select private.record_access_change($1, 'member_removed', p_user_id => $2)`, [A.teamId, users.outsider.id]),
   };
   const folderChoice = { rootUri: 'file:///home/a-member/fork-of-a' };
   await t.rpc(users['A.member'], 'choose_project', { p_root_uri: folderChoice.rootUri, p_project_id: A.projectId });
-  return { users, A, B, personal: { projectId: project.id, sessionId: session.id }, invitationId: invitation.id, revocations, folderChoice };
+  return { users, A, B, personal: { projectId: project.id, sessionId: session.id }, invitationId: invitation.id, accessChanges, folderChoice };
 }

@@ -312,10 +312,16 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
   });
 
   it('sessions/get says what each person may do: the owner, a member writes, a viewer only reads', async () => {
-    assert.equal((await ok(ann.rpc, 'sessions/get', { sessionId, limit: 1 })).access, 'owner');
+    const annView = await ok(ann.rpc, 'sessions/get', { sessionId, limit: 50 });
+    assert.equal(annView.access, 'owner');
+    assert.ok(annView.messages.some((m: Json) => m.authorId === bob.person.id), "each message names its author: Bob's posts are his");
+    assert.ok(annView.messages.every((m: Json) => m.authorId === ann.person.id || m.authorId === bob.person.id));
     assert.equal((await ok(bob.rpc, 'sessions/get', { sessionId, limit: 1 })).access, 'write');
+    const chatFrom = bob.chat.notifications('sessions/changed').length;
     await ok(ann.rpc, 'teams/setRole', { teamId, userId: bob.person.id, role: 'viewer' });
     try {
+      // Bob's open chat is told to re-read (his role changed), so it can turn read-only at once.
+      await waitForNotification(bob.chat, 'sessions/changed', (p) => p.sessionId === sessionId && p.change === 'updated', 1000, chatFrom);
       const view = await ok(bob.rpc, 'sessions/get', { sessionId, limit: 1 });
       assert.equal(view.access, 'read');
       await fails(bob.rpc, 'chat/send', { sessionId, content: 'Viewers cannot post' }, ['PermissionDenied']);

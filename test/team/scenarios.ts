@@ -175,7 +175,7 @@ export async function removalCutsOff(t: Team): Promise<void> {
   await t.owner.store.rpc('remove_team_member', { p_team_id: t.teamId, p_user_id: t.member.person.id });
   // Realtime says nothing about rows B can no longer read; the removal itself reaches B (and only B) live.
   const removal = await t.member.log.waitFor(
-    (e) => e.table === 'access_revocations' && e.record.reason === 'member_removed' && e.record.user_id === t.member.person.id,
+    (e) => e.table === 'access_changes' && e.record.reason === 'member_removed' && e.record.user_id === t.member.person.id,
     3000,
     'B to hear of the removal',
     mark,
@@ -196,7 +196,7 @@ export async function removalCutsOff(t: Team): Promise<void> {
   await sleep(300);
   assert.ok(!t.member.log.events.some((e) => e.record.id === after.id), 'B gets no realtime event after removal');
   for (const other of [t.owner, t.viewer, t.outsider]) {
-    assert.ok(!other.log.events.some((e) => e.table === 'access_revocations' && e.record.id === removal.record.id), "nobody else hears of B's removal");
+    assert.ok(!other.log.events.some((e) => e.table === 'access_changes' && e.record.id === removal.record.id), "nobody else hears of B's removal");
   }
 }
 

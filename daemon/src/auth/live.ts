@@ -11,7 +11,7 @@
  *   SwitchableStore), so the feed's echo of a rename here compares equal and is dropped, while a teammate's
  *   rename is announced. A message posted here only touches the session's recency: not announced again.
  * - sessions that left the user's view: Realtime sends nothing about a row its subscriber can no longer
- *   read, so the schema records each such change in `access_revocations` (a session unshared, a project
+ *   read, so the schema records each such change in `access_changes` (a session unshared, a project
  *   moved out of a team, the user removed from a team), which the people who lost access can read. On one,
  *   the bridge re-reads the sessions its clients were shown (from `list_sessions` and the writes above) and
  *   announces the ones that are gone as deleted.
@@ -32,7 +32,7 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** What happened to the session row (anyone's change; compared with what clients were last told). */
   sessionOp: ChangeEvent['op'] | null;
-  /** Someone else posted or updated a message of the session (or the feed had a gap). */
+  /** Open chats must re-read: someone else posted or updated a message, the feed had a gap, or the role changed. */
   remoteMessage: boolean;
   /** Messages of the session that changed; those this daemon wrote are dropped at flush time. */
   messageIds: Set<string>;
@@ -90,6 +90,9 @@ export class LiveBridge {
   private learn(fn: string, args: Record<string, unknown>, result: unknown): void {
     if (SESSION_WRITES.has(fn) && hasId(result)) {
       this.remember(toSession(result as SessionRow));
+    } else if (fn === 'get_session' && hasId(result)) {
+      // A chat opened on it (announce captures what clients were told before its own read lands here).
+      this.remember(toSession(result as SessionRow));
     } else if (fn === 'list_sessions' && Array.isArray(result)) {
       // What a client's tree now shows: the sessions to re-check when access is revoked.
       for (const row of result) if (hasId(row)) this.remember(toSession(row as SessionRow));
@@ -129,8 +132,8 @@ export class LiveBridge {
     if (this.stopped) return;
     const me = this.opts.store.user()?.id ?? null;
     const r = event.record;
-    if (event.table === 'access_revocations') {
-      this.onRevocation(r, me);
+    if (event.table === 'access_changes') {
+      this.onAccessChange(r, me);
     } else if (event.table === 'messages') {
       const sessionId = typeof r.session_id === 'string' ? r.session_id : null;
       if (!sessionId) return;
@@ -155,9 +158,14 @@ export class LiveBridge {
     }
   }
 
-  /** Someone lost access: re-read the sessions it may concern; those no longer visible are announced gone. */
-  private onRevocation(r: Record<string, unknown>, me: string | null): void {
+  /**
+   * What someone may see or do changed: re-read the sessions it may concern; those no longer visible are
+   * announced gone, and after a role change the others are announced to open chats, which re-read what the
+   * user may now do there.
+   */
+  private onAccessChange(r: Record<string, unknown>, me: string | null): void {
     let affected: string[];
+    let reread = false;
     if (r.reason === 'session_unshared' && typeof r.session_id === 'string') {
       affected = [r.session_id];
     } else if (r.reason === 'project_unshared' && typeof r.project_id === 'string') {
@@ -165,12 +173,16 @@ export class LiveBridge {
     } else if (r.reason === 'member_removed' && me !== null && r.user_id === me) {
       // Which projects were the team's is not known here: every session shown is checked once.
       affected = [...this.known.keys()];
+    } else if (r.reason === 'role_changed' && me !== null && r.user_id === me) {
+      affected = [...this.known.keys()];
+      reread = true;
     } else {
       return;
     }
     for (const sessionId of affected) {
       const p = this.mark(sessionId);
       p.sessionOp ??= 'UPDATE';
+      if (reread) p.remoteMessage = true;
     }
   }
 
@@ -204,19 +216,20 @@ export class LiveBridge {
 
   private async announce(sessionId: string, p: Pending): Promise<void> {
     const { hub } = this.opts;
+    // What clients were told, taken before the read: the call observer learns from the read itself.
+    const before = this.known.get(sessionId)?.print;
     const session = p.sessionOp === 'DELETE' ? null : await this.read(sessionId);
     if (this.stopped) return;
     if (!session) {
       // Deleted, or no longer visible to this user (unshared, removed from the team): gone from their view.
       // A session its clients were never shown is nobody's business here (a DELETE reaches every subscriber).
-      if (!this.known.has(sessionId)) return;
+      if (before === undefined) return;
       this.known.delete(sessionId);
       hub.publish('sessions', 'sessions/changed', { sessionId, change: 'deleted', session: null });
       hub.publish(`session:${sessionId}`, 'sessions/changed', { sessionId, change: 'deleted', session: null });
       return;
     }
     const print = fingerprint(session);
-    const before = this.known.get(sessionId)?.print;
     this.remember(session);
     if (!p.remoteMessage && before === print) return;
     const change = p.sessionOp === 'INSERT' ? 'created' : 'updated';

@@ -67,6 +67,7 @@ export function toMessage(r: MessageRow): Message {
     sessionId: r.session_id,
     seq: r.seq,
     role: r.role,
+    authorId: r.author_id,
     content: r.content,
     status: r.status,
     toolCalls: r.tool_calls,

@@ -30,6 +30,8 @@ export const Message = z.object({
   /** Position in the session, ascending from 1. */
   seq: z.number().int(),
   role: MessageRole,
+  /** Who wrote it: the user who posted a user message, the user whose daemon generated a reply. */
+  authorId: z.guid().nullable(),
   content: z.string(),
   status: MessageStatus,
   /** Tool calls the assistant asked for in this message. */
@@ -111,6 +113,7 @@ export const sessionsRequests = {
             sessionId: exampleSession.id,
             seq: 1,
             role: 'user',
+            authorId: exampleSession.ownerId,
             content: 'How does indexing resume after a crash?',
             status: 'complete',
             toolCalls: null,
@@ -124,6 +127,7 @@ export const sessionsRequests = {
             sessionId: exampleSession.id,
             seq: 2,
             role: 'assistant',
+            authorId: exampleSession.ownerId,
             content: 'Each file is written in one transaction, so a crash loses at most the file in flight (daemon/src/kb/indexer.ts:40-72).',
             status: 'complete',
             toolCalls: null,

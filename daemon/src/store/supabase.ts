@@ -2,7 +2,7 @@
  * Team mode's store: a Supabase project through `@supabase/supabase-js`, acting with the signed-in user's
  * access token (handed over by the extension, never a service-role key), calling the same SQL API as the
  * embedded store through PostgREST's `rpc`, so RLS on the project decides everything. Changes arrive through
- * Realtime `postgres_changes` on sessions, messages and access_revocations (what left someone's view), RLS
+ * Realtime `postgres_changes` on sessions, messages and access_changes (what left someone's view), RLS
  * applied per subscriber by Realtime.
  *
  * The token is given through supabase-js's `accessToken` option rather than a fixed `Authorization` header:
@@ -39,7 +39,7 @@ export interface SupabaseStoreOptions {
 /** The keys a change event carries (the same as the `cairn_changes` trigger payload): never content. */
 const ROUTING_KEYS: Record<string, (row: Record<string, unknown>) => Record<string, unknown>> = {
   messages: (r) => ({ id: r.id, session_id: r.session_id, seq: r.seq, status: r.status, author_id: r.author_id }),
-  access_revocations: (r) => ({
+  access_changes: (r) => ({
     id: r.id,
     team_id: r.team_id,
     reason: r.reason,
@@ -307,7 +307,7 @@ export class SupabaseStore implements Store {
         let retired = false;
         ch.on('postgres_changes', { event: '*', schema: 'public', table: 'sessions' }, deliver('sessions'))
           .on('postgres_changes', { event: '*', schema: 'public', table: 'messages' }, deliver('messages'))
-          .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'access_revocations' }, deliver('access_revocations'))
+          .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'access_changes' }, deliver('access_changes'))
           .subscribe((status, err) => {
             if (stopped || this.closed || retired) return;
             if (status === 'SUBSCRIBED') {

@@ -1,11 +1,11 @@
-// Access revocations: the rows that tell people live that something left their view (Realtime sends nothing
+// Access changes: the rows that tell people live that something left their view (Realtime sends nothing
 // about a row its subscriber can no longer read). Each change that takes rows away from someone records one
 // row that exactly the people who lost access can read; changes that take nothing away record nothing.
 import assert from 'node:assert/strict';
 import { freshDb, withAal2, type TestDb } from '../support/db.js';
 import { buildWorld, type World } from './world.js';
 
-interface Revocation {
+interface AccessChange {
   id: number;
   team_id: string;
   reason: string;
@@ -14,7 +14,7 @@ interface Revocation {
   session_id: string | null;
 }
 
-describe('access revocations (what left a teammate\'s view)', function () {
+describe('access changes (what left a teammate\'s view)', function () {
   this.timeout(120_000);
   let t: TestDb;
   let w: World;
@@ -25,10 +25,10 @@ describe('access revocations (what left a teammate\'s view)', function () {
   afterEach(() => t.close());
 
   const newest = async (since: number) =>
-    t.admin<Revocation>('select id::int, team_id, reason, user_id, project_id, session_id from public.access_revocations where id > $1 order by id', [since]);
-  const lastId = async () => (await t.admin<{ id: number | null }>('select max(id)::int as id from public.access_revocations'))[0]!.id ?? 0;
+    t.admin<AccessChange>('select id::int, team_id, reason, user_id, project_id, session_id from public.access_changes where id > $1 order by id', [since]);
+  const lastId = async () => (await t.admin<{ id: number | null }>('select max(id)::int as id from public.access_changes'))[0]!.id ?? 0;
   const visibleTo = async (actor: keyof World['users'], id: number) =>
-    (await t.query(w.users[actor], 'select id from public.access_revocations where id = $1', [id])).length === 1;
+    (await t.query(w.users[actor], 'select id from public.access_changes where id = $1', [id])).length === 1;
 
   it('unsharing a team session records it for the team: every member reads it, nobody else', async () => {
     const from = await lastId();
@@ -71,6 +71,17 @@ describe('access revocations (what left a teammate\'s view)', function () {
     assert.ok(await visibleTo('A.member', rows[1]!.id));
   });
 
+  it('a role change is recorded for that member alone; the same role again records nothing', async () => {
+    const from = await lastId();
+    const owner = withAal2(w.users['A.owner']);
+    await t.rpc(owner, 'set_member_role', { p_team_id: w.A.teamId, p_user_id: w.users['A.member'].id, p_role: 'viewer' });
+    await t.rpc(owner, 'set_member_role', { p_team_id: w.A.teamId, p_user_id: w.users['A.member'].id, p_role: 'viewer' });
+    const rows = await newest(from);
+    assert.deepEqual(rows.map((r) => [r.reason, r.team_id, r.user_id]), [['role_changed', w.A.teamId, w.users['A.member'].id]]);
+    assert.ok(await visibleTo('A.member', rows[0]!.id));
+    assert.ok(!(await visibleTo('A.owner', rows[0]!.id)), 'not even the owner who made the change');
+  });
+
   it('moving a project out of its team records it for the team', async () => {
     // A project its creator (an owner of A) made in the team, and takes back as a personal one.
     const project = await t.rpc<{ id: string }>(w.users['A.owner'], 'ensure_project', { p_root_uri: 'file:///work/side', p_name: 'side', p_team_id: w.A.teamId });
@@ -82,12 +93,12 @@ describe('access revocations (what left a teammate\'s view)', function () {
     assert.ok(!(await visibleTo('B.owner', rows[0]!.id)));
   });
 
-  it('keeps revocations for a day: older ones go when the next is recorded', async () => {
-    await t.admin(`update public.access_revocations set created_at = now() - interval '25 hours'`);
-    const stale = await t.admin<{ id: number }>('select id::int from public.access_revocations');
+  it('keeps access changes for a day: older ones go when the next is recorded', async () => {
+    await t.admin(`update public.access_changes set created_at = now() - interval '25 hours'`);
+    const stale = await t.admin<{ id: number }>('select id::int from public.access_changes');
     assert.ok(stale.length > 0);
     await t.rpc(withAal2(w.users['A.owner']), 'remove_team_member', { p_team_id: w.A.teamId, p_user_id: w.users['A.viewer'].id });
-    const left = await t.admin<{ reason: string }>('select reason from public.access_revocations');
+    const left = await t.admin<{ reason: string }>('select reason from public.access_changes');
     assert.deepEqual(left.map((r) => r.reason), ['member_removed']);
   });
 });

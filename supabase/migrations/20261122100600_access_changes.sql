@@ -1,80 +1,99 @@
 -- =====================================================================================================
--- Access revocations: how a teammate learns live that rows left their view.
+-- Access changes: how a teammate learns live that what they may see or do changed.
 --
 -- Realtime applies RLS to each change before sending it, so a change that takes a row *out* of someone's
 -- view (a session unshared, a project moved out of the team, the person removed from the team) reaches
--- nobody who lost it. Triggers record each such change here as a small row the people who lost access may
--- still read, and the table is in the change feed: their daemons re-read what they were showing and drop
--- what is gone. Rows carry keys only, never content, and are kept for a day.
+-- nobody who lost it, and a role change touches no row they watch. Triggers record each such change here as
+-- a small row the people concerned may still read, and the table is in the change feed: their daemons
+-- re-read what they were showing, drop what is gone and refresh what they may do. Rows carry keys only,
+-- never content, and are kept for a day.
 -- =====================================================================================================
 
-create table public.access_revocations (
+create table public.access_changes (
   id bigint generated always as identity primary key,
   -- The team whose members (or one of them) lost access. No foreign key: a deleted team's removals are
   -- recorded while the team row goes away.
   team_id uuid not null,
-  reason text not null check (reason in ('member_removed', 'session_unshared', 'project_unshared')),
-  -- member_removed: who was removed (or left). Only they read the row.
+  reason text not null check (reason in ('member_removed', 'role_changed', 'session_unshared', 'project_unshared')),
+  -- member_removed, role_changed: who was removed (or left), or whose role changed. Only they read the row.
   user_id uuid,
   -- project_unshared: the project that left the team.
   project_id uuid,
   -- session_unshared: the session that became private or moved out of the team's project.
   session_id uuid,
   created_at timestamptz not null default now(),
-  constraint access_revocations_keys check (
-    (reason = 'member_removed' and user_id is not null)
+  constraint access_changes_keys check (
+    (reason in ('member_removed', 'role_changed') and user_id is not null)
     or (reason = 'session_unshared' and session_id is not null and user_id is null)
     or (reason = 'project_unshared' and project_id is not null and user_id is null)
   )
 );
-comment on table public.access_revocations is
+comment on table public.access_changes is
   'Changes that took rows out of some users'' view, recorded so their clients can drop them live (kept a day).';
-create index access_revocations_created_at_idx on public.access_revocations (created_at);
+create index access_changes_created_at_idx on public.access_changes (created_at);
 
-alter table public.access_revocations enable row level security;
+alter table public.access_changes enable row level security;
 
-create policy "Removed members can read their own removal" on public.access_revocations
+create policy "Members can read the changes of their own access" on public.access_changes
   for select to authenticated
   using (user_id = (select auth.uid()));
 
-create policy "Team members can read what left their team's view" on public.access_revocations
+create policy "Team members can read what left their team's view" on public.access_changes
   for select to authenticated
   using (user_id is null and team_id in (select private.team_ids_with_role('viewer')));
 
-revoke all on table public.access_revocations from anon;
-grant select on table public.access_revocations to authenticated;
+revoke all on table public.access_changes from anon;
+grant select on table public.access_changes to authenticated;
 
--- Records one revocation and forgets those older than a day (clients only need them while live).
-create or replace function private.record_revocation(
+-- Records one access change and forgets those older than a day (clients only need them while live).
+create or replace function private.record_access_change(
   p_team_id uuid, p_reason text, p_user_id uuid default null, p_project_id uuid default null, p_session_id uuid default null)
 returns void
 language sql
 security definer
 set search_path = ''
 as $$
-  delete from public.access_revocations where created_at < now() - interval '1 day';
-  insert into public.access_revocations (team_id, reason, user_id, project_id, session_id)
+  delete from public.access_changes where created_at < now() - interval '1 day';
+  insert into public.access_changes (team_id, reason, user_id, project_id, session_id)
   values (p_team_id, p_reason, p_user_id, p_project_id, p_session_id);
 $$;
-revoke all on function private.record_revocation(uuid, text, uuid, uuid, uuid) from public;
+revoke all on function private.record_access_change(uuid, text, uuid, uuid, uuid) from public;
 
-create or replace function private.revoke_on_member_removed()
+create or replace function private.access_change_on_member_removed()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
-  perform private.record_revocation(old.team_id, 'member_removed', p_user_id => old.user_id);
+  perform private.record_access_change(old.team_id, 'member_removed', p_user_id => old.user_id);
   return null;
 end;
 $$;
-revoke all on function private.revoke_on_member_removed() from public;
+revoke all on function private.access_change_on_member_removed() from public;
 
-create trigger team_members_revoke_on_delete after delete on public.team_members
-  for each row execute function private.revoke_on_member_removed();
+create trigger team_members_access_change_on_delete after delete on public.team_members
+  for each row execute function private.access_change_on_member_removed();
 
-create or replace function private.revoke_on_session_unshared()
+create or replace function private.access_change_on_role_changed()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.role is distinct from old.role then
+    perform private.record_access_change(new.team_id, 'role_changed', p_user_id => new.user_id);
+  end if;
+  return null;
+end;
+$$;
+revoke all on function private.access_change_on_role_changed() from public;
+
+create trigger team_members_access_change_on_role after update of role on public.team_members
+  for each row execute function private.access_change_on_role_changed();
+
+create or replace function private.access_change_on_session_unshared()
 returns trigger
 language plpgsql
 security definer
@@ -86,18 +105,18 @@ begin
   if old.visibility = 'team' and (new.visibility <> 'team' or new.project_id is distinct from old.project_id) then
     select p.team_id into v_team from public.projects p where p.id = old.project_id;
     if v_team is not null then
-      perform private.record_revocation(v_team, 'session_unshared', p_session_id => old.id);
+      perform private.record_access_change(v_team, 'session_unshared', p_session_id => old.id);
     end if;
   end if;
   return null;
 end;
 $$;
-revoke all on function private.revoke_on_session_unshared() from public;
+revoke all on function private.access_change_on_session_unshared() from public;
 
-create trigger sessions_revoke_on_unshare after update of visibility, project_id on public.sessions
-  for each row execute function private.revoke_on_session_unshared();
+create trigger sessions_access_change_on_unshare after update of visibility, project_id on public.sessions
+  for each row execute function private.access_change_on_session_unshared();
 
-create or replace function private.revoke_on_project_unshared()
+create or replace function private.access_change_on_project_unshared()
 returns trigger
 language plpgsql
 security definer
@@ -105,22 +124,22 @@ set search_path = ''
 as $$
 begin
   if old.team_id is not null and new.team_id is distinct from old.team_id then
-    perform private.record_revocation(old.team_id, 'project_unshared', p_project_id => old.id);
+    perform private.record_access_change(old.team_id, 'project_unshared', p_project_id => old.id);
   end if;
   return null;
 end;
 $$;
-revoke all on function private.revoke_on_project_unshared() from public;
+revoke all on function private.access_change_on_project_unshared() from public;
 
-create trigger projects_revoke_on_unshare after update of team_id on public.projects
-  for each row execute function private.revoke_on_project_unshared();
+create trigger projects_access_change_on_unshare after update of team_id on public.projects
+  for each row execute function private.access_change_on_project_unshared();
 
 -- The change feed: Supabase Realtime (RLS per subscriber lets exactly the people who lost access see the
 -- row) and `cairn_changes` for the local stores.
 do $$
 begin
   if exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
-    alter publication supabase_realtime add table public.access_revocations;
+    alter publication supabase_realtime add table public.access_changes;
   end if;
 end;
 $$;
@@ -138,7 +157,7 @@ begin
   if tg_table_name = 'messages' then
     v_record := jsonb_build_object('id', v_row.id, 'session_id', v_row.session_id, 'seq', v_row.seq,
                                    'status', v_row.status, 'author_id', v_row.author_id);
-  elsif tg_table_name = 'access_revocations' then
+  elsif tg_table_name = 'access_changes' then
     v_record := jsonb_build_object('id', v_row.id, 'team_id', v_row.team_id, 'reason', v_row.reason,
                                    'user_id', v_row.user_id, 'project_id', v_row.project_id,
                                    'session_id', v_row.session_id);
@@ -152,5 +171,5 @@ end;
 $$;
 revoke all on function private.notify_change() from public;
 
-create trigger access_revocations_notify_change after insert on public.access_revocations
+create trigger access_changes_notify_change after insert on public.access_changes
   for each row execute function private.notify_change();
