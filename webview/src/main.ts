@@ -162,7 +162,8 @@ function renderEntry(entry: ChatEntry): HTMLElement {
   }
   node.className = `entry ${entry.role} ${entry.status}`;
   const [who, tools, body, note] = [...node.children] as HTMLElement[];
-  who!.textContent = entry.role === 'user' ? 'You' : (state.agents.find((a) => a.id === state.snapshot.agentId)?.name ?? 'Cairn');
+  who!.textContent = entry.role === 'user' ? (entry.author ?? 'You') : (state.agents.find((a) => a.id === state.snapshot.agentId)?.name ?? 'Cairn');
+  node.classList.toggle('teammate', entry.author !== undefined);
   renderTools(entry, tools!);
   renderBody(entry, body!);
   note!.className = `status-note ${entry.status}`;

@@ -22,6 +22,8 @@ export const ChatEntry = z.object({
   status: z.enum(['streaming', 'complete', 'cancelled', 'failed', 'pending']),
   tools: z.array(ToolActivity),
   error: z.optional(z.object({ code: z.string(), message: z.string() })),
+  /** Who wrote a user message when it was not the user (a teammate in a shared session): a name or email. */
+  author: z.optional(z.string()),
 });
 export type ChatEntry = z.infer<typeof ChatEntry>;
 

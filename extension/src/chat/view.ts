@@ -38,6 +38,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   private sending = false;
   /** What the user may do in the open session; a new chat is their own. */
   private access: ChatAccess = 'owner';
+  /** Names of the people who wrote in the open session, by user id (teammates in a shared session). */
+  private readonly authors = new Map<string, string>();
+  /** The user the daemon acts as: their own messages are "You". */
+  private me: string | null = null;
+  /** The open session's project (its team's members name the authors). */
+  private projectId: string | null = null;
   private error: ChatError | null = null;
   private offeredActions = new Set<string>(['cairn.reconnect', 'cairn.showLog', 'cairn.setModelApiKey', 'cairn.signIn', 'cairn.indexWorkspace', 'workbench.action.openSettings']);
   private pendingDeltas = new Map<string, string>();
@@ -109,6 +115,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.entries = [];
     this.messages = [];
     this.ownReplies.clear();
+    this.projectId = null;
     this.access = 'owner';
     this.error = null;
     this.sendSnapshot();
@@ -135,10 +142,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     if (this.sessionId !== sessionId) this.error = null;
     this.sessionId = sessionId;
     this.title = session.title;
+    this.projectId = session.projectId;
     this.access = access;
     this.agentId = session.agentId ?? 'default';
     this.messages = messages;
-    this.entries = toEntries(messages);
+    await this.learnAuthors(messages, session.projectId);
+    this.entries = toEntries(messages, (id) => this.authorLabel(id));
     await this.ctx.subscribe(`session:${sessionId}`);
     this.sendSnapshot();
   }
@@ -363,6 +372,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       const page = await client.request('sessions/get', { sessionId, afterSeq, limit: 500 });
       if (this.sessionId !== sessionId) return;
       this.title = page.session.title;
+      this.projectId = page.session.projectId;
       // A teammate's role can change at any time; it shows at the next re-read.
       this.access = page.access;
       fresh.push(...page.messages);
@@ -370,8 +380,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       afterSeq = page.nextAfterSeq;
     }
     this.messages = [...this.messages.filter((m) => m.seq <= from), ...fresh];
+    await this.learnAuthors(fresh, this.projectId);
+    if (this.sessionId !== sessionId) return;
     const previous = new Map(this.entries.map((e) => [e.id, e]));
-    const merged = toEntries(this.messages).map((e) => {
+    const merged = toEntries(this.messages, (id) => this.authorLabel(id)).map((e) => {
       const local = previous.get(e.id);
       // A reply streaming to us here: our deltas are newer than its last saved part.
       return local && this.ownReplies.has(e.id) && local.status === 'streaming' ? local : e;
@@ -381,6 +393,28 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     for (const e of this.entries) if (!stored.has(e.id) && (e.id.startsWith('local-') || this.ownReplies.has(e.id))) merged.push(e);
     this.entries = merged;
     this.sendSnapshot();
+  }
+
+  /** "You" for the user's own messages (undefined), else the writer's name, email, or "A teammate". */
+  private authorLabel(authorId: string | null): string | undefined {
+    if (authorId === null || authorId === this.me) return undefined;
+    return this.authors.get(authorId) ?? 'A teammate';
+  }
+
+  /** Learns who the user is and the names of other authors (from the members of the project's team). */
+  private async learnAuthors(messages: Message[], projectId: string | null): Promise<void> {
+    const client = this.ctx.client;
+    if (!client) return;
+    try {
+      this.me = (await client.request('auth/status', {})).user?.id ?? null;
+      const unknown = messages.some((m) => m.role === 'user' && m.authorId !== null && m.authorId !== this.me && !this.authors.has(m.authorId));
+      if (!unknown || !projectId) return;
+      const teamId = (await client.request('workspace/listProjects', {})).projects.find((p) => p.id === projectId)?.teamId;
+      if (!teamId) return;
+      for (const m of await client.request('teams/members', { teamId })) this.authors.set(m.userId, m.displayName || m.email || 'A teammate');
+    } catch (err) {
+      log().warn(`could not name the authors of the open chat: ${describeError(err)}`);
+    }
   }
 
   private onConnectionLost(reason: string): void {
@@ -434,7 +468,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
  * (which exists from its first token on) and point back to it with `metadata.replyId` (daemon/src/chat/history.ts):
  * they join that reply, as its live `chat/tool` notifications do.
  */
-export function toEntries(messages: Message[]): ChatEntry[] {
+export function toEntries(messages: Message[], authorOf: (authorId: string | null) => string | undefined = () => undefined): ChatEntry[] {
   const entries: ChatEntry[] = [];
   const replies = new Map<string, ChatEntry>();
   for (const m of messages) {
@@ -452,7 +486,8 @@ export function toEntries(messages: Message[]): ChatEntry[] {
         }
       }
     } else if (m.role === 'user') {
-      entries.push({ id: m.id, role: 'user', content: m.content, status: 'complete', tools: [] });
+      const author = authorOf(m.authorId);
+      entries.push({ id: m.id, role: 'user', content: m.content, status: 'complete', tools: [], ...(author !== undefined ? { author } : {}) });
     } else if (m.role === 'assistant') {
       const entry: ChatEntry = { id: m.id, role: 'assistant', content: m.content, status: m.status, tools: [] };
       const error = m.metadata?.error as { code?: string; message?: string } | undefined;

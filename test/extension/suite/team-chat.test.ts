@@ -174,6 +174,11 @@ describe('team chat: the open chat follows teammates, and viewers read only', fu
     await waitFor('her two posts in the open chat', () => contents(api).length >= 3, 10_000);
     assert.deepEqual(contents(api), ['Morning, team: the release is on Thursday.', 'Can someone review PR 12 before then?', 'It touches the rebate rounding.']);
     assertNoDuplicates(api);
+    // Her messages are hers, not "You": labelled with her name as the team knows it.
+    assert.deepEqual(
+      [...new Set(api.chat.snapshot().entries.filter((e) => e.role === 'user').map((e) => e.author))],
+      [`tess${stamp}`], // her profile's display name (the part of her email before the @ when she gave none)
+    );
 
     // She posts while the editor's user watches their own reply stream: the reply keeps streaming from its
     // deltas, her post lands after it, and nothing already shown appears twice.
@@ -182,6 +187,7 @@ describe('team chat: the open chat follows teammates, and viewers read only', fu
     await tess.post(standupId, 'Thank you!');
     await waitFor('her post during the reply', () => contents(api).includes('Thank you!'), 10_000);
     snap = api.chat.snapshot();
+    assert.equal(snap.entries.find((e) => e.content === 'I will take it, slowly')?.author, undefined, "one's own message is \"You\"");
     const reply = snap.entries.find((e) => e.role === 'assistant');
     assert.ok(reply, 'the reply is shown');
     assert.equal(reply.status, 'streaming', 'the reply still streams');
