@@ -237,6 +237,10 @@ describe('teams: audit log and team mode across daemon restarts', function () {
         throw new Error(`${err.message}; tree: ${JSON.stringify(await shownSessions(api))}`);
       });
       assert.ok(rows.length >= 2);
+      // The new daemon answered initialize from its local store; the status bar follows the hand-over after it.
+      await waitFor(`the status bar to name the team project after the restart (tooltip: ${api.status.tooltip})`, () =>
+        api.status.tooltip.includes(`team project (Supabase), signed in as ${memberEmail}`),
+      );
     } finally {
       sub.dispose();
     }
