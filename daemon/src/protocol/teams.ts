@@ -157,9 +157,9 @@ export const teamsRequests = {
     summary: "The team's audit log, newest first (owners and admins only); page with `beforeId`, the id of the oldest entry shown.",
     params: TeamRef.extend({
       limit: z.number().int().min(1).max(1000).default(100),
-      /** Entries older than this time. */
+      /** Only entries older than this time (a date filter; to page, use `beforeId`). */
       before: z.string().optional(),
-      /** Entries after this one (the oldest a client has shown), exactly: the way to page. */
+      /** Only entries older than this one in the log's order: the oldest a client has shown, to page exactly. */
       beforeId: z.number().int().positive().optional(),
     }),
     result: z.array(AuditEntry),
