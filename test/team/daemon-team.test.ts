@@ -439,7 +439,12 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
   });
 
   it('auth/signOut returns to the embedded store and its local user; team changes stop arriving', async () => {
+    const changedFrom = ann.chat.notifications('auth/changed').length;
+    await ok(ann.chat, 'daemon/subscribe', { topics: ['auth'] }); // a second window of Ann's
     const out = await ok(ann.rpc, 'auth/signOut');
+    // Every window sharing the daemon hears who it acts as now.
+    const told = await waitForNotification(ann.chat, 'auth/changed', () => true, 1000, changedFrom);
+    assert.deepEqual(told, { store: 'embedded', signedIn: true, user: out.user });
     assert.equal(out.store, 'embedded');
     assert.notEqual(out.user?.id, ann.person.id);
     const status = await ok(ann.rpc, 'auth/status');
@@ -457,6 +462,12 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     // Signing in again picks the team project back up.
     const back = await handOver(ann);
     assert.equal(back.user.id, ann.person.id);
+    const again = await waitForNotification(ann.chat, 'auth/changed', (p) => p.store === 'supabase', 1000, changedFrom);
+    assert.deepEqual(again, { store: 'supabase', signedIn: true, user: { id: ann.person.id, email: ann.person.email } });
+    // A refreshed token for the same user is no change.
+    await handOver(ann);
+    await sleep(200);
+    assert.equal(ann.chat.notifications('auth/changed').length - changedFrom, 2);
     const view = await ok(ann.rpc, 'sessions/get', { sessionId });
     assert.ok(view.messages.some((m: Json) => m.id === sent.messageId));
   });

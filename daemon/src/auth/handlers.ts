@@ -53,9 +53,26 @@ export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsyst
       return auth;
     };
 
-    registry.handle('auth/setSession', async (p) => teamAuth().setSession(p));
+    // Who the daemon acts as, to tell every client (`auth/changed`) when a hand-over or sign-out changed it.
+    const acting = () => {
+      const user = deps.store.user();
+      return { store: deps.store.mode, signedIn: user !== null, user: user ? { id: user.id, email: user.email } : null };
+    };
+    const announceIfChanged = (before: ReturnType<typeof acting>) => {
+      const now = acting();
+      if (now.store !== before.store || now.user?.id !== before.user?.id) deps.hub.publish('auth', 'auth/changed', now);
+    };
+
+    registry.handle('auth/setSession', async (p) => {
+      const before = acting();
+      const signedIn = await teamAuth().setSession(p);
+      announceIfChanged(before);
+      return signedIn;
+    });
     registry.handle('auth/signOut', async () => {
+      const before = acting();
       await teamAuth().signOut();
+      announceIfChanged(before);
       const user = deps.store.user();
       return { store: store!.localMode, user: user ? { id: user.id, email: user.email } : null };
     });

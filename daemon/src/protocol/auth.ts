@@ -69,6 +69,15 @@ export const authRequests = {
 } as const;
 
 export const authNotifications = {
+  'auth/changed': notification('auth/changed', {
+    summary:
+      'The daemon now acts as someone else (topic `auth`): a client signed in to a team project, as another user, or ' +
+      'signed out. The same shape as `auth/status`. Every window sharing the daemon re-reads its tree and what it shows ' +
+      'about the user; a refreshed token for the same user is not a change.',
+    direction: 'daemon->client',
+    params: z.object({ store: storeModeSchema, signedIn: z.boolean(), user: userSchema.nullable() }),
+    example: { store: 'supabase', signedIn: true, user: exampleUser },
+  }),
   'auth/tokenExpired': notification('auth/tokenExpired', {
     summary:
       'The Supabase access token expired (topic `auth`): refresh the session and call `auth/setSession` within ' +

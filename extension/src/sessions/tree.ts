@@ -32,6 +32,7 @@ export class SessionsTree implements vscode.TreeDataProvider<Node> {
     ctx.pushExtension(
       this.changed,
       ctx.onNotification('sessions/changed', () => this.refreshSoon()),
+      ctx.onNotification('auth/changed', () => this.refreshSoon()),
       ctx.onDidConnect(() => this.refresh()),
       ctx.onDidChangeState((s) => s.kind !== 'ready' && this.changed.fire(undefined)),
     );

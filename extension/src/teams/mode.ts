@@ -26,6 +26,8 @@ export class TeamMode {
       this.changed,
       ctx.onDidConnect(() => void this.refresh()),
       auth.onDidChangeDaemonUser(() => void this.refresh()),
+      // Another window (or the CLI) signed the shared daemon in or out.
+      ctx.onNotification('auth/changed', () => void this.refresh()),
       ctx.onDidChangeState((s) => s.kind !== 'ready' && this.set(null)),
     );
   }
