@@ -1,7 +1,7 @@
 /**
  * The Supabase Auth test server, exercised through the real `@supabase/auth-js` (inside supabase-js) the way
- * the extension signs in: email/password, refresh-token rotation and reuse detection, TOTP MFA to aal2,
- * OAuth with PKCE through the authorize redirect, sign-out scopes, and the error bodies auth-js parses.
+ * the extension signs in: email/password, refresh-token rotation and reuse detection, TOTP MFA to aal2 (and
+ * no new factor from an aal1 sign-in once one is verified), OAuth with PKCE through the authorize redirect, sign-out scopes, and the error bodies auth-js parses.
  */
 import assert from 'node:assert/strict';
 import { AuthApiError, AuthWeakPasswordError, isAuthApiError } from '@supabase/supabase-js';
@@ -114,6 +114,35 @@ describe('Supabase Auth test server (through @supabase/supabase-js)', function (
     assert.equal(level.data?.currentLevel, 'aal2');
     const factors = await person.auth.auth.mfa.listFactors();
     assert.equal(factors.data?.totp[0]?.status, 'verified');
+  });
+
+  it('refuses a new factor from an aal1 sign-in once one is verified (403 insufficient_aal), and enrols it after a step-up to aal2', async () => {
+    const person = await signUp(project, 'kira');
+    const { data: phone } = await person.auth.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'phone' });
+    await person.auth.auth.mfa.challengeAndVerify({ factorId: phone!.id, code: totpCode(phone!.totp.secret) });
+
+    // A new sign-in (another device, or the same one after signing out) is aal1.
+    const laptop = signInClient(project);
+    await laptop.auth.signInWithPassword({ email: person.email, password: person.password });
+    assert.equal((await laptop.auth.mfa.getAuthenticatorAssuranceLevel()).data?.currentLevel, 'aal1');
+    const refused = await laptop.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'laptop' });
+    assert.ok(isAuthApiError(refused.error));
+    assert.deepEqual([refused.error.status, refused.error.code, refused.error.message], [403, 'insufficient_aal', 'AAL2 required to enroll a new factor']);
+    assert.equal(refused.data, null);
+    // As in GoTrue, a clashing friendly name is reported first.
+    const clash = await laptop.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'phone' });
+    assert.equal((clash.error as AuthApiError | null)?.code, 'mfa_factor_name_conflict');
+    const listed = await laptop.auth.mfa.listFactors();
+    assert.deepEqual(listed.data?.all.map((f) => [f.friendly_name, f.status]), [['phone', 'verified']], 'nothing was enrolled');
+
+    // The way back to aal2 is the factor the user already has; then a new one may be added.
+    const stepUp = await laptop.auth.mfa.challengeAndVerify({ factorId: phone!.id, code: totpCode(phone!.totp.secret) });
+    assert.equal(stepUp.error, null);
+    assert.equal(decodeJwt(stepUp.data!.access_token).aal, 'aal2');
+    const added = await laptop.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'laptop' });
+    assert.equal(added.error, null);
+    assert.match(added.data!.totp.secret, /^[A-Z2-7]+=*$/);
+    assert.deepEqual((await laptop.auth.mfa.listFactors()).data?.all.map((f) => [f.friendly_name, f.status]), [['phone', 'verified'], ['laptop', 'unverified']]);
   });
 
   it('updates the user, and unenrols a verified factor only at aal2', async () => {

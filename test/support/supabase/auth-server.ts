@@ -5,7 +5,8 @@
  *
  * Routes under /auth/v1: signup; token (grant_type password, refresh_token, pkce); authorize (PKCE, with a
  * fake GitHub/Google consent that immediately sends the browser back); user (GET, PUT); logout (scope global,
- * local, others); factors (TOTP enrol, challenge, verify to aal2, unenrol); settings; health.
+ * local, others); factors (TOTP enrol, refused at aal1 once the user has a verified factor; challenge; verify to
+ * aal2; unenrol); settings; health.
  *
  * Users live in memory with a row in `auth.users` of the shared PGlite (so triggers such as profile creation
  * run, and foreign keys to auth.users hold). Refresh tokens rotate; reusing a rotated token outside the
@@ -573,12 +574,18 @@ export class AuthServer {
   // ---- TOTP MFA ----------------------------------------------------------------------------------------
 
   private async enrol(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { user } = await this.authenticate(req);
+    const { user, session } = await this.authenticate(req);
     const body = await readJson(req);
     if (!isObject(body) || body.factor_type !== 'totp') throw new AuthFailure(422, 'validation_failed', 'factor_type needs to be totp');
     const friendlyName = typeof body.friendly_name === 'string' ? body.friendly_name : null;
     if (friendlyName && user.factors.some((f) => f.friendlyName === friendlyName)) {
       throw new AuthFailure(422, 'mfa_factor_name_conflict', `A factor with the friendly name "${friendlyName}" for this user already exists`);
+    }
+    // Since GoTrue v2.143.0 (supabase/auth#1439; validateFactors in internal/api/mfa.go, unchanged in the v2.170
+    // followed here), once a user has a verified factor only a session that proved one (aal2) may add another:
+    // a stolen password alone must not plant a second factor. After the name check, as there.
+    if (session.aal !== 'aal2' && user.factors.some((f) => f.status === 'verified')) {
+      throw new AuthFailure(403, 'insufficient_aal', 'AAL2 required to enroll a new factor');
     }
     const issuer = typeof body.issuer === 'string' && body.issuer ? body.issuer : new URL(this.opts.baseUrl()).host;
     const secret = new OTPAuth.Secret({ size: 20 });
