@@ -11,6 +11,17 @@ export interface FixAction {
   readonly args?: unknown[];
 }
 
+/**
+ * Confirms this sign-in with the user's second factor (its 6-digit code, reaching aal2) or, without one, sets one
+ * up: the fix for every refusal that needs aal2.
+ */
+export const SECOND_FACTOR_ACTION: FixAction = { label: 'Verify or Set Up Two-Factor', command: 'cairn.enrollMfa' };
+
+/** A refusal that a second factor on this sign-in (aal2) would lift, in the database's or Supabase Auth's words. */
+export function needsSecondFactor(text: string): boolean {
+  return /\baal2\b|second factor|insufficient_aal/i.test(text);
+}
+
 const byCode = new Map<number, ErrorCodeName>(Object.entries(RpcErrorCodes).map(([k, v]) => [v, k as ErrorCodeName]));
 
 export function errorName(err: unknown): ErrorCodeName | null {
@@ -52,6 +63,12 @@ export function explain(err: unknown): { message: string; actions: FixAction[] }
     case 'SchemaBehind':
       return { message: `The database schema is older than this Cairn: ${text}`, actions: [{ label: 'Show Log', command: 'cairn.showLog' }] };
     case 'PermissionDenied':
+      if (needsSecondFactor(text)) {
+        return {
+          message: `Not allowed until this sign-in is confirmed with a second factor: ${text}. Enter the code from your authenticator app (or set one up), then try again.`,
+          actions: [SECOND_FACTOR_ACTION],
+        };
+      }
       return { message: `Not allowed: ${text}`, actions: [] };
     case 'Busy':
       return { message: `Cairn is busy; try again in a moment. (${text})`, actions: [] };

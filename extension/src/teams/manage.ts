@@ -9,7 +9,7 @@ import type { DaemonClient } from '../client.js';
 import type { AuthService } from '../auth/service.js';
 import type { SessionsTree } from '../sessions/tree.js';
 import { describeError } from '../log.js';
-import { explain, isCancellation } from '../errors.js';
+import { explain, isCancellation, SECOND_FACTOR_ACTION } from '../errors.js';
 import { requireTeamMode } from './mode.js';
 import {
   canManage,
@@ -36,8 +36,6 @@ export interface TeamParts {
 export interface TeamCommandOptions {
   teamId?: string;
 }
-
-const MFA_ACTION = { label: 'Set Up Two-Factor Authentication', command: 'cairn.enrollMfa' };
 
 function optionsOf(raw: unknown): TeamCommandOptions {
   return raw && typeof raw === 'object' ? (raw as TeamCommandOptions) : {};
@@ -71,7 +69,7 @@ export function showTeamError(err: unknown, failed: string, team?: Pick<Team, 'i
       notify(
         'error',
         `${failed}: managing a team's members needs a second factor on this sign-in (two-factor authentication, aal2). Set it up or confirm it with a code, then try again.`,
-        MFA_ACTION,
+        SECOND_FACTOR_ACTION,
       );
       return;
     case 'lastOwner':

@@ -430,7 +430,7 @@ describe('teams: the team commands, driven from the command palette', function (
           return byLabel('member')(items);
         },
       ],
-      press: [{ message: /needs a second factor/, button: 'Set Up Two-Factor Authentication' }],
+      press: [{ message: /needs a second factor/, button: 'Verify or Set Up Two-Factor' }],
     });
     const { seen } = prompts;
     try {
@@ -439,8 +439,8 @@ describe('teams: the team commands, driven from the command palette', function (
       const refusal = seen.notifications.find((n) => /needs a second factor/.test(n.message));
       assert.ok(refusal, `the refusal explained (notifications: ${seen.notifications.map((n) => n.message).join(' | ')})`);
       assert.match(refusal.message, /^Cairn could not send the invitation: managing a team's members needs a second factor on this sign-in \(two-factor authentication, aal2\)/);
-      assert.deepEqual(refusal.buttons, ['Set Up Two-Factor Authentication']);
-      // The action runs "Cairn: Set Up Two-Factor Authentication": its panel, then the code.
+      assert.deepEqual(refusal.buttons, ['Verify or Set Up Two-Factor']);
+      // The action runs "Cairn: Verify or Set Up Two-Factor Authentication": without a factor yet, its panel, then the code.
       await daemonAtAal2(api);
       assert.deepEqual(seen.unexpected, []);
     } finally {
