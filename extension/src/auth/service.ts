@@ -9,7 +9,7 @@
  */
 import * as vscode from 'vscode';
 import { createHash, randomBytes } from 'node:crypto';
-import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js';
+import { createClient, type Factor, type Session, type SupabaseClient } from '@supabase/supabase-js';
 import type { Ctx } from '../ctx.js';
 import { describeError, log } from '../log.js';
 import { explain } from '../errors.js';
@@ -346,8 +346,57 @@ export class AuthService implements vscode.Disposable {
     void vscode.window.showInformationMessage('Cairn: signed out everywhere.');
   }
 
-  /** The command: TOTP enrolment with the QR code and secret in a panel, then the 6-digit code (reaching aal2). */
+  /**
+   * The command (`cairn.enrollMfa`, "Verify or Set Up Two-Factor Authentication"). With a verified TOTP factor,
+   * its 6-digit code confirms this sign-in (aal1 → aal2): a new sign-in is aal1, and Supabase Auth refuses a new
+   * factor to an aal1 session once one is verified, so this is the only way back to aal2. Without one, it sets
+   * one up (QR code and secret in a panel, then its code). Either way the aal2 session goes to the daemon.
+   */
   async enrollMfa(): Promise<boolean> {
+    const client = this.signedInClient();
+    if (!client) return false;
+    const factors = await client.auth.mfa.listFactors();
+    if (factors.error) {
+      void vscode.window.showErrorMessage(`Cairn: could not read your two-factor authentication settings: ${factors.error.message}`);
+      return false;
+    }
+    // listFactors puts only verified factors under `totp`.
+    const verified = factors.data.totp;
+    if (verified.length === 0) return this.setUpTotp();
+    const level = await client.auth.mfa.getAuthenticatorAssuranceLevel();
+    if (level.data?.currentLevel === 'aal2') {
+      // Nothing to confirm; handing the session over again repairs a daemon that missed it.
+      await this.handToDaemon(this.session);
+      void vscode.window.showInformationMessage('Cairn: this sign-in is already confirmed with your second factor (aal2).');
+      return true;
+    }
+    const factor = await pickFactor(verified);
+    return factor ? this.stepUp(factor) : false;
+  }
+
+  /** Asks for the code of a verified factor until one is accepted (or the user gives up); true at aal2. */
+  private async stepUp(factor: Factor): Promise<boolean> {
+    const app = factor.friendly_name ? ` (${factor.friendly_name})` : '';
+    let prompt = `Enter the 6-digit code your authenticator app${app} shows for Cairn`;
+    for (let tries = 0; tries < 5; tries++) {
+      const code = await vscode.window.showInputBox({
+        title: 'Cairn: confirm this sign-in with two-factor authentication',
+        prompt,
+        ignoreFocusOut: true,
+        validateInput: validateTotpCode,
+      });
+      if (!code) return false;
+      if (await this.confirmFactor(factor.id, code)) {
+        void vscode.window.showInformationMessage('Cairn: this sign-in is confirmed with your second factor (aal2); team management is open to it.');
+        return true;
+      }
+      prompt = `That code was not accepted. Enter the current 6-digit code from your authenticator app${app} (if it keeps failing, check the time on this device).`;
+    }
+    return false;
+  }
+
+  /** A new TOTP factor: the QR code and secret in a panel, then the 6-digit code (reaching aal2). */
+  private async setUpTotp(): Promise<boolean> {
     const enrolment = await this.startMfaEnrolment();
     if (!enrolment) return false;
     const panel = await showMfaEnrolment(enrolment.uri, enrolment.secret);
@@ -357,7 +406,7 @@ export class AuthService implements vscode.Disposable {
           title: 'Cairn: two-factor authentication',
           prompt: 'Enter the 6-digit code your authenticator app shows for Cairn',
           ignoreFocusOut: true,
-          validateInput: (v) => (/^\d{6}$/.test(v.trim()) ? null : 'The code is 6 digits.'),
+          validateInput: validateTotpCode,
         });
         if (!code) return false;
         if (await this.verifyMfa(enrolment.factorId, code)) return true;
@@ -368,24 +417,41 @@ export class AuthService implements vscode.Disposable {
     }
   }
 
-  /** Starts a TOTP enrolment for the signed-in user; null (after saying why) when it cannot. */
-  async startMfaEnrolment(): Promise<{ factorId: string; secret: string; uri: string } | null> {
+  /** The persistent client when signed in to team mode; null (after saying why) otherwise. */
+  private signedInClient(): SupabaseClient | null {
     const settings = supabaseSettings();
     if (!settings || !this.session) {
       void vscode.window.showInformationMessage('Cairn: sign in to team mode first; two-factor authentication protects team accounts.');
       return null;
     }
-    const client = this.persistentClient(settings);
+    return this.persistentClient(settings);
+  }
+
+  /** Starts a TOTP enrolment for the signed-in user; null (after saying why) when it cannot. */
+  async startMfaEnrolment(): Promise<{ factorId: string; secret: string; uri: string } | null> {
+    const client = this.signedInClient();
+    if (!client) return null;
     const { data, error } = await client.auth.mfa.enroll({ factorType: 'totp', friendlyName: `Cairn ${new Date().toISOString().slice(0, 19)}` });
     if (error || !data) {
-      void vscode.window.showErrorMessage(`Cairn: could not start two-factor set-up: ${error?.message ?? 'no answer'}`);
+      const message =
+        error?.code === 'insufficient_aal'
+          ? 'you already have two-factor authentication, and a new authenticator can only be added once this sign-in is confirmed with it. Run "Cairn: Verify or Set Up Two-Factor Authentication" and enter its code first.'
+          : `could not start two-factor set-up: ${error?.message ?? 'no answer'}`;
+      void vscode.window.showErrorMessage(`Cairn: ${message}`);
       return null;
     }
     return { factorId: data.id, secret: data.totp.secret, uri: data.totp.uri };
   }
 
-  /** Verifies a TOTP code for a factor; on success the session is aal2 (and handed to the daemon). */
+  /** Verifies a TOTP code for a newly enrolled factor; on success the session is aal2 (and handed to the daemon). */
   async verifyMfa(factorId: string, code: string): Promise<boolean> {
+    if (!(await this.confirmFactor(factorId, code))) return false;
+    void vscode.window.showInformationMessage('Cairn: two-factor authentication is on; this session is now at aal2.');
+    return true;
+  }
+
+  /** Challenges a factor and verifies its code; the aal2 session replaces this one and goes to the daemon. */
+  private async confirmFactor(factorId: string, code: string): Promise<boolean> {
     const settings = supabaseSettings();
     if (!settings) return false;
     const client = this.persistentClient(settings);
@@ -396,7 +462,6 @@ export class AuthService implements vscode.Disposable {
     }
     const { data } = await client.auth.getSession();
     this.setSession(data.session);
-    void vscode.window.showInformationMessage('Cairn: two-factor authentication is on; this session is now at aal2.');
     return true;
   }
 
@@ -413,6 +478,20 @@ export class AuthService implements vscode.Disposable {
     this.authSub?.unsubscribe();
     for (const s of this.subs) s.dispose();
   }
+}
+
+function validateTotpCode(value: string): string | null {
+  return /^\d{6}$/.test(value.trim()) ? null : 'The code is 6 digits.';
+}
+
+/** The verified factor whose code to ask for: the only one, or the user's pick. */
+async function pickFactor(factors: Factor[]): Promise<Factor | undefined> {
+  if (factors.length === 1) return factors[0];
+  const picked = await vscode.window.showQuickPick(
+    factors.map((f) => ({ label: f.friendly_name || 'Authenticator app', description: `added ${new Date(f.created_at).toLocaleDateString()}`, factor: f })),
+    { title: 'Cairn: confirm this sign-in with two-factor authentication', placeHolder: 'Which authenticator app will you take the code from?' },
+  );
+  return picked?.factor;
 }
 
 function storageKey(url: string): string {

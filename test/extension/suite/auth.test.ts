@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { TOTP, Secret } from 'otpauth';
 import { cairn, ready, recordNotifications, waitFor } from './helpers.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
+import { explain, SECOND_FACTOR_ACTION } from '../../../extension/src/errors.js';
 
 const url = () => process.env.CAIRN_TEST_SUPABASE_URL!;
 const anonKey = () => process.env.CAIRN_TEST_SUPABASE_ANON_KEY!;
@@ -44,6 +45,31 @@ async function browserRedirects(startUrl: string): Promise<vscode.Uri> {
     next = target.href;
   }
   throw new Error('too many redirects');
+}
+
+/**
+ * Answers the extension's input boxes in order, as a person typing (every other prompt shows as usual), and
+ * records what they asked and which webview panels opened meanwhile. The suites share the extension's `vscode`
+ * API object, so these replacements are what the extension calls. Restore with `restore()`.
+ */
+function answerInputBoxes(answers: ((o: vscode.InputBoxOptions) => string | undefined)[]) {
+  const w = vscode.window as unknown as Record<'showInputBox' | 'createWebviewPanel', (...a: unknown[]) => unknown>;
+  const saved = { showInputBox: w.showInputBox, createWebviewPanel: w.createWebviewPanel };
+  const asked: vscode.InputBoxOptions[] = [];
+  const panels: string[] = [];
+  const unanswered: string[] = [];
+  w.showInputBox = async (options: unknown) => {
+    const o = (options ?? {}) as vscode.InputBoxOptions;
+    asked.push(o);
+    const next = answers.shift();
+    if (!next) unanswered.push(String(o.title ?? o.prompt));
+    return next?.(o);
+  };
+  w.createWebviewPanel = (...a: unknown[]) => {
+    panels.push(String(a[1]));
+    return saved.createWebviewPanel.apply(vscode.window, a);
+  };
+  return { asked, panels, unanswered, restore: () => Object.assign(w, saved) };
 }
 
 async function startOAuth(api: CairnApi): Promise<string> {
@@ -167,5 +193,106 @@ describe('sign-in (team mode)', function () {
       body: JSON.stringify({ refresh_token: session.refresh_token }),
     });
     assert.equal(refresh.status, 400);
+  });
+
+  it('confirms a new aal1 sign-in with the code of the factor already set up (a wrong code changes nothing), and the daemon can then manage the team', async () => {
+    const api = await cairn();
+    await useProject(url(), anonKey());
+    const stamp = Date.now();
+    const email = `bea${stamp}@example.test`;
+    const password = 'correct horse battery';
+    const daemon = await ready(api);
+    const actingAs = (store: string, who: string | null) =>
+      waitFor(`the daemon to act as ${who ?? 'nobody'} in its ${store} store`, async () => {
+        const s = await daemon.request('auth/status', {});
+        return s.store === store && (who === null || s.user?.email === who);
+      });
+
+    // Bea set up two-factor authentication once and created a team.
+    assert.ok(await api.auth.signInInteractive({ method: 'signup', email, password }));
+    const enrolment = await api.auth.startMfaEnrolment();
+    assert.ok(enrolment, 'TOTP enrolment started');
+    const totp = new TOTP({ secret: Secret.fromBase32(enrolment.secret), digits: 6, period: 30, algorithm: 'SHA1' });
+    assert.equal(await api.auth.verifyMfa(enrolment.factorId, totp.generate()), true);
+    await actingAs('supabase', email);
+    const team = await daemon.request('teams/create', { name: `Bea's team ${stamp}` });
+
+    // Signed out and in again: this sign-in is aal1, and its daemon may not manage members.
+    await api.auth.signOut();
+    await actingAs('embedded', null);
+    assert.ok(await api.auth.signInInteractive({ method: 'email', email, password }));
+    const aal1Token = api.auth.current!.access_token;
+    assert.equal(claims(aal1Token).aal, 'aal1');
+    await actingAs('supabase', email);
+    const invite = () => daemon.request('teams/invite', { teamId: team.id, email: `cal${stamp}@example.test`, role: 'member' });
+    const refused = await invite().then(() => null, (err: unknown) => err);
+    assert.ok(refused, 'inviting at aal1 is refused');
+    // Every caller that explains a daemon error offers the command that fixes it.
+    const explained = explain(refused);
+    assert.match(explained.message, /^Not allowed until this sign-in is confirmed with a second factor: .*aal2/);
+    assert.deepEqual(explained.actions, [SECOND_FACTOR_ACTION]);
+    assert.equal(SECOND_FACTOR_ACTION.command, 'cairn.enrollMfa');
+    // Setting up another factor is no way out: Supabase Auth refuses it to an aal1 session.
+    assert.equal(await api.auth.startMfaEnrolment(), null);
+    assert.ok(notes.messages.some((m) => /already have two-factor authentication.*confirmed with it/.test(m)), notes.messages.join(' | '));
+
+    const factorsOnServer = async () => {
+      const res = await fetch(`${url()}/auth/v1/user`, { headers: { apikey: anonKey(), authorization: `Bearer ${api.auth.current!.access_token}` } });
+      return ((await res.json()) as { factors?: { id: string; status: string }[] }).factors?.map((f) => [f.id, f.status]);
+    };
+    assert.deepEqual(await factorsOnServer(), [[enrolment.factorId, 'verified']]);
+
+    // A wrong code (none the server would take now) is refused with a retry; giving up there changes nothing.
+    const valid = new Set([-30_000, 0, 30_000].map((d) => totp.generate({ timestamp: Date.now() + d })));
+    const wrong = ['000000', '111111', '222222', '333333'].find((c) => !valid.has(c))!;
+    const first = answerInputBoxes([
+      (o) => {
+        assert.match(String(o.title), /confirm this sign-in with two-factor authentication/);
+        assert.equal(o.password, undefined);
+        assert.match(String(o.validateInput?.('12345')), /6 digits/);
+        assert.match(String(o.validateInput?.('12a456')), /6 digits/);
+        assert.equal(o.validateInput?.(' 123456 '), null);
+        return wrong;
+      },
+      (o) => {
+        assert.match(String(o.prompt), /^That code was not accepted\. Enter the current 6-digit code/);
+        return undefined;
+      },
+    ]);
+    try {
+      assert.equal(await vscode.commands.executeCommand('cairn.enrollMfa'), false);
+    } finally {
+      first.restore();
+    }
+    assert.deepEqual([first.asked.length, first.unanswered, first.panels], [2, [], []], 'two code prompts, no enrolment panel');
+    assert.ok(notes.messages.some((m) => /code was not accepted \(Invalid TOTP code entered\)/.test(m)), notes.messages.join(' | '));
+    assert.equal(api.auth.current?.access_token, aal1Token, 'still the aal1 session');
+    assert.deepEqual(await factorsOnServer(), [[enrolment.factorId, 'verified']], 'no factor was added');
+    await assert.rejects(invite(), 'the daemon still acts at aal1');
+
+    // The right code: aal2 here and in the daemon, which may now invite.
+    const second = answerInputBoxes([() => totp.generate()]);
+    try {
+      assert.equal(await vscode.commands.executeCommand('cairn.enrollMfa'), true);
+    } finally {
+      second.restore();
+    }
+    assert.deepEqual([second.asked.length, second.unanswered, second.panels], [1, [], []]);
+    assert.equal(claims(api.auth.current!.access_token).aal, 'aal2');
+    assert.ok(notes.messages.some((m) => /this sign-in is confirmed with your second factor \(aal2\)/.test(m)), notes.messages.join(' | '));
+    assert.deepEqual(await factorsOnServer(), [[enrolment.factorId, 'verified']], 'the same factor, none added');
+    const invitation = await waitFor('the daemon to invite at aal2', () => invite().catch(() => null));
+    assert.equal(invitation.role, 'member');
+    assert.deepEqual((await daemon.request('teams/invitations', { teamId: team.id })).map((i) => i.email), [`cal${stamp}@example.test`]);
+
+    // Run again at aal2, it has nothing to ask.
+    const third = answerInputBoxes([]);
+    try {
+      assert.equal(await vscode.commands.executeCommand('cairn.enrollMfa'), true);
+    } finally {
+      third.restore();
+    }
+    assert.deepEqual([third.asked.length, third.panels], [0, []]);
+    assert.ok(notes.messages.some((m) => /already confirmed with your second factor/.test(m)), notes.messages.join(' | '));
   });
 });
