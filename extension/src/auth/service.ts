@@ -431,7 +431,8 @@ export class AuthService implements vscode.Disposable {
   async startMfaEnrolment(): Promise<{ factorId: string; secret: string; uri: string } | null> {
     const client = this.signedInClient();
     if (!client) return null;
-    const { data, error } = await client.auth.mfa.enroll({ factorType: 'totp', friendlyName: `Cairn ${new Date().toISOString().slice(0, 19)}` });
+    // Friendly names must be unique per user (Supabase checks that before anything else); to the millisecond, two set-ups never clash.
+    const { data, error } = await client.auth.mfa.enroll({ factorType: 'totp', friendlyName: `Cairn ${new Date().toISOString().slice(0, 23)}` });
     if (error || !data) {
       const message =
         error?.code === 'insufficient_aal'
