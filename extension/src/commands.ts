@@ -11,7 +11,7 @@ import type { StatusBar } from './status.js';
 import type { AuthService } from './auth/service.js';
 import type { AuditLogView } from './teams/audit.js';
 import type { TeamMode } from './teams/mode.js';
-import { createTeam, inviteToTeam, leaveTeam, manageTeam, shareProject } from './teams/manage.js';
+import { createTeam, inviteToTeam, leaveTeam, manageTeam, renameTeam, shareProject } from './teams/manage.js';
 import { chooseProject } from './teams/projects.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
@@ -192,6 +192,9 @@ export function createCommands(): Record<string, CommandSpec> {
     // Team commands explain themselves outside team mode; the database decides who may do what.
     'cairn.createTeam': {
       enabled: (parts, client) => () => createTeam(client, parts),
+    },
+    'cairn.renameTeam': {
+      enabled: (parts, client) => (opts?: unknown) => renameTeam(client, parts, opts),
     },
     'cairn.inviteToTeam': {
       enabled: (parts, client) => (opts?: unknown) => inviteToTeam(client, parts, opts),

@@ -148,6 +148,29 @@ export async function createTeam(client: DaemonClient, parts: TeamParts): Promis
   }
 }
 
+/** "Cairn: Rename Team": a team the caller owns or administers, and its new name. */
+export async function renameTeam(client: DaemonClient, parts: TeamParts, raw?: unknown): Promise<Team | undefined> {
+  try {
+    if (!(await requireTeamMode(client, parts.auth, NEED_TEAM_MODE))) return undefined;
+    const team = await pickTeam(client, optionsOf(raw), 'Cairn: Rename Team', 'Rename which team?', true);
+    if (!team || !mayManage(team, 'rename it')) return undefined;
+    const name = await vscode.window.showInputBox({
+      title: `Cairn: Rename ${team.name}`,
+      prompt: 'New name of the team',
+      value: team.name,
+      ignoreFocusOut: true,
+      validateInput: validateTeamName,
+    });
+    if (name === undefined || name.trim() === team.name) return undefined;
+    const renamed = await client.request('teams/rename', { teamId: team.id, name: name.trim() });
+    notify('info', `Cairn: the team “${team.name}” is now “${renamed.name}”.`);
+    return renamed;
+  } catch (err) {
+    showTeamError(err, 'Cairn could not rename the team');
+    return undefined;
+  }
+}
+
 /** "Cairn: Invite to Team": a team, an email, a role; the invitee joins when they sign in with that email. */
 export async function inviteToTeam(client: DaemonClient, parts: TeamParts, raw?: unknown): Promise<Invitation | undefined> {
   let team: Team | undefined;

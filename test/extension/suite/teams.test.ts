@@ -410,6 +410,32 @@ describe('teams: the team commands, driven from the command palette', function (
     await said(new RegExp(`created the team “${teamName}”; you are its owner`));
   });
 
+  it('renames a team from an input box that starts with its name, and back', async function () {
+    if (!team) this.skip();
+    const api = await cairn();
+    const client = await ready(api);
+    const renamedTo = `${teamName} (renamed)`;
+    const { result, seen } = await runCommand<{ id: string; name: string }>(
+      'cairn.renameTeam',
+      {
+        input: [
+          (o) => {
+            assert.equal(o.value, teamName, 'the box starts with the current name');
+            assert.match(String(o.validateInput?.('   ')), /needs a name/);
+            return renamedTo;
+          },
+        ],
+      },
+      { teamId: team!.id },
+    );
+    assert.match(String(seen.inputs[0]?.title), /Rename/);
+    assert.equal(result.name, renamedTo);
+    assert.deepEqual((await client.request('teams/list', {})).map((t) => t.name), [renamedTo]);
+    await said(new RegExp(`the team “${teamName}” is now “${renamedTo.replace(/[()]/g, '\\$&')}”`));
+    await runCommand('cairn.renameTeam', { input: [() => teamName] }, { teamId: team!.id });
+    assert.deepEqual((await client.request('teams/list', {})).map((t) => t.name), [teamName]);
+  });
+
   it('explains that inviting needs a second factor, and its action sets one up (the code read from the panel)', async function () {
     if (!team) this.skip();
     const api = await cairn();
