@@ -4,6 +4,7 @@
  * `sessions/changed` notifications, which runs in every store mode.
  */
 import { RpcError } from '../protocol/errors.js';
+import { actingStatus, publicUser } from '../rpc/core.js';
 import type { DaemonDeps, HandlerRegistry, Subsystem } from '../rpc/registry.js';
 import { SwitchableStore } from '../store/switchable.js';
 import { LiveBridge } from './live.js';
@@ -54,10 +55,7 @@ export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsyst
     };
 
     // Who the daemon acts as, to tell every client (`auth/changed`) when a hand-over or sign-out changed it.
-    const acting = () => {
-      const user = deps.store.user();
-      return { store: deps.store.mode, signedIn: user !== null, user: user ? { id: user.id, email: user.email } : null };
-    };
+    const acting = () => actingStatus(deps.store);
     const announceIfChanged = (before: ReturnType<typeof acting>) => {
       const now = acting();
       if (now.store !== before.store || now.user?.id !== before.user?.id) deps.hub.publish('auth', 'auth/changed', now);
@@ -73,8 +71,7 @@ export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsyst
       const before = acting();
       await teamAuth().signOut();
       announceIfChanged(before);
-      const user = deps.store.user();
-      return { store: store!.localMode, user: user ? { id: user.id, email: user.email } : null };
+      return { store: store!.localMode, user: publicUser(deps.store) };
     });
 
     const live = new LiveBridge({ store: deps.store, hub: deps.hub, log: deps.log });

@@ -61,9 +61,16 @@ export function effectiveConfig(c: RuntimeConfig): z.output<typeof effectiveConf
   };
 }
 
-function publicUser(store: Store): { id: string; email: string | null } | null {
+/** The acting user as the protocol shows it (id and email only). */
+export function publicUser(store: Store): { id: string; email: string | null } | null {
   const u = store.user();
   return u ? { id: u.id, email: u.email } : null;
+}
+
+/** Who the daemon acts as: the answer of `auth/status` and the params of `auth/changed`. */
+export function actingStatus(store: Store): { store: Store['mode']; signedIn: boolean; user: ReturnType<typeof publicUser> } {
+  const user = publicUser(store);
+  return { store: store.mode, signedIn: user !== null, user };
 }
 
 /** Backup is a capability of the embedded store only; other stores have their own (pg_dump, Supabase). */
@@ -173,10 +180,7 @@ export function registerCore(rpc: RpcServer, deps: DaemonDeps, info: CoreInfo): 
     return { file: params.file, bytes: (await stat(params.file)).size };
   });
 
-  rpc.handle('auth/status', async () => {
-    const user = publicUser(store);
-    return { store: store.mode, signedIn: user !== null, user };
-  });
+  rpc.handle('auth/status', async () => actingStatus(store));
 
   rpc.handle('workspace/resolveProject', async (params) => {
     if (!isAbsolute(params.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
