@@ -7,7 +7,7 @@
  */
 import { lstat, readdir, readFile, realpath, stat, open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
-import { join, relative, resolve as resolvePath, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 
 export interface CrawledFile {
@@ -126,11 +126,6 @@ export class IgnoreRules {
     }
     return this.ignoredHere(rel, isDir);
   }
-}
-
-/** The real path of a workspace root, so a folder reached through a symlink maps to the same project. */
-export async function canonicalRoot(root: string): Promise<string> {
-  return realpath(root).catch(() => resolvePath(root));
 }
 
 function toPosix(p: string): string {

@@ -6,9 +6,8 @@
 import type { Store } from '../store/types.js';
 import type { ConfigHolder } from '../config.js';
 import type { KbHit, KbKind } from '../protocol/kb.js';
-import { resolveProject } from '../workspace/project.js';
+import { canonicalRoot, resolveProject } from '../workspace/project.js';
 import { activeModel } from './state.js';
-import { canonicalRoot } from './crawl.js';
 import { embedderForModel, identifierTokens, type Embedder, vectorText, configuredModelId } from './embed.js';
 
 export type { KbHit };

@@ -55,6 +55,11 @@ interface ProjectRow {
 
 const toRef = (row: ProjectRow): ProjectRef => ({ id: row.id, name: row.name, teamId: row.team_id });
 
+/** The real path of a workspace root, so a folder reached through a symlink maps to the same project. */
+export async function canonicalRoot(root: string): Promise<string> {
+  return realpath(root).catch(() => resolve(root));
+}
+
 /** How a folder is named in the database (`projects.root_uri`, `project_folders.root_uri`). */
 export const folderUri = (root: string): string => `file://${resolve(root)}`;
 
@@ -86,7 +91,7 @@ export async function listProjects(store: Store): Promise<ProjectRef[]> {
  * the project the folder now resolves to.
  */
 export async function chooseProject(store: Store, root: string, projectId: string | null): Promise<ProjectRef> {
-  const names = new Set([resolve(root), await realpath(root).catch(() => resolve(root))]);
+  const names = new Set([resolve(root), await canonicalRoot(root)]);
   for (const name of names) await store.rpc('choose_project', { p_root_uri: folderUri(name), p_project_id: projectId });
   forgetProjects(store);
   return resolveProject(store, root);
