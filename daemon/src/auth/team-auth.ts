@@ -6,7 +6,7 @@
  * wait for the next hand-over, up to a deadline, then fail with NotSignedIn.
  */
 import { decodeJwt } from 'jose';
-import { STALE_REPLY_SECONDS } from '../chat/orchestrator.js';
+import { failInterruptedReplies } from '../chat/orchestrator.js';
 import { RpcError } from '../protocol/errors.js';
 import { TOKEN_REFRESH_DEADLINE_MS } from '../protocol/auth.js';
 import type { EventHub, Logger } from '../rpc/registry.js';
@@ -151,12 +151,7 @@ export class TeamAuth {
       accepted = Number(await next.rpc<number>('accept_pending_invitations'));
       // Replies a crashed daemon of this user left streaming (on this machine or another): only stale ones,
       // the user's other machines may be answering right now.
-      interrupted = Number(
-        await next.rpc<number>('fail_streaming_messages', {
-          p_reason: 'the daemon stopped before the reply finished',
-          p_stale_after_seconds: STALE_REPLY_SECONDS,
-        }),
-      );
+      interrupted = await failInterruptedReplies(next, true);
     } catch (err) {
       await next.close();
       throw err;

@@ -10,7 +10,7 @@ import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT_ID, listAgents } from './agents.js';
 import type { MessageRow } from './history.js';
-import { ChatOrchestrator, STALE_REPLY_SECONDS, type ChatOptions } from './orchestrator.js';
+import { ChatOrchestrator, failInterruptedReplies, type ChatOptions } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
 import { countTokens } from './tokens.js';
 import type { KbSearch } from './tools.js';
@@ -30,10 +30,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
 
     if (store.user()) {
       // A lone embedded daemon owns every streaming reply of its user; on a shared Postgres, only stale ones.
-      const failed = await store.rpc<number>('fail_streaming_messages', {
-        p_reason: 'the daemon stopped before the reply finished',
-        ...(store.mode === 'embedded' ? {} : { p_stale_after_seconds: STALE_REPLY_SECONDS }),
-      });
+      const failed = await failInterruptedReplies(store, store.mode !== 'embedded');
       if (failed > 0) deps.log.info('chat: replies interrupted by the last shutdown marked failed', { count: failed });
     }
     // The tokenizer's ranks take a few hundred ms to load; load them now rather than on the first message.

@@ -56,6 +56,19 @@ export const REPLY_HEARTBEAT_MS = 30_000;
 /** A streaming reply untouched this long belongs to a daemon that is gone (four missed heartbeats). */
 export const STALE_REPLY_SECONDS = 120;
 
+/**
+ * Fails the user's replies a stopped daemon left `streaming`: all of them (a lone embedded daemon at start),
+ * or only stale ones where the user may run other daemons that are answering right now. Returns how many.
+ */
+export async function failInterruptedReplies(store: Store, onlyStale: boolean): Promise<number> {
+  return Number(
+    await store.rpc<number>('fail_streaming_messages', {
+      p_reason: 'the daemon stopped before the reply finished',
+      ...(onlyStale ? { p_stale_after_seconds: STALE_REPLY_SECONDS } : {}),
+    }),
+  );
+}
+
 export const defaultChatOptions: ChatOptions = {
   historyTokens: 12_000,
   maxToolCalls: 8,
