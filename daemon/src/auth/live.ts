@@ -91,8 +91,9 @@ export class LiveBridge {
     if (SESSION_WRITES.has(fn) && hasId(result)) {
       this.remember(toSession(result as SessionRow));
     } else if (fn === 'get_session' && hasId(result)) {
-      // A chat opened on it (announce captures what clients were told before its own read lands here).
-      this.remember(toSession(result as SessionRow));
+      // A chat opened on a session the tree may never have listed: known from now on, so losing access to it
+      // is announced. What clients were told of a known one stays (announce compares with it).
+      if (!this.known.has(result.id)) this.remember(toSession(result as SessionRow));
     } else if (fn === 'list_sessions' && Array.isArray(result)) {
       // What a client's tree now shows: the sessions to re-check when access is revoked.
       for (const row of result) if (hasId(row)) this.remember(toSession(row as SessionRow));
