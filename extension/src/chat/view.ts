@@ -35,13 +35,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   private entries: ChatEntry[] = [];
   private agentId = 'default';
   private agents: AgentOption[] = [{ id: 'default', name: 'Cairn', description: 'The built-in agent' }];
-  private sending = false;
+  /** A `chat/send` in flight (settles when it answered or failed), else null. */
+  private sending: Promise<void> | null = null;
   /** What the user may do in the open session; a new chat is their own. */
   private access: ChatAccess = 'owner';
   /** Names of the people who wrote in the open session, by user id (teammates in a shared session). */
   private readonly authors = new Map<string, string>();
-  /** The user the daemon acts as: their own messages are "You". */
-  private me: string | null = null;
+  /** The user the daemon acts as, their own messages being "You"; undefined until read (`auth/status`), then kept by `auth/changed`. */
+  private me: string | null | undefined = undefined;
   /** The open session's project (its team's members name the authors). */
   private projectId: string | null = null;
   private error: ChatError | null = null;
@@ -62,6 +63,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       ctx.onNotification('chat/tool', (p) => this.onTool(p)),
       ctx.onNotification('chat/done', (p) => this.onDone(p)),
       ctx.onNotification('sessions/changed', (p) => this.onSessionChanged(p)),
+      ctx.onNotification('auth/changed', (p) => (this.me = p.user?.id ?? null)),
       ctx.onDidConnect(() => void this.onConnected()),
       ctx.onDidChangeState((s) => {
         if (s.kind === 'down') this.onConnectionLost(s.message);
@@ -168,7 +170,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       this.showError({ message: 'Cairn is still answering; stop it or wait for the reply.', actions: [] });
       return;
     }
-    this.sending = true;
+    let sent!: () => void;
+    this.sending = new Promise<void>((resolve) => (sent = resolve));
     this.error = null;
     const local: ChatEntry = { id: `local-${Date.now()}`, role: 'user', content, status: 'pending', tools: [] };
     this.entries.push(local);
@@ -198,7 +201,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       // Refused, perhaps because the user's role changed since the chat was read: read what they may do now.
       if (errorName(err) === 'PermissionDenied' && this.sessionId) void this.refresh();
     } finally {
-      this.sending = false;
+      this.sending = null;
+      sent();
     }
   }
 
@@ -285,7 +289,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
 
   private isCurrent(sessionId: string): boolean {
     // A delta can overtake chat/send's answer; while sending, the first session that speaks is ours.
-    return this.sessionId === sessionId || (this.sessionId === null && this.sending);
+    return this.sessionId === sessionId || (this.sessionId === null && this.sending !== null);
   }
 
   private onDelta(p: NotificationParamsOf<'chat/delta'>): void {
@@ -348,7 +352,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       do {
         this.refreshAgain = false;
         // A message being sent gets its id when chat/send answers; re-read after that, not before.
-        while (this.sending) await new Promise((r) => setTimeout(r, 50));
+        while (this.sending) await this.sending;
         try {
           await this.mergeFromStore();
         } catch (err) {
@@ -406,7 +410,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     const client = this.ctx.client;
     if (!client) return;
     try {
-      this.me = (await client.request('auth/status', {})).user?.id ?? null;
+      if (this.me === undefined) this.me = (await client.request('auth/status', {})).user?.id ?? null;
       const unknown = messages.some((m) => m.role === 'user' && m.authorId !== null && m.authorId !== this.me && !this.authors.has(m.authorId));
       if (!unknown || !projectId) return;
       const teamId = (await client.request('workspace/listProjects', {})).projects.find((p) => p.id === projectId)?.teamId;
@@ -430,6 +434,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   private async onConnected(): Promise<void> {
+    // Another daemon (a restart) may act as someone else: read it again when needed.
+    this.me = undefined;
     if (!this.sessionId) {
       this.sendSnapshot();
       return;
