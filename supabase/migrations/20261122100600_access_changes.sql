@@ -59,41 +59,10 @@ as $$
 $$;
 revoke all on function private.record_access_change(uuid, text, uuid, uuid, uuid) from public;
 
-create or replace function private.access_change_on_member_removed()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform private.record_access_change(old.team_id, 'member_removed', p_user_id => old.user_id);
-  return null;
-end;
-$$;
-revoke all on function private.access_change_on_member_removed() from public;
-
-create trigger team_members_access_change_on_delete after delete on public.team_members
-  for each row execute function private.access_change_on_member_removed();
-
-create or replace function private.access_change_on_role_changed()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  if new.role is distinct from old.role then
-    perform private.record_access_change(new.team_id, 'role_changed', p_user_id => new.user_id);
-  end if;
-  return null;
-end;
-$$;
-revoke all on function private.access_change_on_role_changed() from public;
-
-create trigger team_members_access_change_on_role after update of role on public.team_members
-  for each row execute function private.access_change_on_role_changed();
-
-create or replace function private.access_change_on_session_unshared()
+-- One trigger function for the tables whose changes alter what someone may see or do (as private.audit()
+-- serves every audited table): a member removed or leaving, a member's role, a session unshared or moved
+-- out of its team's project, a project moved out of its team.
+create or replace function private.record_access_changes()
 returns trigger
 language plpgsql
 security definer
@@ -102,37 +71,38 @@ as $$
 declare
   v_team uuid;
 begin
-  if old.visibility = 'team' and (new.visibility <> 'team' or new.project_id is distinct from old.project_id) then
-    select p.team_id into v_team from public.projects p where p.id = old.project_id;
-    if v_team is not null then
-      perform private.record_access_change(v_team, 'session_unshared', p_session_id => old.id);
-    end if;
-  end if;
+  case tg_table_name
+    when 'team_members' then
+      if tg_op = 'DELETE' then
+        perform private.record_access_change(old.team_id, 'member_removed', p_user_id => old.user_id);
+      elsif new.role is distinct from old.role then
+        perform private.record_access_change(new.team_id, 'role_changed', p_user_id => new.user_id);
+      end if;
+    when 'sessions' then
+      if old.visibility = 'team' and (new.visibility <> 'team' or new.project_id is distinct from old.project_id) then
+        select p.team_id into v_team from public.projects p where p.id = old.project_id;
+        if v_team is not null then
+          perform private.record_access_change(v_team, 'session_unshared', p_session_id => old.id);
+        end if;
+      end if;
+    when 'projects' then
+      if old.team_id is not null and new.team_id is distinct from old.team_id then
+        perform private.record_access_change(old.team_id, 'project_unshared', p_project_id => old.id);
+      end if;
+  end case;
   return null;
 end;
 $$;
-revoke all on function private.access_change_on_session_unshared() from public;
+revoke all on function private.record_access_changes() from public;
 
+create trigger team_members_access_change_on_delete after delete on public.team_members
+  for each row execute function private.record_access_changes();
+create trigger team_members_access_change_on_role after update of role on public.team_members
+  for each row execute function private.record_access_changes();
 create trigger sessions_access_change_on_unshare after update of visibility, project_id on public.sessions
-  for each row execute function private.access_change_on_session_unshared();
-
-create or replace function private.access_change_on_project_unshared()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  if old.team_id is not null and new.team_id is distinct from old.team_id then
-    perform private.record_access_change(old.team_id, 'project_unshared', p_project_id => old.id);
-  end if;
-  return null;
-end;
-$$;
-revoke all on function private.access_change_on_project_unshared() from public;
-
+  for each row execute function private.record_access_changes();
 create trigger projects_access_change_on_unshare after update of team_id on public.projects
-  for each row execute function private.access_change_on_project_unshared();
+  for each row execute function private.record_access_changes();
 
 -- The change feed: Supabase Realtime (RLS per subscriber lets exactly the people who lost access see the
 -- row) and `cairn_changes` for the local stores.
