@@ -1,18 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { TOTP, Secret } from 'otpauth';
-import { cairn, ready, recordNotifications, waitFor } from './helpers.js';
+import { cairn, leaveTeamProject, ready, recordNotifications, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 import { explain, SECOND_FACTOR_ACTION } from '../../../extension/src/errors.js';
 
-const url = () => process.env.CAIRN_TEST_SUPABASE_URL!;
-const anonKey = () => process.env.CAIRN_TEST_SUPABASE_ANON_KEY!;
-
-async function useProject(projectUrl: string, key: string): Promise<void> {
-  const c = vscode.workspace.getConfiguration('cairn');
-  await c.update('supabase.url', projectUrl, vscode.ConfigurationTarget.Workspace);
-  await c.update('supabase.anonKey', key, vscode.ConfigurationTarget.Workspace);
-}
+const url = supabaseUrl;
+const anonKey = supabaseAnonKey;
 
 function claims(accessToken: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString('utf8'));
@@ -87,9 +81,7 @@ describe('sign-in (team mode)', function () {
   });
   afterEach(() => notes.dispose());
   after(async () => {
-    const api = await cairn();
-    if (api.auth.current) await api.auth.signOut();
-    await useProject('', '');
+    await leaveTeamProject();
   });
 
   it('explains a Supabase URL that does not answer', async () => {
@@ -167,7 +159,7 @@ describe('sign-in (team mode)', function () {
     const api = await cairn();
     await useProject(url(), anonKey());
     const email = `ada${Date.now()}@example.test`;
-    const session = await api.auth.signInInteractive({ method: 'signup', email, password: 'correct horse battery' });
+    const session = await api.auth.signInInteractive({ method: 'signup', email, password: TEST_PASSWORD });
     assert.ok(session && typeof session === 'object', 'sign-up returned a session');
     if (typeof session !== 'object') return;
     assert.equal(api.auth.current?.user.email, email);
@@ -200,7 +192,7 @@ describe('sign-in (team mode)', function () {
     await useProject(url(), anonKey());
     const stamp = Date.now();
     const email = `bea${stamp}@example.test`;
-    const password = 'correct horse battery';
+    const password = TEST_PASSWORD;
     const daemon = await ready(api);
     const actingAs = (store: string, who: string | null) =>
       waitFor(`the daemon to act as ${who ?? 'nobody'} in its ${store} store`, async () => {

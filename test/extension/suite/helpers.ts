@@ -1,4 +1,5 @@
 /** Helpers for the suites that run inside the extension host. */
+import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
@@ -57,4 +58,39 @@ export function recordNotifications(): { messages: string[]; dispose(): void } {
 export function recordFigure(name: string, value: string): void {
   const g = globalThis as { __cairnFigures?: Record<string, string> };
   (g.__cairnFigures ??= {})[name] = value;
+}
+
+/** The Supabase test project run.ts started (Auth, PostgREST, Realtime over PGlite). */
+export const supabaseUrl = (): string => process.env.CAIRN_TEST_SUPABASE_URL!;
+export const supabaseAnonKey = (): string => process.env.CAIRN_TEST_SUPABASE_ANON_KEY!;
+/** The password the team suites sign their users up with. */
+export const TEST_PASSWORD = 'correct horse battery';
+
+/** Points the extension at a Supabase project (empty strings: none), as a user would in settings. */
+export async function useProject(projectUrl: string, key: string): Promise<void> {
+  const c = vscode.workspace.getConfiguration('cairn');
+  await c.update('supabase.url', projectUrl, vscode.ConfigurationTarget.Workspace);
+  await c.update('supabase.anonKey', key, vscode.ConfigurationTarget.Workspace);
+}
+
+/** Signs up (or in) through the extension and waits until the daemon acts as that user against the team project; its id. */
+export async function signUpInEditor(api: CairnApi, email: string, notes: { messages: string[] }, method: 'signup' | 'email' = 'signup'): Promise<string> {
+  const session = await api.auth.signInInteractive({ method, email, password: TEST_PASSWORD });
+  assert.ok(session && typeof session === 'object', `${method === 'signup' ? 'sign-up' : 'sign-in'} of ${email} returned a session (notifications: ${notes.messages.join(' | ')})`);
+  const client = await ready(api);
+  let last: unknown = null;
+  const status = await waitFor(`the daemon to act as ${email}`, async () => {
+    const s = (last = await client.request('auth/status', {}));
+    return s.store === 'supabase' && s.user?.email === email ? s : null;
+  }, 60_000).catch((err: Error) => {
+    throw new Error(`${err.message}; auth/status: ${JSON.stringify(last)}; notifications: ${notes.messages.join(' | ')}`);
+  });
+  return status.user!.id;
+}
+
+/** A team suite's `after`: signs out if signed in and forgets the Supabase project, so later suites start clean. */
+export async function leaveTeamProject(): Promise<void> {
+  const api = await cairn();
+  if (api.auth.current) await api.auth.signOut();
+  await useProject('', '');
 }

@@ -9,25 +9,19 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { TOTP, Secret } from 'otpauth';
-import { cairn, ready, recordNotifications, waitFor } from './helpers.js';
+import { cairn, leaveTeamProject, ready, recordNotifications, signUpInEditor, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
 import { MODEL_KEY_SECRET } from '../../../extension/src/settings.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
-const url = () => process.env.CAIRN_TEST_SUPABASE_URL!;
-const anonKey = () => process.env.CAIRN_TEST_SUPABASE_ANON_KEY!;
-const password = 'correct horse battery';
+const url = supabaseUrl;
+const anonKey = supabaseAnonKey;
+const password = TEST_PASSWORD;
 
 type Client = NonNullable<CairnApi['ctx']['client']>;
 type TreeNode = Parameters<CairnApi['sessions']['getTreeItem']>[0];
 interface Row {
   id: string;
   [k: string]: unknown;
-}
-
-async function useProject(projectUrl: string, key: string): Promise<void> {
-  const c = vscode.workspace.getConfiguration('cairn');
-  await c.update('supabase.url', projectUrl, vscode.ConfigurationTarget.Workspace);
-  await c.update('supabase.anonKey', key, vscode.ConfigurationTarget.Workspace);
 }
 
 /** A teammate in another editor: her own supabase-js client, calling the SQL API as herself. */
@@ -64,20 +58,6 @@ class Teammate {
   }
 }
 
-/** Signs up through the extension and waits until the daemon acts as that user against the team project. */
-async function signUp(api: CairnApi, email: string, notes: { messages: string[] }): Promise<string> {
-  const session = await api.auth.signInInteractive({ method: 'signup', email, password });
-  assert.ok(session && typeof session === 'object', `sign-up of ${email} returned a session (notifications: ${notes.messages.join(' | ')})`);
-  const client = await ready(api);
-  let last: unknown = null;
-  const status = await waitFor(`the daemon to act as ${email}`, async () => {
-    const s = (last = await client.request('auth/status', {}));
-    return s.store === 'supabase' && s.user?.email === email ? s : null;
-  }, 60_000).catch((err: Error) => {
-    throw new Error(`${err.message}; auth/status: ${JSON.stringify(last)}; notifications: ${notes.messages.join(' | ')}`);
-  });
-  return status.user!.id;
-}
 
 /** The session rows as the tree shows them, with the group ("My sessions", "Team sessions") each sits in. */
 async function shownSessions(api: CairnApi): Promise<{ group: string; id: string; label: string }[]> {
@@ -149,8 +129,7 @@ describe('team chat: the open chat follows teammates, and viewers read only', fu
   after(async () => {
     const api = await cairn();
     api.chat.newChat();
-    if (api.auth.current) await api.auth.signOut();
-    await useProject('', '');
+    await leaveTeamProject();
     if (!hadModelKey) await api.ctx.extension.secrets.delete(MODEL_KEY_SECRET);
     await tess?.db.auth.signOut();
   });
@@ -158,7 +137,7 @@ describe('team chat: the open chat follows teammates, and viewers read only', fu
   it("shows a teammate's posts in the open chat, in order and once, beside one's own replies (streaming, or with a tool call), and follows her rename", async () => {
     const api = await cairn();
     await useProject(url(), anonKey());
-    myId = await signUp(api, myEmail, notes);
+    myId = await signUpInEditor(api, myEmail, notes);
     await waitFor('the shared session under Team sessions', async () => (await shownSessions(api)).some((s) => s.id === standupId && s.group === 'Team sessions'));
 
     await vscode.commands.executeCommand('cairn.openSession', standupId);

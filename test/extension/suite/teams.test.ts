@@ -10,37 +10,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TOTP, Secret } from 'otpauth';
-import { cairn, ready, recordNotifications, waitFor } from './helpers.js';
+import { cairn, leaveTeamProject, ready, recordNotifications, signUpInEditor, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
-const url = () => process.env.CAIRN_TEST_SUPABASE_URL!;
-const anonKey = () => process.env.CAIRN_TEST_SUPABASE_ANON_KEY!;
-const password = 'correct horse battery';
-
-async function useProject(projectUrl: string, key: string): Promise<void> {
-  const c = vscode.workspace.getConfiguration('cairn');
-  await c.update('supabase.url', projectUrl, vscode.ConfigurationTarget.Workspace);
-  await c.update('supabase.anonKey', key, vscode.ConfigurationTarget.Workspace);
-}
+const url = supabaseUrl;
+const anonKey = supabaseAnonKey;
+const password = TEST_PASSWORD;
 
 function daemonPid(): number {
   return (JSON.parse(readFileSync(join(process.env.CAIRN_HOME!, 'daemon.json'), 'utf8')) as { pid: number }).pid;
 }
 
-/** Signs up (or in) through the extension and waits until the daemon acts as that user against the team project. */
-async function signUp(api: CairnApi, email: string, notes: { messages: string[] }, method: 'signup' | 'email' = 'signup'): Promise<string> {
-  const session = await api.auth.signInInteractive({ method, email, password });
-  assert.ok(session && typeof session === 'object', `${method === 'signup' ? 'sign-up' : 'sign-in'} of ${email} returned a session`);
-  const client = await ready(api);
-  let last: unknown = null;
-  const status = await waitFor(`the daemon to act as ${email}`, async () => {
-    const s = (last = await client.request('auth/status', {}));
-    return s.store === 'supabase' && s.user?.email === email ? s : null;
-  }, 60_000).catch((err: Error) => {
-    throw new Error(`${err.message}; auth/status: ${JSON.stringify(last)}; notifications: ${notes.messages.join(' | ')}`);
-  });
-  return status.user!.id;
-}
 
 type TreeNode = Parameters<CairnApi['sessions']['getTreeItem']>[0];
 
@@ -86,9 +66,7 @@ describe('teams: audit log and team mode across daemon restarts', function () {
   });
   afterEach(() => notes.dispose());
   after(async () => {
-    const api = await cairn();
-    if (api.auth.current) await api.auth.signOut();
-    await useProject('', '');
+    await leaveTeamProject();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
@@ -104,7 +82,7 @@ describe('teams: audit log and team mode across daemon restarts', function () {
   it("shows the owner the team's audit log in words, newest first, a page at a time", async () => {
     const api = await cairn();
     await useProject(url(), anonKey());
-    await signUp(api, ownerEmail, notes);
+    await signUpInEditor(api, ownerEmail, notes);
     // Inviting members takes a second factor (aal2), as in the sign-in suite.
     const enrolment = await api.auth.startMfaEnrolment();
     assert.ok(enrolment, 'TOTP enrolment started');
@@ -180,7 +158,7 @@ describe('teams: audit log and team mode across daemon restarts', function () {
     await api.auth.signOut();
     // The owner's view, still open, no longer shows what only the owner may read.
     await waitFor('the open audit view to be emptied on sign-out', async () => ownerView && /^Nothing loaded/m.test(await viewText(ownerView)));
-    await signUp(api, memberEmail, notes);
+    await signUpInEditor(api, memberEmail, notes);
     const client = await ready(api);
     const teams = await client.request('teams/list', {});
     assert.deepEqual(teams.map((t) => [t.name, t.role]), [[teamName, 'member']], 'the invitation was accepted at sign-in');
@@ -375,9 +353,7 @@ describe('teams: the team commands, driven from the command palette', function (
   });
   afterEach(() => notes.dispose());
   after(async () => {
-    const api = await cairn();
-    if (api.auth.current) await api.auth.signOut();
-    await useProject('', '');
+    await leaveTeamProject();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
@@ -386,7 +362,7 @@ describe('teams: the team commands, driven from the command palette', function (
   it('creates a team from an input box that checks the name; the status bar names the team project, not the embedded store', async () => {
     const api = await cairn();
     await useProject(url(), anonKey());
-    await signUp(api, leadEmail, notes);
+    await signUpInEditor(api, leadEmail, notes);
     // The initialize answer is from before the sign-in; the status bar follows auth/status.
     await waitFor(`the status bar to name the team project (tooltip: ${api.status.tooltip})`, () =>
       /team project \(Supabase\), signed in as lead/.test(api.status.tooltip) && !/embedded store/.test(api.status.tooltip),
@@ -539,7 +515,7 @@ describe('teams: the team commands, driven from the command palette', function (
     const api = await cairn();
     await api.auth.signOut();
     await waitFor(`the status bar back on the embedded store (tooltip: ${api.status.tooltip})`, () => /embedded store/.test(api.status.tooltip));
-    await signUp(api, ivyEmail, notes);
+    await signUpInEditor(api, ivyEmail, notes);
     const client = await ready(api);
     assert.deepEqual((await client.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'member']], 'the invitation was accepted at sign-in');
     const root = api.ctx.workspaceRoot()!;
@@ -567,7 +543,7 @@ describe('teams: the team commands, driven from the command palette', function (
 
     // The viewer joins too, for the owner to remove below.
     await api.auth.signOut();
-    await signUp(api, vicEmail, notes);
+    await signUpInEditor(api, vicEmail, notes);
     const vic = await ready(api);
     assert.deepEqual((await vic.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'viewer']]);
   });
@@ -576,7 +552,7 @@ describe('teams: the team commands, driven from the command palette', function (
     if (!team || !leadSecret) this.skip();
     const api = await cairn();
     await api.auth.signOut();
-    await signUp(api, leadEmail, notes, 'email');
+    await signUpInEditor(api, leadEmail, notes, 'email');
     // A new sign-in is aal1 again: the same command now asks for the code of the factor set up above.
     const stepUp = await runCommand<boolean>('cairn.enrollMfa', {
       input: [
