@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { signUp, startProject } from '../test/team/harness.js';
-import { buildTeam, leaveAll } from '../test/team/scenarios.js';
+import { buildTeam, leaveAll, postLatencies } from '../test/team/scenarios.js';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? 0;
 
@@ -19,14 +19,7 @@ export async function run(): Promise<object> {
   const team = await buildTeam({ project, person: (name) => signUp(project, name) }, 'bench');
   try {
     const session = await team.owner.store.rpc<Row>('create_session', { p_project_id: team.projectId, p_title: 'Bench', p_visibility: 'team' });
-    const post: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const mark = team.member.log.events.length;
-      const t0 = performance.now();
-      const msg = await team.owner.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: `ping ${i}` });
-      await team.member.log.waitFor((e) => e.record.id === msg.id, 5000, `ping ${i}`, mark);
-      post.push(performance.now() - t0);
-    }
+    const post = await postLatencies(team.owner, team.member, session.id, 50, 5000);
     const unshare: number[] = [];
     for (let i = 0; i < 20; i++) {
       const mark = team.member.log.events.length;

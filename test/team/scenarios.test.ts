@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';
 import { ChangeLog, shippedMigrations, signIn, signUp, sleep, startProject, storeFor, type Project } from './harness.js';
-import { buildTeam, expectFailure, join, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
+import { buildTeam, expectFailure, join, leaveAll, postLatencies, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
 
 interface Row {
   id: string;
@@ -41,14 +41,7 @@ describe('team mode on the Supabase test servers', function () {
 
   it('delivers a teammate\'s message to the others within a second (p95 of 20)', async () => {
     const session = await team.owner.store.rpc<Row>('create_session', { p_project_id: team.projectId, p_title: 'Latency', p_visibility: 'team' });
-    const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const mark = team.viewer.log.events.length;
-      const t0 = performance.now();
-      const msg = await team.member.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: `ping ${i}` });
-      await team.viewer.log.waitFor((e) => e.record.id === msg.id, 3000, `ping ${i}`, mark);
-      latencies.push(performance.now() - t0);
-    }
+    const latencies = await postLatencies(team.member, team.viewer, session.id, 20, 3000);
     latencies.sort((a, b) => a - b);
     const p50 = latencies[10]!;
     const p95 = latencies[18]!;

@@ -61,6 +61,19 @@ export async function leaveAll(members: Member[]): Promise<void> {
   }
 }
 
+/** How long each of `n` posts by `from` in a session takes to reach `to`'s change feed, in ms, in order. */
+export async function postLatencies(from: Member, to: Member, sessionId: string, n: number, timeoutMs: number): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const mark = to.log.events.length;
+    const t0 = performance.now();
+    const msg = await from.store.rpc<Row>('append_message', { p_session_id: sessionId, p_role: 'user', p_content: `ping ${i}` });
+    await to.log.waitFor((e) => e.record.id === msg.id, timeoutMs, `ping ${i}`, mark);
+    latencies.push(performance.now() - t0);
+  }
+  return latencies;
+}
+
 /** Re-reads a person's session so the store acts with the token after MFA. */
 async function refreshStore(m: Member): Promise<void> {
   m.store.setSession(m.person.session());
