@@ -2,7 +2,7 @@
  * The chat subsystem: `chat/*`, `sessions/*`, `agents/*` and `tasks/*` handlers over the orchestrator and
  * the SQL API. At start it marks replies a crash left `streaming` as `failed`.
  */
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { searchKnowledgeBase } from '../kb/search.js';
 import { RpcError } from '../protocol/errors.js';
 import type { DaemonDeps, HandlerRegistry, Subsystem } from '../rpc/registry.js';
@@ -13,6 +13,7 @@ import type { MessageRow } from './history.js';
 import { ChatOrchestrator, failInterruptedReplies, type ChatOptions } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
 import { countTokens } from './tokens.js';
+import { PathRefused, Workspace } from './workspace-files.js';
 import type { KbSearch } from './tools.js';
 
 async function projectOf(store: Store, p: { projectId?: string; root?: string }): Promise<string> {
@@ -101,6 +102,26 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       chat.forget(p.sessionId);
       deps.hub.publish('sessions', 'sessions/changed', { sessionId: p.sessionId, change: 'deleted', session: null });
       return { deleted: true as const };
+    });
+    registry.handle('sessions/post', async (p, ctx) => {
+      // append_message is the access check: NotFound for a session the user cannot see, PermissionDenied for read-only.
+      const message = await ctx.store.rpc<MessageRow>('append_message', { p_session_id: p.sessionId, p_role: 'user', p_content: p.content });
+      const session = toSession(await ctx.store.rpc<SessionRow>('get_session', { p_session_id: p.sessionId }));
+      const change = { sessionId: p.sessionId, change: 'updated' as const, session };
+      deps.hub.publish('sessions', 'sessions/changed', change);
+      deps.hub.publish(`session:${p.sessionId}`, 'sessions/changed', change);
+      return toMessage(message);
+    });
+    registry.handle('workspace/readFile', async (p) => {
+      if (!isAbsolute(p.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
+      try {
+        const ws = await Workspace.open(p.root);
+        return { text: await ws.readFile(p.path, p.startLine, p.endLine) };
+      } catch (err) {
+        if (err instanceof PathRefused) throw new RpcError('InvalidInput', err.message, { field: 'path' });
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RpcError('InvalidInput', `No such workspace folder: ${p.root}`, { field: 'root' });
+        throw err;
+      }
     });
     registry.handle('sessions/subscribe', async (p, ctx) => {
       // get_session raises NotFound for a session the user cannot see, so nobody listens in on others' chats.

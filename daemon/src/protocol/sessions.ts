@@ -169,6 +169,31 @@ export const sessionsRequests = {
     errors: ['NotFound', 'PermissionDenied'],
     example: { params: { sessionId: exampleSession.id, visibility: 'team' }, result: { ...exampleSession, visibility: 'team' } },
   }),
+  'sessions/post': request('sessions/post', {
+    summary:
+      'Posts a note into a session as the user, without asking the agent for a reply (e.g. from another tool or ' +
+      'agent through MCP); teammates see it like any message. Needs write access to the session.',
+    params: SessionRef.extend({ content: z.string().min(1).max(100_000) }),
+    result: Message,
+    errors: ['NotFound', 'PermissionDenied'],
+    example: {
+      params: { sessionId: exampleSession.id, content: 'Note from Claude Code: the retry fix is in #412.' },
+      result: {
+        id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f',
+        sessionId: exampleSession.id,
+        seq: 7,
+        role: 'user',
+        authorId: exampleSession.ownerId,
+        content: 'Note from Claude Code: the retry fix is in #412.',
+        status: 'complete',
+        toolCalls: null,
+        toolCallId: null,
+        name: null,
+        metadata: {},
+        createdAt: '2026-11-22T01:05:00.000Z',
+      },
+    },
+  }),
   'sessions/subscribe': request('sessions/subscribe', {
     summary: 'Subscribes this connection to the chat notifications of a session (deltas, tool activity, done).',
     params: SessionRef,

@@ -46,6 +46,26 @@ export const workspaceRequests = {
       result: { id: '3d0f6a43-0c2e-4f0e-9d36-0f1f9a3a7d21', name: 'cairn', teamId: '0b8e7c52-4f1a-4d7e-9a61-2c3d4e5f6a7b' },
     },
   }),
+  'workspace/readFile': request('workspace/readFile', {
+    summary:
+      'Reads a text file of a workspace folder, with line numbers (up to 400 lines, 64 KiB per call), under the same ' +
+      'confinement as the chat tools: paths that leave the folder, directly or through a symlink, are refused.',
+    params: z.object({
+      root: z.string().min(1).describe('Absolute path of the workspace folder.'),
+      path: z.string().min(1).max(4096).describe('Path relative to the folder (or absolute, inside it).'),
+      startLine: z.number().int().min(1).default(1),
+      endLine: z.number().int().min(1).optional().describe('Last line to read; default startLine + 399.'),
+    }),
+    result: z.object({
+      /** `path:first-last`, then one `number<TAB>line` per line, then a note when the file goes on. */
+      text: z.string(),
+    }),
+    errors: ['InvalidInput'],
+    example: {
+      params: { root: '/home/ada/src/cairn', path: 'daemon/src/kb/search.ts', startLine: 1, endLine: 2 },
+      result: { text: 'daemon/src/kb/search.ts:1-2\n1\t/**\n2\t * Knowledge-base search.\n\n… 120 more lines; read from line 3.' },
+    },
+  }),
 } as const;
 
 export const workspaceNotifications = {} as const;
