@@ -13,7 +13,9 @@ import type { DaemonDeps, Subsystem } from './rpc/registry.js';
 import { RpcServer, type Limits } from './rpc/server.js';
 import { serveStdio } from './rpc/stdio.js';
 import { DAEMON_VERSION } from './rpc/version.js';
-import { checkLoopback, listenWebSocket, type WsListener } from './rpc/ws.js';
+import { checkLoopback, hasToken, listenWebSocket, type WsListener } from './rpc/ws.js';
+import { handleMcpHttp } from './mcp/http.js';
+import type { IncomingMessage } from 'node:http';
 import type { Store } from './store/types.js';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -141,7 +143,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
       requestShutdown: (reason) => setImmediate(() => void shutdown(reason)),
     });
     for (const subsystem of opts.subsystems) disposers.push(await subsystem(rpc, deps));
-    ws = await listenWebSocket({ rpc, host, token, log, ...(env.CAIRN_PORT ? { port: Number(env.CAIRN_PORT) } : {}) });
+    const mcp = { rpc, log, authorized: (req: IncomingMessage) => hasToken(req, token) };
+    ws = await listenWebSocket({
+      rpc,
+      host,
+      token,
+      log,
+      onRequest: (req, res) => handleMcpHttp(mcp, req, res),
+      ...(env.CAIRN_PORT ? { port: Number(env.CAIRN_PORT) } : {}),
+    });
   } catch (err) {
     log.error('daemon failed to start', { error: err });
     await shutdown('start failed');

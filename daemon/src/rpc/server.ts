@@ -43,7 +43,8 @@ export const defaultLimits: Limits = {
 
 /** What the engine needs from a transport for one connection. */
 export interface Transport {
-  readonly kind: 'ws' | 'stdio';
+  /** `internal`: a connection the daemon opens to itself (the MCP endpoint calling protocol methods). */
+  readonly kind: 'ws' | 'stdio' | 'internal';
   send(text: string): void;
   close(code: number, reason: string): void;
 }

@@ -4,7 +4,7 @@
  * connection exists, so an unauthenticated client never reaches a method.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from './registry.js';
@@ -70,7 +70,20 @@ export interface WsListener {
   close(): Promise<void>;
 }
 
-export async function listenWebSocket(opts: { rpc: RpcServer; host: string; port?: number; token: string; log: Logger }): Promise<WsListener> {
+/** True when the request presents the daemon token (for plain HTTP endpoints beside the WebSocket, e.g. `/mcp`). */
+export function hasToken(req: IncomingMessage, token: string): boolean {
+  return tokenMatches(presentedToken(req), token);
+}
+
+export async function listenWebSocket(opts: {
+  rpc: RpcServer;
+  host: string;
+  port?: number;
+  token: string;
+  log: Logger;
+  /** Plain HTTP requests go here first; it answers true for those it handled (the MCP endpoint). */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}): Promise<WsListener> {
   const host = checkLoopback(opts.host);
   const { rpc, log, token } = opts;
   const wss = new WebSocketServer({
@@ -79,7 +92,8 @@ export async function listenWebSocket(opts: { rpc: RpcServer; host: string; port
     // The token subprotocol must be echoed back, or standard clients abort the handshake.
     handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) ?? false,
   });
-  const http: Server = createServer((_req, res) => {
+  const http: Server = createServer((req, res) => {
+    if (opts.onRequest?.(req, res)) return;
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.end('This is the Cairn daemon: connect with a WebSocket and the token from daemon.json (see docs/protocol.md).\n');
   });
