@@ -13,6 +13,7 @@ import { CairnAuthProvider } from './auth/provider.js';
 import { AuditLogView } from './teams/audit.js';
 import { TeamMode } from './teams/mode.js';
 import { registerCommands, type Parts } from './commands.js';
+import { registerChatIntegration } from './participant.js';
 import { describeError, log } from './log.js';
 import { affectsDaemon, MODEL_KEY_SECRET } from './settings.js';
 
@@ -49,6 +50,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
       context.secrets.onDidChange((e) => e.key === MODEL_KEY_SECRET && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),
     );
     registerCommands(parts);
+    ctx.pushExtension(...registerChatIntegration(ctx));
     ctx.start();
     void auth.reload().catch((err) => log().warn(`loading the stored session: ${describeError(err)}`));
     const activationMs = performance.now() - started;

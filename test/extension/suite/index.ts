@@ -11,6 +11,7 @@ function loadSuites(): void {
   require('./connection.test.js');
   require('./search.test.js');
   require('./chat.test.js');
+  require('./participant.test.js');
   require('./sessions.test.js');
   require('./auth.test.js');
   require('./teams.test.js');
