@@ -24,7 +24,7 @@ import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT, findAgent } from './agents.js';
 import { SqlChatMessageHistory, type MessageRow } from './history.js';
-import { chatModelFor, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
+import { chatModelFor, checkModelChoice, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
 import { offlineAnswer } from './offline.js';
 import { toSession, type SessionRow } from './rows.js';
 import { countMessageTokens, countTokens } from './tokens.js';
@@ -337,6 +337,8 @@ export class ChatOrchestrator {
           emit: delta,
         });
       } else {
+        const problem = checkModelChoice(choice);
+        if (problem) throw new RpcError(problem.code, problem.message);
         metadata.model = choice.model;
         metadata.agentId = agent.id;
         await this.runAgent({ store, agent, choice, workspace, session, replyId, signal, delta, recordUsage, metadata });
