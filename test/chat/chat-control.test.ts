@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startHarness, type Harness } from './harness.js';
+import { migratedTemplate } from '../support/db.js';
 import { lastUserMessage } from '../support/openai-server.js';
 
 const longReply = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
@@ -9,6 +10,10 @@ const longReply = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
 describe('chat: cancel, provider errors, history budget, several clients', function () {
   this.timeout(60_000);
   let h: Harness;
+
+  // The migrated database image every harness starts from is built once per process: here, not inside the
+  // first test's budget (over 40 s on a loaded machine, which made the cancel test time out).
+  before(() => migratedTemplate());
 
   afterEach(async () => {
     await h?.close();

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import type { DiscoveryInfo } from '../../daemon/src/protocol/client/discovery.js';
+import { migratedTemplate } from '../support/db.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { RecordingClient, seedKnowledgeBase, startHarness, type Harness } from './harness.js';
 
@@ -31,6 +32,15 @@ describe('chat durability', function () {
     let model: FakeOpenAIServer;
     const procs: ChildProcess[] = [];
     const clients: DaemonClient[] = [];
+    let templateFile: string;
+
+    // The migrated database image, built once per process (in a hook, so its cost is not the test's budget);
+    // the child starts its fresh home from it, as the in-process harness does.
+    before(async () => {
+      home = await mkdtemp(join(tmpdir(), 'cairn-chat-kill-'));
+      templateFile = join(home, 'template.tar.gz');
+      await writeFile(templateFile, Buffer.from(await (await migratedTemplate()).arrayBuffer()));
+    });
 
     after(async () => {
       for (const c of clients) await c.close().catch(() => undefined);
@@ -40,11 +50,10 @@ describe('chat durability', function () {
     });
 
     it('keeps the user message and the partial reply, marked failed after restart (never missing, never streaming)', async () => {
-      home = await mkdtemp(join(tmpdir(), 'cairn-chat-kill-'));
       const workspace = join(home, 'workspace');
       await mkdir(workspace);
       model = await startOpenAIServer({ responder: () => ({ content: Array.from({ length: 200 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 20 }) });
-      const env = { ...process.env, CAIRN_HOME: home, CAIRN_PORT: '0', CAIRN_MODEL_BASE_URL: model.baseURL, CAIRN_MODEL: 'gpt-test', OPENAI_API_KEY: 'sk-x' };
+      const env = { ...process.env, CAIRN_HOME: home, CAIRN_PORT: '0', CAIRN_MODEL_BASE_URL: model.baseURL, CAIRN_MODEL: 'gpt-test', OPENAI_API_KEY: 'sk-x', CAIRN_TEST_TEMPLATE: templateFile };
 
       const first = await startChild(env);
       procs.push(first.proc);
