@@ -21,6 +21,10 @@ const targets = [
     format: 'cjs',
     target: 'node20',
     external: ['vscode'],
+    // The extension host is Node: VS Code logs a PendingMigrationError on every read of the global
+    // `navigator`, which supabase-js probes while it loads (React Native detection) and for browser-only
+    // features (WebAuthn, navigator.locks) the extension never uses.
+    define: { navigator: 'undefined', 'globalThis.navigator': 'undefined' },
   },
   {
     ...common,

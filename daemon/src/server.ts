@@ -60,6 +60,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
   });
   const startedAt = Date.now();
   log.info('daemon starting', { pid: process.pid, version: DAEMON_VERSION, home });
+  if (lock.replaced !== null) log.info('the previous daemon is gone (crashed or killed); starting a new daemon', { previousPid: lock.replaced });
 
   let store: Store;
   try {

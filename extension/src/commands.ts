@@ -13,11 +13,12 @@ import type { AuditLogView } from './teams/audit.js';
 import type { TeamMode } from './teams/mode.js';
 import { createTeam, inviteToTeam, leaveTeam, manageTeam, renameTeam, shareProject } from './teams/manage.js';
 import { chooseProject } from './teams/projects.js';
+import { requireTeamMode, type TeamModeNeed } from './teams/mode.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
-import { log } from './log.js';
+import { describeError, log } from './log.js';
 import { searchKnowledgeBase, selectionQuery } from './search.js';
-import { MODEL_KEY_SECRET } from './settings.js';
+import { daemonSettings, MODEL_KEY_SECRET, setWindowModelKey } from './settings.js';
 
 export interface Parts {
   ctx: Ctx;
@@ -111,6 +112,8 @@ export function createCommands(): Record<string, CommandSpec> {
     },
     'cairn.shareSession': {
       enabled: (parts, client) => async (arg?: unknown) => {
+        // Hidden outside team mode (package.json); run anyway (a keybinding), it explains instead of failing red.
+        if (!(await requireTeamMode(client, parts.auth, SHARE_NEEDS_TEAM))) return;
         const s = await pickSession(parts, arg, 'Share which session with your team?', (x) => x.visibility === 'private');
         if (!s) return;
         try {
@@ -246,6 +249,11 @@ export function createCommands(): Record<string, CommandSpec> {
   };
 }
 
+const SHARE_NEEDS_TEAM: TeamModeNeed = {
+  withoutProject: 'sessions are shared with a team, and teams live in a team project (Supabase); in embedded mode every session is yours alone',
+  toDo: 'to share a session with your team',
+};
+
 async function setModelApiKey(parts: Parts): Promise<void> {
   const key = await vscode.window.showInputBox({
     title: 'Cairn: Set Model API Key',
@@ -255,10 +263,32 @@ async function setModelApiKey(parts: Parts): Promise<void> {
     placeHolder: 'sk-…',
   });
   if (key === undefined) return;
-  if (key.trim() === '') await parts.ctx.extension.secrets.delete(MODEL_KEY_SECRET);
-  else await parts.ctx.extension.secrets.store(MODEL_KEY_SECRET, key.trim());
+  const value = key.trim();
+  const secrets = parts.ctx.extension.secrets;
+  let failure: string | null = null;
+  try {
+    if (value === '') await secrets.delete(MODEL_KEY_SECRET);
+    else await secrets.store(MODEL_KEY_SECRET, value);
+    // Read back: a store can resolve without keeping anything (the web host's storage answering 405).
+    if (((await secrets.get(MODEL_KEY_SECRET)) ?? '') !== value) failure = 'reading it back gave something else';
+  } catch (err) {
+    failure = describeError(err);
+  }
+  const baseUrl = daemonSettings().chat?.baseUrl ?? 'the model provider';
+  if (failure) {
+    // Still used in this window, in memory; said plainly, since the next window will not have it.
+    setWindowModelKey(value || null);
+    log().warn(`the editor's secret storage did not keep the model API key: ${failure}`);
+    await parts.ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`));
+    parts.chat.modelSettingsChanged();
+    void vscode.window.showWarningMessage(
+      `Cairn: this editor did not save the model API key (${failure}). Cairn uses it in this window until it is reloaded; after a reload, set it again.`,
+    );
+    return;
+  }
+  setWindowModelKey(null);
   // secrets.onDidChange hands the key to the daemon (in this window and every other one).
-  void vscode.window.showInformationMessage(key.trim() ? 'Cairn: model API key saved.' : 'Cairn: model API key removed.');
+  void vscode.window.showInformationMessage(value ? `Cairn: model API key saved for ${baseUrl}.` : 'Cairn: model API key removed.');
 }
 
 /** Registers every command with the enabled/disabled dispatch. */

@@ -38,6 +38,17 @@ export function isCancellation(err: unknown): boolean {
   return errorName(err) === 'Cancelled';
 }
 
+/** `lead: text`, unless the daemon's text is already a whole sentence saying what failed ("The model …", "No API key …"). */
+function lead(lead: string, text: string): string {
+  return /^(The|No) /.test(text) ? text : `${lead}: ${text}`;
+}
+
+/** The actions that fix the model connection: what a model error offers, and what clears it once used. */
+export const MODEL_ACTIONS: FixAction[] = [
+  { label: 'Set Model API Key', command: 'cairn.setModelApiKey' },
+  { label: 'Open Settings', command: 'workbench.action.openSettings', args: ['cairn.model'] },
+];
+
 /** The error as one sentence for a person, with the action that fixes it when there is one. */
 export function explain(err: unknown): { message: string; actions: FixAction[] } {
   const text = describeError(err);
@@ -45,21 +56,9 @@ export function explain(err: unknown): { message: string; actions: FixAction[] }
     case 'NotSignedIn':
       return { message: `Sign in to use Cairn in team mode. (${text})`, actions: [{ label: 'Sign In', command: 'cairn.signIn' }] };
     case 'ModelNotConfigured':
-      return {
-        message: `No model is connected: ${text}`,
-        actions: [
-          { label: 'Set Model API Key', command: 'cairn.setModelApiKey' },
-          { label: 'Open Settings', command: 'workbench.action.openSettings', args: ['cairn.model'] },
-        ],
-      };
+      return { message: lead('No model is connected', text), actions: MODEL_ACTIONS };
     case 'ProviderError':
-      return {
-        message: `The model provider failed: ${text}`,
-        actions: [
-          { label: 'Check Settings', command: 'workbench.action.openSettings', args: ['cairn.model'] },
-          { label: 'Set Model API Key', command: 'cairn.setModelApiKey' },
-        ],
-      };
+      return { message: lead('The model provider failed', text), actions: MODEL_ACTIONS };
     case 'SchemaBehind':
       return { message: `The database schema is older than this Cairn: ${text}`, actions: [{ label: 'Show Log', command: 'cairn.showLog' }] };
     case 'PermissionDenied':

@@ -46,8 +46,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
       auth.onDidChangeSession((s) => status.setAccount(s?.user.email ?? null)),
       teamMode.onDidChange((s) => status.setActing(s)),
       auth.onDidChangeDaemonUser(() => sessions.refresh()),
-      vscode.workspace.onDidChangeConfiguration((e) => affectsDaemon(e) && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),
-      context.secrets.onDidChange((e) => e.key === MODEL_KEY_SECRET && void ctx.configure().catch((err) => log().warn(`configure: ${describeError(err)}`))),
+      vscode.workspace.onDidChangeConfiguration((e) => affectsDaemon(e) && void modelChanged(ctx, chat, e.affectsConfiguration('cairn.model'))),
+      context.secrets.onDidChange((e) => e.key === MODEL_KEY_SECRET && void modelChanged(ctx, chat, true)),
     );
     registerCommands(parts);
     ctx.pushExtension(...registerChatIntegration(ctx));
@@ -61,6 +61,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
     log().error(`activation failed: ${message}`);
     void vscode.window.showErrorMessage(`Cairn failed to start: ${message}`, 'Show Log').then((a) => a && log().show());
     return undefined;
+  }
+}
+
+/** Hands changed settings or the key to the daemon; a model error in the chat goes once its fix is in. */
+async function modelChanged(ctx: Ctx, chat: ChatViewProvider, model: boolean): Promise<void> {
+  try {
+    await ctx.configure();
+    if (model) chat.modelSettingsChanged();
+  } catch (err) {
+    log().warn(`configure: ${describeError(err)}`);
   }
 }
 

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { ResultOf } from '../../daemon/src/protocol/index.js';
 import type { DaemonClient } from './client.js';
 import { explain, isCancellation } from './errors.js';
+import { log } from './log.js';
 
 export async function indexWorkspace(
   client: DaemonClient,
@@ -32,6 +33,7 @@ export async function indexWorkspace(
         );
         const skipped = Object.values(summary.skipped).reduce((a, b) => a + b, 0) - summary.skipped.ignored;
         const text = `Cairn indexed ${summary.files} files (${summary.indexed} changed, ${summary.chunks} chunks${summary.deleted ? `, ${summary.deleted} removed` : ''}${skipped ? `, ${skipped} skipped` : ''}) in ${summary.seconds.toFixed(1)} s.`;
+        logSummary(root, text, summary);
         if (summary.errors.length > 0) {
           void vscode.window.showWarningMessage(`${text} ${summary.errors.length} file(s) failed, e.g. ${summary.errors[0]?.path}: ${summary.errors[0]?.message}`, 'Show Log').then((a) => a && vscode.commands.executeCommand('cairn.showLog'));
         } else {
@@ -44,6 +46,7 @@ export async function indexWorkspace(
           return null;
         }
         const e = explain(err);
+        log().error(`indexing ${root} failed: ${e.message}`);
         void vscode.window.showErrorMessage(`Cairn could not index: ${e.message}`, ...e.actions.map((a) => a.label)).then((picked) => {
           const a = e.actions.find((x) => x.label === picked);
           if (a) void vscode.commands.executeCommand(a.command, ...(a.args ?? []));
@@ -54,4 +57,21 @@ export async function indexWorkspace(
       }
     },
   );
+}
+
+const SKIP_REASONS: Record<ResultOf<'kb/index'>['skippedFiles'][number]['reason'], string> = {
+  binary: 'binary content',
+  tooLarge: 'over the size limit',
+  unreadable: 'unreadable',
+  outsideWorkspace: 'a symlink leaving the workspace',
+  symlinkLoop: 'a symlink loop',
+  embedFailed: 'embedding failed (retried on the next run)',
+  writeFailed: 'the database refused the write (retried on the next run)',
+};
+
+/** The run's summary, every skipped file with its reason and every failure, in the Output channel ("Cairn: Show Log"). */
+function logSummary(root: string, text: string, summary: ResultOf<'kb/index'>): void {
+  log().info(`${root}: ${text}`);
+  for (const f of summary.skippedFiles) log().info(`  skipped ${f.path}: ${SKIP_REASONS[f.reason] ?? f.reason}`);
+  for (const e of summary.errors) log().warn(`  failed ${e.path}: ${e.message}`);
 }

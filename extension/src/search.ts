@@ -67,6 +67,11 @@ export async function searchKnowledgeBase(client: DaemonClient, root: string, in
 
   qp.onDidChangeValue((v) => {
     clearTimeout(timer);
+    // Progress at once, not after the debounce: the first search after start can take seconds.
+    if (v.trim()) {
+      qp.busy = true;
+      if (qp.items.length === 0) qp.items = [{ label: '$(loading~spin) Searching…', alwaysShow: true }];
+    }
     timer = setTimeout(() => void run(v), SEARCH_DEBOUNCE_MS);
   });
   const picked = new Promise<Hit | undefined>((resolve) => {

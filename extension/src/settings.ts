@@ -41,8 +41,24 @@ export function daemonSettings(): NonNullable<Configure['settings']> {
   };
 }
 
+/**
+ * The model key of this window when the editor's secret storage did not keep it (seen in the web host, whose
+ * storage answered "Method Not Allowed" while the store call resolved): used until the window reloads.
+ */
+let windowModelKey: string | null = null;
+
+export function setWindowModelKey(key: string | null): void {
+  windowModelKey = key;
+}
+
 export async function daemonSecrets(secrets: vscode.SecretStorage): Promise<NonNullable<Configure['secrets']>> {
-  const key = nonEmpty(await secrets.get(MODEL_KEY_SECRET));
+  let stored: string | undefined;
+  try {
+    stored = await secrets.get(MODEL_KEY_SECRET);
+  } catch {
+    stored = undefined;
+  }
+  const key = nonEmpty(stored) ?? windowModelKey;
   return { chatApiKey: key, embeddingsApiKey: key };
 }
 

@@ -5,7 +5,15 @@
  */
 import * as vscode from 'vscode';
 import type { ConnectionState, Ctx } from './ctx.js';
+import { describeError, log } from './log.js';
 import type { ActingStatus } from './teams/mode.js';
+
+export interface IndexState {
+  /** Files of the folder in the knowledge base (documents, URLs and FAQs not counted). */
+  files: number;
+  sources: number;
+  lastIndexedAt: string | null;
+}
 
 const STORE_WORDS: Record<ActingStatus['store'], string> = {
   embedded: 'embedded store',
@@ -18,17 +26,54 @@ export class StatusBar implements vscode.Disposable {
   private indexing: number | null = null;
   private account: string | null = null;
   private acting: ActingStatus | null = null;
+  /** The open folder's knowledge base: undefined until read (or without a folder), null when nothing is indexed. */
+  private index: IndexState | null | undefined = undefined;
+  private indexTimer: NodeJS.Timeout | undefined;
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
     this.item.name = 'Cairn';
-    this.subs.push(ctx.onDidChangeState((s) => this.render(s)));
+    this.subs.push(
+      ctx.onDidChangeState((s) => this.render(s)),
+      ctx.onDidConnect(() => void this.readIndex()),
+      ctx.onNotification('kb/changed', () => this.readIndexSoon()),
+    );
+    void ctx.subscribe('kb');
     this.render(ctx.state);
     this.item.show();
   }
 
   setIndexing(percentage: number | null): void {
+    const finished = this.indexing !== null && percentage === null;
     this.indexing = percentage;
+    this.render(this.ctx.state);
+    if (finished) void this.readIndex();
+  }
+
+  /** Whether the open folder is indexed, as the status bar last showed it (tests). */
+  get indexState(): IndexState | null | undefined {
+    return this.index;
+  }
+
+  private readIndexSoon(): void {
+    clearTimeout(this.indexTimer);
+    this.indexTimer = setTimeout(() => void this.readIndex(), 500);
+  }
+
+  /** Reads what is indexed for the open folder (`kb/status`, without the stale-file crawl). */
+  async readIndex(): Promise<void> {
+    const client = this.ctx.client;
+    const root = this.ctx.workspaceRoot();
+    if (!client || !root) return;
+    try {
+      const st = await client.request('kb/status', { root, stale: false });
+      const m = st.models.find((x) => x.model === st.activeModel) ?? st.models[0];
+      const files = m?.byKind.file?.sources ?? 0;
+      this.index = m && m.sources > 0 ? { files, sources: m.sources, lastIndexedAt: m.lastIndexedAt } : null;
+    } catch (err) {
+      log().warn(`reading the index state for the status bar: ${describeError(err)}`);
+      this.index = undefined;
+    }
     this.render(this.ctx.state);
   }
 
@@ -46,6 +91,12 @@ export class StatusBar implements vscode.Disposable {
   /** The text as shown, for tests and logs. */
   get text(): string {
     return this.item.text;
+  }
+
+  /** The command a click runs, for tests. */
+  get command(): string | undefined {
+    const c = this.item.command;
+    return typeof c === 'string' ? c : c?.command;
   }
 
   /** The tooltip as shown, for tests. */
@@ -84,10 +135,21 @@ export class StatusBar implements vscode.Disposable {
           i.command = 'cairn.signIn';
           return;
         }
-        i.text = `$(check) Cairn${who && who !== 'local' ? `: ${who}` : ''}`;
         // Signed in here while the daemon still uses its local store: the hand-over is under way or failed.
         const pending = this.account && store !== 'supabase' ? ` (the daemon has not switched to your team project yet)` : '';
-        i.tooltip = `Cairn ${s.info.version}, ${STORE_WORDS[store]}${who && who !== 'local' ? `, signed in as ${who}` : ''}${pending}. Click to search the knowledge base.`;
+        const about = `Cairn ${s.info.version}, ${STORE_WORDS[store]}${who && who !== 'local' ? `, signed in as ${who}` : ''}${pending}.`;
+        if (this.index === null) {
+          // Nothing to search or answer from yet: say so where the user looks, with the one click that fixes it.
+          i.text = `$(database) Cairn: index this workspace`;
+          i.tooltip = `${about}\nThis workspace is not indexed yet, so search and chat have nothing of it to draw on. Click to index it.`;
+          i.command = 'cairn.indexWorkspace';
+          return;
+        }
+        i.text = `$(check) Cairn${who && who !== 'local' ? `: ${who}` : ''}`;
+        const indexed = this.index
+          ? `\nIndexed: ${this.index.files} file${this.index.files === 1 ? '' : 's'}${this.index.lastIndexedAt ? `, last run ${new Date(this.index.lastIndexedAt).toLocaleString()}` : ''}.`
+          : '';
+        i.tooltip = `${about}${indexed}\nClick to search the knowledge base.`;
         i.command = 'cairn.searchKnowledgeBase';
         return;
       }
@@ -95,6 +157,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.indexTimer);
     for (const s of this.subs) s.dispose();
     this.item.dispose();
   }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startHarness, type Harness } from './harness.js';
+import { migratedTemplate } from '../support/db.js';
 import { lastUserMessage } from '../support/openai-server.js';
 
 const longReply = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
@@ -7,6 +10,10 @@ const longReply = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
 describe('chat: cancel, provider errors, history budget, several clients', function () {
   this.timeout(60_000);
   let h: Harness;
+
+  // The migrated database image every harness starts from is built once per process: here, not inside the
+  // first test's budget (over 40 s on a loaded machine, which made the cancel test time out).
+  before(() => migratedTemplate());
 
   afterEach(async () => {
     await h?.close();
@@ -77,6 +84,42 @@ describe('chat: cancel, provider errors, history budget, several clients', funct
       assert.equal(messages.find((m) => m.id === sent.replyId)!.status, 'failed');
     }
     assert.equal(h.model!.chatRequests().length, 5, 'one try for 401, two for 429 and 500');
+  });
+
+  it('says what is wrong with the model settings, with the fix, before or instead of a bare provider error', async () => {
+    h = await startHarness({ model: {} });
+    const c = await h.connect();
+    // A non-OpenAI server (a static site, a proxy) answering 405 to the chat request.
+    const other = createServer((_req, res) => {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/html' });
+      res.end('<h1>405 Not Allowed</h1>');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const cases: { chat: { baseUrl: string }; key: string | null; code: string; message: RegExp; requests: number }[] = [
+        // Typed as Ollama prints it, without a scheme.
+        { chat: { baseUrl: 'localhost:11434' }, key: null, code: 'ModelNotConfigured', message: /“localhost:11434” has no scheme: add http:\/\/ .*http:\/\/localhost:11434/, requests: 0 },
+        // A hosted provider and no key: said up front, not forwarded as a 401.
+        { chat: { baseUrl: 'https://api.example.invalid/v1' }, key: null, code: 'ModelNotConfigured', message: /^No API key set for https:\/\/api\.example\.invalid\/v1\.$/, requests: 0 },
+        // A local server that wants a key after all.
+        { chat: { baseUrl: h.model!.baseURL }, key: null, code: 'ProviderError', message: /^No API key set for http:\/\/127\.0\.0\.1:\d+\/v1, and the server there wants one \(HTTP 401\)/, requests: 1 },
+        { chat: { baseUrl: otherUrl }, key: 'sk-test-key', code: 'ProviderError', message: /HTTP 405 Method Not Allowed\): the base URL is probably wrong.*\/v1/, requests: 0 },
+      ];
+      for (const k of cases) {
+        await c.client.request('daemon/configure', { settings: { chat: { baseUrl: k.chat.baseUrl, model: 'gpt-test' } }, secrets: { chatApiKey: k.key } });
+        const before = h.model!.chatRequests().length;
+        const sent = await c.client.request('chat/send', { root: h.workspace, content: 'hello' });
+        const done = await c.done(sent.replyId);
+        assert.equal(done.status, 'failed', k.chat.baseUrl);
+        assert.equal(done.error?.code, k.code, done.error?.message);
+        assert.match(done.error!.message, k.message);
+        assert.doesNotMatch(done.error!.message, /OPENAI_API_KEY|sk-test-key/);
+        assert.equal(h.model!.chatRequests().length - before, k.requests, `requests to the model for ${k.chat.baseUrl}`);
+      }
+    } finally {
+      other.close();
+    }
   });
 
   it('trims old turns to the history budget, keeping the system prompt and the newest turns', async () => {
@@ -182,7 +225,8 @@ describe('chat: cancel, provider errors, history budget, several clients', funct
     const sent = await c.client.request('chat/send', { root: h.workspace, content: 'How does indexing resume after a crash?' });
     await c.done(sent.replyId);
     const created = await watcher.waitFor('sessions/changed', (p) => p.sessionId === sent.sessionId && p.change === 'created');
-    assert.equal(created.session?.title, 'New chat');
+    // Named after the question at once, so a reply that never finishes still leaves a recognisable session.
+    assert.equal(created.session?.title, 'How does indexing resume after a crash?');
     const titled = await watcher.waitFor('sessions/changed', (p) => p.sessionId === sent.sessionId && p.session?.title === 'Resumable indexing explained');
     assert.equal(titled.change, 'updated');
     // The title request asked for a title, and its tokens were recorded too.

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import type { DiscoveryInfo } from '../../daemon/src/protocol/client/discovery.js';
+import { migratedTemplate } from '../support/db.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { RecordingClient, seedKnowledgeBase, startHarness, type Harness } from './harness.js';
 
@@ -26,11 +27,23 @@ function startChild(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; info:
 describe('chat durability', function () {
   this.timeout(120_000);
 
-  describe('kill -9 of the daemon in the middle of a reply', () => {
+  describe('kill -9 of the daemon in the middle of a reply', function () {
+    // Two cold daemon processes (tsx + PGlite each): measured 30-45 s per start at load 20-24 on 2 cores (1-3 s
+    // idle), so 104 s for the whole test in such a run even from the migrated image; the budget is sized from that.
+    this.timeout(180_000);
     let home: string;
     let model: FakeOpenAIServer;
     const procs: ChildProcess[] = [];
     const clients: DaemonClient[] = [];
+    let templateFile: string;
+
+    // The migrated database image, built once per process (in a hook, so its cost is not the test's budget);
+    // the child starts its fresh home from it, as the in-process harness does.
+    before(async () => {
+      home = await mkdtemp(join(tmpdir(), 'cairn-chat-kill-'));
+      templateFile = join(home, 'template.tar.gz');
+      await writeFile(templateFile, Buffer.from(await (await migratedTemplate()).arrayBuffer()));
+    });
 
     after(async () => {
       for (const c of clients) await c.close().catch(() => undefined);
@@ -40,11 +53,10 @@ describe('chat durability', function () {
     });
 
     it('keeps the user message and the partial reply, marked failed after restart (never missing, never streaming)', async () => {
-      home = await mkdtemp(join(tmpdir(), 'cairn-chat-kill-'));
       const workspace = join(home, 'workspace');
       await mkdir(workspace);
       model = await startOpenAIServer({ responder: () => ({ content: Array.from({ length: 200 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 20 }) });
-      const env = { ...process.env, CAIRN_HOME: home, CAIRN_PORT: '0', CAIRN_MODEL_BASE_URL: model.baseURL, CAIRN_MODEL: 'gpt-test', OPENAI_API_KEY: 'sk-x' };
+      const env = { ...process.env, CAIRN_HOME: home, CAIRN_PORT: '0', CAIRN_MODEL_BASE_URL: model.baseURL, CAIRN_MODEL: 'gpt-test', OPENAI_API_KEY: 'sk-x', CAIRN_TEST_TEMPLATE: templateFile };
 
       const first = await startChild(env);
       procs.push(first.proc);
@@ -62,7 +74,9 @@ describe('chat durability', function () {
       procs.push(second.proc);
       const c2 = await DaemonClient.connect(second.info);
       clients.push(c2);
-      const { messages } = await c2.request('sessions/get', { sessionId: sent.sessionId });
+      const { session, messages } = await c2.request('sessions/get', { sessionId: sent.sessionId });
+      // Named after its question, not left as one more "New chat" in the Sessions view.
+      assert.equal(session.title, 'a question before the crash');
       const user = messages.find((m) => m.id === sent.messageId);
       const reply = messages.find((m) => m.id === sent.replyId);
       assert.equal(user?.content, 'a question before the crash');
@@ -127,9 +141,10 @@ describe('chat durability', function () {
       assert.match(text, /No chat model is connected/);
       assert.match(text, /1\. `docs\/indexing\.md:10-18`/);
       assert.match(text, /written in one transaction/);
-      assert.match(text, /CAIRN_MODEL_BASE_URL/);
-      assert.match(text, /OPENAI_API_KEY/);
       assert.match(text, /Cairn: Set Model API Key/);
+      assert.match(text, /cairn --help/);
+      // Read in the editor too, where the daemon's environment variables mean nothing.
+      assert.doesNotMatch(text, /OPENAI_API_KEY|CAIRN_MODEL/);
       const { messages } = await c.client.request('sessions/get', { sessionId: sent.sessionId });
       const reply = messages.find((m) => m.id === sent.replyId)!;
       assert.equal(reply.status, 'complete');

@@ -3,14 +3,15 @@
  * replaced, the shared `ensureDaemon` routine, and a kill -9 during writes that loses nothing acknowledged.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
 import { ensureDaemon } from '../../daemon/src/protocol/client/ensure.js';
-import { findRunningDaemon, readDiscovery } from '../../daemon/src/protocol/client/discovery.js';
+import { findRunningDaemon, isProcessAlive, readDiscovery } from '../../daemon/src/protocol/client/discovery.js';
+import { processStartTime } from '../../daemon/src/store/lock.js';
 import {
   alive,
   connectWs,
@@ -28,6 +29,35 @@ import {
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   return Number(r.stdout);
+}
+
+/** The state letter of a process from /proc (Z: zombie), or null. */
+function stateOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A real zombie: a shell starts a short-lived child, then replaces itself (exec) with a program that never
+ * waits, so the child, once exited, stays unreaped (state Z) until the parent is killed. That is a daemon
+ * killed after its editor window was reloaded, its new parent not reaping it (yet).
+ */
+async function zombie(): Promise<{ pid: number; parent: ChildProcess }> {
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = await new Promise<number>((resolve, reject) => {
+    parent.stdout!.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10)));
+    parent.once('error', reject);
+  });
+  const deadline = Date.now() + 10_000;
+  while (stateOf(pid) !== 'Z') {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} did not become a zombie (state ${stateOf(pid)})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { pid, parent };
 }
 
 async function waitGone(pid: number, ms = 30_000): Promise<void> {
@@ -151,6 +181,47 @@ describe('daemon lifecycle', function () {
     const d = await startDaemon(h);
     assert.equal((await readDiscovery(h))?.pid, d.pid);
     await stopDaemon(d);
+  });
+
+  it('takes a zombie for dead, though kill(pid, 0) still succeeds on it', async function () {
+    if (stateOf(process.pid) === null) this.skip(); // no /proc
+    const z = await zombie();
+    try {
+      assert.doesNotThrow(() => process.kill(z.pid, 0), 'the kernel still answers for the zombie');
+      assert.equal(isProcessAlive(z.pid), false);
+      assert.equal(isProcessAlive(z.parent.pid!), true, 'its living parent is alive');
+      assert.equal(isProcessAlive(process.pid), true);
+    } finally {
+      z.parent.kill('SIGKILL');
+    }
+  });
+
+  it('starts a new daemon at once when the lock and discovery file belong to a zombie daemon', async function () {
+    if (stateOf(process.pid) === null) this.skip();
+    const h = await home();
+    const z = await zombie();
+    try {
+      // What a daemon killed after a window reload leaves: its files, naming a pid nobody reaped.
+      await writeFile(join(h, 'daemon.json'), JSON.stringify({ port: 9, pid: z.pid, token: 'old', version: '0.0.1', protocolVersion: 1, startedAt: '2020-01-01T00:00:00Z' }), { mode: 0o600 });
+      await writeFile(join(h, 'daemon.lock'), `${z.pid} ${processStartTime(z.pid) ?? ''}\n`, { mode: 0o600 });
+      const spawnSpec = { execPath: process.execPath, args: ['--import', 'tsx', daemonEntry], env: testEnv(h), cwd: repoRoot };
+      const t0 = Date.now();
+      const started = await ensureDaemon(h, { spawn: spawnSpec, timeoutMs: 120_000 });
+      const ms = Date.now() - t0;
+      assert.equal(started.started, true);
+      assert.notEqual(started.pid, z.pid);
+      assert.equal((await readFile(join(h, 'daemon.lock'), 'utf8')).split(' ')[0], String(started.pid), 'the new daemon holds the lock');
+      const log = await readFile(join(h, 'logs', 'daemon.log'), 'utf8').catch(() => '');
+      assert.match(log, /starting a new daemon/);
+      console.log(`      new daemon over a zombie's lock ready in ${ms} ms`);
+      const client = await DaemonClient.connect(started);
+      await client.request('initialize', { clientName: 'lifecycle-test' });
+      await client.request('shutdown', {});
+      await client.close();
+      await waitGone(started.pid);
+    } finally {
+      z.parent.kill('SIGKILL');
+    }
   });
 
   it('treats a discovery file whose port does not answer as stale', async () => {

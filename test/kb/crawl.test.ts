@@ -57,6 +57,11 @@ describe('kb crawler', () => {
     assert.deepEqual(r.files.map((f) => f.path), ['blob.dat', 'small.txt']);
     assert.equal(r.skipped.binary, 1);
     assert.equal(r.skipped.tooLarge, 1);
+    // Named with their reason, for the user to read.
+    assert.deepEqual(r.skippedFiles, [
+      { path: 'big.txt', reason: 'tooLarge' },
+      { path: 'logo.png', reason: 'binary' },
+    ]);
     // Content sniffing happens when the file is read.
     assert.equal((await readTextFile(join(ws, 'blob.dat'), 4096)).kind, 'binary');
     assert.equal((await readTextFile(join(ws, 'small.txt'), 4096)).kind, 'text');
@@ -75,6 +80,8 @@ describe('kb crawler', () => {
     assert.deepEqual(r.files.map((f) => f.path), ['src/a.ts']);
     assert.equal(r.skipped.outsideWorkspace, 2);
     assert.ok(r.skipped.symlinkLoop >= 2);
+    assert.deepEqual(r.skippedFiles.filter((f) => f.reason === 'outsideWorkspace').map((f) => f.path), ['escape-dir', 'src/escape.txt']);
+    assert.ok(r.skippedFiles.some((f) => f.path === 'dangling' && f.reason === 'symlinkLoop'));
   });
 
   it('decodes invalid UTF-8 with replacement characters and says so', async () => {

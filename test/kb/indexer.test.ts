@@ -124,6 +124,7 @@ describe('kb indexer', function () {
     await writeFile(join(env.ws, 'docs/oncall.md'), Buffer.from([0x23, 0x20, 0x00, 0x01, 0x02, 0x00]));
     const r = await indexWorkspace(env.deps(), env.ws);
     assert.equal(r.skipped.binary, 1);
+    assert.deepEqual(r.skippedFiles, [{ path: 'docs/oncall.md', reason: 'binary' }], 'the summary names the file and why');
     assert.equal(r.deleted, 1);
     assert.ok(!(await search('database password rotation')).some((h) => h.path === 'docs/oncall.md'));
   });

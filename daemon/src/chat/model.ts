@@ -16,6 +16,8 @@ export interface ModelChoice {
   baseUrl: string;
   model: string;
   apiKey: string;
+  /** False when no key was set (a local server takes any, so a placeholder is sent). */
+  keySet: boolean;
 }
 
 /**
@@ -28,7 +30,38 @@ export function resolveModel(config: ChatModelConfig, agentModel?: string | null
     baseUrl: config.baseUrl ?? OPENAI_BASE_URL,
     model: agentModel || config.model || DEFAULT_MODEL,
     apiKey: config.apiKey ?? 'not-needed',
+    keySet: config.apiKey !== null,
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\./.test(host);
+}
+
+/**
+ * What is wrong with a model choice before any request is made, in words that name the fix, or null. A base
+ * URL without a scheme (`localhost:11434`) would otherwise fail as "connection failed"; a hosted provider
+ * without a key would answer 401, which reads as a wrong key when none was set.
+ */
+export function checkModelChoice(choice: ModelChoice): { code: 'ModelNotConfigured'; message: string } | null {
+  const raw = choice.baseUrl.trim();
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    const suggestion = /^[\w.-]+:\d+/.test(raw) || /^localhost\b/i.test(raw) ? `http://${raw}` : `https://${raw}`;
+    return { code: 'ModelNotConfigured', message: `The model base URL “${raw}” has no scheme: add http:// or https:// (e.g. ${suggestion}).` };
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { code: 'ModelNotConfigured', message: `The model base URL “${raw}” is not a valid URL.` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { code: 'ModelNotConfigured', message: `The model base URL “${raw}” must start with http:// or https://.` };
+  }
+  if (!choice.keySet && !isLoopback(url.hostname)) {
+    return { code: 'ModelNotConfigured', message: `No API key set for ${choice.baseUrl}.` };
+  }
+  return null;
 }
 
 const models = new Map<string, ChatOpenAI>();
@@ -78,7 +111,14 @@ export function describeProviderError(err: unknown, choice: ModelChoice): Provid
   const where = `${choice.model} at ${choice.baseUrl}`;
   const status = e?.status;
   if (status === 401 || status === 403) {
-    return { code: 'ProviderError', message: `The model provider refused the API key (HTTP ${status}) for ${where}. Set a valid key (OPENAI_API_KEY or "Cairn: Set Model API Key").` };
+    if (!choice.keySet) return { code: 'ProviderError', message: `No API key set for ${choice.baseUrl}, and the server there wants one (HTTP ${status}).` };
+    return { code: 'ProviderError', message: `The model provider refused the API key (HTTP ${status}) for ${where}. Set a valid key for ${choice.baseUrl}.` };
+  }
+  if (status === 405) {
+    return {
+      code: 'ProviderError',
+      message: `The server at ${choice.baseUrl} does not take chat requests there (HTTP 405 Method Not Allowed): the base URL is probably wrong. An OpenAI-compatible base URL usually ends in /v1 (e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1).`,
+    };
   }
   if (status === 429) {
     let retry = '';
@@ -87,7 +127,9 @@ export function describeProviderError(err: unknown, choice: ModelChoice): Provid
     if (ra) retry = ` Retry after ${ra} s.`;
     return { code: 'QuotaExceeded', message: `The model provider is rate limiting requests (HTTP 429) for ${where}.${retry}` };
   }
-  if (status === 404) return { code: 'ProviderError', message: `The model provider does not know model ${choice.model} (HTTP 404) at ${choice.baseUrl}.` };
+  if (status === 404) {
+    return { code: 'ProviderError', message: `The model provider does not know model ${choice.model} (HTTP 404) at ${choice.baseUrl}; check the model name, and that the base URL is the API's (it usually ends in /v1).` };
+  }
   if (typeof status === 'number') return { code: 'ProviderError', message: `The model provider failed (HTTP ${status}) for ${where}.` };
   const msg = String(e?.message ?? err);
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|Connection error|fetch failed/i.test(msg)) {

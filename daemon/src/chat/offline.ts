@@ -6,10 +6,14 @@
 import type { Store } from '../store/types.js';
 import type { KbSearch } from './tools.js';
 
+/**
+ * How to connect a model, for whoever reads the answer: in the editor the settings and the key command (the
+ * daemon's environment variables mean nothing there), with the CLI its help, which lists them.
+ */
 export const CONNECT_MODEL_HELP =
-  'To get generated answers, connect an OpenAI-compatible model: in VS Code run "Cairn: Set Model API Key" ' +
-  '(and set the model and base URL in Settings › Cairn), or start the daemon with CAIRN_MODEL_BASE_URL, CAIRN_MODEL ' +
-  'and OPENAI_API_KEY set (a local server such as Ollama needs only CAIRN_MODEL_BASE_URL=http://127.0.0.1:11434/v1 and CAIRN_MODEL).';
+  'To get generated answers, connect an OpenAI-compatible model: in VS Code, set the base URL and model in Settings › Cairn ' +
+  '(a local server such as Ollama: http://127.0.0.1:11434/v1, no key needed) and run "Cairn: Set Model API Key" for a hosted one; ' +
+  'with the `cairn` CLI, `cairn --help` lists the environment variables.';
 
 export interface OfflineSource {
   path: string;

@@ -24,7 +24,7 @@ import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT, findAgent } from './agents.js';
 import { SqlChatMessageHistory, type MessageRow } from './history.js';
-import { chatModelFor, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
+import { chatModelFor, checkModelChoice, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
 import { offlineAnswer } from './offline.js';
 import { toSession, type SessionRow } from './rows.js';
 import { countMessageTokens, countTokens } from './tokens.js';
@@ -172,7 +172,9 @@ export class ChatOrchestrator {
     if (!params.sessionId) {
       const projectId = params.projectId ?? (root ? (await resolveProject(store, root)).id : null);
       const agent = await findAgent(store, params.agentId, { strict: true });
-      created = await store.rpc<SessionRow>('create_session', { p_project_id: projectId, p_agent_id: agent.builtIn ? null : agent.id });
+      // Named after the question from the start: a reply that fails, is stopped, or dies with the daemon
+      // leaves a session the user can tell apart, not another "New chat". The model may improve it later.
+      created = await store.rpc<SessionRow>('create_session', { p_project_id: projectId, p_title: deriveTitle(params.content), p_agent_id: agent.builtIn ? null : agent.id });
     }
     const sessionId = created?.id ?? params.sessionId!;
     if (this.runs.has(sessionId)) {
@@ -337,6 +339,8 @@ export class ChatOrchestrator {
           emit: delta,
         });
       } else {
+        const problem = checkModelChoice(choice);
+        if (problem) throw new RpcError(problem.code, problem.message);
         metadata.model = choice.model;
         metadata.agentId = agent.id;
         await this.runAgent({ store, agent, choice, workspace, session, replyId, signal, delta, recordUsage, metadata });
@@ -374,7 +378,8 @@ export class ChatOrchestrator {
     });
     try {
       const latest = await store.rpc<SessionRow>('get_session', { p_session_id: sessionId });
-      if (latest.title === DEFAULT_TITLE && job.userMessage.seq === 1) {
+      // Still the placeholder or the question's first line (nobody renamed it meanwhile): the first exchange titles it.
+      if ((latest.title === DEFAULT_TITLE || latest.title === deriveTitle(job.userMessage.content)) && job.userMessage.seq === 1) {
         const title = await this.makeTitle(store, job.userMessage.content, content, choice);
         this.publishSession(await store.rpc<SessionRow>('rename_session', { p_session_id: sessionId, p_title: title }), 'updated');
       } else {

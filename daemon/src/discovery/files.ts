@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { discoveryPath, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
+import { discoveryPath, findRunningDaemon, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
 import { acquirePidLock } from '../store/lock.js';
 
 export const LOCK_FILE = 'daemon.lock';
@@ -21,16 +21,28 @@ export function newToken(): string {
   return randomBytes(32).toString('hex');
 }
 
-export type LockResult = { ok: true; release(): Promise<void> } | { ok: false; pid: number };
+/** Taken (`replaced`: the pid of a crashed daemon whose lock was stale), or held by the live process `pid`. */
+export type LockResult = { ok: true; replaced: number | null; release(): Promise<void> } | { ok: false; pid: number };
+
+/**
+ * How long a start keeps retrying a lock whose holder is alive but serves nothing: a daemon still shutting
+ * down (it holds the lock until it exits), or one dying right now. Giving up at once would leave the client
+ * that started this daemon waiting for a discovery file nobody writes.
+ */
+export const LOCK_RETRY_MS = 10_000;
 
 /** Takes the home's daemon lock, or names the live process holding it (or starting with it). */
-export async function acquireDaemonLock(home: string): Promise<LockResult> {
+export async function acquireDaemonLock(home: string, retryMs = LOCK_RETRY_MS): Promise<LockResult> {
   const path = join(home, LOCK_FILE);
+  const deadline = Date.now() + retryMs;
   for (;;) {
     // A lock naming this very pid is a leftover of an earlier start in this process, not a rival daemon.
     const r = await acquirePidLock(path, { attempts: 5, ownPidIsStale: true });
-    if (r.ok) return { ok: true, release: () => r.lock.release() };
-    if (r.pid !== null) return { ok: false, pid: r.pid };
+    if (r.ok) return { ok: true, replaced: r.replaced, release: () => r.lock.release() };
+    if (r.pid === null) continue;
+    // The holder serves this home (or may still be starting, after the deadline): it is the daemon.
+    if ((await findRunningDaemon(home))?.pid === r.pid || Date.now() >= deadline) return { ok: false, pid: r.pid };
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 

@@ -34,10 +34,30 @@ export function emptySkips(): SkipCounts {
   return { binary: 0, tooLarge: 0, ignored: 0, unreadable: 0, outsideWorkspace: 0, symlinkLoop: 0, invalidUtf8: 0, embedFailed: 0, writeFailed: 0 };
 }
 
+/** Why a file was left out, as the user reads it next to its path (ignored files are by choice, not listed). */
+export type SkipReason = Exclude<keyof SkipCounts, 'ignored' | 'invalidUtf8'>;
+
+export interface SkippedFile {
+  /** Workspace-relative POSIX path. */
+  path: string;
+  reason: SkipReason;
+}
+
+/** At most this many skipped files are named; the counts stay exact. */
+export const MAX_SKIPPED_FILES = 200;
+
+/** Counts a skipped file and names it, up to MAX_SKIPPED_FILES. */
+export function noteSkip(skipped: SkipCounts, list: SkippedFile[], path: string, reason: SkipReason): void {
+  skipped[reason]++;
+  if (list.length < MAX_SKIPPED_FILES) list.push({ path: toPosix(path), reason });
+}
+
 export interface CrawlResult {
   root: string;
   files: CrawledFile[];
   skipped: SkipCounts;
+  /** The skipped files by name (up to MAX_SKIPPED_FILES), except ignored ones. */
+  skippedFiles: SkippedFile[];
 }
 
 export interface CrawlOptions {
@@ -143,6 +163,8 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
   const root = await realpath(rootIn);
   const rules = new IgnoreRules(root, opts.excludes);
   const skipped = emptySkips();
+  const skippedFiles: SkippedFile[] = [];
+  const skip = (path: string, reason: SkipReason) => noteSkip(skipped, skippedFiles, path, reason);
   const files: CrawledFile[] = [];
   const visitedDirs = new Set<string>([root]);
   const queue: string[] = [''];
@@ -158,7 +180,7 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
     if (fromLink) {
       const real = await realpath(dirAbs).catch(() => null);
       if (!real || visitedDirs.has(real)) {
-        skipped.symlinkLoop++;
+        skip(dirRel, 'symlinkLoop');
         continue;
       }
       visitedDirs.add(real);
@@ -167,7 +189,7 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
     try {
       entries = await readdir(dirAbs, { withFileTypes: true });
     } catch {
-      skipped.unreadable++;
+      skip(dirRel || '.', 'unreadable');
       continue;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -183,16 +205,16 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
         const real = await realpath(abs).catch(() => null);
         if (!real) {
           // Dangling, or a loop the OS refuses to resolve (ELOOP).
-          skipped.symlinkLoop++;
+          skip(rel, 'symlinkLoop');
           continue;
         }
         if (!insideRoot(root, real)) {
-          skipped.outsideWorkspace++;
+          skip(rel, 'outsideWorkspace');
           continue;
         }
         const st = await stat(real).catch(() => null);
         if (!st) {
-          skipped.unreadable++;
+          skip(rel, 'unreadable');
           continue;
         }
         isDir = st.isDirectory();
@@ -206,7 +228,7 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
       if (isDir) {
         const real = await realpath(abs).catch(() => null);
         if (!real || visitedDirs.has(real)) {
-          skipped.symlinkLoop++;
+          skip(rel, 'symlinkLoop');
           continue;
         }
         if (isLink) {
@@ -218,7 +240,7 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
         continue;
       }
       if (isBinaryByName(rel)) {
-        skipped.binary++;
+        skip(rel, 'binary');
         continue;
       }
       candidates.push({ rel, abs });
@@ -227,11 +249,11 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
       candidates.map(async ({ rel, abs }) => {
         const st = await stat(abs).catch(() => null);
         if (!st) {
-          skipped.unreadable++;
+          skip(rel, 'unreadable');
           return;
         }
         if (st.size > opts.maxFileBytes) {
-          skipped.tooLarge++;
+          skip(rel, 'tooLarge');
           return;
         }
         files.push({ path: toPosix(rel), abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
@@ -239,7 +261,8 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
     );
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { root, files, skipped };
+  skippedFiles.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { root, files, skipped, skippedFiles };
 }
 
 export type ReadOutcome =

@@ -17,7 +17,7 @@ import type { Store } from '../store/types.js';
 import type { RuntimeConfig } from '../config.js';
 import type { KbIndexSummary } from '../protocol/kb.js';
 import { canonicalRoot, resolveProject, type ProjectRef } from '../workspace/project.js';
-import { crawl, readTextFile, statInside, languageOf, IgnoreRules, isBinaryByName, type CrawledFile, type SkipCounts } from './crawl.js';
+import { crawl, readTextFile, statInside, languageOf, IgnoreRules, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
 import { chunkText, type Chunk } from './chunk.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
@@ -319,6 +319,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
   const stored = await listStoredFiles(store, project.id, embedder.id, signal);
   const crawled = await crawl(root, { excludes: config.excludes, maxFileBytes: config.maxFileBytes, signal });
   const skipped: SkipCounts = crawled.skipped;
+  const skippedFiles = crawled.skippedFiles;
   const errors: { path: string; message: string }[] = [];
   const changedUris: string[] = [];
   const note = (path: string, message: string) => {
@@ -388,7 +389,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
         const r = results[k]!;
         const f = files[k]!;
         if (r.outcome === 'skip') {
-          skipped[r.reason]++;
+          noteSkip(skipped, skippedFiles, f.path, r.reason);
           if (r.message) note(f.path, r.message);
           if (stored.has(f.path)) becameUnindexable.push(f.path);
         } else if (r.outcome === 'same-content') {
@@ -419,8 +420,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
   }
 
   for (const f of writer.failures) {
-    if (f.kind === 'embed') skipped.embedFailed++;
-    else skipped.writeFailed++;
+    noteSkip(skipped, skippedFiles, f.uri, f.kind === 'embed' ? 'embedFailed' : 'writeFailed');
     note(f.uri, f.message);
   }
   const complete = !cancelled && writer.failures.length === 0;
@@ -437,6 +437,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
     unchanged,
     deleted,
     skipped,
+    skippedFiles,
     chunks: writer.chunksWritten,
     embedded: writer.embedded,
     reused: writer.reused,

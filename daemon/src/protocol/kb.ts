@@ -63,6 +63,16 @@ export const kbIndexSummary = z.object({
   /** The model search uses now (the previous one until this model covers every file). */
   activeModel: z.string(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).describe('At most 20, for the user to read.'),
+  skippedFiles: z
+    .array(
+      z.object({
+        path: z.string().describe('Workspace-relative POSIX path of the file (or folder) left out.'),
+        reason: z
+          .enum(['binary', 'tooLarge', 'unreadable', 'outsideWorkspace', 'symlinkLoop', 'embedFailed', 'writeFailed'])
+          .describe('Why, as counted in `skipped`: binary content, over the size limit, unreadable, a symlink leaving the workspace, a symlink loop, embedding failed, or the database refused the write (the last two are retried on the next run).'),
+      }),
+    )
+    .describe('The files counted in `skipped`, by name, at most 200 (ignored files are left out on purpose and not listed).'),
 });
 export type KbIndexSummary = z.output<typeof kbIndexSummary>;
 
@@ -120,6 +130,10 @@ export const kbRequests = {
         complete: true,
         activeModel: 'cairn-local-hash-v1-384',
         errors: [],
+        skippedFiles: [
+          { path: 'assets/logo.png', reason: 'binary' },
+          { path: 'data/dump.sql', reason: 'tooLarge' },
+        ],
       },
     },
   }),

@@ -25,7 +25,7 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
-/** Whether the holder written in a lock file is still running. */
+/** Whether the holder written in a lock file is still running (a zombie is not: see isProcessAlive). */
 function holderAlive(pid: number, startTime: string | undefined): boolean {
   if (!isProcessAlive(pid)) return false;
   const now = startTime ? processStartTime(pid) : null;
@@ -35,8 +35,11 @@ function holderAlive(pid: number, startTime: string | undefined): boolean {
 /** A lock file may be empty for an instant between its creation and the pid being written. */
 const EMPTY_LOCK_GRACE_MS = 5_000;
 
-/** Taken, or held by a live process (`pid`), or being created by another process right now (`pid: null`). */
-export type PidLockResult = { ok: true; lock: DirLock } | { ok: false; pid: number | null };
+/**
+ * Taken (`replaced`: the pid of a dead holder whose stale lock was taken over, else null), or held by a live
+ * process (`pid`), or being created by another process right now (`pid: null`).
+ */
+export type PidLockResult = { ok: true; lock: DirLock; replaced: number | null } | { ok: false; pid: number | null };
 
 /**
  * Takes the lock file `path` (O_EXCL, holding this pid and its start time), or reports its live holder. A lock
@@ -47,6 +50,7 @@ export async function acquirePidLock(
   opts: { attempts: number; ownPidIsStale: boolean },
 ): Promise<PidLockResult> {
   let creating = false;
+  let replaced: number | null = null;
   for (let attempt = 0; attempt < opts.attempts; attempt++) {
     try {
       const fh = await open(path, 'wx', 0o600);
@@ -55,7 +59,7 @@ export async function acquirePidLock(
       } finally {
         await fh.close();
       }
-      return { ok: true, lock: held(path) };
+      return { ok: true, lock: held(path), replaced };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -77,6 +81,7 @@ export async function acquirePidLock(
     // Renaming is atomic: of two processes breaking the same stale lock, only one moves it away.
     const aside = `${path}.stale-${process.pid}`;
     await rename(path, aside).then(() => unlink(aside), () => undefined);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) replaced = pid;
   }
   if (creating) return { ok: false, pid: null };
   throw new Error(`could not lock ${path}`);

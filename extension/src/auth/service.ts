@@ -21,7 +21,11 @@ export const CALLBACK_PATH = '/auth-callback';
 const ATTEMPT_TTL_MS = 10 * 60_000;
 
 export class SignInError extends Error {
-  constructor(message: string) {
+  /** True when nothing is wrong: no team project is configured, so there is nothing to sign in to. */
+  constructor(
+    message: string,
+    readonly information = false,
+  ) {
     super(message);
     this.name = 'SignInError';
   }
@@ -174,7 +178,7 @@ export class AuthService implements vscode.Disposable {
   private requireSettings(): SupabaseSettings {
     const s = supabaseSettings();
     if (!s) {
-      throw new SignInError('Cairn runs in embedded mode (no sign-in needed). For team mode, set cairn.supabase.url and cairn.supabase.anonKey first.');
+      throw new SignInError('Cairn: no sign-in is needed in embedded mode (your data stays on this machine). For team mode, set cairn.supabase.url and cairn.supabase.anonKey, then sign in.', true);
     }
     if (!/^https?:\/\/[^/\s]+/i.test(s.url)) throw new SignInError(`cairn.supabase.url is not a URL: “${s.url}”. It looks like https://<project>.supabase.co.`);
     if (!s.anonKey) throw new SignInError('cairn.supabase.anonKey is empty. Copy the anon (publishable) key from your Supabase project settings.');
@@ -204,8 +208,11 @@ export class AuthService implements vscode.Disposable {
       return await this.signInWithPassword(settings, method === 'signup', opts);
     } catch (err) {
       const message = err instanceof SignInError ? err.message : `Sign-in failed: ${describeError(err)}`;
-      // Not awaited: the command ends now; the notification stays until the user acts on it.
-      void vscode.window.showErrorMessage(`Cairn: ${message}`, 'Open Settings').then((action) => {
+      const text = message.startsWith('Cairn: ') ? message : `Cairn: ${message}`;
+      // Not awaited: the command ends now; the notification stays until the user acts on it. Embedded mode is
+      // not an error: there is nothing to sign in to.
+      const shown = err instanceof SignInError && err.information ? vscode.window.showInformationMessage(text, 'Open Settings') : vscode.window.showErrorMessage(text, 'Open Settings');
+      void shown.then((action) => {
         if (action) void vscode.commands.executeCommand('workbench.action.openSettings', 'cairn.supabase');
       });
       return null;
@@ -332,7 +339,7 @@ export class AuthService implements vscode.Disposable {
   async signOut(): Promise<void> {
     const settings = supabaseSettings();
     if (!settings || !this.session) {
-      void vscode.window.showInformationMessage(settings ? 'Cairn: you are not signed in.' : 'Cairn runs in embedded mode: there is no account to sign out of.');
+      void vscode.window.showInformationMessage(settings ? 'Cairn: you are not signed in.' : 'Cairn: embedded mode has no account to sign out of.');
       return;
     }
     const client = this.persistentClient(settings);

@@ -318,6 +318,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   private onDone(p: NotificationParamsOf<'chat/done'>): void {
+    // Every failure reaches the Output channel, also of a chat that is not open.
+    if (p.status === 'failed') log().error(`chat reply failed (${p.error?.code ?? 'unknown'}): ${describeError(p.error ?? 'no reason given')}`);
     if (!this.isCurrent(p.sessionId)) return;
     const e = this.ensureReply(p.messageId);
     e.status = p.status;
@@ -453,7 +455,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     return actions;
   }
 
-  /** Shows an error in place (kept in the chat model until dismissed, a send, or another chat). */
+  /**
+   * The model key or settings changed: an error whose fix was exactly that is no longer true, so it goes (the
+   * failed reply keeps its own error in the log).
+   */
+  modelSettingsChanged(): void {
+    if (!this.error?.actions.some((a) => a.command === 'cairn.setModelApiKey')) return;
+    this.error = null;
+    this.sendSnapshot();
+  }
+
+  /** Shows an error in place (kept in the chat model until dismissed, a send, or another chat, or its fix). */
   private showError(error: ChatError): void {
     this.error = { message: error.message, actions: this.offer(error.actions) };
     this.post('error', this.error);

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { ResultOf } from '../../../daemon/src/protocol/index.js';
 import type { Ctx } from '../ctx.js';
 import { explain } from '../errors.js';
+import { describeError, log } from '../log.js';
 
 export type SessionRow = ResultOf<'sessions/list'>['sessions'][number];
 
@@ -75,6 +76,14 @@ export class SessionsTree implements vscode.TreeDataProvider<Node> {
         all.push(...r.sessions);
         if (!r.nextBefore) break;
         before = r.nextBefore;
+      }
+      // Sessions of other folders are grouped under their project's name (the folder's), never its id.
+      if (all.some((s) => s.projectId && !this.projectNames.has(s.projectId))) {
+        const listed = await client.request('workspace/listProjects', {}).catch((err) => {
+          log().warn(`could not read project names for the sessions view: ${describeError(err)}`);
+          return { projects: [] };
+        });
+        for (const p of listed.projects) this.projectNames.set(p.id, p.name);
       }
       this.sessions = all;
       this.error = null;
@@ -147,7 +156,7 @@ export class SessionsTree implements vscode.TreeDataProvider<Node> {
         kind: 'project' as const,
         group: n.id,
         projectId,
-        label: projectId ? (this.projectNames.get(projectId) ?? `Project ${projectId.slice(0, 8)}`) : 'No project',
+        label: projectId ? (this.projectNames.get(projectId) ?? 'Another project') : 'No project',
         sessions,
       }));
     }

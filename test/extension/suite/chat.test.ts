@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { cairn, ready, waitFor } from './helpers.js';
+import { cairn, logText, ready, waitFor } from './helpers.js';
 import { MODEL_KEY_SECRET } from '../../../extension/src/settings.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
@@ -72,6 +72,30 @@ describe('chat', function () {
     await vscode.commands.executeCommand('workbench.action.files.newUntitledFile');
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     assert.ok(Date.now() - t0 < 3000, `a command took ${Date.now() - t0} ms after the huge reply`);
+  });
+
+  it('shows one clear error box for a refused key, logs it, and clears the box once the key is fixed', async () => {
+    const api = await cairn();
+    const secrets = api.ctx.extension.secrets;
+    await vscode.commands.executeCommand('cairn.newChat');
+    try {
+      await secrets.store(MODEL_KEY_SECRET, 'sk-wrong-key-for-the-test');
+      await api.ctx.configure();
+      await api.chat.send('Where is the tax rebate computed?');
+      const reply = await waitFor('the reply to fail', () => (lastReply(api)?.status === 'failed' ? lastReply(api) : null), 30_000);
+      const box = await waitFor('the error box', () => api.chat.snapshot().error);
+      assert.doesNotMatch(box.message, /\[object Object\]/);
+      // One message, said once: the daemon's words (what failed, where, and the fix), not a prefix over them.
+      assert.equal(box.message, reply!.error?.message);
+      assert.match(box.message, /refused the API key \(HTTP 401\)/);
+      assert.doesNotMatch(box.message, /OPENAI_API_KEY|sk-wrong/);
+      assert.ok(box.actions.some((a) => a.command === 'cairn.setModelApiKey'), 'the box offers to set the key');
+      await waitFor('the failure in the Output channel', () => logText(api).includes('chat reply failed (ProviderError): The model provider refused the API key'));
+    } finally {
+      await secrets.store(MODEL_KEY_SECRET, process.env.CAIRN_TEST_MODEL_KEY!);
+    }
+    // Fixing the key is what the box asked for: it goes without a dismiss.
+    await waitFor('the error box to clear after the key was fixed', () => api.chat.snapshot().error === null, 10_000);
   });
 
   it('marks the reply failed when the daemon dies mid-chat, and reloads the open chat after reconnecting', async () => {

@@ -1,5 +1,7 @@
 /** Helpers for the suites that run inside the extension host. */
 import * as assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
@@ -52,6 +54,19 @@ export function recordNotifications(): { messages: string[]; dispose(): void } {
     messages,
     dispose: () => names.forEach((n, i) => (w[n] = originals[i]!)),
   };
+}
+
+/**
+ * What the extension wrote to its Output channel ("Cairn", a LogOutputChannel): VS Code keeps it as a .log file
+ * in the extension's log folder, which is what "Cairn: Show Log" shows.
+ */
+export function logText(api: CairnApi): string {
+  const dir = api.ctx.extension.logUri.fsPath;
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
 }
 
 /** A measured figure, printed by run.ts after the suites (e.g. activation time). */

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { cairn, ready, waitFor } from './helpers.js';
+import { cairn, logText, ready, waitFor } from './helpers.js';
 import { openHit } from '../../../extension/src/search.js';
 
 describe('knowledge base', function () {
@@ -9,9 +9,15 @@ describe('knowledge base', function () {
   it('indexes the workspace with a progress notification and finds a function by name', async () => {
     const api = await cairn();
     const client = await ready(api);
+    // Not indexed yet: the status bar says so and indexes on one click.
+    await waitFor(`the status bar to offer indexing (${api.status.text})`, () => api.status.command === 'cairn.indexWorkspace' && /index this workspace/.test(api.status.text));
+    assert.match(api.status.tooltip, /not indexed yet/);
     const summary = await vscode.commands.executeCommand<{ files: number; complete: boolean } | null>('cairn.indexWorkspace');
     assert.ok(summary, 'indexing returned a summary');
     assert.equal(summary.complete, true);
+    await waitFor(`the status bar to show the index (${api.status.tooltip})`, () => api.status.text.startsWith('$(check)') && new RegExp(`Indexed: ${summary.files} files`).test(api.status.tooltip));
+    // The Output channel carries the run's summary.
+    await waitFor('the indexing summary in the Output channel', () => new RegExp(`Cairn indexed ${summary.files} files`).test(logText(api)));
     const root = api.ctx.workspaceRoot()!;
     const hits = await client.request('kb/search', { root, query: 'computeQuarterlyTaxRebate', limit: 5 });
     assert.equal(hits[0]?.path, 'src/billing/invoice.ts');

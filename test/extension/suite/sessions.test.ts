@@ -1,4 +1,7 @@
 import * as assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { cairn, ready, waitFor } from './helpers.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
@@ -62,5 +65,53 @@ describe('sessions view', function () {
     assert.equal(snap.sessionId, sent.sessionId);
     assert.equal(snap.entries[0]?.content, 'What is the zebra rota?');
     assert.equal(snap.entries[1]?.role, 'assistant');
+  });
+
+  it('in embedded mode: Share is not offered and explains itself, Sign In informs, another folder\'s sessions carry its name', async () => {
+    const api = await cairn();
+    const client = await ready(api);
+    const root = api.ctx.workspaceRoot()!;
+    const menus = (api.ctx.extension.extension.packageJSON as { contributes: { menus: Record<string, { command: string; when?: string }[]> } }).contributes.menus;
+    for (const where of ['view/item/context', 'commandPalette']) {
+      const share = menus[where]?.find((m) => m.command === 'cairn.shareSession');
+      assert.match(share?.when ?? '', /\bcairn\.teamMode\b/, `${where} offers Share Session only in team mode`);
+    }
+    const shown: { kind: string; text: string }[] = [];
+    const w = vscode.window as unknown as Record<string, (...a: unknown[]) => Thenable<unknown>>;
+    const kinds = { showErrorMessage: 'error', showWarningMessage: 'warning', showInformationMessage: 'info' } as const;
+    const originals = Object.fromEntries(Object.keys(kinds).map((k) => [k, w[k]!]));
+    for (const [k, kind] of Object.entries(kinds)) {
+      // Recorded and answered at once (no button picked), as if the user closed it.
+      w[k] = (...a: unknown[]) => (shown.push({ kind, text: String(a[0]) }), Promise.resolve(undefined));
+    }
+    try {
+      // Run anyway (a keybinding, an old habit): information that says why, not a red failure.
+      const s = await client.request('sessions/create', { root, title: 'Not for sharing' });
+      await vscode.commands.executeCommand('cairn.shareSession', s.id);
+      await waitFor('the explanation', () => shown.length > 0);
+      assert.equal(shown[0]?.kind, 'info', shown[0]?.text);
+      assert.match(shown[0]!.text, /team project/);
+      assert.equal((await client.request('sessions/get', { sessionId: s.id })).session.visibility, 'private');
+      shown.length = 0;
+      await vscode.commands.executeCommand('cairn.signIn');
+      await waitFor('the sign-in answer', () => shown.length > 0);
+      assert.equal(shown[0]?.kind, 'info', shown[0]?.text);
+      assert.match(shown[0]!.text, /^Cairn: no sign-in is needed in embedded mode/);
+      assert.doesNotMatch(shown[0]!.text, /Cairn: Cairn/);
+    } finally {
+      for (const k of Object.keys(kinds)) w[k] = originals[k]!;
+    }
+    // A session of another folder is listed under that folder's name, not "Project 1a2b3c4d".
+    const other = mkdtempSync(join(tmpdir(), 'other-folder-'));
+    const o = await client.request('sessions/create', { root: other, title: 'From the other folder' });
+    const label = await waitFor('the other folder in the sessions view', async () => {
+      for (const group of await api.sessions.getChildren()) {
+        for (const n of await api.sessions.getChildren(group)) {
+          if (n.kind === 'project' && n.sessions.some((x) => x.id === o.id)) return String(api.sessions.getTreeItem(n).label);
+        }
+      }
+      return null;
+    });
+    assert.equal(label, basename(other));
   });
 });

@@ -165,6 +165,40 @@ describe('workbench UI', function () {
     await input.press('Escape');
   });
 
+  it('reconnects as fast after a window reload as without one when the daemon is killed (no 60 s wait on a dead lock holder)', async () => {
+    const { page } = wb;
+    // The Cairn status bar item once connected: a check, or (not indexed) the offer to index.
+    const cairnReady = page.locator('.statusbar-item', { has: page.locator('.codicon-check, .codicon-database') }).filter({ hasText: /Cairn/ });
+    async function killAndTimeReconnect(): Promise<number> {
+      const before = await readDiscovery(wb.cairnHome);
+      assert.ok(before, 'a daemon is running');
+      process.kill(before.pid, 'SIGKILL');
+      const t0 = Date.now();
+      await until('the status bar to leave ready', async () => (await cairnReady.count()) === 0, 10_000);
+      await until('a new daemon, and the status bar ready again', async () => {
+        const now = await readDiscovery(wb.cairnHome);
+        return !!now && now.pid !== before.pid && (await cairnReady.count()) > 0;
+      }, 90_000);
+      return Date.now() - t0;
+    }
+    const cairnIcon = page.locator('.activitybar .action-item a[aria-label^="Cairn"]');
+    // Opening the Cairn views activates the extension (as the earlier tests' commands did).
+    await cairnIcon.click();
+    await cairnReady.first().waitFor({ timeout: 90_000 });
+    // Baseline in this run: the daemon this window started dies.
+    const baseline = await killAndTimeReconnect();
+    // Reload: a new extension host; the daemon the old one started lives on, re-parented (to PID 1 here, which
+    // may leave it a zombie once killed), and this window reconnects to it.
+    await wb.runCommand('Developer: Reload Window');
+    await cairnIcon.waitFor({ timeout: 60_000 });
+    if ((await cairnReady.count()) === 0) await cairnIcon.click();
+    await cairnReady.first().waitFor({ timeout: 90_000 });
+    const afterReload = await killAndTimeReconnect();
+    console.log(`      reconnect after kill -9: ${afterReload} ms after a window reload, ${baseline} ms without (target < 3000 ms on an idle machine)`);
+    // The bug made this 63 s (a zombie taken for a live lock holder); a loaded machine slows both alike.
+    assert.ok(afterReload < Math.max(3000, 2 * baseline), `after the reload it took ${afterReload} ms, without a reload ${baseline} ms`);
+  });
+
   it('signs in with GitHub in the browser and comes back through the URI handler', async () => {
     const { page } = wb;
     await wb.setSetting('cairn.supabase.url', wb.supabaseUrl);

@@ -112,7 +112,11 @@ export const command: CliCommand = {
       if (ctx.json) {
         ctx.stdout(JSON.stringify({ sessionId: sent.sessionId, messageId: sent.replyId, content: text, status: done.status, usage: done.usage ?? null, ...(done.error ? { error: done.error } : {}) }));
       }
-      if (done.status === 'failed') throw new CliError(`the reply failed: ${done.error?.message ?? 'unknown error'} (${done.error?.code ?? 'ProviderError'})`);
+      if (done.status === 'failed') {
+        // The daemon's words are client-neutral; here the key comes from the environment.
+        const hint = /API key/.test(done.error?.message ?? '') ? ' The CLI hands the daemon OPENAI_API_KEY from its environment.' : '';
+        throw new CliError(`the reply failed: ${done.error?.message ?? 'unknown error'} (${done.error?.code ?? 'ProviderError'})${hint}`);
+      }
       if (done.status === 'cancelled') throw new CliError('the reply was cancelled; the partial answer is saved in the session');
       if (!ctx.json) ctx.stderr(`session ${sent.sessionId}${done.usage ? ` · ${done.usage.model} · ${done.usage.promptTokens}+${done.usage.completionTokens} tokens` : ''}`);
       return 0;

@@ -3,6 +3,7 @@
  * it may talk to it. Written by the daemon once it listens; read by the CLI, the extension and any script.
  * Uses only node: builtins so an editor can load it without the daemon.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
@@ -56,14 +57,36 @@ export async function readDiscovery(home: string): Promise<DiscoveryInfo | null>
   }
 }
 
+/**
+ * Whether `pid` is a running process. `kill(pid, 0)` also succeeds on a zombie: a process that has exited but
+ * that its parent has not reaped yet. A daemon killed after its editor window was reloaded belongs to init (or
+ * to nobody who reaps, in a container without an init process) and can stay a zombie for seconds or for
+ * good; taken for alive, it would keep its lock and the next daemon would wait for it. So on Linux the state
+ * in `/proc/<pid>/stat` decides: Z (zombie) and X (dead) are not running.
+ */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const state = processState(pid);
+  return state !== 'Z' && state !== 'X' && state !== 'gone';
+}
+
+/** The one-letter state of a process from `/proc/<pid>/stat` (Linux); 'gone' once it has been reaped; null without /proc. */
+export function processState(pid: number): string | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // No such entry while /proc itself is there: reaped between the two checks.
+    return code === 'ENOENT' && existsSync('/proc/self/stat') ? 'gone' : null;
+  }
+  // The state follows the command name, which is in parentheses and may itself contain spaces or parentheses.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || null;
 }
 
 /** The WebSocket URL of a discovered daemon. */
