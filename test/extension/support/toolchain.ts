@@ -30,8 +30,12 @@ export interface EditorServer {
   stop(): Promise<void>;
 }
 
-/** Starts the VS Code server (the one code-server bundles) on 127.0.0.1 and waits until it answers HTTP. */
-export async function startServer(dirs: { home: string; data: string }, env: NodeJS.ProcessEnv = {}): Promise<EditorServer> {
+/**
+ * Starts the VS Code server (the one code-server bundles) on 127.0.0.1 and waits until it answers HTTP.
+ * `notifications`: leave out `--enable-smoke-test-driver`, which hides every notification toast (and some modal
+ * dialogs), so a UI suite sees what a user is told. The integration phase keeps the driver.
+ */
+export async function startServer(dirs: { home: string; data: string }, env: NodeJS.ProcessEnv = {}, opts: { notifications?: boolean } = {}): Promise<EditorServer> {
   const port = await freePort();
   const child = spawn(
     node24,
@@ -41,7 +45,7 @@ export async function startServer(dirs: { home: string; data: string }, env: Nod
       '--port', String(port),
       '--without-connection-token',
       '--accept-server-license-terms',
-      '--enable-smoke-test-driver',
+      ...(opts.notifications ? [] : ['--enable-smoke-test-driver']),
       '--telemetry-level', 'off',
       '--disable-workspace-trust',
       '--server-data-dir', join(dirs.data, 'sd'),

@@ -30,12 +30,21 @@ export interface Workbench {
   chatFrame(): FrameLocator;
   /** The messages in the notification center (toasts may already have been hidden). */
   notificationTexts(): Promise<string[]>;
+  /** Waits for a notification toast (as a user sees it pop up) whose text matches, and returns its text. */
+  toast(text: RegExp, timeoutMs?: number): Promise<string>;
   setSetting(key: string, value: unknown): Promise<void>;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function openWorkbench(): Promise<Workbench> {
+export interface WorkbenchOptions {
+  /** Show notification toasts as users see them (the server runs without the smoke-test driver). */
+  notifications?: boolean;
+  /** Workspace settings over the test services' own. */
+  settings?: Record<string, unknown>;
+}
+
+export async function openWorkbench(opts: WorkbenchOptions = {}): Promise<Workbench> {
   const tmp = await mkdtemp(join(tmpdir(), 'cairn-ui-'));
   const services = await startTestServices();
   let server: EditorServer | null = null;
@@ -51,9 +60,9 @@ export async function openWorkbench(): Promise<Workbench> {
     });
     await new Promise<void>((r) => forwarder!.listen(0, '::1', r));
     const supabaseUrl = `http://[::1]:${(forwarder.address() as { port: number }).port}`;
-    const workspace = await makeWorkspace(join(tmp, 'workspace'), { ...services.settings, 'workbench.colorTheme': 'Default Dark Modern' });
+    const workspace = await makeWorkspace(join(tmp, 'workspace'), { ...services.settings, 'workbench.colorTheme': 'Default Dark Modern', ...opts.settings });
     const cairnHome = join(tmp, 'cairn-home');
-    server = await startServer({ home: join(tmp, 'home'), data: join(tmp, 'vscode') });
+    server = await startServer({ home: join(tmp, 'home'), data: join(tmp, 'vscode') }, {}, { notifications: opts.notifications });
     browser = await pwChromium.launch({ executablePath: chromium!, args: chromiumArgs });
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     // The web workbench opens localhost URLs through the server's port proxy (`/proxy/<port>/…`), a route
@@ -116,6 +125,11 @@ export async function openWorkbench(): Promise<Workbench> {
         const texts = await page.locator('.notifications-center .notification-list-item-message').allInnerTexts();
         await page.keyboard.press('Escape');
         return texts;
+      },
+      async toast(text, timeoutMs = 30_000) {
+        const toast = page.locator('.notification-toast-container .notification-list-item-message', { hasText: text }).first();
+        await toast.waitFor({ timeout: timeoutMs });
+        return toast.innerText();
       },
       async setSetting(key, value) {
         const current = JSON.parse(await readFile(settingsFile, 'utf8')) as Record<string, unknown>;
