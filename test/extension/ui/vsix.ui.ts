@@ -1,10 +1,12 @@
 /**
  * The packaged extension: `vsce package` builds a .vsix that keeps the runtime the daemon needs (PGlite, the
- * migrations), code-server installs it, and the installed extension activates and indexes a workspace.
+ * migrations) and the user-facing README (extension/README.md, not the repository's developer README), code-server
+ * installs it, its page in the Extensions view reads as a user guide, and the installed extension activates and
+ * indexes a workspace.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,9 +35,16 @@ describe('packaged extension (.vsix)', function () {
     const vsix = join(tmp, 'cairn.vsix');
     // vsce needs Node >= 22: the toolchain's Node 24.
     await run(node24, [join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
-    const { stdout: listing } = await run(node24, [join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    // `vsce ls` does not read package.json's "vsce" options as `vsce package` does: name the README as it does.
+    const { stdout: listing } = await run(node24, [join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls', '--readme-path', 'extension/README.md'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
     const files = listing.split('\n').filter(Boolean);
-    for (const needed of ['dist/extension.cjs', 'dist/daemon.mjs', 'dist/webview/main.js', 'node_modules/@electric-sql/pglite/dist/pglite.wasm', 'daemon/src/store/bootstrap.sql']) {
+    assert.ok(!files.includes('README.md'), 'the developer README does not ship');
+    const { stdout: readme } = await run('unzip', ['-p', vsix, 'extension/readme.md'], { maxBuffer: 16 * 1024 * 1024 });
+    assert.match(readme, /## Getting started/, 'the package README is the user guide');
+    assert.doesNotMatch(readme, /npm ci|bash \.ci\/run/, 'the package README has no developer instructions');
+    const image = /!\[[^\]]*\]\(([^)]+)\)/.exec(readme)?.[1] ?? '';
+    assert.match(image, /media\/screenshots\/chat\.png$/, 'the README shows the chat screenshot');
+    for (const needed of ['media/screenshots/chat.png', 'dist/extension.cjs', 'dist/daemon.mjs', 'dist/webview/main.js', 'node_modules/@electric-sql/pglite/dist/pglite.wasm', 'daemon/src/store/bootstrap.sql']) {
       assert.ok(files.includes(needed), `${needed} is in the package`);
     }
     assert.ok(files.some((f) => f.startsWith('supabase/migrations/')), 'the migrations are in the package');
@@ -59,5 +68,24 @@ describe('packaged extension (.vsix)', function () {
     await input.fill('>Cairn: Index Workspace');
     await page.locator('.quick-input-list .monaco-list-row .label-name', { hasText: /^Cairn: Index Workspace$/ }).first().click();
     await page.locator('.statusbar', { hasText: /Cairn indexed \d+ files/ }).waitFor({ timeout: 120_000 });
+
+    // The extension's page in the Extensions view, as a user opens it: the user guide, not the developer README.
+    await page.keyboard.press('F1');
+    await input.fill('>Extensions: Show Installed Extensions');
+    await page.locator('.quick-input-list .monaco-list-row .label-name', { hasText: /^Extensions: Show Installed Extensions$/ }).first().click();
+    await page.locator('.extensions-viewlet .monaco-list-row', { hasText: 'Cairn' }).first().click();
+    let shown = '';
+    const deadline = Date.now() + 60_000;
+    while (!shown.includes('Getting started') && Date.now() < deadline) {
+      for (const frame of page.frames()) {
+        const text = await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+        if (text.includes('Getting started')) shown = text;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.match(shown, /Getting started[\s\S]*Settings[\s\S]*Team mode/, 'the extension page shows the user guide');
+    assert.doesNotMatch(shown, /npm ci|bash \.ci\/run/);
+    await mkdir(join(repoRoot, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(repoRoot, 'test-results', 'extension-page.png') });
   });
 });
