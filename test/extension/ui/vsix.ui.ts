@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium as pwChromium, type Browser } from 'playwright-core';
-import { chromium, chromiumArgs, codeServerDir, node24, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl, type EditorServer } from '../support/toolchain.js';
+import { chromium, chromiumArgs, installVsix, listVsix, packageVsix, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl, type EditorServer } from '../support/toolchain.js';
 import { makeWorkspace } from '../support/workspace.js';
 
 const run = promisify(execFile);
@@ -33,11 +33,8 @@ describe('packaged extension (.vsix)', function () {
 
   it('packages with vsce, installs into the editor and indexes a workspace from the installed copy', async () => {
     const vsix = join(tmp, 'cairn.vsix');
-    // vsce needs Node >= 22: the toolchain's Node 24.
-    await run(node24, [join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
-    // `vsce ls` does not read package.json's "vsce" options as `vsce package` does: name the README as it does.
-    const { stdout: listing } = await run(node24, [join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls', '--readme-path', 'extension/README.md'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
-    const files = listing.split('\n').filter(Boolean);
+    await packageVsix(vsix);
+    const files = await listVsix();
     assert.ok(!files.includes('README.md'), 'the developer README does not ship');
     const { stdout: readme } = await run('unzip', ['-p', vsix, 'extension/readme.md'], { maxBuffer: 16 * 1024 * 1024 });
     assert.match(readme, /## Getting started/, 'the package README is the user guide');
@@ -53,9 +50,7 @@ describe('packaged extension (.vsix)', function () {
     console.log(`      .vsix: ${(size / 1024 / 1024).toFixed(2)} MB, ${files.length} files`);
 
     const extensionsDir = join(tmp, 'vscode', 'ext');
-    await run(node24, [join(codeServerDir, 'out', 'node', 'entry.js'), '--install-extension', vsix, '--extensions-dir', extensionsDir], {
-      env: { ...process.env, HOME: join(tmp, 'home') },
-    });
+    await installVsix(vsix, extensionsDir, join(tmp, 'home'));
 
     const workspace = await makeWorkspace(join(tmp, 'workspace'), { 'workbench.startupEditor': 'none' });
     server = await startServer({ home: join(tmp, 'home'), data: join(tmp, 'vscode') });
