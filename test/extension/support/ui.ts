@@ -1,4 +1,4 @@
-/** What the UI suites do the way a person would, shared by them: wait, type in the chat, pick a theme, read the editor's selection. */
+/** What the UI suites do the way a person would, shared by them: wait, type in the chat, set the key, pick a theme, read the editor's selection. */
 import type { Locator } from 'playwright-core';
 import type { Workbench } from './workbench.js';
 
@@ -23,6 +23,15 @@ export async function sendChat(wb: Workbench, text: string): Promise<Locator> {
   await box.press('Enter');
   await chat.locator('.entry.user', { hasText: text }).waitFor();
   return chat.locator('.entry.assistant').last();
+}
+
+/** Enters the model API key through "Cairn: Set Model API Key", as a user does. */
+export async function setModelApiKey(wb: Workbench, key: string): Promise<void> {
+  await wb.runCommand('Cairn: Set Model API Key');
+  const keyBox = wb.page.locator('.quick-input-widget input[type="password"]');
+  await keyBox.waitFor();
+  await keyBox.fill(key);
+  await keyBox.press('Enter');
 }
 
 /** Picks a colour theme through "Preferences: Color Theme". */

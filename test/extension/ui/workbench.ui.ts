@@ -8,7 +8,7 @@ import type { Locator } from 'playwright-core';
 import { DaemonClient, readDiscovery } from '../../../daemon/src/protocol/client/index.js';
 import { openWorkbench, resultsDir, type Workbench } from '../support/workbench.js';
 import { MODEL_API_KEY } from '../support/services.js';
-import { sendChat as sendChatIn, setTheme, until, waitForSelectionEnd } from '../support/ui.js';
+import { sendChat as sendChatIn, setModelApiKey, setTheme, until, waitForSelectionEnd } from '../support/ui.js';
 
 describe('workbench UI', function () {
   this.timeout(180_000);
@@ -63,11 +63,7 @@ describe('workbench UI', function () {
 
   it('streams a chat reply into the webview token by token, and Stop stops it', async () => {
     const { page } = wb;
-    await wb.runCommand('Cairn: Set Model API Key');
-    const keyBox = page.locator('.quick-input-widget input[type="password"]');
-    await keyBox.waitFor();
-    await keyBox.fill(MODEL_API_KEY);
-    await keyBox.press('Enter');
+    await setModelApiKey(wb, MODEL_API_KEY);
 
     await wb.runCommand('Cairn: New Chat');
     const reply = await sendChat('Please answer slowly');
