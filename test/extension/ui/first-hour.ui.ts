@@ -135,7 +135,9 @@ describe('chat view for a new user', function () {
 
     const defaultWidth = await sidebarWidth();
     await assertFits(`the default width (${defaultWidth} px)`);
-    await wb.screenshot('chat-default-width-dark.png');
+    const shot = await wb.screenshot('chat-default-width-dark.png');
+    // The package's README (extension/README.md) shows this screenshot; CAIRN_UPDATE_SCREENSHOTS=1 refreshes it.
+    if (process.env.CAIRN_UPDATE_SCREENSHOTS) await copyFile(shot, join(repoRoot, 'media', 'screenshots', 'chat.png'));
 
     // "Sources: path:lines" in prose: each location opens its file at its lines.
     await reply.locator('a.location', { hasText: 'docs/guide.md:5' }).click();
@@ -168,8 +170,6 @@ describe('chat view for a new user', function () {
     await dragSidebarEdge(defaultWidth - (await sidebarWidth()));
     await until('the sidebar back at its default width', async () => Math.abs((await sidebarWidth()) - defaultWidth) <= 8, 10_000);
     await assertFits('the default width, light theme');
-    const shot = await wb.screenshot('chat-default-width-light.png');
-    // The package's README (extension/README.md) shows this screenshot; CAIRN_UPDATE_SCREENSHOTS=1 refreshes it.
-    if (process.env.CAIRN_UPDATE_SCREENSHOTS) await copyFile(shot, join(repoRoot, 'media', 'screenshots', 'chat.png'));
+    await wb.screenshot('chat-default-width-light.png');
   });
 });
