@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ResultOf } from '../../daemon/src/protocol/index.js';
 import type { DaemonClient } from './client.js';
 import { explain, isCancellation } from './errors.js';
+import { revealLines } from './locations.js';
 
 type Hit = ResultOf<'kb/search'>[number];
 interface HitItem extends vscode.QuickPickItem {
@@ -101,12 +102,7 @@ export async function openHit(root: string, hit: Hit): Promise<void> {
     await vscode.window.showTextDocument(doc, { preview: true });
     return;
   }
-  const uri = vscode.Uri.file(join(root, hit.path));
-  const doc = await vscode.workspace.openTextDocument(uri);
-  const start = Math.max(0, hit.startLine - 1);
-  const end = Math.min(doc.lineCount - 1, Math.max(start, hit.endLine - 1));
-  const range = new vscode.Range(start, 0, end, doc.lineAt(end).text.length);
-  await vscode.window.showTextDocument(doc, { selection: range, preview: true });
+  await revealLines(vscode.Uri.file(join(root, hit.path)), hit.startLine, hit.endLine);
 }
 
 /** The selection of the active editor, as a query (first 200 characters of it). */

@@ -9,6 +9,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './main.css';
 import { renderMarkdown } from './markdown.js';
+import { findLocations, wholeLocation, type Location } from './locations.js';
 import { MAX_RENDERED_CHARS, type AgentOption, type ChatEntry, type ChatError, type FromWebview, type ToWebview, type ToWebviewMessage } from './messages.js';
 
 interface VsCodeApi {
@@ -28,7 +29,7 @@ interface ViewState {
 }
 
 const saved = vscode.getState() as Partial<ViewState> | undefined;
-const emptyChat: ToWebview['snapshot'] = { sessionId: null, title: null, entries: [], agentId: 'default', connected: false, access: 'owner', error: null };
+const emptyChat: ToWebview['snapshot'] = { sessionId: null, title: null, entries: [], agentId: 'default', connected: false, access: 'owner', error: null, indexed: null };
 const state: ViewState = {
   // A state saved by an older version lacks the newer fields.
   snapshot: { ...emptyChat, ...saved?.snapshot },
@@ -138,6 +139,46 @@ function renderBody(entry: ChatEntry, body: HTMLElement): void {
     return;
   }
   body.innerHTML = entry.content ? renderMarkdown(entry.content) : entry.status === 'streaming' && entry.tools.length === 0 ? '<p class="thinking">Thinking…</p>' : '';
+  linkLocations(body);
+}
+
+function locationLink(loc: Location, ...content: Node[]): HTMLElement {
+  const lines = loc.endLine > loc.startLine ? `lines ${loc.startLine}–${loc.endLine}` : `line ${loc.startLine}`;
+  const a = el('a', { class: 'location', role: 'link', tabindex: '0', title: `Open ${loc.path} at ${lines}` }, ...content);
+  a.dataset.path = loc.path;
+  a.dataset.start = String(loc.startLine);
+  a.dataset.end = String(loc.endLine);
+  return a;
+}
+
+/**
+ * Makes every workspace location in rendered text (`src/a.ts:10-20`, in prose or as inline code) a link that
+ * opens the file at those lines. Code blocks and existing links are left alone.
+ */
+function linkLocations(root: HTMLElement): void {
+  for (const code of root.querySelectorAll('code')) {
+    if (code.closest('pre, a')) continue;
+    const loc = wholeLocation(code.textContent ?? '');
+    if (loc) code.replaceWith(locationLink(loc, code.cloneNode(true)));
+  }
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => (n.parentElement?.closest('pre, code, a, button') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+  });
+  const texts: Text[] = [];
+  while (walker.nextNode()) texts.push(walker.currentNode as Text);
+  for (const t of texts) {
+    const text = t.data;
+    const matches = findLocations(text);
+    if (matches.length === 0) continue;
+    const parts: Node[] = [];
+    let at = 0;
+    for (const m of matches) {
+      parts.push(document.createTextNode(text.slice(at, m.index)), locationLink(m.location, document.createTextNode(text.slice(m.index, m.index + m.length))));
+      at = m.index + m.length;
+    }
+    parts.push(document.createTextNode(text.slice(at)));
+    t.replaceWith(...parts);
+  }
 }
 
 function renderTools(entry: ChatEntry, box: HTMLElement): void {
@@ -148,7 +189,11 @@ function renderTools(entry: ChatEntry, box: HTMLElement): void {
         .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(', ');
       const d = el('details', { class: `tool ${t.status}` }, el('summary', {}, el('span', { class: `codicon codicon-${icon}` }), `${t.name}(${args.length > 80 ? `${args.slice(0, 79)}…` : args})`));
-      if (t.result) d.append(el('div', { class: 'result' }, t.result));
+      if (t.result) {
+        const result = el('div', { class: 'result' }, t.result);
+        linkLocations(result);
+        d.append(result);
+      }
       return d;
     }),
   );
@@ -176,9 +221,14 @@ function renderAll(): void {
   const { entries } = state.snapshot;
   if (entries.length === 0) {
     entryNodes.clear();
-    log.replaceChildren(
-      el('div', { class: 'empty' }, el('p', {}, 'Ask anything about this workspace. Cairn searches the knowledge base and answers with sources.'), el('p', {}, 'Tip: run “Cairn: Index Workspace” first.')),
-    );
+    const empty = el('div', { class: 'empty' }, el('p', {}, 'Ask anything about this workspace. Cairn searches the knowledge base and answers with sources.'));
+    if (state.snapshot.indexed === false) {
+      // Only when the daemon said this folder has no index: once indexed, the tip would only be noise.
+      const index = el('vscode-button' as 'button', { id: 'index-workspace', icon: 'database' }, 'Index this workspace');
+      index.addEventListener('click', () => send('runAction', { command: 'cairn.indexWorkspace' }));
+      empty.append(el('div', { class: 'index-tip' }, el('p', {}, 'This workspace is not indexed yet, so Cairn has nothing to search or cite.'), index));
+    }
+    log.replaceChildren(empty);
   } else {
     const keep = new Set(entries.map((e) => e.id));
     for (const id of entryNodes.keys()) if (!keep.has(id)) entryNodes.delete(id);
@@ -322,7 +372,24 @@ agentSelect.addEventListener('change', () => {
   send('selectAgent', { agentId: state.snapshot.agentId });
   save();
 });
+function openLocation(link: HTMLElement): void {
+  const { path, start, end } = link.dataset;
+  if (path && start && end) send('openLocation', { path, startLine: Number(start), endLine: Number(end) });
+}
+log.addEventListener('keydown', (e) => {
+  const link = (e.target as HTMLElement).closest<HTMLElement>('a.location');
+  if (link && (e.key === 'Enter' || e.key === ' ')) {
+    e.preventDefault();
+    openLocation(link);
+  }
+});
 log.addEventListener('click', (e) => {
+  const link = (e.target as HTMLElement).closest<HTMLElement>('a.location');
+  if (link) {
+    e.preventDefault();
+    openLocation(link);
+    return;
+  }
   const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button.code-action');
   if (!button) return;
   const code = button.closest('.code-block')?.querySelector('code')?.textContent ?? '';

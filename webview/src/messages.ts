@@ -54,6 +54,8 @@ export interface ToWebview {
     access: ChatAccess;
     /** The error in place, kept with the chat so a view that was hidden when it happened still shows it. */
     error: ChatError | null;
+    /** Whether the workspace folder has an index (an empty chat then offers "Index this workspace"); null when unknown. */
+    indexed: boolean | null;
   };
   /** A piece of the streaming reply. */
   delta: { messageId: string; delta: string };
@@ -83,6 +85,12 @@ export const FromWebviewSchemas = {
   /** Runs the command of an in-place error action; the extension accepts only commands it offered. */
   runAction: z.object({ command: text(200), args: z.optional(z.array(z.unknown()).check(z.maxLength(5))) }),
   openFull: z.object({ messageId: text(100) }),
+  /** The user clicked a location cited in the chat (`src/a.ts:10-20`): open that file at those lines. */
+  openLocation: z.object({
+    path: z.string().check(z.minLength(1), z.maxLength(4096)),
+    startLine: z.int().check(z.minimum(1), z.maximum(10_000_000)),
+    endLine: z.int().check(z.minimum(1), z.maximum(10_000_000)),
+  }),
 } as const;
 export type FromWebview = { [K in keyof typeof FromWebviewSchemas]: z.infer<(typeof FromWebviewSchemas)[K]> };
 

@@ -19,6 +19,7 @@ import {
 import type { Ctx } from '../ctx.js';
 import { errorName, explain } from '../errors.js';
 import { describeError, log } from '../log.js';
+import { openWorkspaceLocation } from '../locations.js';
 
 type Message = ResultOf<'sessions/get'>['messages'][number];
 
@@ -56,14 +57,23 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   /** A re-read of the open session is running, and whether another change arrived meanwhile. */
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
+  /** Whether the workspace folder has an index (`kb/status`), null until known: an empty chat offers to index it. */
+  private indexed: boolean | null = null;
 
   constructor(private readonly ctx: Ctx) {
+    // `kb/changed` tells the chat when the workspace gets indexed (the topic is re-subscribed on every connect).
+    void ctx.subscribe('kb');
     ctx.pushExtension(
       ctx.onNotification('chat/delta', (p) => this.onDelta(p)),
       ctx.onNotification('chat/tool', (p) => this.onTool(p)),
       ctx.onNotification('chat/done', (p) => this.onDone(p)),
       ctx.onNotification('sessions/changed', (p) => this.onSessionChanged(p)),
       ctx.onNotification('auth/changed', (p) => (this.me = p.user?.id ?? null)),
+      ctx.onNotification('kb/changed', (p) => {
+        // Once indexed, only a removal or a model change can take the index away. (Any folder's change: the
+        // daemon names roots by their real path, which may differ from the editor's.)
+        if (this.indexed !== true || p.reason === 'remove' || p.reason === 'model') void this.readIndexState();
+      }),
       ctx.onDidConnect(() => void this.onConnected()),
       ctx.onDidChangeState((s) => {
         if (s.kind === 'down') this.onConnectionLost(s.message);
@@ -103,7 +113,26 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       connected: this.ctx.client !== null,
       access: this.access,
       error: this.error,
+      indexed: this.indexed,
     };
+  }
+
+  /** Reads whether the workspace folder is indexed, and re-renders the chat when that changed. */
+  private async readIndexState(): Promise<void> {
+    const client = this.ctx.client;
+    const root = this.ctx.workspaceRoot();
+    let indexed: boolean | null = null;
+    if (client && root) {
+      try {
+        const status = await client.request('kb/status', { root, stale: false });
+        indexed = status.models.some((m) => m.sources > 0);
+      } catch (err) {
+        log().warn(`could not read the index state of ${root}: ${describeError(err)}`);
+      }
+    }
+    if (indexed === this.indexed) return;
+    this.indexed = indexed;
+    this.sendSnapshot();
   }
 
   async reveal(): Promise<void> {
@@ -216,6 +245,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     switch (msg.type) {
       case 'ready':
         this.sendSnapshot();
+        void this.readIndexState();
         this.post('agents', { agents: this.agents, selected: this.agentId });
         void this.loadAgents();
         return;
@@ -254,6 +284,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         }
         await vscode.commands.executeCommand(msg.body.command, ...(msg.body.args ?? []));
         return;
+      case 'openLocation':
+        return openWorkspaceLocation(msg.body);
       case 'openFull': {
         const entry = this.entries.find((e) => e.id === msg.body.messageId);
         if (!entry) return;
@@ -438,6 +470,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   private async onConnected(): Promise<void> {
     // Another daemon (a restart) may act as someone else: read it again when needed.
     this.me = undefined;
+    void this.readIndexState();
     if (!this.sessionId) {
       this.sendSnapshot();
       return;

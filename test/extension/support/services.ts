@@ -24,6 +24,17 @@ export function scriptedReply(question: string, body?: ChatRequestBody): Scripte
     const words = Array.from({ length: 120 }, (_, i) => `word${i} `);
     return { content: ['**Streaming slowly:** ', ...words, '\n\nThe end.'], chunkDelayMs: 150 };
   }
+  if (/\blong paths\b/i.test(question)) {
+    // What made the chat scroll sideways: long inline paths, URLs and identifiers, and cited locations.
+    return {
+      content: [
+        'The setting is read in `packages/platform/configuration/src/browser/configurationServiceWithAVeryLongFileName.ts` ',
+        'and documented at https://docs.example.com/reference/configuration/workspace-settings/very/long/path/without/breaks/index.html. ',
+        'It calls `resolveConfigurationValueForTheCurrentWorkspaceFolderOrFallBackToTheUserDefaults()`.\n\n',
+        'Sources: src/billing/invoice.ts:7-11, docs/guide.md:5, src/billing/refunds.ts:3-4',
+      ],
+    };
+  }
   if (/\bhuge\b/i.test(question)) {
     const line = 'A very long answer line that keeps going to make the reply enormous.\n';
     const chunks: string[] = [];

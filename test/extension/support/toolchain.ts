@@ -4,7 +4,8 @@
  * VS Code server from it. Shared by test/extension/run.ts and the UI suites.
  */
 import { existsSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,8 +31,14 @@ export interface EditorServer {
   stop(): Promise<void>;
 }
 
-/** Starts the VS Code server (the one code-server bundles) on 127.0.0.1 and waits until it answers HTTP. */
-export async function startServer(dirs: { home: string; data: string }, env: NodeJS.ProcessEnv = {}): Promise<EditorServer> {
+/**
+ * Starts the VS Code server (the one code-server bundles) on 127.0.0.1 and waits until it answers HTTP.
+ * `notifications`: leave out `--enable-smoke-test-driver`, which hides every notification toast (and some modal
+ * dialogs), so a UI suite sees what a user is told. Without the driver the workbench ignores the URL's payload
+ * (extensionDevelopmentPath, extensionEnvironment): the extension must then be installed (`installVsix`) and
+ * its environment given here, to the server, whose extension host inherits it.
+ */
+export async function startServer(dirs: { home: string; data: string }, env: NodeJS.ProcessEnv = {}, opts: { notifications?: boolean } = {}): Promise<EditorServer> {
   const port = await freePort();
   const child = spawn(
     node24,
@@ -41,7 +48,7 @@ export async function startServer(dirs: { home: string; data: string }, env: Nod
       '--port', String(port),
       '--without-connection-token',
       '--accept-server-license-terms',
-      '--enable-smoke-test-driver',
+      ...(opts.notifications ? [] : ['--enable-smoke-test-driver']),
       '--telemetry-level', 'off',
       '--disable-workspace-trust',
       '--server-data-dir', join(dirs.data, 'sd'),
@@ -79,6 +86,25 @@ export async function startServer(dirs: { home: string; data: string }, env: Nod
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+const run = promisify(execFile);
+const vsce = join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
+
+/** `vsce package` of the repository as built (vsce needs Node >= 22: the toolchain's Node 24). */
+export async function packageVsix(out: string): Promise<void> {
+  await run(node24, [vsce, 'package', '-o', out], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+}
+
+/** The files `vsce package` puts in the .vsix. `vsce ls` does not read package.json's "vsce" options as `package` does: the README is named as it is there. */
+export async function listVsix(): Promise<string[]> {
+  const { stdout } = await run(node24, [vsce, 'ls', '--readme-path', 'extension/README.md'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+  return stdout.split('\n').filter(Boolean);
+}
+
+/** Installs a .vsix into a server's extensions folder, as `code-server --install-extension` does. */
+export async function installVsix(vsix: string, extensionsDir: string, home: string): Promise<void> {
+  await run(node24, [join(codeServerDir, 'out', 'node', 'entry.js'), '--install-extension', vsix, '--extensions-dir', extensionsDir], { env: { ...process.env, HOME: home } });
 }
 
 async function freePort(): Promise<number> {

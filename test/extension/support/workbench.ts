@@ -2,12 +2,12 @@
  * A VS Code workbench in headless Chromium, opened on a fresh test workspace with the extension under
  * development, for the UI suites: they drive it like a person (command palette, QuickPick, the chat webview).
  */
-import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile, readFile } from 'node:fs/promises';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium as pwChromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
-import { chromium, chromiumArgs, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl, type EditorServer } from './toolchain.js';
+import { chromium, chromiumArgs, installVsix, packageVsix, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl, type EditorServer } from './toolchain.js';
 import { makeWorkspace } from './workspace.js';
 import { startTestServices, type TestServices } from './services.js';
 
@@ -30,17 +30,30 @@ export interface Workbench {
   chatFrame(): FrameLocator;
   /** The messages in the notification center (toasts may already have been hidden). */
   notificationTexts(): Promise<string[]>;
+  /** Waits for a notification toast (as a user sees it pop up) whose text matches, and returns its text. */
+  toast(text: RegExp, timeoutMs?: number): Promise<string>;
   setSetting(key: string, value: unknown): Promise<void>;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function openWorkbench(): Promise<Workbench> {
+export interface WorkbenchOptions {
+  /**
+   * Show notification toasts as users see them: the server runs without the smoke-test driver, so the
+   * extension is packaged and installed, as a user installs it (the workbench then ignores a development path).
+   */
+  notifications?: boolean;
+  /** Workspace settings over the test services' own. */
+  settings?: Record<string, unknown>;
+}
+
+export async function openWorkbench(opts: WorkbenchOptions = {}): Promise<Workbench> {
   const tmp = await mkdtemp(join(tmpdir(), 'cairn-ui-'));
   const services = await startTestServices();
   let server: EditorServer | null = null;
   let browser: Browser | null = null;
   let forwarder: Server | null = null;
+  let opened: Page | null = null;
   try {
     const target = new URL(services.env.CAIRN_TEST_SUPABASE_URL!);
     forwarder = createServer((socket) => {
@@ -51,9 +64,15 @@ export async function openWorkbench(): Promise<Workbench> {
     });
     await new Promise<void>((r) => forwarder!.listen(0, '::1', r));
     const supabaseUrl = `http://[::1]:${(forwarder.address() as { port: number }).port}`;
-    const workspace = await makeWorkspace(join(tmp, 'workspace'), { ...services.settings, 'workbench.colorTheme': 'Default Dark Modern' });
+    const workspace = await makeWorkspace(join(tmp, 'workspace'), { ...services.settings, 'workbench.colorTheme': 'Default Dark Modern', ...opts.settings });
     const cairnHome = join(tmp, 'cairn-home');
-    server = await startServer({ home: join(tmp, 'home'), data: join(tmp, 'vscode') });
+    const extensionEnv = { CAIRN_HOME: cairnHome, ...services.env };
+    if (opts.notifications) {
+      const vsix = join(tmp, 'cairn.vsix');
+      await packageVsix(vsix);
+      await installVsix(vsix, join(tmp, 'vscode', 'ext'), join(tmp, 'home'));
+    }
+    server = await startServer({ home: join(tmp, 'home'), data: join(tmp, 'vscode') }, opts.notifications ? extensionEnv : {}, { notifications: opts.notifications });
     browser = await pwChromium.launch({ executablePath: chromium!, args: chromiumArgs });
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     // The web workbench opens localhost URLs through the server's port proxy (`/proxy/<port>/…`), a route
@@ -64,7 +83,8 @@ export async function openWorkbench(): Promise<Workbench> {
       return m ? route.continue({ url: `http://127.0.0.1:${m[1]}${m[2]}${u.search}` }) : route.continue();
     });
     const page = await context.newPage();
-    await page.goto(workbenchUrl(server.port, workspace, { env: { CAIRN_HOME: cairnHome, ...services.env } }));
+    opened = page;
+    await page.goto(workbenchUrl(server.port, workspace, opts.notifications ? { installed: true } : { env: extensionEnv }));
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('.statusbar').waitFor();
     // The extension is registered once its view container shows in the activity bar.
@@ -117,6 +137,11 @@ export async function openWorkbench(): Promise<Workbench> {
         await page.keyboard.press('Escape');
         return texts;
       },
+      async toast(text, timeoutMs = 30_000) {
+        const toast = page.locator('.notification-toast-container .notification-list-item-message', { hasText: text }).first();
+        await toast.waitFor({ timeout: timeoutMs });
+        return toast.innerText();
+      },
       async setSetting(key, value) {
         const current = JSON.parse(await readFile(settingsFile, 'utf8')) as Record<string, unknown>;
         current[key] = value;
@@ -137,6 +162,9 @@ export async function openWorkbench(): Promise<Workbench> {
     };
     return wb;
   } catch (err) {
+    // What the workbench showed instead, for whoever reads the failure.
+    await mkdir(resultsDir, { recursive: true }).catch(() => undefined);
+    await opened?.screenshot({ path: join(resultsDir, 'failed-open-workbench.png') }).catch(() => undefined);
     forwarder?.close();
     await browser?.close();
     await server?.stop();

@@ -1,15 +1,17 @@
 /**
  * The packaged extension: `vsce package` builds a .vsix that keeps the runtime the daemon needs (PGlite, the
- * migrations), code-server installs it, and the installed extension activates and indexes a workspace.
+ * migrations) and the user-facing README (extension/README.md, not the repository's developer README), code-server
+ * installs it, its page in the Extensions view reads as a user guide, and the installed extension activates and
+ * indexes a workspace.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium as pwChromium, type Browser } from 'playwright-core';
-import { chromium, chromiumArgs, codeServerDir, node24, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl, type EditorServer } from '../support/toolchain.js';
+import { chromium, chromiumArgs, installVsix, listVsix, packageVsix, repoRoot, startServer, stopDaemonAndRemove, workbenchUrl, type EditorServer } from '../support/toolchain.js';
 import { makeWorkspace } from '../support/workspace.js';
 
 const run = promisify(execFile);
@@ -31,11 +33,15 @@ describe('packaged extension (.vsix)', function () {
 
   it('packages with vsce, installs into the editor and indexes a workspace from the installed copy', async () => {
     const vsix = join(tmp, 'cairn.vsix');
-    // vsce needs Node >= 22: the toolchain's Node 24.
-    await run(node24, [join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
-    const { stdout: listing } = await run(node24, [join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
-    const files = listing.split('\n').filter(Boolean);
-    for (const needed of ['dist/extension.cjs', 'dist/daemon.mjs', 'dist/webview/main.js', 'node_modules/@electric-sql/pglite/dist/pglite.wasm', 'daemon/src/store/bootstrap.sql']) {
+    await packageVsix(vsix);
+    const files = await listVsix();
+    assert.ok(!files.includes('README.md'), 'the developer README does not ship');
+    const { stdout: readme } = await run('unzip', ['-p', vsix, 'extension/readme.md'], { maxBuffer: 16 * 1024 * 1024 });
+    assert.match(readme, /## Getting started/, 'the package README is the user guide');
+    assert.doesNotMatch(readme, /npm ci|bash \.ci\/run/, 'the package README has no developer instructions');
+    const image = /!\[[^\]]*\]\(([^)]+)\)/.exec(readme)?.[1] ?? '';
+    assert.match(image, /media\/screenshots\/chat\.png$/, 'the README shows the chat screenshot');
+    for (const needed of ['media/screenshots/chat.png', 'dist/extension.cjs', 'dist/daemon.mjs', 'dist/webview/main.js', 'node_modules/@electric-sql/pglite/dist/pglite.wasm', 'daemon/src/store/bootstrap.sql']) {
       assert.ok(files.includes(needed), `${needed} is in the package`);
     }
     assert.ok(files.some((f) => f.startsWith('supabase/migrations/')), 'the migrations are in the package');
@@ -44,9 +50,7 @@ describe('packaged extension (.vsix)', function () {
     console.log(`      .vsix: ${(size / 1024 / 1024).toFixed(2)} MB, ${files.length} files`);
 
     const extensionsDir = join(tmp, 'vscode', 'ext');
-    await run(node24, [join(codeServerDir, 'out', 'node', 'entry.js'), '--install-extension', vsix, '--extensions-dir', extensionsDir], {
-      env: { ...process.env, HOME: join(tmp, 'home') },
-    });
+    await installVsix(vsix, extensionsDir, join(tmp, 'home'));
 
     const workspace = await makeWorkspace(join(tmp, 'workspace'), { 'workbench.startupEditor': 'none' });
     server = await startServer({ home: join(tmp, 'home'), data: join(tmp, 'vscode') });
@@ -59,5 +63,24 @@ describe('packaged extension (.vsix)', function () {
     await input.fill('>Cairn: Index Workspace');
     await page.locator('.quick-input-list .monaco-list-row .label-name', { hasText: /^Cairn: Index Workspace$/ }).first().click();
     await page.locator('.statusbar', { hasText: /Cairn indexed \d+ files/ }).waitFor({ timeout: 120_000 });
+
+    // The extension's page in the Extensions view, as a user opens it: the user guide, not the developer README.
+    await page.keyboard.press('F1');
+    await input.fill('>Extensions: Show Installed Extensions');
+    await page.locator('.quick-input-list .monaco-list-row .label-name', { hasText: /^Extensions: Show Installed Extensions$/ }).first().click();
+    await page.locator('.extensions-viewlet .monaco-list-row', { hasText: 'Cairn' }).first().click();
+    let shown = '';
+    const deadline = Date.now() + 60_000;
+    while (!shown.includes('Getting started') && Date.now() < deadline) {
+      for (const frame of page.frames()) {
+        const text = await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+        if (text.includes('Getting started')) shown = text;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.match(shown, /Getting started[\s\S]*Settings[\s\S]*Team mode/, 'the extension page shows the user guide');
+    assert.doesNotMatch(shown, /npm ci|bash \.ci\/run/);
+    await mkdir(join(repoRoot, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(repoRoot, 'test-results', 'extension-page.png') });
   });
 });

@@ -8,18 +8,7 @@ import type { Locator } from 'playwright-core';
 import { DaemonClient, readDiscovery } from '../../../daemon/src/protocol/client/index.js';
 import { openWorkbench, resultsDir, type Workbench } from '../support/workbench.js';
 import { MODEL_API_KEY } from '../support/services.js';
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function textOf(l: Locator): Promise<string> {
-  return (await l.count()) > 0 ? l.first().innerText() : '';
-}
+import { sendChat as sendChatIn, setModelApiKey, setTheme, until, waitForSelectionEnd } from '../support/ui.js';
 
 describe('workbench UI', function () {
   this.timeout(180_000);
@@ -46,15 +35,7 @@ describe('workbench UI', function () {
     return input;
   }
 
-  async function sendChat(text: string): Promise<Locator> {
-    const chat = wb.chatFrame();
-    const box = chat.locator('#input textarea');
-    await box.waitFor({ timeout: 60_000 });
-    await box.fill(text);
-    await box.press('Enter');
-    await chat.locator('.entry.user', { hasText: text }).waitFor();
-    return chat.locator('.entry.assistant').last();
-  }
+  const sendChat = (text: string) => sendChatIn(wb, text);
 
   it('indexes, then "Cairn: Search Knowledge Base" finds a function as you type and opens it at its lines', async () => {
     const { page } = wb;
@@ -76,19 +57,13 @@ describe('workbench UI', function () {
 
     await input.press('Enter');
     await page.locator('.tab.active', { hasText: 'invoice.ts' }).waitFor();
-    const selection = page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ });
-    await until('the selection in the status bar', async () => /selected/.test(await textOf(selection)));
-    const m = /Ln (\d+), Col \d+/.exec(await textOf(selection));
-    assert.equal(Number(m?.[1]), hit!.endLine, 'the editor selected the passage down to its last line');
+    // The editor selected the passage down to its last line.
+    await waitForSelectionEnd(wb, hit!.endLine);
   });
 
   it('streams a chat reply into the webview token by token, and Stop stops it', async () => {
     const { page } = wb;
-    await wb.runCommand('Cairn: Set Model API Key');
-    const keyBox = page.locator('.quick-input-widget input[type="password"]');
-    await keyBox.waitFor();
-    await keyBox.fill(MODEL_API_KEY);
-    await keyBox.press('Enter');
+    await setModelApiKey(wb, MODEL_API_KEY);
 
     await wb.runCommand('Cairn: New Chat');
     const reply = await sendChat('Please answer slowly');
@@ -145,13 +120,7 @@ describe('workbench UI', function () {
 
   it('looks right in the light theme (chat mid-stream and the search QuickPick)', async () => {
     const { page } = wb;
-    await wb.runCommand('Preferences: Color Theme');
-    const themeInput = page.locator('.quick-input-widget input');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor();
-    await themeInput.fill('Light Modern');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor();
-    await themeInput.press('Enter');
-    await page.locator('.monaco-workbench.vs:not(.vs-dark)').waitFor({ timeout: 20_000 });
+    await setTheme(wb, 'Light Modern');
     await wb.runCommand('Cairn: New Chat');
     const reply = await sendChat('Once more, slowly please');
     await until('the first words', async () => /word3\b/.test(await reply.locator('.body').innerText()));
