@@ -13,6 +13,7 @@ import type { AuditLogView } from './teams/audit.js';
 import type { TeamMode } from './teams/mode.js';
 import { createTeam, inviteToTeam, leaveTeam, manageTeam, renameTeam, shareProject } from './teams/manage.js';
 import { chooseProject } from './teams/projects.js';
+import { showInvitations } from './teams/invitations.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
 import { log } from './log.js';
@@ -198,6 +199,9 @@ export function createCommands(): Record<string, CommandSpec> {
     },
     'cairn.inviteToTeam': {
       enabled: (parts, client) => (opts?: unknown) => inviteToTeam(client, parts, opts),
+    },
+    'cairn.showInvitations': {
+      enabled: (parts, client) => () => showInvitations(client, parts),
     },
     'cairn.manageTeam': {
       enabled: (parts, client) => (opts?: unknown) => manageTeam(client, parts, opts),

@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import { teamsRequests } from '../../daemon/src/protocol/teams.js';
 import {
+  invitationMessage,
   invitationRow,
+  inviterName,
   isLastOwner,
   memberName,
   memberRow,
+  myInvitationRow,
   projectChoices,
   projectName,
   roleChoices,
@@ -121,9 +124,30 @@ describe('team-format: members and invitations', () => {
     });
   });
 
-  it('shows an invitation as pending, with its role', () => {
-    const row = invitationRow({ id: ben, teamId: ana, email: 'cy@example.com', role: 'admin', invitedBy: ana, createdAt: since }, day);
-    assert.deepEqual(row, { label: 'cy@example.com', description: 'invited as admin', detail: 'pending since 2026-11-22; they join when they sign in with this email' });
+  it('shows an invitation as pending until it expires, with its role, and then as expired', () => {
+    const inv = { id: ben, teamId: ana, email: 'cy@example.com', role: 'admin' as const, invitedBy: ana, createdAt: since, expiresAt: '2026-11-29T10:00:00.000Z' };
+    assert.deepEqual(invitationRow(inv, day, Date.parse('2026-11-23T00:00:00Z')), {
+      label: 'cy@example.com',
+      description: 'invited as admin',
+      detail: 'pending since 2026-11-22, until 2026-11-29; they join if they accept it, signed in with this email',
+    });
+    assert.deepEqual(invitationRow(inv, day, Date.parse('2026-11-30T00:00:00Z')), {
+      label: 'cy@example.com',
+      description: 'invited as admin · expired',
+      detail: 'expired on 2026-11-29 unanswered; invite them again to send a new one',
+    });
+  });
+
+  it("says who invites the invitee, to which team, with which role, until when", () => {
+    const inv = { id: ben, teamId: ana, teamName: 'Platform', role: 'member' as const, invitedBy: { id: ana, email: 'ana@example.com', displayName: 'Ana Lima' }, createdAt: since, expiresAt: '2026-11-29T10:00:00.000Z' };
+    assert.equal(invitationMessage(inv, day), 'Ana Lima (ana@example.com) invites you to join the team Platform as a member (until 2026-11-29).');
+    assert.deepEqual(myInvitationRow(inv, day), {
+      label: 'Platform',
+      description: 'as a member · from Ana Lima (ana@example.com)',
+      detail: "Chats in shared sessions and adds to the project's knowledge base. Open until 2026-11-29.",
+    });
+    assert.equal(inviterName({ ...inv, invitedBy: { id: ana, email: 'ana@example.com', displayName: 'ana' } }), 'ana@example.com');
+    assert.equal(inviterName({ ...inv, invitedBy: null }), 'A former member');
   });
 
   it('knows the last owner', () => {
