@@ -16,6 +16,7 @@ import {
   projectChoices,
   projectName,
   roleChoices,
+  shareQuestion,
   teamRefusal,
   validateEmail,
   validateTeamName,
@@ -202,5 +203,26 @@ describe('team-format: projects a folder can map to', () => {
     assert.equal(projectName(projects[1]!, teams), '“web” (team Zeta)');
     assert.equal(projectName(projects[0]!, teams), '“notes” (personal)');
     assert.equal(projectName({ id: 'p', name: 'x', teamId: 't-gone' }, teams), '“x” (a team)');
+  });
+});
+
+describe('team-format: moving a project', () => {
+  const teams = [
+    { id: '11111111-1111-4111-8111-111111111111', name: 'Platform' },
+    { id: '33333333-3333-4333-8333-333333333333', name: 'Web' },
+  ];
+  const project = { id: '44444444-4444-4444-8444-444444444444', name: 'cairn', teamId: null } as Parameters<typeof shareQuestion>[0];
+
+  it('asks to share a personal project, saying what the team reads', () => {
+    const q = shareQuestion(project, teams[0]!, teams);
+    assert.equal(q.message, 'Share “cairn” with Platform?');
+    assert.match(q.detail, /^The project moves into the team: its members read its knowledge base .* Private sessions stay private\.$/);
+  });
+
+  it("asks to move a team's project, saying what the team it leaves loses and that both sides must agree", () => {
+    const q = shareQuestion({ ...project, teamId: teams[1]!.id }, teams[0]!, teams);
+    assert.equal(q.message, 'Move “cairn” from Web to Platform?');
+    assert.match(q.detail, /^The project leaves Web: its members no longer read the project's shared sessions, knowledge base and tasks\. In Platform, /);
+    assert.match(q.detail, /takes an owner or admin of both teams, and both teams' audit logs record it\.$/);
   });
 });

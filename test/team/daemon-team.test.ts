@@ -15,7 +15,9 @@ import {
   ok,
   readLog,
   removeHome,
+  runCli,
   startDaemon,
+  testEnv,
   stopDaemon,
   type DaemonProcess,
   type Json,
@@ -187,11 +189,19 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     await fails(bob.rpc, 'teams/acceptInvitation', { invitationId: invitation.id }, ['NotFound']);
     assert.deepEqual(await ok(bob.rpc, 'teams/myInvitations', {}), [], 'an invitation is used once');
 
-    // Declining: Olga is invited, says no, and stays outside; the team may ask again.
+    // Declining, from the CLI on Olga's daemon: she is invited, says no, and stays outside; the team may ask again.
     await ok(ann.rpc, 'teams/invite', { teamId, email: olga.person.email, role: 'viewer' });
-    const [toOlga] = await ok(olga.rpc, 'teams/myInvitations', {});
-    assert.deepEqual(await ok(olga.rpc, 'teams/declineInvitation', { invitationId: toOlga.id }), { declined: true });
+    const olgaCli = (args: string[]) => runCli(['invitations', ...args], testEnv(homes[2]!));
+    const listed = await olgaCli(['list']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout.trim(), new RegExp(`^[0-9a-f-]{36}  Acme as viewer, from ${ann.person.email.replace(/[.]/g, '\\.')}, until \\d{4}-\\d\\d-\\d\\d$`));
+    const [toOlga] = JSON.parse((await olgaCli(['--json'])).stdout) as Json[];
+    const declined = await olgaCli(['decline', toOlga!.id]);
+    assert.deepEqual([declined.code, declined.stdout.trim()], [0, `declined ${toOlga!.id}`]);
     assert.deepEqual(await ok(olga.rpc, 'teams/list'), []);
+    const again = await olgaCli(['accept', toOlga!.id]);
+    assert.equal(again.code, 1, 'a declined invitation cannot be accepted');
+    assert.match(again.stderr, /invitation not found/);
     assert.deepEqual(await ok(ann.rpc, 'teams/invitations', { teamId }), [], 'a declined invitation is no longer pending');
     assert.deepEqual(
       (await ok(bob.rpc, 'teams/list')).map((t: Json) => [t.id, t.role]),

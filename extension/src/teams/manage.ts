@@ -18,6 +18,7 @@ import {
   memberName,
   memberRow,
   roleChoices,
+  shareQuestion,
   teamRefusal,
   validateEmail,
   validateTeamName,
@@ -68,7 +69,7 @@ export function showTeamError(err: unknown, failed: string, team?: Pick<Team, 'i
     case 'aal2':
       notify(
         'error',
-        `${failed}: managing a team's members needs a second factor on this sign-in (two-factor authentication, aal2). Set it up or confirm it with a code, then try again.`,
+        `${failed}: managing a team's members and moving projects between teams need a second factor on this sign-in (two-factor authentication, aal2). Set it up or confirm it with a code, then try again.`,
         SECOND_FACTOR_ACTION,
       );
       return;
@@ -349,14 +350,8 @@ export async function shareProject(client: DaemonClient, parts: TeamParts, root:
       notify('info', `Cairn: “${project.name}” already belongs to ${team.name}.`);
       return true;
     }
-    const ok = await vscode.window.showWarningMessage(
-      `Share “${project.name}” with ${team.name}?`,
-      {
-        modal: true,
-        detail: `The project moves into the team: its members read its knowledge base and the sessions shared with the team (members and above also add to them). Private sessions stay private.`,
-      },
-      'Share',
-    );
+    const question = shareQuestion(project, team, await client.request('teams/list', {}));
+    const ok = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, 'Share');
     if (ok !== 'Share') return false;
     await client.request('teams/shareProject', { root, teamId: team.id });
     parts.sessions.refresh();

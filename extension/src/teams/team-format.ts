@@ -145,6 +145,22 @@ export function teamRefusal(message: string): TeamRefusal | null {
   return null;
 }
 
+/**
+ * The modal before "Share Project with Team": what moving the project into `target` shares and, when it
+ * belongs to another team now, what that team loses (a move takes owner or admin rights on both sides).
+ */
+export function shareQuestion(project: Project, target: Pick<Team, 'id' | 'name'>, teams: readonly Pick<Team, 'id' | 'name'>[]): { message: string; detail: string } {
+  const shares = `its members read its knowledge base and the sessions shared with the team (members and above also add to them). Private sessions stay private.`;
+  if (!project.teamId) return { message: `Share “${project.name}” with ${target.name}?`, detail: `The project moves into the team: ${shares}` };
+  const from = teams.find((t) => t.id === project.teamId)?.name ?? 'its team';
+  return {
+    message: `Move “${project.name}” from ${from} to ${target.name}?`,
+    detail:
+      `The project leaves ${from}: its members no longer read the project's shared sessions, knowledge base and tasks. In ${target.name}, ${shares} ` +
+      `Moving takes an owner or admin of both teams, and both teams' audit logs record it.`,
+  };
+}
+
 /** How a project is named with where it lives: `“cairn” (team Platform)` or `“notes” (personal)`. */
 export function projectName(p: Project, teams: readonly Pick<Team, 'id' | 'name'>[]): string {
   return `“${p.name}” (${projectOwner(p, teams)})`;
