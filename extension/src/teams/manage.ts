@@ -69,7 +69,7 @@ export function showTeamError(err: unknown, failed: string, team?: Pick<Team, 'i
     case 'aal2':
       notify(
         'error',
-        `${failed}: managing a team's members and moving projects between teams need a second factor on this sign-in (two-factor authentication, aal2). Set it up or confirm it with a code, then try again.`,
+        `${failed}: managing a team's members, or moving a project between teams, needs a second factor on this sign-in (two-factor authentication, aal2). Set it up or confirm it with a code, then try again.`,
         SECOND_FACTOR_ACTION,
       );
       return;

@@ -444,7 +444,7 @@ describe('teams: the team commands, driven from the command palette', function (
       assert.equal(invitation, undefined, 'no invitation at aal1');
       const refusal = seen.notifications.find((n) => /needs a second factor/.test(n.message));
       assert.ok(refusal, `the refusal explained (notifications: ${seen.notifications.map((n) => n.message).join(' | ')})`);
-      assert.match(refusal.message, /^Cairn could not send the invitation: managing a team's members and moving projects between teams need a second factor on this sign-in \(two-factor authentication, aal2\)/);
+      assert.match(refusal.message, /^Cairn could not send the invitation: managing a team's members, or moving a project between teams, needs a second factor on this sign-in \(two-factor authentication, aal2\)/);
       assert.deepEqual(refusal.buttons, ['Verify or Set Up Two-Factor']);
       // The action runs "Cairn: Verify or Set Up Two-Factor Authentication": without a factor yet, its panel, then the code.
       await daemonAtAal2(api);
