@@ -41,13 +41,14 @@ end;
 $$;
 
 -- -----------------------------------------------------------------------------------------------------
--- Ada (with a second factor) builds the team; Grace joins as member and writes in the shared session.
+-- Ada (with a second factor) builds the team and invites Grace, who accepts as member and writes in the shared session.
 -- -----------------------------------------------------------------------------------------------------
 do $$
 declare
   v_ada constant uuid := 'a11ce000-0000-4000-8000-000000000001';
   v_grace constant uuid := 'b0b00000-0000-4000-8000-000000000002';
   v_team uuid;
+  v_invitation uuid;
   v_project uuid;
   v_shared uuid;
   v_private uuid;
@@ -66,7 +67,21 @@ begin
   set local role authenticated;
 
   select id into v_team from public.create_team('Acme', 'acme');
-  perform public.add_team_member(v_team, v_grace, 'member');
+  select id into v_invitation from public.invite_member(v_team, 'grace@example.com', 'member');
+
+  -- Grace accepts the invitation herself (joining is always the invitee's own act).
+  reset role;
+  perform set_config('request.jwt.claims', jsonb_build_object(
+    'sub', v_grace, 'role', 'authenticated', 'aud', 'authenticated', 'email', 'grace@example.com',
+    'aal', 'aal1', 'session_id', gen_random_uuid())::text, true);
+  set local role authenticated;
+  perform public.accept_invitation(v_invitation);
+
+  reset role;
+  perform set_config('request.jwt.claims', jsonb_build_object(
+    'sub', v_ada, 'role', 'authenticated', 'aud', 'authenticated', 'email', 'ada@example.com',
+    'aal', 'aal2', 'session_id', gen_random_uuid())::text, true);
+  set local role authenticated;
   select id into v_project from public.ensure_project('file:///home/ada/src/cairn', 'cairn', 'github.com/acme/cairn', v_team);
   select id into v_agent from public.create_agent('Reviewer', 'You review TypeScript changes. Be specific and brief.',
                                                   'Reviews diffs', null, 0.2, array['search_knowledge_base', 'read_file'], v_team);

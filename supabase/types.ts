@@ -285,14 +285,14 @@ isOneToOne: false
                   ]
                 },"sessions": {
                   Row: {
-                    "agent_id": string | null,"archived_at": string | null,"created_at": string,"id": string,"last_message_at": string,"message_count": number,"owner_id": string,"project_id": string | null,"title": string,"updated_at": string,"visibility": string
+                    "agent_id": string | null,"archived_at": string | null,"created_at": string,"id": string,"last_message_at": string,"message_count": number,"owner_id": string | null,"project_id": string | null,"title": string,"updated_at": string,"visibility": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "agent_id"?: string | null,"archived_at"?: string | null,"created_at"?: string,"id"?: string,"last_message_at"?: string,"message_count"?: number,"owner_id"?: string,"project_id"?: string | null,"title"?: string,"updated_at"?: string,"visibility"?: string
+                    "agent_id"?: string | null,"archived_at"?: string | null,"created_at"?: string,"id"?: string,"last_message_at"?: string,"message_count"?: number,"owner_id"?: string | null,"project_id"?: string | null,"title"?: string,"updated_at"?: string,"visibility"?: string
                   }
                   Update: {
-                    "agent_id"?: string | null,"archived_at"?: string | null,"created_at"?: string,"id"?: string,"last_message_at"?: string,"message_count"?: number,"owner_id"?: string,"project_id"?: string | null,"title"?: string,"updated_at"?: string,"visibility"?: string
+                    "agent_id"?: string | null,"archived_at"?: string | null,"created_at"?: string,"id"?: string,"last_message_at"?: string,"message_count"?: number,"owner_id"?: string | null,"project_id"?: string | null,"title"?: string,"updated_at"?: string,"visibility"?: string
                   }
                   Relationships: [
                     {
@@ -337,14 +337,14 @@ isOneToOne: false
                   ]
                 },"team_invitations": {
                   Row: {
-                    "accepted_at": string | null,"accepted_by": string | null,"created_at": string,"email": string,"id": string,"invited_by": string | null,"role": string,"team_id": string,"updated_at": string
+                    "accepted_at": string | null,"accepted_by": string | null,"created_at": string,"declined_at": string | null,"email": string,"expires_at": string,"id": string,"invited_by": string | null,"role": string,"team_id": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "accepted_at"?: string | null,"accepted_by"?: string | null,"created_at"?: string,"email": string,"id"?: string,"invited_by"?: string | null,"role"?: string,"team_id": string,"updated_at"?: string
+                    "accepted_at"?: string | null,"accepted_by"?: string | null,"created_at"?: string,"declined_at"?: string | null,"email": string,"expires_at"?: string,"id"?: string,"invited_by"?: string | null,"role"?: string,"team_id": string,"updated_at"?: string
                   }
                   Update: {
-                    "accepted_at"?: string | null,"accepted_by"?: string | null,"created_at"?: string,"email"?: string,"id"?: string,"invited_by"?: string | null,"role"?: string,"team_id"?: string,"updated_at"?: string
+                    "accepted_at"?: string | null,"accepted_by"?: string | null,"created_at"?: string,"declined_at"?: string | null,"email"?: string,"expires_at"?: string,"id"?: string,"invited_by"?: string | null,"role"?: string,"team_id"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -395,11 +395,8 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "accept_pending_invitations":
-{ Args: Record<PropertyKey, never>; Returns: number
-                           },
-"add_team_member":
-{ Args: { "p_role"?: string,"p_team_id": string,"p_user_id": string }; Returns: {
+            "accept_invitation":
+{ Args: { "p_invitation_id": string }; Returns: {
               "created_at": string,
 "invited_by": string | null,
 "role": string,
@@ -443,7 +440,7 @@ isOneToOne: false
 "id": string,
 "last_message_at": string,
 "message_count": number,
-"owner_id": string,
+"owner_id": string | null,
 "project_id": string | null,
 "title": string,
 "updated_at": string,
@@ -519,7 +516,7 @@ isOneToOne: false
 "id": string,
 "last_message_at": string,
 "message_count": number,
-"owner_id": string,
+"owner_id": string | null,
 "project_id": string | null,
 "title": string,
 "updated_at": string,
@@ -579,6 +576,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"decline_invitation":
+{ Args: { "p_invitation_id": string }; Returns: undefined
+                           },
 "delete_agent":
 { Args: { "p_agent_id": string }; Returns: undefined
                            },
@@ -614,7 +614,7 @@ isOneToOne: false
 "id": string,
 "last_message_at": string,
 "message_count": number,
-"owner_id": string,
+"owner_id": string | null,
 "project_id": string | null,
 "title": string,
 "updated_at": string,
@@ -631,7 +631,9 @@ isOneToOne: false
               "accepted_at": string | null,
 "accepted_by": string | null,
 "created_at": string,
+"declined_at": string | null,
 "email": string,
+"expires_at": string,
 "id": string,
 "invited_by": string | null,
 "role": string,
@@ -758,7 +760,9 @@ isOneToOne: false
               "accepted_at": string | null,
 "accepted_by": string | null,
 "created_at": string,
+"declined_at": string | null,
 "email": string,
+"expires_at": string,
 "id": string,
 "invited_by": string | null,
 "role": string,
@@ -793,6 +797,11 @@ isOneToOne: false
         isOneToOne: false
         isSetofReturn: true
       } },
+"list_my_invitations":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "created_at": string,"expires_at": string,"id": string,"invited_by": string,"inviter_email": string,"inviter_name": string,"role": string,"team_id": string,"team_name": string
+            }[]
+                           },
 "list_projects":
 { Args: Record<PropertyKey, never>; Returns: {
               "created_at": string,
@@ -819,7 +828,7 @@ isOneToOne: false
 "id": string,
 "last_message_at": string,
 "message_count": number,
-"owner_id": string,
+"owner_id": string | null,
 "project_id": string | null,
 "title": string,
 "updated_at": string,
@@ -890,7 +899,7 @@ isOneToOne: false
 "id": string,
 "last_message_at": string,
 "message_count": number,
-"owner_id": string,
+"owner_id": string | null,
 "project_id": string | null,
 "title": string,
 "updated_at": string,
@@ -967,7 +976,7 @@ isOneToOne: false
 "id": string,
 "last_message_at": string,
 "message_count": number,
-"owner_id": string,
+"owner_id": string | null,
 "project_id": string | null,
 "title": string,
 "updated_at": string,

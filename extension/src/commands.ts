@@ -14,6 +14,7 @@ import type { TeamMode } from './teams/mode.js';
 import { createTeam, inviteToTeam, leaveTeam, manageTeam, renameTeam, shareProject } from './teams/manage.js';
 import { chooseProject } from './teams/projects.js';
 import { requireTeamMode, type TeamModeNeed } from './teams/mode.js';
+import { showInvitations } from './teams/invitations.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
 import { describeError, log } from './log.js';
@@ -201,6 +202,9 @@ export function createCommands(): Record<string, CommandSpec> {
     },
     'cairn.inviteToTeam': {
       enabled: (parts, client) => (opts?: unknown) => inviteToTeam(client, parts, opts),
+    },
+    'cairn.showInvitations': {
+      enabled: (parts, client) => () => showInvitations(client, parts),
     },
     'cairn.manageTeam': {
       enabled: (parts, client) => (opts?: unknown) => manageTeam(client, parts, opts),

@@ -12,6 +12,7 @@ import { AuthService } from './auth/service.js';
 import { CairnAuthProvider } from './auth/provider.js';
 import { AuditLogView } from './teams/audit.js';
 import { TeamMode } from './teams/mode.js';
+import { InvitationPrompts } from './teams/invitations.js';
 import { registerCommands, type Parts } from './commands.js';
 import { registerChatIntegration } from './participant.js';
 import { describeError, log } from './log.js';
@@ -33,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
     const audit = new AuditLogView(ctx, auth);
     const teamMode = new TeamMode(ctx, auth);
     const parts: Parts = { ctx, chat, sessions, status, auth, audit, teamMode };
+    new InvitationPrompts(ctx, teamMode, () => parts);
     const authProvider = new CairnAuthProvider(auth);
     ctx.pushExtension(
       log(),

@@ -1,7 +1,8 @@
 -- =====================================================================================================
 -- Teams and their members. Roles, from most to least: owner, admin, member, viewer.
 -- Managing members needs owner or admin *and* an aal2 session (TOTP MFA); only owners make owners; a team
--- always keeps at least one owner.
+-- always keeps at least one owner. Nobody is added to a team: a person joins by accepting an invitation
+-- (20261122001000_team_invitations.sql) or by creating the team.
 -- =====================================================================================================
 
 create table public.teams (
@@ -124,13 +125,9 @@ create policy "Team members can read the members of their teams" on public.team_
   for select to authenticated
   using (team_id in (select private.team_ids_with_role('viewer')));
 
-create policy "Owners and admins with a second factor can add members" on public.team_members
-  for insert to authenticated
-  with check (
-    (select private.is_aal2())
-    and private.has_team_role(team_id, 'admin')
-    and (role <> 'owner' or private.has_team_role(team_id, 'owner'))
-  );
+-- No insert policy: nobody adds a member by writing this table. A membership starts only as the team's
+-- creator (trigger below) or when the invitee accepts an invitation addressed to their confirmed email
+-- (public.accept_invitation); both are security definer.
 
 create policy "Owners and admins with a second factor can change roles" on public.team_members
   for update to authenticated
@@ -157,7 +154,7 @@ create policy "Owners and admins with a second factor can remove members, and an
   );
 
 revoke all on table public.team_members from anon;
-grant select, insert, update, delete on table public.team_members to authenticated;
+grant select, update, delete on table public.team_members to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
 -- The creator becomes owner; a team always keeps at least one owner.
@@ -188,9 +185,13 @@ set search_path = ''
 as $$
 begin
   if old.role = 'owner' and (tg_op = 'DELETE' or new.role <> 'owner' or new.team_id <> old.team_id) then
+    -- Owners leaving the role one at a time per team: two owners demoting (or removing) each other at the
+    -- same moment would each still see the other as owner and leave none. The team row's lock serialises
+    -- them; the check below then reads (a statement of its own, a fresh snapshot) what the first committed.
+    -- NO KEY UPDATE: rows referencing the team (projects, sessions) can still be written meanwhile.
+    perform 1 from public.teams t where t.id = old.team_id for no key update;
     -- Deleting the team itself cascades to its members; that is allowed.
-    if exists (select 1 from public.teams t where t.id = old.team_id)
-       and not exists (
+    if found and not exists (
          select 1 from public.team_members tm
          where tm.team_id = old.team_id and tm.role = 'owner' and tm.user_id <> old.user_id
        ) then
@@ -321,33 +322,6 @@ as $$
   order by private.role_rank(tm.role) desc, p.email;
 $$;
 
-create or replace function public.add_team_member(p_team_id uuid, p_user_id uuid, p_role text default 'member')
-returns public.team_members
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_row public.team_members;
-begin
-  perform private.require_member_manager(p_team_id);
-  if p_role not in ('owner', 'admin', 'member', 'viewer') then
-    raise exception using errcode = '22023', message = 'role must be owner, admin, member or viewer';
-  end if;
-  if p_role = 'owner' and not private.has_team_role(p_team_id, 'owner') then
-    raise exception using errcode = '42501', message = 'only an owner can add an owner';
-  end if;
-  insert into public.team_members (team_id, user_id, role, invited_by)
-  values (p_team_id, p_user_id, p_role, auth.uid())
-  returning * into v_row;
-  return v_row;
-exception
-  when unique_violation then
-    raise exception using errcode = '23505', message = 'that user is already a member of the team';
-  when foreign_key_violation then
-    raise exception using errcode = 'P0002', message = 'no such user';
-end;
-$$;
-
 create or replace function public.set_member_role(p_team_id uuid, p_user_id uuid, p_role text)
 returns public.team_members
 language plpgsql
@@ -412,7 +386,6 @@ revoke all on function public.create_team(text, text) from public, anon;
 revoke all on function public.rename_team(uuid, text) from public, anon;
 revoke all on function public.list_teams() from public, anon;
 revoke all on function public.list_team_members(uuid) from public, anon;
-revoke all on function public.add_team_member(uuid, uuid, text) from public, anon;
 revoke all on function public.set_member_role(uuid, uuid, text) from public, anon;
 revoke all on function public.remove_team_member(uuid, uuid) from public, anon;
 revoke all on function public.leave_team(uuid) from public, anon;
@@ -420,7 +393,6 @@ grant execute on function public.create_team(text, text) to authenticated;
 grant execute on function public.rename_team(uuid, text) to authenticated;
 grant execute on function public.list_teams() to authenticated;
 grant execute on function public.list_team_members(uuid) to authenticated;
-grant execute on function public.add_team_member(uuid, uuid, text) to authenticated;
 grant execute on function public.set_member_role(uuid, uuid, text) to authenticated;
 grant execute on function public.remove_team_member(uuid, uuid) to authenticated;
 grant execute on function public.leave_team(uuid) to authenticated;

@@ -231,23 +231,41 @@ as $$
   select * from public.projects order by name, created_at;
 $$;
 
--- Moves a personal project into a team (so teammates share its sessions and knowledge base).
+-- Moves a project into a team, between teams, or back to its creator as a personal project, so teammates
+-- share its sessions and knowledge base. It takes the rights of both sides, with a second factor (aal2): the
+-- creator of a personal project, or an owner or admin of the team it belongs to; and an owner or admin of
+-- the team it goes to (or, to make it personal, its creator). Both teams' audit logs record the move
+-- (20261122101100_project_moves.sql).
 create or replace function public.set_project_team(p_project_id uuid, p_team_id uuid)
 returns public.projects
 language plpgsql
 set search_path = ''
 as $$
 declare
+  v_uid uuid := private.require_uid();
+  v_from public.projects;
   v_row public.projects;
 begin
-  perform private.require_uid();
-  if p_team_id is not null and not private.has_team_role(p_team_id, 'admin') then
-    raise exception using errcode = '42501', message = 'only team owners and admins can move a project into the team';
-  end if;
-  update public.projects set team_id = p_team_id where id = p_project_id returning * into v_row;
+  select * into v_from from public.projects p where p.id = p_project_id;
   if not found then
     raise exception using errcode = 'P0002', message = 'project not found';
   end if;
+  if v_from.team_id is not distinct from p_team_id then
+    return v_from;
+  end if;
+  if v_from.team_id is not null and not private.has_team_role(v_from.team_id, 'admin') then
+    raise exception using errcode = '42501', message = 'only owners and admins of the team a project belongs to can move it out of that team';
+  end if;
+  if p_team_id is not null and not private.has_team_role(p_team_id, 'admin') then
+    raise exception using errcode = '42501', message = 'only team owners and admins can move a project into the team';
+  end if;
+  if p_team_id is null and v_from.owner_id is distinct from v_uid then
+    raise exception using errcode = '42501', message = 'only the creator of a team project can make it personal (theirs) again';
+  end if;
+  if not private.is_aal2() then
+    raise exception using errcode = '42501', message = 'moving a project between teams requires a second factor (aal2)';
+  end if;
+  update public.projects set team_id = p_team_id where id = p_project_id returning * into v_row;
   return v_row;
 end;
 $$;

@@ -2,14 +2,22 @@
 -- Sessions (conversations) and their messages. A private session and its messages belong to their owner;
 -- a team session (visibility 'team', in a team project) is read by the team's members and written by
 -- members with role member or above; viewers read only.
+--
+-- In a team project, what a session's creator may do follows their role in the team *now*: removed (or
+-- left), nothing, not even their own private sessions there; viewer, read only; member and above, what an
+-- owner may. Their shared sessions stay the team's. Their private sessions in the team project stay theirs
+-- but unreadable while they are not a member (the team's data does not leave with them, nor is it read by
+-- anyone else), and come back if they rejoin; deleting their account deletes them. A creator's account
+-- deleted: their private sessions go with it, their shared ones stay the team's with no owner.
 -- =====================================================================================================
 
 create table public.sessions (
   id uuid primary key default gen_random_uuid(),
   -- The project it belongs to; a session without a project is always private.
   project_id uuid references public.projects (id) on delete cascade,
-  -- Who started it. Only the owner can share, unshare or delete it.
-  owner_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  -- Who started it. Only the owner can share, unshare or delete it. Null once the creator's account is
+  -- deleted (then only a shared session remains: private ones are deleted with the account).
+  owner_id uuid default auth.uid() references auth.users (id) on delete set null,
   -- The agent that answers; falls back to the built-in default agent when null or deleted.
   agent_id uuid references public.agents (id) on delete set null,
   title text not null default 'New chat' check (char_length(title) between 1 and 200),
@@ -75,6 +83,8 @@ as $$
   where p.team_id in (select private.team_ids_with_role(p_min_role));
 $$;
 
+-- Owners read their sessions in projects they can still read (personal ones, and their teams' at any
+-- role); team members read the team's shared sessions.
 create or replace function private.readable_session_ids()
 returns setof uuid
 language sql
@@ -83,10 +93,12 @@ security definer
 set search_path = ''
 as $$
   select s.id from public.sessions s
-  where s.owner_id = auth.uid()
+  where (s.owner_id = auth.uid() and (s.project_id is null or s.project_id in (select private.readable_project_ids())))
      or (s.visibility = 'team' and s.project_id in (select private.team_project_ids('viewer')));
 $$;
 
+-- Owners write their sessions in projects they can still write to (personal ones, and their teams' as
+-- member or above); members (and above) write the team's shared sessions.
 create or replace function private.can_write_session(p_session_id uuid)
 returns boolean
 language sql
@@ -97,7 +109,7 @@ as $$
   select exists (
     select 1 from public.sessions s
     where s.id = p_session_id
-      and (s.owner_id = auth.uid()
+      and ((s.owner_id = auth.uid() and (s.project_id is null or s.project_id in (select private.writable_project_ids())))
            or (s.visibility = 'team' and s.project_id in (select private.team_project_ids('member'))))
   );
 $$;
@@ -114,10 +126,10 @@ grant execute on function private.can_write_session(uuid) to authenticated, serv
 -- -----------------------------------------------------------------------------------------------------
 alter table public.sessions enable row level security;
 
-create policy "Owners can read their sessions, team members the team's shared sessions" on public.sessions
+create policy "Owners can read their sessions in projects they can read, team members the team's shared sessions" on public.sessions
   for select to authenticated
   using (
-    owner_id = (select auth.uid())
+    (owner_id = (select auth.uid()) and (project_id is null or project_id in (select private.readable_project_ids())))
     or (visibility = 'team' and project_id in (select private.team_project_ids('viewer')))
   );
 
@@ -131,10 +143,10 @@ create policy "Users can start sessions in projects they can write to" on public
     and (agent_id is null or exists (select 1 from public.agents a where a.id = agent_id))
   );
 
-create policy "Owners and team members (member or above) can update shared sessions" on public.sessions
+create policy "Owners and team members (member or above) can update sessions in projects they can write to" on public.sessions
   for update to authenticated
   using (
-    owner_id = (select auth.uid())
+    (owner_id = (select auth.uid()) and (project_id is null or project_id in (select private.writable_project_ids())))
     or (visibility = 'team' and project_id in (select private.team_project_ids('member')))
   )
   with check (
@@ -142,21 +154,29 @@ create policy "Owners and team members (member or above) can update shared sessi
     and (visibility = 'private' or project_id in (select private.team_project_ids('member')))
   );
 
-create policy "Owners can delete their sessions" on public.sessions
+-- Team owners and admins may delete the team's shared sessions too: the team keeps them when their creator
+-- leaves, and someone must be able to clear them up.
+create policy "Owners can delete their sessions in projects they can write to, team admins shared sessions" on public.sessions
   for delete to authenticated
-  using (owner_id = (select auth.uid()));
+  using (
+    (owner_id = (select auth.uid()) and (project_id is null or project_id in (select private.writable_project_ids())))
+    or (visibility = 'team' and project_id in (select private.team_project_ids('admin')))
+  );
 
 revoke all on table public.sessions from anon;
 grant select, insert, update, delete on table public.sessions to authenticated;
 
--- Only the owner shares, unshares or moves a session; nobody changes its owner.
+-- Only the owner shares, unshares or moves a session; nobody changes its owner. The one exception is the
+-- foreign key's SET NULL when the owner's account is deleted, which runs as the table's owner, never as a
+-- client role.
 create or replace function private.sessions_guard()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if new.owner_id <> old.owner_id then
+  if new.owner_id is distinct from old.owner_id
+     and not (new.owner_id is null and current_user not in ('authenticated', 'anon')) then
     raise exception using errcode = '42501', message = 'a session cannot change owner';
   end if;
   if (new.visibility <> old.visibility or new.project_id is distinct from old.project_id)
@@ -198,19 +218,22 @@ create policy "Authors can finish their own messages in sessions they can write 
 revoke all on table public.messages from anon;
 grant select, insert, update on table public.messages to authenticated;
 
--- Messages never move between sessions or change their place or author.
+-- Messages never move between sessions or change their place or author. The author becomes null only through
+-- the foreign key's SET NULL when their account is deleted (run as the table's owner, never a client role):
+-- the team keeps the history, shown as written by a deleted user.
 create or replace function private.messages_guard()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if new.session_id <> old.session_id or new.seq <> old.seq or new.author_id is distinct from old.author_id
-     or new.role <> old.role then
+  if new.session_id <> old.session_id or new.seq <> old.seq or new.role <> old.role
+     or (new.author_id is distinct from old.author_id
+         and not (new.author_id is null and current_user not in ('authenticated', 'anon'))) then
     raise exception using errcode = '42501', message = 'a message cannot move, change its author or its role';
   end if;
   -- History is immutable once a reply has ended, for direct table writes as for update_message.
-  if old.status <> 'streaming' and auth.uid() is not null then
+  if old.status <> 'streaming' and auth.uid() is not null and not (new.author_id is null and old.author_id is not null) then
     raise exception using errcode = '22023', message = format('the message is %s; only a streaming message can change', old.status);
   end if;
   return new;
@@ -387,7 +410,7 @@ begin
   if p_visibility not in ('private', 'team') then
     raise exception using errcode = '22023', message = 'visibility must be private or team';
   end if;
-  if v_session.owner_id <> auth.uid() then
+  if v_session.owner_id is distinct from auth.uid() or (v_session.project_id is not null and not private.can_write_project(v_session.project_id)) then
     raise exception using errcode = '42501', message = 'only the owner can share or unshare a session';
   end if;
   if p_visibility = 'team' and (v_session.project_id is null
@@ -404,13 +427,12 @@ returns void
 language plpgsql
 set search_path = ''
 as $$
-declare
-  v_session public.sessions := private.require_session(p_session_id);
 begin
-  if v_session.owner_id <> auth.uid() then
-    raise exception using errcode = '42501', message = 'only the owner can delete a session';
-  end if;
+  perform private.require_session(p_session_id);
   delete from public.sessions where id = p_session_id;
+  if not found then
+    raise exception using errcode = '42501', message = 'only the owner (or, for a shared session, a team owner or admin) can delete a session';
+  end if;
 end;
 $$;
 

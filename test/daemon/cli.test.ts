@@ -70,7 +70,7 @@ describe('cairn command line', function () {
   it('prints help listing every command and exits 0', async () => {
     const r = await runCli(['--help'], env);
     assert.equal(r.code, 0);
-    for (const name of ['daemon', 'status', 'index', 'search', 'chat', 'sessions', 'stop', 'migrate', 'backup', 'restore']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['daemon', 'status', 'index', 'search', 'chat', 'sessions', 'invitations', 'stop', 'migrate', 'backup', 'restore']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
     const sub = await runCli(['backup', '--help'], env);
     assert.equal(sub.code, 0);
     assert.match(sub.stdout, /usage: cairn backup <file>/);

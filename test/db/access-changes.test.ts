@@ -86,7 +86,7 @@ describe('access changes (what left a teammate\'s view)', function () {
     // A project its creator (an owner of A) made in the team, and takes back as a personal one.
     const project = await t.rpc<{ id: string }>(w.users['A.owner'], 'ensure_project', { p_root_uri: 'file:///work/side', p_name: 'side', p_team_id: w.A.teamId });
     const from = await lastId();
-    await t.rpc(w.users['A.owner'], 'set_project_team', { p_project_id: project.id, p_team_id: null });
+    await t.rpc(withAal2(w.users['A.owner']), 'set_project_team', { p_project_id: project.id, p_team_id: null });
     const rows = await newest(from);
     assert.deepEqual(rows.map((r) => [r.reason, r.team_id, r.project_id]), [['project_unshared', w.A.teamId, project.id]]);
     assert.ok(await visibleTo('A.viewer', rows[0]!.id));

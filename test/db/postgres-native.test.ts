@@ -3,34 +3,13 @@
 // several connections, and two daemons starting on one fresh database at once. Uses a small migration set
 // of its own (the shipped one needs pgvector). Skipped when no PostgreSQL server binaries are installed.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PostgresStore } from '../../daemon/src/store/postgres.js';
 import type { ChangeEvent } from '../../daemon/src/store/types.js';
-import { expectStoreError, tempHome } from '../support/db.js';
-
-function findBin(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, name))) return join(dir, name);
-  const lib = '/usr/lib/postgresql';
-  if (existsSync(lib)) {
-    for (const v of readdirSync(lib).sort().reverse()) if (existsSync(join(lib, v, 'bin', name))) return join(lib, v, 'bin', name);
-  }
-  return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
-}
+import { expectStoreError } from '../support/db.js';
+import { startNativePostgres, type NativePostgres } from '../support/native-pg.js';
 
 const MIGRATION = `
 create table public.notes (
@@ -62,50 +41,18 @@ create trigger notes_notify after insert or update or delete on public.notes
 
 describe('PostgresStore on a real PostgreSQL server', function () {
   this.timeout(180_000);
-  const initdb = findBin('initdb');
-  const postgres = findBin('postgres');
-  let server: ChildProcess | null = null;
-  let base: Awaited<ReturnType<typeof tempHome>>;
+  let server: NativePostgres | null = null;
+  let base: { home: string };
   let url: string;
   let migrations: string;
   const stores: PostgresStore[] = [];
 
   before(async function () {
-    if (!initdb || !postgres) this.skip();
-    base = await tempHome();
-    const data = join(base.home, 'pgdata');
-    mkdirSync(data);
-    // PostgreSQL refuses to run as root: run it as the `postgres` account then.
-    const asRoot = process.getuid?.() === 0;
-    const uid = asRoot ? Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()) : NaN;
-    const gid = asRoot ? Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()) : NaN;
-    if (asRoot && !(uid > 0 && gid > 0 && findBin('setpriv'))) this.skip();
-    // setpriv execs in place, so the child's pid is the postmaster's and signals reach it.
-    const wrap = (cmd: string, args: string[]): [string, string[]] =>
-      asRoot ? ['setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', cmd, ...args]] : [cmd, args];
-    if (asRoot) {
-      chownSync(base.home, uid, gid);
-      chownSync(data, uid, gid);
-    }
-    const [i, iargs] = wrap(initdb!, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-    const init = spawnSync(i, iargs, { encoding: 'utf8' });
-    assert.equal(init.status, 0, init.stderr);
-    const port = await freePort();
-    const [p, pargs] = wrap(postgres!, ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', data, '-c', 'fsync=off']);
-    server = spawn(p, pargs, { stdio: 'ignore' });
-    url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-    for (let tries = 0; ; tries++) {
-      const c = new pg.Client(url);
-      try {
-        await c.connect();
-        await c.end();
-        break;
-      } catch (err) {
-        await c.end().catch(() => undefined);
-        if (tries > 100) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    const started = await startNativePostgres();
+    if ('skip' in started) this.skip();
+    server = started;
+    base = started;
+    url = started.url;
     migrations = join(base.home, 'migrations');
     mkdirSync(migrations);
     writeFileSync(join(migrations, '20260101000000_notes.sql'), MIGRATION);
@@ -113,13 +60,7 @@ describe('PostgresStore on a real PostgreSQL server', function () {
 
   after(async () => {
     for (const s of stores.splice(0)) await s.close();
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      // SIGINT is PostgreSQL's fast shutdown.
-      server.kill('SIGINT');
-      await exited;
-    }
-    await base?.cleanup();
+    await server?.stop();
   });
 
   it('two daemons starting at once bootstrap and migrate the database exactly once', async () => {

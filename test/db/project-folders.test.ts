@@ -68,7 +68,7 @@ describe('ensure_project after the folder\'s project moved into a team', functio
     const root = 'file:///home/a-owner/plain-folder';
     const first = await t.rpc<Project>(owner, 'ensure_project', { p_root_uri: root, p_name: 'plain' });
     assert.equal(first.team_id, null);
-    await t.rpc(owner, 'set_project_team', { p_project_id: first.id, p_team_id: w.A.teamId });
+    await t.rpc(withAal2(owner), 'set_project_team', { p_project_id: first.id, p_team_id: w.A.teamId });
     const again = await t.rpc<Project>(owner, 'ensure_project', { p_root_uri: root, p_name: 'plain' });
     assert.deepEqual([again.id, again.team_id], [first.id, w.A.teamId]);
     assert.equal(await t.count('projects', 'root_uri = $1', [root]), 1, 'no second project for the folder');

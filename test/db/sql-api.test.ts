@@ -19,16 +19,17 @@ interface Call {
 
 const calls: Call[] = [
   // Team management: owner or admin, with a second factor; only owners make or unmake owners.
-  { name: 'an owner without aal2 cannot add a member', actor: (w) => w.users['A.owner'], fn: 'add_team_member', args: (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users.outsider.id }), error: ['permission_denied', /requires a second factor \(aal2\)/] },
-  { name: 'an owner with aal2 adds a member', actor: (w) => withAal2(w.users['A.owner']), fn: 'add_team_member', args: (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users.outsider.id }) },
-  { name: 'a member cannot add members', actor: (w) => withAal2(w.users['A.member']), fn: 'add_team_member', args: (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users.outsider.id }), error: ['permission_denied', /only team owners and admins can manage members/] },
-  { name: 'an admin cannot add an owner', actor: (w) => withAal2(w.users['A.admin']), fn: 'add_team_member', args: (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users.outsider.id, p_role: 'owner' }), error: ['permission_denied', /only an owner can add an owner/] },
+  { name: 'an owner without aal2 cannot invite', actor: (w) => w.users['A.owner'], fn: 'invite_member', args: (w) => ({ p_team_id: w.A.teamId, p_email: w.users.outsider.email }), error: ['permission_denied', /requires a second factor \(aal2\)/] },
+  { name: 'the invitee accepts an invitation to their confirmed email', actor: (w) => w.users.outsider, fn: 'accept_invitation', args: (w) => ({ p_invitation_id: w.invitationId }) },
+  { name: 'nobody answers an invitation addressed to someone else', actor: (w) => w.users['B.member'], fn: 'accept_invitation', args: (w) => ({ p_invitation_id: w.invitationId }), error: ['not_found', /invitation not found/] },
+  { name: 'an inviter cannot accept on the invitee\'s behalf', actor: (w) => withAal2(w.users['A.owner']), fn: 'accept_invitation', args: (w) => ({ p_invitation_id: w.invitationId }), error: ['not_found', /invitation not found/] },
+  { name: 'a member cannot invite', actor: (w) => withAal2(w.users['A.member']), fn: 'invite_member', args: (w) => ({ p_team_id: w.A.teamId, p_email: 'x@example.test' }), error: ['permission_denied', /only team owners and admins can manage members/] },
   { name: 'an admin cannot make themself owner', actor: (w) => withAal2(w.users['A.admin']), fn: 'set_member_role', args: (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users['A.admin'].id, p_role: 'owner' }), error: ['permission_denied', /only an owner can grant or take away the owner role/] },
   { name: 'an admin cannot demote the owner', actor: (w) => withAal2(w.users['A.admin']), fn: 'set_member_role', args: (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users['A.owner'].id, p_role: 'viewer' }), error: ['permission_denied', /only an owner can grant or take away the owner role/] },
   { name: 'a viewer cannot promote themself', actor: (w) => withAal2(w.users['A.viewer']), fn: 'set_member_role', args: (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users['A.viewer'].id, p_role: 'admin' }), error: ['permission_denied', /only team owners and admins/] },
   { name: 'an admin cannot remove the owner', actor: (w) => withAal2(w.users['A.admin']), fn: 'remove_team_member', args: (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users['A.owner'].id }), error: ['permission_denied', /only an owner can remove an owner/] },
   { name: 'the last owner cannot leave', actor: (w) => w.users['A.owner'], fn: 'leave_team', args: (w) => ({ p_team_id: w.A.teamId }), error: ['invalid_input', /a team must keep at least one owner/] },
-  { name: "an owner of A cannot add members to B", actor: (w) => withAal2(w.users['A.owner']), fn: 'add_team_member', args: (w) => ({ p_team_id: w.B.teamId, p_user_id: w.users.outsider.id }), error: ['permission_denied', /only team owners and admins/] },
+  { name: 'an owner of A cannot invite into B', actor: (w) => withAal2(w.users['A.owner']), fn: 'invite_member', args: (w) => ({ p_team_id: w.B.teamId, p_email: w.users.outsider.email }), error: ['permission_denied', /only team owners and admins/] },
   { name: 'an admin with aal2 invites by email', actor: (w) => withAal2(w.users['A.admin']), fn: 'invite_member', args: (w) => ({ p_team_id: w.A.teamId, p_email: 'New@Example.test' }) },
   { name: 'an admin cannot invite an owner', actor: (w) => withAal2(w.users['A.admin']), fn: 'invite_member', args: (w) => ({ p_team_id: w.A.teamId, p_email: 'x@example.test', p_role: 'owner' }), error: ['permission_denied', /only an owner can invite an owner/] },
   { name: 'only admins read the audit log', actor: (w) => w.users['A.member'], fn: 'list_audit_log', args: (w) => ({ p_team_id: w.A.teamId }), error: ['permission_denied', /only team owners and admins can read the audit log/] },
@@ -38,7 +39,7 @@ const calls: Call[] = [
   { name: 'another tenant cannot post in a team session', actor: (w) => w.users['B.member'], fn: 'append_message', args: (w) => ({ p_session_id: w.A.teamSessionId, p_role: 'user', p_content: 'hi' }), error: ['not_found', /session not found/] },
   { name: 'a teammate posts in a team session', actor: (w) => w.users['A.admin'], fn: 'append_message', args: (w) => ({ p_session_id: w.A.teamSessionId, p_role: 'user', p_content: 'hi' }) },
   { name: 'only the owner unshares a session', actor: (w) => w.users['A.admin'], fn: 'share_session', args: (w) => ({ p_session_id: w.A.teamSessionId, p_visibility: 'private' }), error: ['permission_denied', /only the owner can share or unshare a session/] },
-  { name: 'only the owner deletes a session', actor: (w) => w.users['A.owner'], fn: 'delete_session', args: (w) => ({ p_session_id: w.A.teamSessionId }), error: ['permission_denied', /only the owner can delete a session/] },
+  { name: "a viewer cannot delete a teammate's shared session", actor: (w) => w.users['A.viewer'], fn: 'delete_session', args: (w) => ({ p_session_id: w.A.teamSessionId }), error: ['permission_denied', /only the owner \(or, for a shared session, a team owner or admin\) can delete a session/] },
   { name: 'a personal session cannot be shared', actor: (w) => w.users.outsider, fn: 'share_session', args: (w) => ({ p_session_id: w.personal.sessionId, p_visibility: 'team' }), error: ['permission_denied', /only sessions of a team project can be shared/] },
   { name: "a session cannot be answered by another tenant's agent", actor: (w) => w.users['A.member'], fn: 'create_session', args: (w) => ({ p_agent_id: w.B.agentId }), error: ['not_found', /agent not found/] },
   { name: "no sessions in another tenant's project", actor: (w) => w.users['A.member'], fn: 'create_session', args: (w) => ({ p_project_id: w.B.projectId }), error: ['permission_denied', /you cannot start sessions in that project/] },
@@ -150,8 +151,8 @@ describe('SQL API: bad input fails readably and changes nothing', function () {
     ['negative token counts', (w) => w.users['A.member'], 'record_usage', () => ({ p_model: 'm', p_prompt_tokens: -1, p_completion_tokens: 0 }), 'invalid_input', /token counts cannot be negative/],
     ['an empty team name', (w) => w.users.outsider, 'create_team', () => ({ p_name: '' }), 'invalid_input', /team name must be 1 to 100 characters/],
     ['a team slug that is taken', (w) => w.users.outsider, 'create_team', () => ({ p_name: 'Copy', p_slug: 'team-a' }), 'conflict', /a team with the slug 'team-a' already exists/],
-    ['a role that does not exist', (w) => withAal2(w.users['A.owner']), 'add_team_member', (w) => ({ p_team_id: w.A.teamId, p_user_id: w.users.outsider.id, p_role: 'god' }), 'invalid_input', /role must be owner, admin, member or viewer/],
-    ['a user that does not exist', (w) => withAal2(w.users['A.owner']), 'add_team_member', (w) => ({ p_team_id: w.A.teamId, p_user_id: '00000000-0000-0000-0000-0000000000ff' }), 'not_found', /no such user/],
+    ['a role that does not exist', (w) => withAal2(w.users['A.owner']), 'invite_member', (w) => ({ p_team_id: w.A.teamId, p_email: 'x@example.test', p_role: 'god' }), 'invalid_input', /role must be owner, admin, member or viewer/],
+    ['an invitation that does not exist', (w) => w.users.outsider, 'accept_invitation', () => ({ p_invitation_id: '00000000-0000-0000-0000-0000000000ff' }), 'not_found', /invitation not found/],
     ['an invitation to something that is not an email', (w) => withAal2(w.users['A.owner']), 'invite_member', (w) => ({ p_team_id: w.A.teamId, p_email: 'nobody' }), 'invalid_input', /that is not an email address/],
   ];
 
@@ -210,7 +211,7 @@ describe('SQL API: audit trail', function () {
   const audited: Array<[string, string, (w: World) => string, string, (w: World) => string, string]> = [
     // table, action, record id, actor, team (or personal)
     ['teams', 'insert', (w) => w.A.teamId, 'A.owner', (w) => w.A.teamId, 'creating a team'],
-    ['team_members', 'insert', (w) => `${w.A.teamId}:${w.users['A.viewer'].id}`, 'A.owner', (w) => w.A.teamId, 'adding a member'],
+    ['team_members', 'insert', (w) => `${w.A.teamId}:${w.users['A.viewer'].id}`, 'A.viewer', (w) => w.A.teamId, 'joining a team by accepting an invitation'],
     ['projects', 'insert', (w) => w.A.projectId, 'A.member', (w) => w.A.teamId, 'adding a team project'],
     ['sessions', 'insert', (w) => w.A.teamSessionId, 'A.member', (w) => w.A.teamId, 'starting a team session'],
     ['agents', 'insert', (w) => w.A.agentId, 'A.member', (w) => w.A.teamId, 'creating a team agent'],

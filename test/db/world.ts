@@ -65,8 +65,10 @@ export async function buildWorld(t: TestDb): Promise<World> {
     const owner = u('owner');
     const member = u('member');
     const team = await t.rpc<Row>(owner, 'create_team', { p_name: `Team ${key}`, p_slug: `team-${key.toLowerCase()}` });
+    // Members join as people do: invited by email, then accepting it themselves.
     for (const role of ['admin', 'member', 'viewer'] as const) {
-      await t.rpc(withAal2(owner), 'add_team_member', { p_team_id: team.id, p_user_id: u(role).id, p_role: role });
+      const invitation = await t.rpc<Row>(withAal2(owner), 'invite_member', { p_team_id: team.id, p_email: u(role).email, p_role: role });
+      await t.rpc(u(role), 'accept_invitation', { p_invitation_id: invitation.id });
     }
     const project = await t.rpc<Row>(member, 'ensure_project', {
       p_root_uri: `file:///work/${key}`,

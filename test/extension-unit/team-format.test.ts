@@ -6,13 +6,17 @@
 import assert from 'node:assert/strict';
 import { teamsRequests } from '../../daemon/src/protocol/teams.js';
 import {
+  invitationMessage,
   invitationRow,
+  inviterName,
   isLastOwner,
   memberName,
   memberRow,
+  myInvitationRow,
   projectChoices,
   projectName,
   roleChoices,
+  shareQuestion,
   teamRefusal,
   validateEmail,
   validateTeamName,
@@ -121,9 +125,30 @@ describe('team-format: members and invitations', () => {
     });
   });
 
-  it('shows an invitation as pending, with its role', () => {
-    const row = invitationRow({ id: ben, teamId: ana, email: 'cy@example.com', role: 'admin', invitedBy: ana, createdAt: since }, day);
-    assert.deepEqual(row, { label: 'cy@example.com', description: 'invited as admin', detail: 'pending since 2026-11-22; they join when they sign in with this email' });
+  it('shows an invitation as pending until it expires, with its role, and then as expired', () => {
+    const inv = { id: ben, teamId: ana, email: 'cy@example.com', role: 'admin' as const, invitedBy: ana, createdAt: since, expiresAt: '2026-11-29T10:00:00.000Z' };
+    assert.deepEqual(invitationRow(inv, day, Date.parse('2026-11-23T00:00:00Z')), {
+      label: 'cy@example.com',
+      description: 'invited as admin',
+      detail: 'pending since 2026-11-22, until 2026-11-29; they join if they accept it, signed in with this email',
+    });
+    assert.deepEqual(invitationRow(inv, day, Date.parse('2026-11-30T00:00:00Z')), {
+      label: 'cy@example.com',
+      description: 'invited as admin · expired',
+      detail: 'expired on 2026-11-29 unanswered; invite them again to send a new one',
+    });
+  });
+
+  it("says who invites the invitee, to which team, with which role, until when", () => {
+    const inv = { id: ben, teamId: ana, teamName: 'Platform', role: 'member' as const, invitedBy: { id: ana, email: 'ana@example.com', displayName: 'Ana Lima' }, createdAt: since, expiresAt: '2026-11-29T10:00:00.000Z' };
+    assert.equal(invitationMessage(inv, day), 'Ana Lima (ana@example.com) invites you to join the team Platform as a member (until 2026-11-29).');
+    assert.deepEqual(myInvitationRow(inv, day), {
+      label: 'Platform',
+      description: 'as a member · from Ana Lima (ana@example.com)',
+      detail: "Chats in shared sessions and adds to the project's knowledge base. Open until 2026-11-29.",
+    });
+    assert.equal(inviterName({ ...inv, invitedBy: { id: ana, email: 'ana@example.com', displayName: 'ana' } }), 'ana@example.com');
+    assert.equal(inviterName({ ...inv, invitedBy: null }), 'A former member');
   });
 
   it('knows the last owner', () => {
@@ -178,5 +203,26 @@ describe('team-format: projects a folder can map to', () => {
     assert.equal(projectName(projects[1]!, teams), '“web” (team Zeta)');
     assert.equal(projectName(projects[0]!, teams), '“notes” (personal)');
     assert.equal(projectName({ id: 'p', name: 'x', teamId: 't-gone' }, teams), '“x” (a team)');
+  });
+});
+
+describe('team-format: moving a project', () => {
+  const teams = [
+    { id: '11111111-1111-4111-8111-111111111111', name: 'Platform' },
+    { id: '33333333-3333-4333-8333-333333333333', name: 'Web' },
+  ];
+  const project = { id: '44444444-4444-4444-8444-444444444444', name: 'cairn', teamId: null } as Parameters<typeof shareQuestion>[0];
+
+  it('asks to share a personal project, saying what the team reads', () => {
+    const q = shareQuestion(project, teams[0]!, teams);
+    assert.equal(q.message, 'Share “cairn” with Platform?');
+    assert.match(q.detail, /^The project moves into the team: its members read its knowledge base .* Private sessions stay private\.$/);
+  });
+
+  it("asks to move a team's project, saying what the team it leaves loses and that both sides must agree", () => {
+    const q = shareQuestion({ ...project, teamId: teams[1]!.id }, teams[0]!, teams);
+    assert.equal(q.message, 'Move “cairn” from Web to Platform?');
+    assert.match(q.detail, /^The project leaves Web: its members no longer read the project's shared sessions, knowledge base and tasks\. In Platform, /);
+    assert.match(q.detail, /takes an owner or admin of both teams, and both teams' audit logs record it\.$/);
   });
 });

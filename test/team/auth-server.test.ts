@@ -4,9 +4,11 @@
  * no new factor from an aal1 sign-in once one is verified), OAuth with PKCE through the authorize redirect, sign-out scopes, and the error bodies auth-js parses.
  */
 import assert from 'node:assert/strict';
-import { AuthApiError, AuthWeakPasswordError, isAuthApiError } from '@supabase/supabase-js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuthApiError, AuthWeakPasswordError, createClient, isAuthApiError } from '@supabase/supabase-js';
 import { decodeJwt } from 'jose';
-import { signInClient, signUp, startProject, totpCode, type Project } from './harness.js';
+import { adminClient, confirmEmail, realtimeTransport, signInClient, signUp, startProject, totpCode, type Project } from './harness.js';
 
 const CALLBACK = 'vscode://cairn-dev.cairn/auth-callback';
 
@@ -37,11 +39,23 @@ describe('Supabase Auth test server (through @supabase/supabase-js)', function (
   });
   after(async () => project?.close());
 
-  it('signs up with a session whose JWT carries the claims RLS reads, and creates the profile row', async () => {
+  it('signs up without a session until the emailed link is followed, then with a JWT carrying the claims RLS reads', async () => {
     const client = signInClient(project);
     const { data, error } = await client.auth.signUp({ email: 'Dana@Example.test', password: 'correct horse' });
     assert.equal(error, null);
-    const claims = decodeJwt(data.session!.access_token);
+    assert.equal(data.session, null, 'email confirmations are on: no session before the link is followed');
+    assert.equal(data.user?.email_confirmed_at, undefined);
+    const early = await signInClient(project).auth.signInWithPassword({ email: 'dana@example.test', password: 'correct horse' });
+    assert.ok(early.error instanceof AuthApiError);
+    assert.equal(early.error.code, 'email_not_confirmed');
+    const unconfirmed = await project.tdb!.admin<{ email_confirmed_at: string | null }>('select email_confirmed_at from auth.users where id = $1', [data.user!.id]);
+    assert.equal(unconfirmed[0]?.email_confirmed_at, null, 'the database knows the address is not confirmed');
+    // The email's link carries a token hash; following it confirms the address and signs in.
+    const mail = project.servers!.auth.mail.find((m) => m.to === 'dana@example.test');
+    assert.ok(mail, 'a confirmation email was sent');
+    const verified = await client.auth.verifyOtp({ token_hash: mail.tokenHash, type: 'signup' });
+    assert.equal(verified.error, null);
+    const claims = decodeJwt(verified.data.session!.access_token);
     assert.equal(claims.sub, data.user!.id);
     assert.equal(claims.role, 'authenticated');
     assert.equal(claims.aud, 'authenticated');
@@ -49,19 +63,31 @@ describe('Supabase Auth test server (through @supabase/supabase-js)', function (
     assert.equal(claims.aal, 'aal1');
     assert.equal(typeof claims.session_id, 'string');
     assert.ok((claims.exp as number) > Date.now() / 1000);
-    const rows = await project.tdb!.admin<{ id: string }>('select id from public.profiles where id = $1', [data.user!.id]);
+    const rows = await project.tdb!.admin<{ id: string; email_confirmed_at: string | null }>(
+      'select p.id, u.email_confirmed_at from public.profiles p join auth.users u on u.id = p.id where p.id = $1',
+      [data.user!.id],
+    );
     assert.equal(rows.length, 1, 'the profile trigger ran on the auth.users insert');
+    assert.ok(rows[0]!.email_confirmed_at, 'and the address is confirmed now');
     const me = await client.auth.getUser();
     assert.equal(me.data.user?.email, 'dana@example.test');
+    const again = await signInClient(project).auth.verifyOtp({ token_hash: mail.tokenHash, type: 'signup' });
+    assert.equal(again.error?.code, 'otp_expired', 'a link works once');
   });
 
-  it('rejects a duplicate sign-up, a weak password and a wrong password with auth-js error types', async () => {
+  it('answers a sign-up with a taken address like a new one (no account oracle), and refuses a weak or wrong password', async () => {
     const client = signInClient(project);
-    await client.auth.signUp({ email: 'erin@example.test', password: 'long enough' });
-    const dup = await signInClient(project).auth.signUp({ email: 'erin@example.test', password: 'long enough' });
-    assert.ok(isAuthApiError(dup.error));
-    assert.equal(dup.error.code, 'user_already_exists');
-    assert.equal(dup.error.status, 422);
+    const first = await client.auth.signUp({ email: 'erin@example.test', password: 'long enough' });
+    await confirmEmail(project, first.data.user!.id);
+    const dup = await signInClient(project).auth.signUp({ email: 'erin@example.test', password: 'other password' });
+    const fresh = await signInClient(project).auth.signUp({ email: 'erin2@example.test', password: 'other password' });
+    assert.equal(dup.error, null, 'no "already registered" for a taken address');
+    assert.equal(dup.data.session, null);
+    assert.notEqual(dup.data.user?.id, first.data.user!.id, 'a made-up user, not the real one');
+    assert.equal(fresh.data.session, null);
+    assert.equal(dup.data.user?.email, 'erin@example.test');
+    const stillMine = await signInClient(project).auth.signInWithPassword({ email: 'erin@example.test', password: 'long enough' });
+    assert.equal(stillMine.error, null, 'the taken account is untouched');
     const weak = await signInClient(project).auth.signUp({ email: 'fred@example.test', password: '123' });
     assert.ok(weak.error instanceof AuthWeakPasswordError);
     assert.deepEqual(weak.error.reasons, ['length']);
@@ -69,6 +95,27 @@ describe('Supabase Auth test server (through @supabase/supabase-js)', function (
     assert.ok(wrong.error instanceof AuthApiError);
     assert.equal(wrong.error.code, 'invalid_credentials');
     assert.equal(wrong.error.message, 'Invalid login credentials');
+  });
+
+  it('keeps the admin API to the service-role key: confirm and delete users there, never with the anon key or a user token', async () => {
+    const person = await signUp(project, 'adminee');
+    const asUser = createClient(project.url, project.anonKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+      global: { headers: { Authorization: `Bearer ${person.session().accessToken}` } },
+      realtime: { transport: realtimeTransport },
+    });
+    const refused = await asUser.auth.admin.deleteUser(person.id);
+    assert.equal(refused.error?.status, 403);
+    const admin = adminClient(project);
+    const created = await admin.auth.admin.createUser({ email: 'made@example.test', password: 'made by admin', email_confirm: true });
+    assert.ok(created.data.user?.email_confirmed_at, 'created confirmed');
+    const signedIn = await signInClient(project).auth.signInWithPassword({ email: 'made@example.test', password: 'made by admin' });
+    assert.equal(signedIn.error, null);
+    const gone = await admin.auth.admin.deleteUser(created.data.user!.id);
+    assert.equal(gone.error, null);
+    assert.equal(await project.tdb!.count('profiles', 'id = $1', [created.data.user!.id]), 0, 'the auth.users row and its profile are gone');
+    const after = await signInClient(project).auth.signInWithPassword({ email: 'made@example.test', password: 'made by admin' });
+    assert.equal(after.error?.code, 'invalid_credentials');
   });
 
   it('rotates refresh tokens and revokes the session when a rotated token is reused', async () => {
@@ -229,5 +276,13 @@ describe('Supabase Auth test server (through @supabase/supabase-js)', function (
     const settings = await (await fetch(`${project.url}/auth/v1/settings`, { headers: { apikey: project.anonKey } })).json();
     assert.equal(settings.external.github, true);
     assert.equal(settings.external.email, true);
+    assert.equal(settings.mailer_autoconfirm, false, 'email confirmations are on');
+  });
+
+  it('is configured as the project is: supabase/config.toml turns email confirmations on', () => {
+    const config = readFileSync(join(import.meta.dirname, '..', '..', 'supabase', 'config.toml'), 'utf8');
+    const email = /^\[auth\.email\]\n([\s\S]*?)(?=^\[)/m.exec(config)?.[1] ?? '';
+    assert.match(email, /^enable_confirmations = true$/m, 'an invitation is taken only by a confirmed address (docs/team-mode.md)');
+    assert.equal(project.servers!.auth.enableConfirmations, true);
   });
 });

@@ -15,7 +15,9 @@ import {
   ok,
   readLog,
   removeHome,
+  runCli,
   startDaemon,
+  testEnv,
   stopDaemon,
   type DaemonProcess,
   type Json,
@@ -145,7 +147,7 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
       const before = await ok(seat.rpc, 'auth/status');
       assert.equal(before.store, 'embedded');
       const r = await handOver(seat);
-      assert.deepEqual(r, { store: 'supabase', user: { id: seat.person.id, email: seat.person.email }, aal: 'aal1', acceptedInvitations: 0 });
+      assert.deepEqual(r, { store: 'supabase', user: { id: seat.person.id, email: seat.person.email }, aal: 'aal1' });
       const after = await ok(seat.rpc, 'auth/status');
       assert.deepEqual(after, { store: 'supabase', signedIn: true, user: { id: seat.person.id, email: seat.person.email } });
       assert.equal((await ok(seat.rpc, 'daemon/status')).store, 'supabase');
@@ -154,7 +156,7 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     await fails(ann.rpc, 'daemon/backup', { file: join(homes[0]!, 'backup.tgz') }, ['NotImplementedInStore']);
   });
 
-  it('teams/* through the daemon: managing members needs aal2, invitations are accepted on sign-in, the audit log is for admins', async () => {
+  it('teams/* through the daemon: managing members needs aal2, an invitee joins only by accepting, the audit log is for admins', async () => {
     const team = await ok(ann.rpc, 'teams/create', { name: 'Acme' });
     teamId = team.id;
     assert.equal(team.role, 'owner');
@@ -168,8 +170,39 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     assert.equal(upgraded.aal, 'aal2');
     await ok(ann.rpc, 'teams/invite', { teamId, email: bob.person.email, role: 'member' });
 
-    const signedIn = await handOver(bob);
-    assert.equal(signedIn.acceptedInvitations, 1, 'the pending invitation is accepted when Bob signs in');
+    // Signing in joins nothing: Bob sees the invitation, who sends it, to which team and role, and answers it.
+    await handOver(bob);
+    assert.deepEqual(await ok(bob.rpc, 'teams/list'), [], 'signing in accepts nothing');
+    const [invitation, ...others] = await ok(bob.rpc, 'teams/myInvitations', {});
+    assert.equal(others.length, 0);
+    assert.deepEqual(
+      [invitation.teamId, invitation.teamName, invitation.role, invitation.invitedBy?.id, invitation.invitedBy?.email],
+      [teamId, 'Acme', 'member', ann.person.id, ann.person.email],
+    );
+    assert.ok(Date.parse(invitation.expiresAt) - Date.parse(invitation.createdAt) === 7 * 24 * 3600 * 1000, 'it expires after 7 days');
+    assert.deepEqual(await ok(olga.rpc, 'teams/myInvitations', {}), [], "nobody else sees Bob's invitation");
+    const stolen = await fails(olga.rpc, 'teams/acceptInvitation', { invitationId: invitation.id }, ['NotFound']);
+    assert.match(stolen.message, /invitation not found/);
+    await fails(olga.rpc, 'teams/declineInvitation', { invitationId: invitation.id }, ['NotFound']);
+    const joined = await ok(bob.rpc, 'teams/acceptInvitation', { invitationId: invitation.id });
+    assert.deepEqual([joined.id, joined.name, joined.role], [teamId, 'Acme', 'member']);
+    await fails(bob.rpc, 'teams/acceptInvitation', { invitationId: invitation.id }, ['NotFound']);
+    assert.deepEqual(await ok(bob.rpc, 'teams/myInvitations', {}), [], 'an invitation is used once');
+
+    // Declining, from the CLI on Olga's daemon: she is invited, says no, and stays outside; the team may ask again.
+    await ok(ann.rpc, 'teams/invite', { teamId, email: olga.person.email, role: 'viewer' });
+    const olgaCli = (args: string[]) => runCli(['invitations', ...args], testEnv(homes[2]!));
+    const listed = await olgaCli(['list']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout.trim(), new RegExp(`^[0-9a-f-]{36}  Acme as viewer, from ${ann.person.email.replace(/[.]/g, '\\.')}, until \\d{4}-\\d\\d-\\d\\d$`));
+    const [toOlga] = JSON.parse((await olgaCli(['--json'])).stdout) as Json[];
+    const declined = await olgaCli(['decline', toOlga!.id]);
+    assert.deepEqual([declined.code, declined.stdout.trim()], [0, `declined ${toOlga!.id}`]);
+    assert.deepEqual(await ok(olga.rpc, 'teams/list'), []);
+    const again = await olgaCli(['accept', toOlga!.id]);
+    assert.equal(again.code, 1, 'a declined invitation cannot be accepted');
+    assert.match(again.stderr, /invitation not found/);
+    assert.deepEqual(await ok(ann.rpc, 'teams/invitations', { teamId }), [], 'a declined invitation is no longer pending');
     assert.deepEqual(
       (await ok(bob.rpc, 'teams/list')).map((t: Json) => [t.id, t.role]),
       [[teamId, 'member']],

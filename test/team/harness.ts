@@ -17,6 +17,8 @@ export const realtimeTransport = WebSocket as unknown as typeof globalThis.WebSo
 export interface Project {
   url: string;
   anonKey: string;
+  /** The project administrator's key, for confirming test users as a real project's admin would (tests only). */
+  serviceRoleKey?: string;
   /** Present for the local test project only. */
   servers?: SupabaseTestServers;
   tdb?: TestDb;
@@ -29,6 +31,7 @@ export async function startProject(opts: Omit<Parameters<typeof startSupabaseTes
   return {
     url: servers.url,
     anonKey: servers.anonKey,
+    serviceRoleKey: servers.serviceRoleKey,
     servers,
     tdb,
     async close() {
@@ -63,25 +66,28 @@ function sessionOf(s: { access_token: string; refresh_token: string } | null | u
   return { accessToken: s.access_token, refreshToken: s.refresh_token };
 }
 
+/**
+ * Signs a new person up, confirms their email as the project's administrator would (email confirmations are
+ * on, as in supabase/config.toml: sign-up alone gives no session), and signs them in.
+ */
 export async function signUp(project: Project, name: string, password = `pw-${name}-12345`): Promise<Person> {
   const email = `${name}-${Math.random().toString(36).slice(2, 8)}@example.test`;
-  const auth = signInClient(project);
-  const { data, error } = await auth.auth.signUp({ email, password });
+  const { data, error } = await signInClient(project).auth.signUp({ email, password });
   if (error) throw error;
-  let current = sessionOf(data.session);
-  const person: Person = {
-    id: data.user!.id,
-    email,
-    password,
-    auth,
-    session: () => current,
-    refreshRounds: 0,
-    totpSecret: null,
-  };
-  auth.auth.onAuthStateChange((_event, s) => {
-    if (s) current = sessionOf(s);
-  });
-  return person;
+  if (!data.session) await confirmEmail(project, data.user!.id);
+  return signIn(project, email, password);
+}
+
+/** The project administrator's client (the service-role key: tests only, never the daemon). */
+export function adminClient(project: Project): SupabaseClient {
+  if (!project.serviceRoleKey) throw new Error("this needs the project's service-role key");
+  return createClient(project.url, project.serviceRoleKey, { auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport: realtimeTransport } });
+}
+
+/** Confirms a user's email through the Auth admin API (the service-role key: tests only, never the daemon). */
+export async function confirmEmail(project: Project, userId: string): Promise<void> {
+  const { error } = await adminClient(project).auth.admin.updateUserById(userId, { email_confirm: true });
+  if (error) throw error;
 }
 
 /** A signed-up person from existing credentials (the live suite's test users). */

@@ -40,6 +40,8 @@ describe('the live suite, run against the local test servers', function () {
       SUPABASE_URL: project.url,
       SUPABASE_ANON_KEY: project.anonKey,
       CAIRN_LIVE_SIGNUP: '1',
+      // Email confirmations are on, as configured: the suite confirms its fresh users as the project's admin.
+      CAIRN_LIVE_SERVICE_ROLE_KEY: project.serviceRoleKey!,
       CAIRN_LIVE_EMAIL_DOMAIN: 'example.test',
       CAIRN_LIVE_USERS: '',
       CAIRN_LIVE_OWNER_TOTP_SECRET: '',

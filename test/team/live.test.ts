@@ -7,11 +7,12 @@
  *                                        order owner, member, viewer, outsider
  *   CAIRN_LIVE_OWNER_TOTP_SECRET         only if the owner already has a verified TOTP factor: its secret
  *                                        (otherwise the suite enrols a factor for the run and removes it after)
- *   or CAIRN_LIVE_SIGNUP=1               sign up four fresh users instead (email confirmation off), with
- *                                        CAIRN_LIVE_EMAIL_DOMAIN (default example.com)
+ *   or CAIRN_LIVE_SIGNUP=1               sign up four fresh users instead, with CAIRN_LIVE_EMAIL_DOMAIN
+ *                                        (default example.com) and, with email confirmations on,
+ *                                        CAIRN_LIVE_SERVICE_ROLE_KEY to confirm them (the test's, never the daemon's)
  */
 import assert from 'node:assert/strict';
-import { signIn, signInClient, type Person, type Project } from './harness.js';
+import { confirmEmail, signIn, signInClient, type Person, type Project } from './harness.js';
 import { buildTeam, daemonsFollowLive, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
 
 const url = process.env.SUPABASE_URL;
@@ -36,8 +37,10 @@ async function livePerson(project: Project, name: string): Promise<Person> {
     const domain = process.env.CAIRN_LIVE_EMAIL_DOMAIN ?? 'example.com';
     const email = `cairn-live-${ROLE_ORDER[role]}-${Date.now().toString(36)}@${domain}`;
     const password = `Cairn-live-${Math.random().toString(36).slice(2)}!`;
-    const { error } = await signInClient(project).auth.signUp({ email, password });
+    // With email confirmations on (as configured), a fresh sign-up is confirmed through the admin API.
+    const { data, error } = await signInClient(project).auth.signUp({ email, password });
     if (error) throw error;
+    if (!data.session) await confirmEmail(project, data.user!.id);
     return signIn(project, email, password);
   }
   const creds = users[role]!;
@@ -56,7 +59,8 @@ describe('team mode on a live Supabase project', function () {
       this.skip();
       return;
     }
-    project = { url: url!, anonKey: anonKey!, close: async () => undefined };
+    const serviceRoleKey = process.env.CAIRN_LIVE_SERVICE_ROLE_KEY;
+    project = { url: url!, anonKey: anonKey!, ...(serviceRoleKey ? { serviceRoleKey } : {}), close: async () => undefined };
     const world: World = { project, person: (name) => livePerson(project, name) };
     team = await buildTeam(world, `live-${Date.now().toString(36)}`);
   });

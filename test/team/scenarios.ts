@@ -101,9 +101,13 @@ export async function buildTeam(world: World, tag: string): Promise<Team> {
   await owner.store.rpc('invite_member', { p_team_id: team.id, p_email: b.email, p_role: 'member' });
   await owner.store.rpc('invite_member', { p_team_id: team.id, p_email: v.email, p_role: 'viewer' });
   const [member, viewer, outsider] = await Promise.all([join(world, b), join(world, v), join(world, o)]);
-  assert.equal(await member.store.rpc<number>('accept_pending_invitations'), 1);
-  assert.equal(await viewer.store.rpc<number>('accept_pending_invitations'), 1);
-  assert.equal(await outsider.store.rpc<number>('accept_pending_invitations'), 0);
+  // Each invitee joins by their own act: they see the invitation addressed to them and accept it.
+  for (const invitee of [member, viewer]) {
+    const [invitation, ...more] = await invitee.store.rpc<Row[]>('list_my_invitations');
+    assert.ok(invitation && more.length === 0 && invitation.team_id === team.id, 'one invitation, to this team');
+    await invitee.store.rpc('accept_invitation', { p_invitation_id: invitation.id });
+  }
+  assert.deepEqual(await outsider.store.rpc<Row[]>('list_my_invitations'), []);
   const project = await owner.store.rpc<Row>('ensure_project', {
     p_root_uri: `file:///work/${tag}`,
     p_name: tag,

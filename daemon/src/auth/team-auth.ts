@@ -27,7 +27,6 @@ export interface SignedIn {
   store: 'supabase';
   user: { id: string; email: string | null };
   aal: 'aal1' | 'aal2';
-  acceptedInvitations: number;
 }
 
 export interface TeamAuthOptions {
@@ -97,7 +96,7 @@ export class TeamAuth {
       this.expiresAt = p.expiresAt ?? claims.exp;
       this.settleRound(session);
       void this.opts.store.resubscribe();
-      return Promise.resolve(this.signedIn(claims, 0));
+      return Promise.resolve(this.signedIn(claims));
     }
     if (!url || !anonKey) {
       throw new RpcError(
@@ -145,10 +144,10 @@ export class TeamAuth {
       }
       throw err;
     }
-    let accepted: number;
+    // Nothing is accepted on the user's behalf: joining a team is their own act (teams/myInvitations, then
+    // teams/acceptInvitation or teams/declineInvitation).
     let interrupted: number;
     try {
-      accepted = Number(await next.rpc<number>('accept_pending_invitations'));
       // Replies a crashed daemon of this user left streaming (on this machine or another): only stale ones,
       // the user's other machines may be answering right now.
       interrupted = await failInterruptedReplies(next, true);
@@ -159,8 +158,8 @@ export class TeamAuth {
     await this.opts.store.useTeam(next);
     this.project = { url, anonKey };
     this.expiresAt = expiresAt;
-    this.opts.log.info('signed in to a team project', { user: claims.sub, aal: claims.aal, acceptedInvitations: accepted, interruptedReplies: interrupted });
-    return this.signedIn(claims, accepted);
+    this.opts.log.info('signed in to a team project', { user: claims.sub, aal: claims.aal, interruptedReplies: interrupted });
+    return this.signedIn(claims);
   }
 
   /** One round per expired token: SupabaseStore already shares it between the calls that noticed. */
@@ -186,8 +185,8 @@ export class TeamAuth {
     round.resolve(session);
   }
 
-  private signedIn(claims: Claims, acceptedInvitations: number): SignedIn {
-    return { store: 'supabase', user: { id: claims.sub, email: claims.email }, aal: claims.aal, acceptedInvitations };
+  private signedIn(claims: Claims): SignedIn {
+    return { store: 'supabase', user: { id: claims.sub, email: claims.email }, aal: claims.aal };
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {

@@ -16,6 +16,7 @@ import { command as chat } from './commands/chat.js';
 import { command as daemon } from './commands/daemon.js';
 import { command as index } from './commands/index.js';
 import { command as mcp } from './commands/mcp.js';
+import { command as invitations } from './commands/invitations.js';
 import { command as migrate } from './commands/migrate.js';
 import { command as restore } from './commands/restore.js';
 import { command as search } from './commands/search.js';
@@ -24,7 +25,7 @@ import { command as status } from './commands/status.js';
 import { command as stop } from './commands/stop.js';
 
 /** Every command, in the order `cairn --help` lists them. */
-const commands: CliCommand[] = [daemon, status, index, search, chat, sessions, mcp, stop, migrate, backup, restore];
+const commands: CliCommand[] = [daemon, status, index, search, chat, sessions, invitations, mcp, stop, migrate, backup, restore];
 
 interface CliIo {
   argv: readonly string[];

@@ -28,8 +28,8 @@ export const authRequests = {
   'auth/setSession': request('auth/setSession', {
     summary:
       'Hands the Supabase session the client signed in with (and every refreshed token after it) to the daemon. The first ' +
-      'call connects to the project, refusing one whose schema is behind, accepts pending team invitations and switches ' +
-      'the daemon to team mode; later calls for the same user and project only replace the token.',
+      'call connects to the project, refusing one whose schema is behind, and switches the daemon to team mode; later calls ' +
+      'for the same user and project only replace the token. It joins no team: invitations wait for the user (teams/myInvitations).',
     params: z.object({
       supabaseUrl: z
         .url()
@@ -44,8 +44,6 @@ export const authRequests = {
       store: z.literal('supabase'),
       user: userSchema,
       aal: z.enum(['aal1', 'aal2']).describe('Authenticator assurance level of the token; managing team members needs aal2.'),
-      /** Team invitations to this user email accepted by this call (only the first call for a user accepts any). */
-      acceptedInvitations: z.number().int(),
     }),
     errors: ['NotSignedIn', 'SchemaBehind', 'InvalidInput', 'Busy', 'NotImplementedInStore'],
     example: {
@@ -56,7 +54,7 @@ export const authRequests = {
         refreshToken: 'v1.MzQ1Njc4OTAxMjM0',
         expiresAt: 1795319920,
       },
-      result: { store: 'supabase', user: exampleUser, aal: 'aal1', acceptedInvitations: 1 },
+      result: { store: 'supabase', user: exampleUser, aal: 'aal1' },
     },
   }),
   'auth/signOut': request('auth/signOut', {

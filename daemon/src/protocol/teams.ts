@@ -29,7 +29,27 @@ export const Invitation = z.object({
   role: TeamRole,
   invitedBy: z.guid().nullable(),
   createdAt: z.string(),
+  expiresAt: z.string().describe('Unanswered after this (7 days after it was sent), it can no longer be accepted; the team may invite again.'),
 });
+
+/** An invitation as its invitee sees it: what they need to decide. */
+export const MyInvitation = z.object({
+  id: z.guid(),
+  teamId: z.guid(),
+  teamName: z.string().describe('The team the invitation is to.'),
+  role: TeamRole.describe('The role the invitee gets by accepting.'),
+  invitedBy: z
+    .object({
+      id: z.guid(),
+      email: z.string().nullable(),
+      displayName: z.string().nullable(),
+    })
+    .nullable()
+    .describe('Who invites (null when their account no longer exists).'),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+});
+export type MyInvitation = z.infer<typeof MyInvitation>;
 
 export const AuditEntry = z.object({
   id: z.number().int(),
@@ -43,6 +63,7 @@ export const AuditEntry = z.object({
 });
 
 const TeamRef = z.object({ teamId: z.guid() });
+const InvitationRef = z.object({ invitationId: z.guid().describe('The invitation, as teams/myInvitations lists it.') });
 const MemberRef = TeamRef.extend({ userId: z.guid() });
 
 const exampleTeam: Team = {
@@ -53,6 +74,7 @@ const exampleTeam: Team = {
   createdAt: '2026-11-22T01:00:00.000Z',
 };
 const exampleUser = '22222222-2222-4222-8222-222222222222';
+const exampleInvitation = '5c1e0f7a-2b3c-4d5e-8f9a-0b1c2d3e4f5a';
 
 export const teamsRequests = {
   'teams/list': request('teams/list', {
@@ -88,21 +110,57 @@ export const teamsRequests = {
   }),
   'teams/invite': request('teams/invite', {
     summary:
-      'Invites an email address with a role (owner or admin, with a second factor: aal2). The invitee joins when they sign in with that email.',
+      'Invites an email address with a role (owner or admin, with a second factor: aal2). The invitee sees it once signed in with that (confirmed) address, and joins only by accepting it; it expires after 7 days.',
     params: TeamRef.extend({ email: z.email(), role: TeamRole.default('member') }),
     result: Invitation,
     errors: ['PermissionDenied', 'InvalidInput', 'Conflict'],
     example: {
       params: { teamId: exampleTeam.id, email: 'ben@example.com', role: 'member' },
-      result: { id: '5c1e0f7a-2b3c-4d5e-8f9a-0b1c2d3e4f5a', teamId: exampleTeam.id, email: 'ben@example.com', role: 'member', invitedBy: exampleUser, createdAt: exampleTeam.createdAt },
+      result: { id: exampleInvitation, teamId: exampleTeam.id, email: 'ben@example.com', role: 'member', invitedBy: exampleUser, createdAt: exampleTeam.createdAt, expiresAt: '2026-11-29T01:00:00.000Z' },
     },
   }),
   'teams/invitations': request('teams/invitations', {
-    summary: "Pending invitations: a team's (for its owners and admins), or the caller's own when teamId is absent.",
-    params: z.object({ teamId: z.guid().optional() }),
+    summary: "A team's unanswered invitations (expired ones included, with their expiry), for its owners and admins.",
+    params: TeamRef,
     result: z.array(Invitation),
     errors: ['NotSignedIn'],
     example: { params: { teamId: exampleTeam.id }, result: [] },
+  }),
+  'teams/myInvitations': request('teams/myInvitations', {
+    summary:
+      "Invitations waiting for the caller's answer: addressed to their confirmed email, unanswered and unexpired, with who invites, to which team and with which role. Nothing joins a team until the caller accepts.",
+    params: z.object({}).default({}),
+    result: z.array(MyInvitation),
+    errors: ['NotSignedIn'],
+    example: {
+      params: {},
+      result: [
+        {
+          id: exampleInvitation,
+          teamId: exampleTeam.id,
+          teamName: exampleTeam.name,
+          role: 'member',
+          invitedBy: { id: exampleUser, email: 'ana@example.com', displayName: 'Ana' },
+          createdAt: exampleTeam.createdAt,
+          expiresAt: '2026-11-29T01:00:00.000Z',
+        },
+      ],
+    },
+  }),
+  'teams/acceptInvitation': request('teams/acceptInvitation', {
+    summary:
+      "Accepts one of the caller's invitations (their email must be confirmed): they join the team with the invited role. The invitation is used up.",
+    params: InvitationRef,
+    result: Team,
+    errors: ['NotSignedIn', 'NotFound', 'InvalidInput', 'PermissionDenied'],
+    example: { params: { invitationId: exampleInvitation }, result: { ...exampleTeam, role: 'member' } },
+  }),
+  'teams/declineInvitation': request('teams/declineInvitation', {
+    summary: "Declines one of the caller's invitations: they do not join, and the team may invite them again.",
+    params: InvitationRef,
+    result: z.object({ declined: z.literal(true) }),
+    errors: ['NotSignedIn', 'NotFound', 'InvalidInput', 'PermissionDenied'],
+    example: { params: { invitationId: exampleInvitation }, result: { declined: true } },
   }),
   'teams/withdrawInvitation': request('teams/withdrawInvitation', {
     summary: 'Withdraws a pending invitation (owner or admin, aal2).',
@@ -110,13 +168,6 @@ export const teamsRequests = {
     result: z.object({ withdrawn: z.literal(true) }),
     errors: ['NotFound', 'PermissionDenied'],
     example: { params: { invitationId: '5c1e0f7a-2b3c-4d5e-8f9a-0b1c2d3e4f5a' }, result: { withdrawn: true } },
-  }),
-  'teams/acceptInvitations': request('teams/acceptInvitations', {
-    summary: "Accepts every pending invitation for the caller's confirmed email (done automatically at sign-in).",
-    params: z.object({}).default({}),
-    result: z.object({ accepted: z.number().int() }),
-    errors: ['NotSignedIn'],
-    example: { params: {}, result: { accepted: 1 } },
   }),
   'teams/setRole': request('teams/setRole', {
     summary: "Changes a member's role (owner or admin, aal2; only owners grant or take away the owner role; a team keeps one owner).",
@@ -144,7 +195,7 @@ export const teamsRequests = {
   }),
   'teams/shareProject': request('teams/shareProject', {
     summary:
-      "Moves the project of a workspace folder into a team (team owner or admin), so teammates opening the same repository share its sessions and knowledge base; `teamId: null` makes it personal again.",
+      "Moves the project of a workspace folder into a team, so teammates opening the same repository share its sessions and knowledge base; `teamId: null` makes it personal (its creator's) again. Takes the rights of both sides, with a second factor (aal2): the creator of a personal project, or an owner or admin of the team it leaves; and an owner or admin of the team it joins. Both teams' audit logs record the move.",
     params: z.object({ projectId: z.guid().optional(), root: z.string().optional(), teamId: z.guid().nullable() }),
     result: z.object({ projectId: z.guid(), teamId: z.guid().nullable() }),
     errors: ['PermissionDenied', 'NotFound', 'InvalidInput'],

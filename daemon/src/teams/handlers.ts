@@ -30,6 +30,18 @@ interface InvitationRow {
   role: Role;
   invited_by: string | null;
   created_at: string;
+  expires_at: string;
+}
+interface MyInvitationRow {
+  id: string;
+  team_id: string;
+  team_name: string;
+  role: Role;
+  invited_by: string | null;
+  inviter_email: string | null;
+  inviter_name: string | null;
+  created_at: string;
+  expires_at: string;
 }
 interface AuditRow {
   id: number | string;
@@ -59,6 +71,17 @@ const toInvitation = (r: InvitationRow) => ({
   role: r.role,
   invitedBy: r.invited_by,
   createdAt: iso(r.created_at),
+  expiresAt: iso(r.expires_at),
+});
+
+const toMyInvitation = (r: MyInvitationRow) => ({
+  id: r.id,
+  teamId: r.team_id,
+  teamName: r.team_name,
+  role: r.role,
+  invitedBy: r.invited_by ? { id: r.invited_by, email: r.inviter_email, displayName: r.inviter_name } : null,
+  createdAt: iso(r.created_at),
+  expiresAt: iso(r.expires_at),
 });
 
 async function teamWithRole(store: Store, teamId: string) {
@@ -88,15 +111,21 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
     toInvitation(await store.rpc<InvitationRow>('invite_member', { p_team_id: p.teamId, p_email: p.email, p_role: p.role })),
   );
   registry.handle('teams/invitations', async (p, { store }) =>
-    (await store.rpc<InvitationRow[]>('list_invitations', { p_team_id: p.teamId ?? null })).map(toInvitation),
+    (await store.rpc<InvitationRow[]>('list_invitations', { p_team_id: p.teamId })).map(toInvitation),
   );
+  registry.handle('teams/myInvitations', async (_p, { store }) => (await store.rpc<MyInvitationRow[]>('list_my_invitations')).map(toMyInvitation));
+  registry.handle('teams/acceptInvitation', async (p, { store }) => {
+    const joined = await store.rpc<{ team_id: string }>('accept_invitation', { p_invitation_id: p.invitationId });
+    return teamWithRole(store, joined.team_id);
+  });
+  registry.handle('teams/declineInvitation', async (p, { store }) => {
+    await store.rpc('decline_invitation', { p_invitation_id: p.invitationId });
+    return { declined: true as const };
+  });
   registry.handle('teams/withdrawInvitation', async (p, { store }) => {
     await store.rpc('withdraw_invitation', { p_invitation_id: p.invitationId });
     return { withdrawn: true as const };
   });
-  registry.handle('teams/acceptInvitations', async (_p, { store }) => ({
-    accepted: await store.rpc<number>('accept_pending_invitations'),
-  }));
   registry.handle('teams/setRole', async (p, { store }) => {
     const row = await store.rpc<MemberRow>('set_member_role', { p_team_id: p.teamId, p_user_id: p.userId, p_role: p.role });
     const members = await store.rpc<MemberRow[]>('list_team_members', { p_team_id: p.teamId });

@@ -18,6 +18,7 @@ import {
   memberName,
   memberRow,
   roleChoices,
+  shareQuestion,
   teamRefusal,
   validateEmail,
   validateTeamName,
@@ -68,7 +69,7 @@ export function showTeamError(err: unknown, failed: string, team?: Pick<Team, 'i
     case 'aal2':
       notify(
         'error',
-        `${failed}: managing a team's members needs a second factor on this sign-in (two-factor authentication, aal2). Set it up or confirm it with a code, then try again.`,
+        `${failed}: managing a team's members, or moving a project between teams, needs a second factor on this sign-in (two-factor authentication, aal2). Set it up or confirm it with a code, then try again.`,
         SECOND_FACTOR_ACTION,
       );
       return;
@@ -96,10 +97,12 @@ async function pickTeam(client: DaemonClient, opts: TeamCommandOptions, title: s
     return team;
   }
   if (teams.length === 0) {
-    notify('info', 'Cairn: you are not a member of any team yet. Create one, or ask a team owner to invite the email you sign in with.', {
-      label: 'Create Team',
-      command: 'cairn.createTeam',
-    });
+    notify(
+      'info',
+      'Cairn: you are not a member of any team yet. Create one, or accept an invitation to the email you sign in with.',
+      { label: 'Create Team', command: 'cairn.createTeam' },
+      { label: 'Show Team Invitations', command: 'cairn.showInvitations' },
+    );
     return undefined;
   }
   if (teams.length === 1) return teams[0];
@@ -171,7 +174,7 @@ export async function renameTeam(client: DaemonClient, parts: TeamParts, raw?: u
   }
 }
 
-/** "Cairn: Invite to Team": a team, an email, a role; the invitee joins when they sign in with that email. */
+/** "Cairn: Invite to Team": a team, an email, a role; the invitee joins only if they accept it. */
 export async function inviteToTeam(client: DaemonClient, parts: TeamParts, raw?: unknown): Promise<Invitation | undefined> {
   let team: Team | undefined;
   try {
@@ -192,7 +195,7 @@ export async function inviteToTeam(client: DaemonClient, parts: TeamParts, raw?:
     });
     if (!role) return undefined;
     const invitation = await client.request('teams/invite', { teamId: team.id, email: email.trim(), role: role.role });
-    notify('info', `Cairn: invited ${invitation.email} to ${team.name} as ${withArticle(invitation.role)}. They join when they sign in to Cairn with that email.`);
+    notify('info', `Cairn: invited ${invitation.email} to ${team.name} as ${withArticle(invitation.role)}. They see it when they sign in to Cairn with that (confirmed) address, and join only if they accept it within 7 days.`);
     return invitation;
   } catch (err) {
     showTeamError(err, 'Cairn could not send the invitation', team);
@@ -284,7 +287,7 @@ async function memberAction(client: DaemonClient, parts: TeamParts, team: Team, 
 }
 
 async function invitationAction(client: DaemonClient, team: Team, invitation: Invitation): Promise<void> {
-  const action = await vscode.window.showQuickPick([{ label: 'Withdraw Invitation', description: `${invitation.email} will not join ${team.name} when they sign in` }], {
+  const action = await vscode.window.showQuickPick([{ label: 'Withdraw Invitation', description: `${invitation.email} can no longer accept it to join ${team.name}` }], {
     title: `Cairn: invitation of ${invitation.email} to ${team.name}`,
   });
   if (!action) return;
@@ -347,14 +350,8 @@ export async function shareProject(client: DaemonClient, parts: TeamParts, root:
       notify('info', `Cairn: “${project.name}” already belongs to ${team.name}.`);
       return true;
     }
-    const ok = await vscode.window.showWarningMessage(
-      `Share “${project.name}” with ${team.name}?`,
-      {
-        modal: true,
-        detail: `The project moves into the team: its members read its knowledge base and the sessions shared with the team (members and above also add to them). Private sessions stay private.`,
-      },
-      'Share',
-    );
+    const question = shareQuestion(project, team, await client.request('teams/list', {}));
+    const ok = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, 'Share');
     if (ok !== 'Share') return false;
     await client.request('teams/shareProject', { root, teamId: team.id });
     parts.sessions.refresh();

@@ -10,6 +10,7 @@ export type Team = ResultOf<'teams/list'>[number];
 export type TeamRole = Team['role'];
 export type TeamMember = ResultOf<'teams/members'>[number];
 export type Invitation = ResultOf<'teams/invitations'>[number];
+export type MyInvitation = ResultOf<'teams/myInvitations'>[number];
 export type Project = ResultOf<'workspace/listProjects'>['projects'][number];
 
 /** The protocol's limit on a team name (`teams/create`), applied to the name as sent: trimmed. */
@@ -94,8 +95,36 @@ export function memberRow(m: TeamMember, me: string | null, formatDate: (iso: st
 }
 
 /** A pending invitation as a QuickPick row. */
-export function invitationRow(i: Invitation, formatDate: (iso: string) => string): MemberRow {
-  return { label: i.email, description: `invited as ${i.role}`, detail: `pending since ${formatDate(i.createdAt)}; they join when they sign in with this email` };
+export function invitationRow(i: Invitation, formatDate: (iso: string) => string, now: number = Date.now()): MemberRow {
+  if (Date.parse(i.expiresAt) <= now) {
+    return { label: i.email, description: `invited as ${i.role} · expired`, detail: `expired on ${formatDate(i.expiresAt)} unanswered; invite them again to send a new one` };
+  }
+  return {
+    label: i.email,
+    description: `invited as ${i.role}`,
+    detail: `pending since ${formatDate(i.createdAt)}, until ${formatDate(i.expiresAt)}; they join if they accept it, signed in with this email`,
+  };
+}
+
+/** Who sent an invitation, as the invitee reads it. */
+export function inviterName(i: MyInvitation): string {
+  if (!i.invitedBy) return 'A former member';
+  const { email, displayName } = i.invitedBy;
+  return email && displayName && displayName !== email.split('@')[0] ? `${displayName} (${email})` : (email ?? displayName ?? 'A member');
+}
+
+/** The sentence an invitee decides on: who invites, to which team, with which role, until when. */
+export function invitationMessage(i: MyInvitation, formatDate: (iso: string) => string): string {
+  return `${inviterName(i)} invites you to join the team ${i.teamName} as ${withArticle(i.role)} (until ${formatDate(i.expiresAt)}).`;
+}
+
+/** An invitation as a row of "Cairn: Show Team Invitations". */
+export function myInvitationRow(i: MyInvitation, formatDate: (iso: string) => string): MemberRow {
+  return {
+    label: i.teamName,
+    description: `as ${withArticle(i.role)} · from ${inviterName(i)}`,
+    detail: `${ROLE_DESCRIPTIONS[i.role]}. Open until ${formatDate(i.expiresAt)}.`,
+  };
 }
 
 /** The owners of a team (the database keeps at least one). */
@@ -114,6 +143,22 @@ export function teamRefusal(message: string): TeamRefusal | null {
   if (/\baal2\b|second factor/i.test(message)) return 'aal2';
   if (/at least one owner|last owner/i.test(message)) return 'lastOwner';
   return null;
+}
+
+/**
+ * The modal before "Share Project with Team": what moving the project into `target` shares and, when it
+ * belongs to another team now, what that team loses (a move takes owner or admin rights on both sides).
+ */
+export function shareQuestion(project: Project, target: Pick<Team, 'id' | 'name'>, teams: readonly Pick<Team, 'id' | 'name'>[]): { message: string; detail: string } {
+  const shares = `its members read its knowledge base and the sessions shared with the team (members and above also add to them). Private sessions stay private.`;
+  if (!project.teamId) return { message: `Share “${project.name}” with ${target.name}?`, detail: `The project moves into the team: ${shares}` };
+  const from = teams.find((t) => t.id === project.teamId)?.name ?? 'its team';
+  return {
+    message: `Move “${project.name}” from ${from} to ${target.name}?`,
+    detail:
+      `The project leaves ${from}: its members no longer read the project's shared sessions, knowledge base and tasks. In ${target.name}, ${shares} ` +
+      `Moving takes an owner or admin of both teams, and both teams' audit logs record it.`,
+  };
 }
 
 /** How a project is named with where it lives: `“cairn” (team Platform)` or `“notes” (personal)`. */

@@ -1,25 +1,28 @@
 -- Team roles: managing members needs owner or admin with aal2; only owners make owners; a team keeps an owner.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(9);
+select plan(11);
 
-insert into auth.users (id, aud, role, email) values
-  ('10000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test'),
-  ('10000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'admin@example.test'),
-  ('10000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'member@example.test'),
-  ('10000000-0000-4000-8000-000000000004', 'authenticated', 'authenticated', 'outsider@example.test');
+insert into auth.users (id, aud, role, email, email_confirmed_at) values
+  ('10000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test', now()),
+  ('10000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'admin@example.test', now()),
+  ('10000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'member@example.test', now()),
+  ('10000000-0000-4000-8000-000000000004', 'authenticated', 'authenticated', 'outsider@example.test', now());
 
 -- The owner, with a second factor, builds the team.
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
 select lives_ok($$ select public.create_team('Team T', 'team-t') $$, 'a signed-in user creates a team');
-select lives_ok($$ select public.add_team_member((select id from public.teams where slug = 'team-t'), '10000000-0000-4000-8000-000000000002', 'admin') $$, 'the owner adds an admin');
-select lives_ok($$ select public.add_team_member((select id from public.teams where slug = 'team-t'), '10000000-0000-4000-8000-000000000003', 'member') $$, 'the owner adds a member');
+select lives_ok($$ select public.invite_member((select id from public.teams where slug = 'team-t'), 'admin@example.test', 'admin') $$, 'the owner invites an admin');
+select lives_ok($$ select public.invite_member((select id from public.teams where slug = 'team-t'), 'member@example.test', 'member') $$, 'the owner invites a member');
 select throws_ok($$ select public.leave_team((select id from public.teams where slug = 'team-t')) $$, '23514', 'a team must keep at least one owner', 'the last owner cannot leave');
 
--- The admin without a second factor.
+-- Each invitee joins by accepting; the admin, without a second factor, cannot invite.
+select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);
+select lives_ok($$ select public.accept_invitation((select id from public.list_my_invitations())) $$, 'the member accepts their invitation');
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
-select throws_ok($$ select public.add_team_member((select id from public.teams where slug = 'team-t'), '10000000-0000-4000-8000-000000000004') $$, '42501', 'managing team members requires a second factor (aal2)', 'aal1 cannot manage members');
+select lives_ok($$ select public.accept_invitation((select id from public.list_my_invitations())) $$, 'the admin accepts their invitation');
+select throws_ok($$ select public.invite_member((select id from public.teams where slug = 'team-t'), 'outsider@example.test') $$, '42501', 'managing team members requires a second factor (aal2)', 'aal1 cannot manage members');
 
 -- The admin with a second factor still cannot make owners.
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal2"}', true);

@@ -4,15 +4,18 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(8);
 
-insert into auth.users (id, aud, role, email) values
-  ('20000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test'),
-  ('20000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'viewer@example.test'),
-  ('20000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'other@example.test');
+insert into auth.users (id, aud, role, email, email_confirmed_at) values
+  ('20000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test', now()),
+  ('20000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'viewer@example.test', now()),
+  ('20000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'other@example.test', now());
 
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
 select public.create_team('Team S', 'team-s');
-select public.add_team_member((select id from public.teams where slug = 'team-s'), '20000000-0000-4000-8000-000000000002', 'viewer');
+select public.invite_member((select id from public.teams where slug = 'team-s'), 'viewer@example.test', 'viewer');
+select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select public.accept_invitation((select id from public.list_my_invitations()));
+select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
 select public.ensure_project('file:///s', 's', 'github.com/org/s', (select id from public.teams where slug = 'team-s'));
 select public.create_session((select id from public.projects where git_remote = 'github.com/org/s'), 'shared', null, 'team');
 select public.create_session((select id from public.projects where git_remote = 'github.com/org/s'), 'private');

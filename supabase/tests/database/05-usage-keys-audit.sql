@@ -4,15 +4,18 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(7);
 
-insert into auth.users (id, aud, role, email) values
-  ('50000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test'),
-  ('50000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'member@example.test'),
-  ('50000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'other@example.test');
+insert into auth.users (id, aud, role, email, email_confirmed_at) values
+  ('50000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test', now()),
+  ('50000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'member@example.test', now()),
+  ('50000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'other@example.test', now());
 
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
 select set_config('test.team', (select id::text from public.create_team('Team U', 'team-u')), true);
-select public.add_team_member(current_setting('test.team')::uuid, '50000000-0000-4000-8000-000000000002', 'member');
+select public.invite_member(current_setting('test.team')::uuid, 'member@example.test', 'member');
+select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select public.accept_invitation((select id from public.list_my_invitations()));
+select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
 select public.rename_team(current_setting('test.team')::uuid, 'Team U renamed');
 select results_eq(
   $$ select action, actor_id::text from public.list_audit_log(current_setting('test.team')::uuid) where table_name = 'teams' order by id desc limit 1 $$,

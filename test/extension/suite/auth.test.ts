@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { TOTP, Secret } from 'otpauth';
-import { cairn, leaveTeamProject, ready, recordNotifications, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
+import { cairn, confirmEmail, leaveTeamProject, ready, recordNotifications, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 import { explain, SECOND_FACTOR_ACTION } from '../../../extension/src/errors.js';
 
@@ -159,8 +159,12 @@ describe('sign-in (team mode)', function () {
     const api = await cairn();
     await useProject(url(), anonKey());
     const email = `ada${Date.now()}@example.test`;
-    const session = await api.auth.signInInteractive({ method: 'signup', email, password: TEST_PASSWORD });
-    assert.ok(session && typeof session === 'object', 'sign-up returned a session');
+    // Email confirmations are on: sign-up says to follow the emailed link, and signs nobody in until then.
+    assert.ok(!(await api.auth.signInInteractive({ method: 'signup', email, password: TEST_PASSWORD })), 'no session before the link is followed');
+    assert.ok(notes.messages.includes(`Cairn: check ${email} for a confirmation link, then sign in.`), notes.messages.join(' | '));
+    await confirmEmail(email);
+    const session = await api.auth.signInInteractive({ method: 'email', email, password: TEST_PASSWORD });
+    assert.ok(session && typeof session === 'object', 'sign-in after confirming returned a session');
     if (typeof session !== 'object') return;
     assert.equal(api.auth.current?.user.email, email);
     assert.equal(claims(api.auth.current!.access_token).aal, 'aal1');
@@ -201,7 +205,9 @@ describe('sign-in (team mode)', function () {
       });
 
     // Bea set up two-factor authentication once and created a team.
-    assert.ok(await api.auth.signInInteractive({ method: 'signup', email, password }));
+    assert.ok(!(await api.auth.signInInteractive({ method: 'signup', email, password })));
+    await confirmEmail(email);
+    assert.ok(await api.auth.signInInteractive({ method: 'email', email, password }));
     const enrolment = await api.auth.startMfaEnrolment();
     assert.ok(enrolment, 'TOTP enrolment started');
     const totp = new TOTP({ secret: Secret.fromBase32(enrolment.secret), digits: 6, period: 30, algorithm: 'SHA1' });

@@ -88,9 +88,36 @@ export async function useProject(projectUrl: string, key: string): Promise<void>
   await c.update('supabase.anonKey', key, vscode.ConfigurationTarget.Workspace);
 }
 
-/** Signs up (or in) through the extension and waits until the daemon acts as that user against the team project; its id. */
+/**
+ * Confirms an address as its owner does by following the emailed link, through the Auth admin API with the
+ * test project's service-role key (the suites' key; the extension and the daemon never hold one).
+ */
+export async function confirmEmail(email: string): Promise<void> {
+  const key = process.env.CAIRN_TEST_SUPABASE_SERVICE_ROLE_KEY!;
+  const headers = { apikey: key, authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const listed = (await (await fetch(`${supabaseUrl()}/auth/v1/admin/users`, { headers })).json()) as { users: { id: string; email: string }[] };
+  const user = listed.users.find((u) => u.email === email.toLowerCase());
+  assert.ok(user, `an account for ${email}`);
+  const confirmed = await fetch(`${supabaseUrl()}/auth/v1/admin/users/${user.id}`, { method: 'PUT', headers, body: JSON.stringify({ email_confirm: true }) });
+  assert.equal(confirmed.status, 200, await confirmed.text());
+}
+
+/**
+ * Signs up through the extension (which, with email confirmations on, says to follow the emailed link and
+ * signs in nobody), confirms the address, and signs in; or only signs in (`email`). Waits until the daemon
+ * acts as that user against the team project; returns its id.
+ */
 export async function signUpInEditor(api: CairnApi, email: string, notes: { messages: string[] }, method: 'signup' | 'email' = 'signup'): Promise<string> {
-  const session = await api.auth.signInInteractive({ method, email, password: TEST_PASSWORD });
+  if (method === 'signup') {
+    const pending = await api.auth.signInInteractive({ method, email, password: TEST_PASSWORD });
+    assert.ok(!pending, 'no session before the address is confirmed');
+    assert.ok(
+      notes.messages.some((m) => m === `Cairn: check ${email} for a confirmation link, then sign in.`),
+      `the extension says to confirm the address (notifications: ${notes.messages.join(' | ')})`,
+    );
+    await confirmEmail(email);
+  }
+  const session = await api.auth.signInInteractive({ method: 'email', email, password: TEST_PASSWORD });
   assert.ok(session && typeof session === 'object', `${method === 'signup' ? 'sign-up' : 'sign-in'} of ${email} returned a session (notifications: ${notes.messages.join(' | ')})`);
   const client = await ready(api);
   let last: unknown = null;
@@ -108,4 +135,17 @@ export async function leaveTeamProject(): Promise<void> {
   const api = await cairn();
   if (api.auth.current) await api.auth.signOut();
   await useProject('', '');
+}
+
+/**
+ * Accepts the signed-in user's invitation to a team through the daemon, as Accept in the invitation's
+ * notification does (teams.test.ts drives the buttons themselves), and waits for the sessions tree to know it.
+ */
+export async function joinInvitedTeam(api: CairnApi, teamId: string): Promise<void> {
+  const client = await ready(api);
+  const invitation = await waitFor(`an invitation to team ${teamId}`, async () =>
+    (await client.request('teams/myInvitations', {})).find((i) => i.teamId === teamId),
+  );
+  await client.request('teams/acceptInvitation', { invitationId: invitation.id });
+  api.sessions.refresh();
 }

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { TOTP, Secret } from 'otpauth';
-import { cairn, leaveTeamProject, ready, recordNotifications, signUpInEditor, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
+import { cairn, confirmEmail, joinInvitedTeam, leaveTeamProject, ready, recordNotifications, signUpInEditor, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
 import { MODEL_KEY_SECRET } from '../../../extension/src/settings.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
@@ -35,6 +35,10 @@ class Teammate {
     const db = createClient(url(), anonKey(), { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } });
     const { data, error } = await db.auth.signUp({ email, password });
     if (error) throw error;
+    // Email confirmations are on: the address is confirmed, then she signs in.
+    await confirmEmail(email);
+    const signedIn = await db.auth.signInWithPassword({ email, password });
+    if (signedIn.error) throw signedIn.error;
     return new Teammate(db, data.user!.id);
   }
 
@@ -138,6 +142,7 @@ describe('team chat: the open chat follows teammates, and viewers read only', fu
     const api = await cairn();
     await useProject(url(), anonKey());
     myId = await signUpInEditor(api, myEmail, notes);
+    await joinInvitedTeam(api, teamId);
     await waitFor('the shared session under Team sessions', async () => (await shownSessions(api)).some((s) => s.id === standupId && s.group === 'Team sessions'));
 
     await vscode.commands.executeCommand('cairn.openSession', standupId);

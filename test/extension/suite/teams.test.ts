@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TOTP, Secret } from 'otpauth';
-import { cairn, leaveTeamProject, ready, recordNotifications, signUpInEditor, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
+import { cairn, joinInvitedTeam, leaveTeamProject, ready, recordNotifications, signUpInEditor, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
 const url = supabaseUrl;
@@ -160,8 +160,10 @@ describe('teams: audit log and team mode across daemon restarts', function () {
     await waitFor('the open audit view to be emptied on sign-out', async () => ownerView && /^Nothing loaded/m.test(await viewText(ownerView)));
     await signUpInEditor(api, memberEmail, notes);
     const client = await ready(api);
+    assert.deepEqual(await client.request('teams/list', {}), [], 'signing in joins no team');
+    await joinInvitedTeam(api, teamId);
     const teams = await client.request('teams/list', {});
-    assert.deepEqual(teams.map((t) => [t.name, t.role]), [[teamName, 'member']], 'the invitation was accepted at sign-in');
+    assert.deepEqual(teams.map((t) => [t.name, t.role]), [[teamName, 'member']], 'the member joined by accepting');
 
     const shown = await vscode.commands.executeCommand('cairn.showAuditLog');
     assert.equal(shown, undefined);
@@ -312,6 +314,8 @@ async function runCommand<T>(command: string, script: Script, ...args: unknown[]
   }
 }
 
+const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const byLabel = (label: string) => (items: Item[]) => {
   const item = items.find((i) => i.label === label);
   assert.ok(item, `a row “${label}” among: ${items.map((i) => i.label).join(', ')}`);
@@ -440,7 +444,7 @@ describe('teams: the team commands, driven from the command palette', function (
       assert.equal(invitation, undefined, 'no invitation at aal1');
       const refusal = seen.notifications.find((n) => /needs a second factor/.test(n.message));
       assert.ok(refusal, `the refusal explained (notifications: ${seen.notifications.map((n) => n.message).join(' | ')})`);
-      assert.match(refusal.message, /^Cairn could not send the invitation: managing a team's members needs a second factor on this sign-in \(two-factor authentication, aal2\)/);
+      assert.match(refusal.message, /^Cairn could not send the invitation: managing a team's members, or moving a project between teams, needs a second factor on this sign-in \(two-factor authentication, aal2\)/);
       assert.deepEqual(refusal.buttons, ['Verify or Set Up Two-Factor']);
       // The action runs "Cairn: Verify or Set Up Two-Factor Authentication": without a factor yet, its panel, then the code.
       await daemonAtAal2(api);
@@ -459,7 +463,7 @@ describe('teams: the team commands, driven from the command palette', function (
     for (const [email, role] of [[ivyEmail, 'member'], [vicEmail, 'viewer'], [wesEmail, 'admin']] as const) {
       const { result } = await runCommand<{ email: string; role: string } | undefined>('cairn.inviteToTeam', { input: [() => email], pick: [byLabel(role)] });
       assert.deepEqual(result && [result.email, result.role], [email, role], `invited ${email} (notifications: ${notes.messages.join(' | ')})`);
-      await said(new RegExp(`invited ${email} to ${teamName} as an? ${role}\\. They join when they sign in`));
+      await said(new RegExp(`invited ${email} to ${teamName} as an? ${role}\\. They see it when they sign in .* and join only if they accept it`));
     }
     const pending = async () => (await client.request('teams/invitations', { teamId: team!.id })).map((i) => [i.email, i.role]).sort();
     assert.deepEqual(await pending(), [[ivyEmail, 'member'], [vicEmail, 'viewer'], [wesEmail, 'admin']].sort());
@@ -510,14 +514,26 @@ describe('teams: the team commands, driven from the command palette', function (
     assert.deepEqual((await client.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'owner']], 'still in the team');
   });
 
-  it('lets an invitee join at sign-in and map this folder to the team project by choice, then back to its own', async function () {
+  it('offers an invitee the invitation after sign-in with Accept and Decline; Accept joins; then maps this folder to the team project by choice, and back', async function () {
     if (!team || !sharedProjectId) this.skip();
     const api = await cairn();
     await api.auth.signOut();
     await waitFor(`the status bar back on the embedded store (tooltip: ${api.status.tooltip})`, () => /embedded store/.test(api.status.tooltip));
-    await signUpInEditor(api, ivyEmail, notes);
-    const client = await ready(api);
-    assert.deepEqual((await client.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'member']], 'the invitation was accepted at sign-in');
+    const offer = new RegExp(`^Cairn: ${escapeRe(leadEmail)} invites you to join the team ${escapeRe(teamName)} as a member \\(until [^)]+\\)\\.$`);
+    const prompts = answerPrompts({ press: [{ message: offer, button: 'Accept' }] });
+    let client: Awaited<ReturnType<typeof ready>>;
+    try {
+      await signUpInEditor(api, ivyEmail, notes);
+      client = await ready(api);
+      await waitFor(`Ivy to join by pressing Accept (notifications: ${notes.messages.join(' | ')})`, async () => (await client.request('teams/list', {})).length > 0);
+      const offered = prompts.seen.notifications.filter((n) => offer.test(n.message));
+      assert.deepEqual(offered.map((n) => n.buttons), [['Accept', 'Decline']], 'offered once, with Accept and Decline');
+    } finally {
+      prompts.restore();
+    }
+    assert.deepEqual((await client.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'member']], 'Ivy joined as invited');
+    await said(new RegExp(`you joined ${escapeRe(teamName)} as a member`));
+    assert.deepEqual(await client.request('teams/myInvitations', {}), [], 'the invitation is used up');
     const root = api.ctx.workspaceRoot()!;
     const own = await client.request('workspace/resolveProject', { root });
     assert.notEqual(own.id, sharedProjectId, 'a folder without a git remote maps to a personal project of its own');
@@ -541,10 +557,16 @@ describe('teams: the team commands, driven from the command palette', function (
     assert.equal((await client.request('workspace/resolveProject', { root })).id, own.id);
     await said(new RegExp(`this folder now maps to “${own.name}” \\(personal\\)`));
 
-    // The viewer joins too, for the owner to remove below.
+    // The viewer joins too, for the owner to remove below: from "Show Team Invitations", in a modal.
     await api.auth.signOut();
     await signUpInEditor(api, vicEmail, notes);
     const vic = await ready(api);
+    assert.deepEqual(await vic.request('teams/list', {}), [], 'signing in joins no team');
+    const answered = await runCommand<{ name: string; role: string } | undefined>('cairn.showInvitations', { modal: ['Accept'] });
+    const modal = answered.seen.modals[0]!;
+    assert.match(modal.message, new RegExp(`^${escapeRe(leadEmail)} invites you to join the team ${escapeRe(teamName)} as a viewer \\(until [^)]+\\)\\.$`));
+    assert.deepEqual(modal.buttons, ['Accept', 'Decline']);
+    assert.deepEqual(answered.result && [answered.result.name, answered.result.role], [teamName, 'viewer']);
     assert.deepEqual((await vic.request('teams/list', {})).map((t) => [t.name, t.role]), [[teamName, 'viewer']]);
   });
 

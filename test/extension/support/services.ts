@@ -83,6 +83,9 @@ export async function startTestServices(): Promise<TestServices> {
       CAIRN_TEST_MODEL_KEY: MODEL_API_KEY,
       CAIRN_TEST_SUPABASE_URL: supabase.url,
       CAIRN_TEST_SUPABASE_ANON_KEY: supabase.anonKey,
+      // The suites' stand-in for a user following the emailed confirmation link (the Auth admin API); the
+      // extension and the daemon never read it.
+      CAIRN_TEST_SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey,
     },
     async stop() {
       await model.close();

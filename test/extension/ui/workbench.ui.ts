@@ -5,10 +5,39 @@
 import * as assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import type { Locator } from 'playwright-core';
+import { createClient } from '@supabase/supabase-js';
+import { Secret, TOTP } from 'otpauth';
+import WebSocket from 'ws';
 import { DaemonClient, readDiscovery } from '../../../daemon/src/protocol/client/index.js';
 import { openWorkbench, resultsDir, type Workbench } from '../support/workbench.js';
 import { MODEL_API_KEY } from '../support/services.js';
 import { sendChat as sendChatIn, setModelApiKey, setTheme, until, waitForSelectionEnd } from '../support/ui.js';
+
+/**
+ * Nora, a teammate outside the editor: her account made confirmed through the Auth admin API (the suite's
+ * stand-in for her following the emailed link), a second factor, a team, and an invitation of `email`.
+ */
+async function teamInviting(env: Record<string, string>, email: string): Promise<string> {
+  const options = { auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket } };
+  const nora = { email: `nora${Date.now()}@example.test`, password: 'correct horse battery' };
+  const admin = createClient(env.CAIRN_TEST_SUPABASE_URL!, env.CAIRN_TEST_SUPABASE_SERVICE_ROLE_KEY!, options);
+  const created = await admin.auth.admin.createUser({ ...nora, email_confirm: true });
+  if (created.error) throw created.error;
+  const db = createClient(env.CAIRN_TEST_SUPABASE_URL!, env.CAIRN_TEST_SUPABASE_ANON_KEY!, options);
+  const signedIn = await db.auth.signInWithPassword(nora);
+  if (signedIn.error) throw signedIn.error;
+  const factor = await db.auth.mfa.enroll({ factorType: 'totp' });
+  if (factor.error) throw factor.error;
+  const code = new TOTP({ secret: Secret.fromBase32(factor.data.totp.secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate();
+  const verified = await db.auth.mfa.challengeAndVerify({ factorId: factor.data.id, code });
+  if (verified.error) throw verified.error;
+  const name = `Nora's team ${Date.now().toString(36)}`;
+  const team = await db.rpc('create_team', { p_name: name });
+  if (team.error) throw team.error;
+  const invited = await db.rpc('invite_member', { p_team_id: (team.data as { id: string }).id, p_email: email, p_role: 'member' });
+  if (invited.error) throw invited.error;
+  return name;
+}
 
 describe('workbench UI', function () {
   this.timeout(180_000);
@@ -168,8 +197,9 @@ describe('workbench UI', function () {
     assert.ok(afterReload < Math.max(3000, 2 * baseline), `after the reload it took ${afterReload} ms, without a reload ${baseline} ms`);
   });
 
-  it('signs in with GitHub in the browser and comes back through the URI handler', async () => {
+  it('signs in with GitHub in the browser and comes back through the URI handler; a team invitation waits with Accept and Decline', async () => {
     const { page } = wb;
+    const teamName = await teamInviting(wb.services.env, 'octocat@users.noreply.github.com');
     await wb.setSetting('cairn.supabase.url', wb.supabaseUrl);
     await wb.setSetting('cairn.supabase.anonKey', wb.services.env.CAIRN_TEST_SUPABASE_ANON_KEY);
     await new Promise((r) => setTimeout(r, 1000));
@@ -192,5 +222,26 @@ describe('workbench UI', function () {
     await page.locator('.statusbar', { hasText: 'octocat@users.noreply.github.com' }).waitFor({ timeout: 30_000 });
     assert.ok((await wb.notificationTexts()).some((t) => t.includes('signed in as octocat@users.noreply.github.com')));
     await wb.screenshot('signed-in-dark.png');
+
+    // Signing in joined nothing: the invitation is offered, with who invites, the team and the role.
+    const info = await readDiscovery(wb.cairnHome);
+    assert.ok(info);
+    const client = await DaemonClient.connect(info);
+    try {
+      const offer = page.locator('.notifications-toasts .notification-toast', { hasText: `invites you to join the team ${teamName} as a member` });
+      if (!(await offer.isVisible())) await wb.runCommand('Notifications: Show Notifications');
+      const shown = page.locator('.notification-list-item', { hasText: `invites you to join the team ${teamName} as a member` }).first();
+      await shown.waitFor({ timeout: 30_000 });
+      assert.match(await shown.innerText(), /nora\d+@example\.test invites you/);
+      assert.deepEqual(await client.request('teams/list', {}), [], 'not a member before answering');
+      await wb.screenshot('team-invitation-dark.png');
+      const buttons = await shown.locator('.monaco-button').allInnerTexts();
+      assert.deepEqual(buttons.map((b) => b.trim()).filter((b) => b === 'Accept' || b === 'Decline'), ['Accept', 'Decline']);
+      await shown.locator('.monaco-button', { hasText: /^Accept$/ }).click();
+      await until('the team joined', async () => (await client.request('teams/list', {})).some((t) => t.name === teamName && t.role === 'member'));
+      await until('the joined message', async () => (await wb.notificationTexts()).some((t) => t.includes(`you joined ${teamName} as a member`)));
+    } finally {
+      await client.close();
+    }
   });
 });

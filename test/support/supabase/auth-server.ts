@@ -3,10 +3,18 @@
  * and response shapes of supabase/auth's `openapi.yaml` for GoTrue v2.x (API version header 2024-01-01, the
  * one `@supabase/auth-js` 2.x sends), so the real `@supabase/supabase-js` signs in against it unchanged.
  *
- * Routes under /auth/v1: signup; token (grant_type password, refresh_token, pkce); authorize (PKCE, with a
- * fake GitHub/Google consent that immediately sends the browser back); user (GET, PUT); logout (scope global,
- * local, others); factors (TOTP enrol, refused at aal1 once the user has a verified factor; challenge; verify to
- * aal2; unenrol); settings; health.
+ * Routes under /auth/v1: signup; token (grant_type password, refresh_token, pkce); verify (the confirmation
+ * link's token hash, or the emailed code); authorize (PKCE, with a fake GitHub/Google consent that immediately
+ * sends the browser back); user (GET, PUT); logout (scope global, local, others); factors (TOTP enrol, refused
+ * at aal1 once the user has a verified factor; challenge; verify to aal2; unenrol); admin/users (list,
+ * create, read, update with `email_confirm`, delete: the service-role key only); settings; health.
+ *
+ * Email confirmations are on, as in supabase/config.toml (`enable_confirmations = true`) and GoTrue's
+ * MAILER_AUTOCONFIRM=false: sign-up answers with the user and no session and "sends" a confirmation email
+ * (kept in `mail`, as a local project's Inbucket keeps it); a password sign-in before confirmation is refused
+ * with `email_not_confirmed`; signing up again with a taken address answers like a new sign-up (an
+ * obfuscated user), so sign-up tells nobody whether an account exists. OAuth users are confirmed by their
+ * provider. `enableConfirmations: false` gives the autoconfirm behaviour instead.
  *
  * Users live in memory with a row in `auth.users` of the shared PGlite (so triggers such as profile creation
  * run, and foreign keys to auth.users hold). Refresh tokens rotate; reusing a rotated token outside the
@@ -37,6 +45,9 @@ interface Factor {
 interface UserRecord {
   id: string;
   email: string;
+  /** Null until the address is confirmed (the link followed, the code entered, or the admin API). */
+  emailConfirmedAt: string | null;
+  confirmationSentAt: string | null;
   passwordHash: string | null;
   createdAt: string;
   updatedAt: string;
@@ -77,6 +88,17 @@ interface Challenge {
   createdAt: number;
 }
 
+/** An email the server "sent" (a local Supabase project shows them in Inbucket). */
+export interface SentMail {
+  to: string;
+  kind: 'confirmation';
+  /** The 6-digit code in the email. */
+  token: string;
+  /** What the email's link carries (`/verify?token=<hash>&type=signup`). */
+  tokenHash: string;
+  sentAt: string;
+}
+
 export interface OAuthIdentity {
   email: string;
   name?: string;
@@ -96,6 +118,8 @@ export interface AuthServerOptions {
   redirectAllowList?: string[];
   accessTokenTtlSeconds?: number;
   refreshTokenReuseIntervalSeconds?: number;
+  /** GoTrue's MAILER_AUTOCONFIRM negated (supabase/config.toml `enable_confirmations`); default true. */
+  enableConfirmations?: boolean;
 }
 
 class AuthFailure extends Error {
@@ -139,6 +163,9 @@ export class AuthServer {
   refreshTokenReuseIntervalSeconds: number;
   /** Identity the fake OAuth provider signs in as on its consent page. */
   oauthIdentity: OAuthIdentity = { email: 'octocat@users.noreply.github.com', name: 'The Octocat' };
+  /** Emails sent, oldest first (confirmation links and codes). */
+  readonly mail: SentMail[] = [];
+  readonly enableConfirmations: boolean;
 
   private readonly users = new Map<string, UserRecord>();
   private readonly usersByEmail = new Map<string, string>();
@@ -152,6 +179,7 @@ export class AuthServer {
   constructor(private readonly opts: AuthServerOptions) {
     this.accessTokenTtlSeconds = opts.accessTokenTtlSeconds ?? 3600;
     this.refreshTokenReuseIntervalSeconds = opts.refreshTokenReuseIntervalSeconds ?? 10;
+    this.enableConfirmations = opts.enableConfirmations ?? true;
   }
 
   private get authBase(): string {
@@ -176,6 +204,8 @@ export class AuthServer {
     if (m === 'GET' && path === '/settings') return this.ok(req, res, 200, this.settings());
     if (m === 'POST' && path === '/signup') return this.signup(req, res);
     if (m === 'POST' && path === '/token') return this.token(req, res, url);
+    if (m === 'POST' && path === '/verify') return this.verifyEmail(req, res);
+    if (path === '/admin/users' || path.startsWith('/admin/users/')) return this.admin(req, res, m, path.slice('/admin/users'.length));
     if (m === 'GET' && path === '/authorize') return this.authorize(res, url);
     if (m === 'GET' && path.startsWith('/fake-provider/')) return this.fakeConsent(res, url);
     if (m === 'GET' && path === '/callback') return this.callback(res, url);
@@ -216,7 +246,7 @@ export class AuthServer {
     return {
       external: { anonymous_users: false, apple: false, azure: false, email: true, github: true, google: true, phone: false },
       disable_signup: false,
-      mailer_autoconfirm: true,
+      mailer_autoconfirm: !this.enableConfirmations,
       phone_autoconfirm: false,
       sms_provider: '',
       saml_enabled: false,
@@ -230,9 +260,9 @@ export class AuthServer {
       aud: 'authenticated',
       role: 'authenticated',
       email: user.email,
-      email_confirmed_at: user.createdAt,
+      ...(user.emailConfirmedAt ? { email_confirmed_at: user.emailConfirmedAt, confirmed_at: user.emailConfirmedAt } : {}),
+      ...(user.confirmationSentAt ? { confirmation_sent_at: user.confirmationSentAt } : {}),
       phone: '',
-      confirmed_at: user.createdAt,
       last_sign_in_at: user.lastSignInAt,
       app_metadata: { provider, providers: user.providers },
       user_metadata: user.userMetadata,
@@ -240,7 +270,7 @@ export class AuthServer {
         identity_id: createHash('sha256').update(`identity:${p}:${user.id}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5'),
         id: p === 'email' ? user.id : createHash('sha256').update(`${p}:${user.email}`).digest('hex').slice(0, 12),
         user_id: user.id,
-        identity_data: { email: user.email, email_verified: true, sub: user.id },
+        identity_data: { email: user.email, email_verified: user.emailConfirmedAt !== null, sub: user.id },
         provider: p,
         last_sign_in_at: user.lastSignInAt,
         created_at: user.createdAt,
@@ -318,11 +348,13 @@ export class AuthServer {
 
   // ---- users -------------------------------------------------------------------------------------------
 
-  private async createUser(email: string, password: string | null, provider: Provider, metadata: Record<string, unknown>): Promise<UserRecord> {
+  private async createUser(email: string, password: string | null, provider: Provider, metadata: Record<string, unknown>, confirmed: boolean): Promise<UserRecord> {
     const now = nowIso();
     const user: UserRecord = {
       id: randomUUID(),
       email,
+      emailConfirmedAt: confirmed ? now : null,
+      confirmationSentAt: null,
       passwordHash: password === null ? null : hashPassword(password),
       createdAt: now,
       updatedAt: now,
@@ -352,7 +384,7 @@ export class AuthServer {
       role: 'authenticated',
       raw_user_meta_data: JSON.stringify(user.userMetadata),
       raw_app_meta_data: JSON.stringify({ provider: user.providers[0], providers: user.providers }),
-      email_confirmed_at: user.createdAt,
+      email_confirmed_at: user.emailConfirmedAt,
       created_at: user.createdAt,
       updated_at: user.updatedAt,
       is_anonymous: false,
@@ -378,11 +410,110 @@ export class AuthServer {
     if (password.length < MIN_PASSWORD) {
       throw new AuthFailure(422, 'weak_password', `Password should be at least ${MIN_PASSWORD} characters.`, { weak_password: { reasons: ['length'] } });
     }
-    if (this.usersByEmail.has(email)) throw new AuthFailure(422, 'user_already_exists', 'User already registered');
+    const existing = this.usersByEmail.get(email);
+    if (existing && !this.enableConfirmations) throw new AuthFailure(422, 'user_already_exists', 'User already registered');
+    if (existing) {
+      // GoTrue with confirmations on (signup.go, sanitizeUser): a taken address gets the answer a new sign-up
+      // gets, with a made-up user, so sign-up is no way to learn who has an account. An unconfirmed owner of
+      // the address gets the confirmation email again.
+      const user = this.users.get(existing)!;
+      if (!user.emailConfirmedAt) await this.sendConfirmation(user);
+      const now = nowIso();
+      const madeUp: UserRecord = { ...user, id: randomUUID(), emailConfirmedAt: null, confirmationSentAt: now, createdAt: now, updatedAt: now, lastSignInAt: null, userMetadata: {}, factors: [] };
+      return this.ok(req, res, 200, { ...this.userJson(madeUp), identities: [] });
+    }
     const data = isObject(body.data) ? body.data : {};
-    const user = await this.createUser(email, password, 'email', data);
-    // Autoconfirm (mailer_autoconfirm: true): sign-up answers with a session, as a local Supabase does.
-    this.ok(req, res, 200, await this.startSession(user, 'password'));
+    const user = await this.createUser(email, password, 'email', data, !this.enableConfirmations);
+    if (!this.enableConfirmations) {
+      // Autoconfirm: sign-up answers with a session.
+      return this.ok(req, res, 200, await this.startSession(user, 'password'));
+    }
+    await this.sendConfirmation(user);
+    this.ok(req, res, 200, this.userJson(user));
+  }
+
+  /** "Sends" the confirmation email: a 6-digit code and a link carrying its hash (GoTrue's token_hash). */
+  private async sendConfirmation(user: UserRecord): Promise<void> {
+    const token = String(100000 + (randomBytes(4).readUInt32BE(0) % 900000));
+    const tokenHash = createHash('sha224').update(user.email + token).digest('hex');
+    user.confirmationSentAt = nowIso();
+    for (let i = this.mail.length - 1; i >= 0; i--) if (this.mail[i]!.to === user.email) this.mail.splice(i, 1);
+    this.mail.push({ to: user.email, kind: 'confirmation', token, tokenHash, sentAt: user.confirmationSentAt });
+    await this.opts.db.query(`update auth.users set confirmation_sent_at = $2 where id = $1`, [user.id, user.confirmationSentAt]);
+  }
+
+  private async confirmEmail(user: UserRecord): Promise<void> {
+    if (user.emailConfirmedAt) return;
+    user.emailConfirmedAt = nowIso();
+    user.updatedAt = user.emailConfirmedAt;
+    await this.opts.db.query(`update auth.users set email_confirmed_at = $2 where id = $1`, [user.id, user.emailConfirmedAt]);
+  }
+
+  /** POST /verify: the confirmation link's token hash, or the emailed code with the address; answers with a session. */
+  private async verifyEmail(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJson(req);
+    if (!isObject(body)) throw new AuthFailure(400, 'validation_failed', 'Request body must be a JSON object');
+    if (body.type !== 'signup' && body.type !== 'email') throw new AuthFailure(400, 'validation_failed', 'Verify requires a verification type');
+    const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
+    const at = this.mail.findIndex((m) =>
+      typeof body.token_hash === 'string' ? m.tokenHash === body.token_hash : m.to === email && typeof body.token === 'string' && m.token === body.token,
+    );
+    const id = at >= 0 ? this.usersByEmail.get(this.mail[at]!.to) : undefined;
+    const user = id ? this.users.get(id) : undefined;
+    if (at < 0 || !user) throw new AuthFailure(403, 'otp_expired', 'Token has expired or is invalid');
+    this.mail.splice(at, 1);
+    await this.confirmEmail(user);
+    this.ok(req, res, 200, await this.startSession(user, 'otp'));
+  }
+
+  // ---- admin API (service role) --------------------------------------------------------------------------
+
+  /** /admin/users[/id]: what the dashboard and server-side code do with the service-role key. */
+  private async admin(req: IncomingMessage, res: ServerResponse, method: string, rest: string): Promise<void> {
+    const token = bearer(req);
+    let role = '';
+    try {
+      role = token ? (await verifyJwt(this.opts.jwtSecret, token)).role : '';
+    } catch {
+      role = '';
+    }
+    if (role !== 'service_role' && role !== 'supabase_admin') throw new AuthFailure(403, 'not_admin', 'User not allowed');
+    const idMatch = /^\/([0-9a-f-]{36})$/.exec(rest);
+    if (method === 'POST' && rest === '') {
+      const body = await readJson(req);
+      if (!isObject(body)) throw new AuthFailure(400, 'validation_failed', 'Request body must be a JSON object');
+      const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new AuthFailure(400, 'validation_failed', 'Unable to validate email address: invalid format');
+      if (this.usersByEmail.has(email)) throw new AuthFailure(422, 'email_exists', 'A user with this email address has already been registered');
+      const password = typeof body.password === 'string' ? body.password : null;
+      const metadata = isObject(body.user_metadata) ? body.user_metadata : {};
+      const user = await this.createUser(email, password, 'email', metadata, body.email_confirm === true);
+      return this.ok(req, res, 200, this.userJson(user));
+    }
+    if (method === 'GET' && rest === '') {
+      return this.ok(req, res, 200, { users: [...this.users.values()].map((u) => this.userJson(u)), aud: 'authenticated' });
+    }
+    const user = idMatch ? this.users.get(idMatch[1]!) : undefined;
+    if (!idMatch) throw new AuthFailure(404, 'not_found', 'Not Found');
+    if (!user) throw new AuthFailure(404, 'user_not_found', 'User not found');
+    if (method === 'GET') return this.ok(req, res, 200, this.userJson(user));
+    if (method === 'PUT') {
+      const body = await readJson(req);
+      if (!isObject(body)) throw new AuthFailure(400, 'validation_failed', 'Request body must be a JSON object');
+      if (body.email_confirm === true) await this.confirmEmail(user);
+      if (typeof body.password === 'string') user.passwordHash = hashPassword(body.password);
+      if (isObject(body.user_metadata)) user.userMetadata = { ...user.userMetadata, ...body.user_metadata };
+      return this.ok(req, res, 200, this.userJson(user));
+    }
+    if (method === 'DELETE') {
+      // The row goes first: if the database refuses (a team would lose its last owner), nothing changes here.
+      await this.opts.db.query('delete from auth.users where id = $1', [user.id]);
+      for (const s of [...this.sessions.values()]) if (s.userId === user.id) this.endSession(s.id);
+      this.users.delete(user.id);
+      this.usersByEmail.delete(user.email);
+      return this.ok(req, res, 200, {});
+    }
+    throw new AuthFailure(405, 'method_not_allowed', 'Method not allowed');
   }
 
   // ---- token grants ------------------------------------------------------------------------------------
@@ -405,6 +536,7 @@ export class AuthServer {
     if (!user || !user.passwordHash || !checkPassword(password, user.passwordHash)) {
       throw new AuthFailure(400, 'invalid_credentials', 'Invalid login credentials');
     }
+    if (!user.emailConfirmedAt) throw new AuthFailure(400, 'email_not_confirmed', 'Email not confirmed');
     return this.startSession(user, 'password');
   }
 
@@ -493,8 +625,12 @@ export class AuthServer {
     const email = this.oauthIdentity.email.toLowerCase();
     const existing = this.usersByEmail.get(email);
     let user = existing ? this.users.get(existing)! : undefined;
-    if (!user) user = await this.createUser(email, null, flow.provider, { full_name: this.oauthIdentity.name ?? email });
-    else if (!user.providers.includes(flow.provider)) user.providers.push(flow.provider);
+    // The provider vouches for the address (email_verified), so an OAuth user is confirmed.
+    if (!user) user = await this.createUser(email, null, flow.provider, { full_name: this.oauthIdentity.name ?? email }, true);
+    else {
+      if (!user.providers.includes(flow.provider)) user.providers.push(flow.provider);
+      await this.confirmEmail(user);
+    }
     flow.userId = user.id;
     const target = new URL(flow.redirectTo);
     if (flow.codeChallenge) {

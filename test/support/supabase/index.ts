@@ -4,7 +4,9 @@
  * `createClient(url, anonKey)` from the real `@supabase/supabase-js` talks to them unchanged.
  *
  * The gateway part checks the `apikey` (Kong's 401 bodies) on REST and Realtime; the auth routes that a
- * browser opens (authorize, the fake consent, callback) need none, as on Supabase.
+ * browser opens (authorize, the fake consent, callback) need none, as on Supabase. The service-role key is
+ * accepted too, for what tests do as the project's administrator (confirming or deleting users through the
+ * Auth admin API); nothing under test holds it.
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,7 +16,7 @@ import { AuthServer } from './auth-server.js';
 import { PostgrestServer } from './postgrest-server.js';
 import { RealtimeServer } from './realtime-server.js';
 import { apiKey, sendJson } from './http.js';
-import { makeAnonKey, signJwt, type AccessTokenClaims } from './jwt.js';
+import { makeAnonKey, makeServiceRoleKey, signJwt, type AccessTokenClaims } from './jwt.js';
 
 export { AuthServer } from './auth-server.js';
 export { PostgrestServer, httpStatusForSqlstate } from './postgrest-server.js';
@@ -29,12 +31,16 @@ export interface SupabaseTestServersOptions {
   /** GoTrue's SITE_URL and URI_ALLOW_LIST (see AuthServerOptions). */
   siteUrl?: string;
   redirectAllowList?: string[];
+  /** Email confirmations (supabase/config.toml `enable_confirmations`); default true, as configured. */
+  enableConfirmations?: boolean;
 }
 
 export interface SupabaseTestServers {
   /** Project URL, e.g. http://127.0.0.1:43123. */
   url: string;
   anonKey: string;
+  /** For the tests' administrator only (the Auth admin API: confirm, delete users). */
+  serviceRoleKey: string;
   jwtSecret: string;
   db: PGliteInterface;
   auth: AuthServer;
@@ -54,6 +60,7 @@ const BROWSER_AUTH_ROUTES = new Set(['/authorize', '/callback']);
 export async function startSupabaseTestServers(opts: SupabaseTestServersOptions): Promise<SupabaseTestServers> {
   const jwtSecret = opts.jwtSecret ?? randomBytes(32).toString('hex');
   const anonKey = await makeAnonKey(jwtSecret);
+  const serviceRoleKey = await makeServiceRoleKey(jwtSecret);
   let baseUrl = '';
   let offline = false;
   let realtimeDown = false;
@@ -65,6 +72,7 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
     ...(opts.refreshTokenReuseIntervalSeconds !== undefined ? { refreshTokenReuseIntervalSeconds: opts.refreshTokenReuseIntervalSeconds } : {}),
     ...(opts.siteUrl ? { siteUrl: opts.siteUrl } : {}),
     ...(opts.redirectAllowList ? { redirectAllowList: opts.redirectAllowList } : {}),
+    ...(opts.enableConfirmations !== undefined ? { enableConfirmations: opts.enableConfirmations } : {}),
   });
   const rest = new PostgrestServer({ db: opts.db, jwtSecret, anonKey });
   const realtime = new RealtimeServer({ db: opts.db, jwtSecret, anonKey });
@@ -78,12 +86,12 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
     if (path.startsWith('/auth/v1/') || path === '/auth/v1') {
       const sub = path.slice('/auth/v1'.length) || '/';
       const browser = BROWSER_AUTH_ROUTES.has(sub) || sub.startsWith('/fake-provider/');
-      if (!browser && !gatewayAllows(req.headers, url, anonKey, res)) return;
+      if (!browser && !gatewayAllows(req.headers, url, [anonKey, serviceRoleKey], res)) return;
       void auth.handle(req, res, url, sub);
       return;
     }
     if (path.startsWith('/rest/v1/')) {
-      if (!gatewayAllows(req.headers, url, anonKey, res)) return;
+      if (!gatewayAllows(req.headers, url, [anonKey, serviceRoleKey], res)) return;
       void rest.handle(req, res, url, path.slice('/rest/v1'.length));
       return;
     }
@@ -107,6 +115,7 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
   return {
     url: baseUrl,
     anonKey,
+    serviceRoleKey,
     jwtSecret,
     db: opts.db,
     auth,
@@ -136,7 +145,7 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
 function gatewayAllows(
   headers: Record<string, string | string[] | undefined>,
   url: URL,
-  anonKey: string,
+  keys: string[],
   res: import('node:http').ServerResponse,
 ): boolean {
   const key = apiKey({ headers } as import('node:http').IncomingMessage, url);
@@ -144,7 +153,7 @@ function gatewayAllows(
     sendJson(res, 401, { message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' });
     return false;
   }
-  if (key !== anonKey) {
+  if (!keys.includes(key)) {
     sendJson(res, 401, { message: 'Invalid API key', hint: 'Double check your Supabase `anon` or `service_role` API key.' });
     return false;
   }

@@ -57,3 +57,9 @@ export async function makeAnonKey(secret: string): Promise<string> {
   const tenYears = Math.floor(Date.now() / 1000) + 10 * 365 * 24 * 3600;
   return signJwt(secret, { role: 'anon', iss: 'supabase-test' }, tenYears);
 }
+
+/** The service-role key: a long-lived JWT with role service_role. Server-side only (tests confirm and delete users with it); the daemon never holds it. */
+export async function makeServiceRoleKey(secret: string): Promise<string> {
+  const tenYears = Math.floor(Date.now() / 1000) + 10 * 365 * 24 * 3600;
+  return signJwt(secret, { role: 'service_role', iss: 'supabase-test' }, tenYears);
+}
