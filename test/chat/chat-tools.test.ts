@@ -6,6 +6,7 @@ import { lastUserMessage, toolResults } from '../support/openai-server.js';
 import { searchKnowledgeBase } from '../../daemon/src/kb/search.js';
 import { ConfigHolder, configFromEnv } from '../../daemon/src/config.js';
 import { Workspace, PathRefused } from '../../daemon/src/chat/workspace-files.js';
+import { CATASTROPHIC_REGEX } from '../support/adversarial.js';
 
 describe('chat: agent tools', function () {
   this.timeout(60_000);
@@ -90,6 +91,42 @@ describe('chat: agent tools', function () {
       );
       assert.equal(got, want, p);
     }
+  });
+
+  it('grep with a backtracking pattern from the model leaves the daemon answering, and stops within its time limit', async () => {
+    h = await startHarness({ files: { 'evil.txt': `${CATASTROPHIC_REGEX.line}\n` }, model: {} });
+    h.model!.setResponder((b) =>
+      toolResults(b).size === 0
+        ? { toolCalls: [{ id: 'c_evil', name: 'grep', arguments: { pattern: CATASTROPHIC_REGEX.pattern } }] }
+        : { content: 'done' },
+    );
+    const c = await h.connect();
+    const other = await h.connect();
+    const sent = await c.client.request('chat/send', { root: h.workspace, content: 'grep it' });
+    await c.waitFor('chat/tool', (t) => t.toolCallId === 'c_evil');
+    // While the pattern runs, a second client's pings keep answering.
+    let worstPingMs = 0;
+    while (!c.of('chat/tool', sent.replyId).some((t) => t.status !== 'running')) {
+      const t0 = performance.now();
+      await other.client.request('daemon/ping', {});
+      worstPingMs = Math.max(worstPingMs, performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(worstPingMs < 1000, `a ping took ${worstPingMs.toFixed(0)} ms while grep ran`);
+    assert.equal((await c.done(sent.replyId)).status, 'complete');
+    assert.match(toolResults(h.model!.chatRequests()[1]!).get('c_evil')!, /grep stopped: the pattern took longer than 5 s/);
+  });
+
+  it('chat/cancel stops a grep that is still matching', async () => {
+    h = await startHarness({ files: { 'evil.txt': `${CATASTROPHIC_REGEX.line}\n` }, model: {} });
+    h.model!.setResponder(() => ({ toolCalls: [{ id: 'c_evil', name: 'grep', arguments: { pattern: CATASTROPHIC_REGEX.pattern } }] }));
+    const c = await h.connect();
+    const sent = await c.client.request('chat/send', { root: h.workspace, content: 'grep it' });
+    await c.waitFor('chat/tool', (t) => t.toolCallId === 'c_evil');
+    const t0 = performance.now();
+    assert.deepEqual(await c.client.request('chat/cancel', { messageId: sent.replyId }), { cancelled: true });
+    assert.equal((await c.done(sent.replyId, 4000)).status, 'cancelled');
+    assert.ok(performance.now() - t0 < 4000);
   });
 
   it('search_knowledge_base round-trips through the real knowledge-base search, with locations', async () => {

@@ -94,7 +94,7 @@ export function buildTools(ctx: ToolContext, allowed: readonly string[]): Struct
   }
   if (want('grep') && ws) {
     tools.push(
-      tool(async ({ pattern, path, ignoreCase, maxResults }) => ws.grep(pattern, { path, ignoreCase, maxResults }), {
+      tool(async ({ pattern, path, ignoreCase, maxResults }) => ws.grep(pattern, { path, ignoreCase, maxResults, signal: ctx.signal }), {
         name: 'grep',
         description: 'Finds lines matching a regular expression in workspace files; answers path:line: text, at most 50 by default.',
         schema: z.object({

@@ -6,6 +6,10 @@
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { LineMatcher, MatchTimedOut } from './line-matcher.js';
+
+/** How much worker time one `grep` call may spend matching the model's pattern. */
+export const GREP_TIME_LIMIT_MS = 5_000;
 
 export class PathRefused extends Error {
   constructor(message: string) {
@@ -129,8 +133,15 @@ export class Workspace {
     return `${this.rel(abs)}:${from}-${last}\n${out}${more}`;
   }
 
-  /** Lines matching `pattern` (a regular expression, or literal text when it does not parse), bounded. */
-  async grep(pattern: string, opts: { path?: string; ignoreCase?: boolean; maxResults?: number; maxFileBytes?: number } = {}): Promise<string> {
+  /**
+   * Lines matching `pattern` (a regular expression, or literal text when it does not parse), bounded. The
+   * pattern is the model's, so it runs in a `LineMatcher` worker: a backtracking pattern costs at most
+   * `timeLimitMs` of a worker's time, never the event loop, and a cancelled reply stops it.
+   */
+  async grep(
+    pattern: string,
+    opts: { path?: string; ignoreCase?: boolean; maxResults?: number; maxFileBytes?: number; timeLimitMs?: number; signal?: AbortSignal } = {},
+  ): Promise<string> {
     const flags = opts.ignoreCase ? 'i' : '';
     let re: RegExp;
     try {
@@ -142,23 +153,34 @@ export class Workspace {
     const maxFileBytes = opts.maxFileBytes ?? 1024 * 1024;
     const start = await this.resolve(opts.path ?? '.');
     const hits: string[] = [];
+    const matcher = new LineMatcher(re, { timeLimitMs: opts.timeLimitMs ?? GREP_TIME_LIMIT_MS, signal: opts.signal });
     const scan = async (abs: string) => {
       const info = await stat(abs);
       if (info.size > maxFileBytes) return;
       const buf = await readFile(abs);
       if (buf.subarray(0, 8000).includes(0)) return;
-      const lines = buf.toString('utf8').split(/\r?\n/);
-      for (let i = 0; i < lines.length && hits.length < max; i++) {
-        if (re.test(lines[i]!)) hits.push(`${this.rel(abs)}:${i + 1}: ${lines[i]!.trim().slice(0, 200)}`);
-      }
+      const text = buf.toString('utf8');
+      const found = await matcher.matchLines(text, max - hits.length);
+      if (found.length === 0) return;
+      const lines = text.split(/\r?\n/);
+      for (const i of found) hits.push(`${this.rel(abs)}:${i + 1}: ${lines[i]!.trim().slice(0, 200)}`);
     };
-    if ((await stat(start)).isFile()) await scan(start);
-    else {
-      await this.walk(start, { maxDepth: 32, max: 20_000 }, async (abs, isDir) => {
-        if (!isDir) await scan(abs);
-        return hits.length < max;
-      });
+    let stopped = '';
+    try {
+      if ((await stat(start)).isFile()) await scan(start);
+      else {
+        await this.walk(start, { maxDepth: 32, max: 20_000 }, async (abs, isDir) => {
+          if (!isDir) await scan(abs);
+          return hits.length < max;
+        });
+      }
+    } catch (e) {
+      if (!(e instanceof MatchTimedOut)) throw e;
+      stopped = `grep stopped: ${e.message}.`;
+    } finally {
+      await matcher.close();
     }
+    if (stopped) return hits.length === 0 ? stopped : `${hits.join('\n')}\n… ${stopped}`;
     if (hits.length === 0) return `No matches for /${re.source}/${flags}.`;
     return hits.join('\n') + (hits.length >= max ? `\n… stopped at ${max} matches; narrow the pattern or path.` : '');
   }

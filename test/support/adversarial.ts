@@ -1,0 +1,10 @@
+/**
+ * The worst inputs of each kind the daemon does not control (issue 19), in one place so that the tests of
+ * each fix and the fairness test (a second client keeps its latency while one sends these) share them.
+ */
+
+/** A model's `grep` pattern that backtracks for minutes in JavaScript's engine over `line` (item 4). */
+export const CATASTROPHIC_REGEX = {
+  pattern: '^(a+)+$',
+  line: `${'a'.repeat(31)}!`,
+} as const;
