@@ -72,7 +72,7 @@ describe('chat: agent tools', function () {
     h = await startHarness({ model: null, files: { 'a/b.txt': 'b\n', 'a/.hidden': 'h\n' } });
     await symlink(join(h.workspace, 'a', 'b.txt'), join(h.workspace, 'inside-link'));
     await symlink('/etc', join(h.workspace, 'etc-link'));
-    const ws = await Workspace.open(h.workspace);
+    const ws = await Workspace.open(h.workspace, [h.home]);
     const cases: Array<[string, 'ok' | 'refused']> = [
       ['a/b.txt', 'ok'],
       ['./a/../a/b.txt', 'ok'],
@@ -127,6 +127,23 @@ describe('chat: agent tools', function () {
     assert.deepEqual(await c.client.request('chat/cancel', { messageId: sent.replyId }), { cancelled: true });
     assert.equal((await c.done(sent.replyId, 4000)).status, 'cancelled');
     assert.ok(performance.now() - t0 < 4000);
+  });
+
+  it("team mode: a project's stored root_uri (a teammate can write file:///) never roots the file tools", async () => {
+    h = await startHarness({ model: {} });
+    h.model!.setResponder((b) =>
+      toolResults(b).size === 0 ? { toolCalls: [{ id: 'c_etc', name: 'read_file', arguments: { path: 'etc/hostname' } }] } : { content: 'done' },
+    );
+    const team = await h.store.rpc<{ id: string }>('create_team', { p_name: 'Core' });
+    const project = await h.store.rpc<{ id: string }>('ensure_project', { p_root_uri: 'file:///', p_name: 'everything', p_team_id: team.id });
+    const c = await h.connect();
+    const session = await c.client.request('sessions/create', { projectId: project.id, title: 'shared' });
+    const sent = await c.client.request('chat/send', { sessionId: session.id, content: 'read /etc/hostname' });
+    assert.equal((await c.done(sent.replyId)).status, 'complete');
+    const result = toolResults(h.model!.chatRequests()[1]!).get('c_etc')!;
+    assert.match(result, /no tool named read_file/);
+    // The model was offered no file tools at all.
+    assert.doesNotMatch(JSON.stringify(h.model!.chatRequests()[0]!.tools ?? []), /read_file|grep|list_files/);
   });
 
   it('search_knowledge_base round-trips through the real knowledge-base search, with locations', async () => {

@@ -19,7 +19,7 @@ describe('workspace file tools (list_files, read_file, grep)', () => {
       'node_modules/x/index.js': 'TODO in a dependency\n',
     };
     await writeTree(root, files);
-    ws = await Workspace.open(root);
+    ws = await Workspace.open(root, []);
   });
   after(async () => {
     await rm(root, { recursive: true, force: true });
@@ -54,5 +54,18 @@ describe('workspace file tools (list_files, read_file, grep)', () => {
   it('refuses to list or search outside the workspace', async () => {
     await assert.rejects(ws.listFiles('..', 1), PathRefused);
     await assert.rejects(ws.grep('root', { path: '/etc' }), PathRefused);
+  });
+
+  it('never reads, lists or searches the daemon\'s own data inside the workspace', async () => {
+    const top = await mkdtemp(join(tmpdir(), 'cairn-ws-home-'));
+    try {
+      await writeTree(top, { '.cairn/daemon.json': '{"token":"live-token-1234"}\n', 'src/a.ts': 'const x = 1;\n' });
+      const own = await Workspace.open(top, [join(top, '.cairn')]);
+      await assert.rejects(own.readFile('.cairn/daemon.json'), /Cairn daemon's own data/);
+      assert.doesNotMatch(await own.listFiles('.', 3), /\.cairn/);
+      assert.match(await own.grep('live-token'), /^No matches/);
+    } finally {
+      await rm(top, { recursive: true, force: true });
+    }
   });
 });

@@ -21,7 +21,7 @@ describe('kb crawler', () => {
   });
 
   const paths = async (opts: { excludes?: string[]; maxFileBytes?: number } = {}) =>
-    crawl(ws, { excludes: opts.excludes ?? [], maxFileBytes: opts.maxFileBytes ?? 1024 * 1024 });
+    crawl(ws, { excludes: opts.excludes ?? [], maxFileBytes: opts.maxFileBytes ?? 1024 * 1024, dataDirs: [] });
 
   it('honours nested .gitignore (scoped, with negation), .cairnignore, settings excludes, .git and node_modules', async () => {
     await put('.gitignore', '*.log\nbuild/\n');
@@ -42,7 +42,7 @@ describe('kb crawler', () => {
     const r = await paths({ excludes: ['vendor/'] });
     assert.deepEqual(r.files.map((f) => f.path), ['.cairnignore', '.gitignore', 'app.ts', 'other/generated.ts', 'pkg/.gitignore', 'pkg/keep.log']);
     assert.ok(r.skipped.ignored >= 7);
-    const rules = new IgnoreRules(r.root, ['vendor/']);
+    const rules = new IgnoreRules(r.root, ['vendor/'], []);
     assert.equal(await rules.ignored('pkg/src/generated.ts'), true);
     assert.equal(await rules.ignored('pkg/keep.log'), false);
     assert.equal(await rules.ignored('build/deep/x.ts'), true);

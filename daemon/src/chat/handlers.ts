@@ -27,7 +27,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
   return async (registry: HandlerRegistry, deps: DaemonDeps) => {
     const { store } = deps;
     const kbSearch: KbSearch = kbSearchOverride ?? ((s, q, signal) => searchKnowledgeBase(s, deps.config, q, signal));
-    const chat = new ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, track: (w) => deps.track(w), options });
+    const chat = new ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, home: deps.home, track: (w) => deps.track(w), options });
 
     if (store.user()) {
       // A lone embedded daemon owns every streaming reply of its user; on a shared Postgres, only stale ones.

@@ -15,7 +15,6 @@
  * HTTP request to the model; tool calls stop at `maxToolCalls` per reply.
  */
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ConfigHolder } from '../config.js';
 import { RpcError, type ErrorCodeName } from '../protocol/errors.js';
@@ -84,6 +83,8 @@ export interface ChatDeps {
   hub: EventHub;
   log: Logger;
   kbSearch: KbSearch | null;
+  /** `$CAIRN_HOME`: the file tools never read the daemon's own data, even when the workspace contains it. */
+  home: string;
   /** Keeps the daemon from closing the database under an in-flight reply. */
   track<T>(work: Promise<T>): Promise<T>;
   options?: Partial<ChatOptions>;
@@ -134,8 +135,8 @@ export function deriveTitle(text: string): string {
 
 export class ChatOrchestrator {
   private readonly runs = new Map<string, Run>();
-  /** Workspace folder per project, so a message that names only its session needs no lookup. */
-  private readonly projectRoots = new Map<string, string | null>();
+  /** The folder a local client last named per project, for a message that names only its session. */
+  private readonly projectRoots = new Map<string, string>();
   /**
    * Session rows seen lately, for their project and agent (neither changes after creation), saving a read
    * before the model request. Access is still checked on every message, by `append_message`.
@@ -231,23 +232,20 @@ export class ChatOrchestrator {
     await this.idle();
   }
 
-  private async workspaceFor(store: Store, session: SessionRow, root: string | null): Promise<Workspace | null> {
-    let dir = root;
+  /**
+   * The file tools' folder: the one the client named, else the one a local client named for this project
+   * before. Never the project's stored `root_uri`: in team mode any member can write it (`file:///` would root
+   * `read_file` at `/`), so only a folder the local user opened may bound what the tools read.
+   */
+  private async workspaceFor(session: SessionRow, root: string | null): Promise<Workspace | null> {
     const projectId = session.project_id;
     if (projectId && root) this.projectRoots.set(projectId, root);
-    if (!dir && projectId) {
-      if (!this.projectRoots.has(projectId)) {
-        const projects = await store.rpc<Array<{ id: string; root_uri: string | null }>>('list_projects', {});
-        const uri = projects.find((p) => p.id === projectId)?.root_uri;
-        this.projectRoots.set(projectId, uri?.startsWith('file://') ? fileURLToPath(uri.replace(/^file:\/\/(?!\/)/, 'file:///')) : null);
-      }
-      dir = this.projectRoots.get(projectId) ?? null;
-    }
+    const dir = root ?? (projectId ? this.projectRoots.get(projectId) : undefined);
     if (!dir) return null;
     try {
-      return await Workspace.open(dir);
+      return await Workspace.open(dir, [this.deps.home]);
     } catch {
-      // A team project's folder from another machine: no file tools here.
+      // The folder is gone: no file tools.
       return null;
     }
   }
@@ -325,7 +323,7 @@ export class ChatOrchestrator {
       shared = session.visibility === 'team';
       const [agent, workspace] = await Promise.all([
         findAgent(store, job.agentId ?? session.agent_id).catch(() => DEFAULT_AGENT),
-        this.workspaceFor(store, session, job.root),
+        this.workspaceFor(session, job.root),
       ]);
       choice = resolveModel(this.deps.config.get().chat, agent.model);
       if (!choice) {

@@ -7,6 +7,7 @@ import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { LineMatcher, MatchTimedOut } from './line-matcher.js';
+import { insideDataDir, realDataDirs } from '../kb/crawl.js';
 
 /** How much worker time one `grep` call may spend matching the model's pattern. */
 export const GREP_TIME_LIMIT_MS = 5_000;
@@ -31,11 +32,14 @@ export class Workspace {
     readonly root: string,
     /** Its real path, the boundary every access is checked against. */
     readonly realRoot: string,
+    /** Real paths of the daemon's data folders (`$CAIRN_HOME`: the live token, the database), never readable. */
+    private readonly dataDirs: readonly string[],
   ) {}
 
-  static async open(root: string): Promise<Workspace> {
+  static async open(root: string, dataDirs: readonly string[]): Promise<Workspace> {
     const abs = resolve(root);
-    return new Workspace(abs, await realpath(abs));
+    const real = await realpath(abs);
+    return new Workspace(abs, real, realDataDirs(dataDirs, real));
   }
 
   /** The real absolute path of `p` (relative to the root, or absolute), or PathRefused. */
@@ -51,6 +55,7 @@ export class Workspace {
       throw new PathRefused(`No such file or folder in the workspace: ${p}`);
     }
     if (!inside(this.realRoot, real)) throw new PathRefused(`Refused: ${p} resolves (through a symlink) outside the workspace folder.`);
+    if (insideDataDir(this.dataDirs, real)) throw new PathRefused(`Refused: ${p} is the Cairn daemon's own data.`);
     return real;
   }
 
@@ -92,7 +97,7 @@ export class Workspace {
         const abs = join(current, e.name);
         const rel = this.rel(abs);
         const isDir = e.isDirectory();
-        if (ig.ignores(isDir ? `${rel}/` : rel)) continue;
+        if (ig.ignores(isDir ? `${rel}/` : rel) || insideDataDir(this.dataDirs, abs)) continue;
         if (++seen > opts.max) return true;
         if ((await visit(abs, isDir, depth)) === false) return true;
         if (isDir && depth + 1 < opts.maxDepth) queue.push([abs, depth + 1]);

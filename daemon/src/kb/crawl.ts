@@ -7,8 +7,11 @@
  */
 import { lstat, readdir, readFile, realpath, stat, open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
-import { join, relative, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { LOCK_FILE } from '../discovery/files.js';
+import { DISCOVERY_FILE } from '../protocol/client/discovery.js';
 
 export interface CrawledFile {
   /** Workspace-relative POSIX path. */
@@ -63,7 +66,37 @@ export interface CrawlResult {
 export interface CrawlOptions {
   excludes: string[];
   maxFileBytes: number;
+  /** The daemon's own data folders (`$CAIRN_HOME`): never indexed, whatever the ignore files say. */
+  dataDirs: readonly string[];
   signal?: AbortSignal;
+}
+
+/**
+ * Files that mark a folder as some daemon's data (a Cairn home's lock and discovery file, which holds the live
+ * token; a Postgres data directory): the crawler skips such a folder wherever it is, not only this daemon's.
+ */
+const DATA_DIR_MARKERS = new Set([LOCK_FILE, DISCOVERY_FILE, 'PG_VERSION']);
+
+/**
+ * Real paths of the daemon's data folders that guard a walk of `realRoot`. A folder that holds the root (a test
+ * workspace inside a temporary `$CAIRN_HOME`) guards nothing inside the root: what the walk must never reach
+ * is the data beside it, and the walk never leaves the root.
+ */
+export function realDataDirs(dirs: readonly string[], realRoot: string): string[] {
+  return dirs
+    .map((d) => {
+      try {
+        return realpathSync.native(d);
+      } catch {
+        return resolve(d);
+      }
+    })
+    .filter((d) => d === realRoot || !insideRoot(d, realRoot));
+}
+
+/** True when `abs` is one of the daemon's data folders or inside one. */
+export function insideDataDir(realDirs: readonly string[], abs: string): boolean {
+  return realDirs.some((d) => insideRoot(d, abs));
 }
 
 const ALWAYS_EXCLUDED = ['.git', 'node_modules'];
@@ -90,12 +123,16 @@ export function isBinaryByName(path: string): boolean {
 export class IgnoreRules {
   private readonly perDir = new Map<string, Promise<Ignore | null>>();
   private readonly base: Ignore;
+  private readonly dataDirs: string[];
 
   constructor(
     readonly root: string,
     excludes: string[],
+    /** The daemon's data folders; everything in them counts as ignored. */
+    dataDirs: readonly string[],
   ) {
     this.base = ignore().add(ALWAYS_EXCLUDED).add(excludes);
+    this.dataDirs = realDataDirs(dataDirs, root);
   }
 
   /** Forget a directory's rules (its .gitignore or .cairnignore changed). */
@@ -123,7 +160,7 @@ export class IgnoreRules {
    */
   async ignoredHere(rel: string, isDir: boolean): Promise<boolean> {
     const probe = isDir ? `${rel}/` : rel;
-    if (this.base.ignores(probe)) return true;
+    if (this.base.ignores(probe) || insideDataDir(this.dataDirs, join(this.root, rel))) return true;
     const parts = rel.split('/');
     let ignored = false;
     for (let depth = 0; depth < parts.length; depth++) {
@@ -161,11 +198,16 @@ export function insideRoot(realRoot: string, real: string): boolean {
 
 export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlResult> {
   const root = await realpath(rootIn);
-  const rules = new IgnoreRules(root, opts.excludes);
+  const rules = new IgnoreRules(root, opts.excludes, opts.dataDirs);
+  const dataDirs = realDataDirs(opts.dataDirs, root);
   const skipped = emptySkips();
   const skippedFiles: SkippedFile[] = [];
   const skip = (path: string, reason: SkipReason) => noteSkip(skipped, skippedFiles, path, reason);
   const files: CrawledFile[] = [];
+  if (insideDataDir(dataDirs, root)) {
+    skipped.ignored++;
+    return { root, files, skipped };
+  }
   const visitedDirs = new Set<string>([root]);
   const queue: string[] = [''];
   // Directories reached through a symlink are walked after every real directory, so the same content is
@@ -192,6 +234,10 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
       skip(dirRel || '.', 'unreadable');
       continue;
     }
+    if (entries.some((e) => DATA_DIR_MARKERS.has(e.name))) {
+      skipped.ignored++;
+      continue;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const candidates: { rel: string; abs: string }[] = [];
     // Directories and links one by one (the visited set must be consulted in a fixed order); files in parallel.
@@ -210,6 +256,10 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
         }
         if (!insideRoot(root, real)) {
           skip(rel, 'outsideWorkspace');
+          continue;
+        }
+        if (insideDataDir(dataDirs, real)) {
+          skipped.ignored++;
           continue;
         }
         const st = await stat(real).catch(() => null);

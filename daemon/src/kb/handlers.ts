@@ -121,7 +121,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     if (params.stale) {
       const [stored, crawled] = await Promise.all([
         listStoredFiles(deps.store, project.id, configuredModel, ctx.signal),
-        crawl(root, { excludes: config.excludes, maxFileBytes: config.maxFileBytes, signal: ctx.signal }),
+        crawl(root, { excludes: config.excludes, maxFileBytes: config.maxFileBytes, dataDirs: [deps.home], signal: ctx.signal }),
       ]);
       stale = { added: 0, changed: 0, deleted: 0 };
       const present = new Set<string>();

@@ -317,7 +317,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
   const signal = opts.signal;
   const embedder = deps.embedder ?? (await createEmbedder(config.embeddings, signal));
   const stored = await listStoredFiles(store, project.id, embedder.id, signal);
-  const crawled = await crawl(root, { excludes: config.excludes, maxFileBytes: config.maxFileBytes, signal });
+  const crawled = await crawl(root, { excludes: config.excludes, maxFileBytes: config.maxFileBytes, dataDirs: [deps.home], signal });
   const skipped: SkipCounts = crawled.skipped;
   const skippedFiles = crawled.skippedFiles;
   const errors: { path: string; message: string }[] = [];

@@ -38,7 +38,7 @@ export class KbWatcher {
     private readonly log: Logger,
     private readonly opts: WatchOptions = {},
   ) {
-    this.rules = new IgnoreRules(root, deps().config.excludes);
+    this.rules = new IgnoreRules(root, deps().config.excludes, [deps().home]);
   }
 
   start(): void {
@@ -85,7 +85,7 @@ export class KbWatcher {
     try {
       const deps = this.deps();
       if (full) {
-        this.rules = new IgnoreRules(this.root, deps.config.excludes);
+        this.rules = new IgnoreRules(this.root, deps.config.excludes, [deps.home]);
         const r = await indexWorkspace(deps, this.root, { signal: this.abort.signal });
         if (r.changedUris.length) this.onBatch({ indexed: r.changedUris, deleted: [], full: true });
         return;
