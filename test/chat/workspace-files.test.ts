@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Workspace, PathRefused } from '../../daemon/src/chat/workspace-files.js';
@@ -64,6 +64,25 @@ describe('workspace file tools (list_files, read_file, grep)', () => {
       await assert.rejects(own.readFile('.cairn/daemon.json'), /Cairn daemon's own data/);
       assert.doesNotMatch(await own.listFiles('.', 3), /\.cairn/);
       assert.match(await own.grep('live-token'), /^No matches/);
+    } finally {
+      await rm(top, { recursive: true, force: true });
+    }
+  });
+
+  it('read_file of a few lines of a huge file reads the range, not the file', async () => {
+    const top = await mkdtemp(join(tmpdir(), 'cairn-ws-huge-'));
+    try {
+      // 256 MiB, sparse: lines of text and then a hole, which a reader of the whole file would load.
+      const h = await open(join(top, 'huge.log'), 'w');
+      await h.write(`first\nsecond\nthird\n${'filler\n'.repeat(2000)}`);
+      await h.truncate(256 * 1024 * 1024);
+      await h.close();
+      const big = await Workspace.open(top, []);
+      const before = process.memoryUsage().rss;
+      const got = await big.readFile('huge.log', 1, 3);
+      const grewMiB = (process.memoryUsage().rss - before) / 2 ** 20;
+      assert.equal(got, 'huge.log:1-3\n1\tfirst\n2\tsecond\n3\tthird\n\n… more lines follow; read from line 4.');
+      assert.ok(grewMiB < 64, `reading 3 lines grew the process by ${grewMiB.toFixed(0)} MiB`);
     } finally {
       await rm(top, { recursive: true, force: true });
     }

@@ -3,6 +3,7 @@
  * lexical form and its real path (after following symlinks) stay inside the folder's real path, so `../`,
  * absolute paths elsewhere and symlinks that point out are all refused.
  */
+import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
@@ -11,6 +12,10 @@ import { insideDataDir, realDataDirs } from '../kb/crawl.js';
 
 /** How much worker time one `grep` call may spend matching the model's pattern. */
 export const GREP_TIME_LIMIT_MS = 5_000;
+/** `read_file` reads at most this much of a file to reach the lines asked for. */
+export const READ_SCAN_BYTES = 64 * 1024 * 1024;
+/** Below this size `read_file` reads to the end to say how many lines are left. */
+const READ_COUNT_BYTES = 1024 * 1024;
 
 export class PathRefused extends Error {
   constructor(message: string) {
@@ -117,24 +122,70 @@ export class Workspace {
     return lines.join('\n') + (truncated ? `\n… (stopped at ${max} entries; list a subfolder for more)` : '');
   }
 
+  /**
+   * Lines `startLine`..`endLine` (at most 400, at most `maxBytes` of output), read as a stream that stops after
+   * the range: a few lines of a 400 MB file cost a few chunks, not the file. The rest of the file is counted
+   * only up to `READ_SCAN_BYTES`, and no line is held longer than the output allows.
+   */
   async readFile(p: string, startLine = 1, endLine?: number, maxBytes = 64 * 1024): Promise<string> {
     const abs = await this.resolve(p);
     const info = await lstat(abs);
     if (!info.isFile()) throw new PathRefused(`Not a file: ${p}`);
-    const buf = await readFile(abs);
-    if (buf.subarray(0, 8000).includes(0)) return `${this.rel(abs)} is a binary file (${info.size} bytes).`;
-    const lines = buf.toString('utf8').split(/\r?\n/);
     const from = Math.max(1, startLine);
-    const to = Math.min(lines.length, endLine ?? from + 399);
+    const to = Math.max(from, endLine ?? from + 399);
+    const stream = createReadStream(abs, { highWaterMark: 64 * 1024, end: READ_SCAN_BYTES - 1 });
+    let lineNo = 1;
+    let line: Buffer[] = [];
+    let lineBytes = 0;
     let out = '';
     let last = from - 1;
-    for (let i = from; i <= to; i++) {
-      const line = `${i}\t${lines[i - 1]}\n`;
-      if (out.length + line.length > maxBytes) break;
-      out += line;
-      last = i;
+    let full = false;
+    let first = true;
+    let endedWithNewline = false;
+    const emit = () => {
+      if (lineNo >= from && lineNo <= to && !full) {
+        const text = `${lineNo}\t${Buffer.concat(line).toString('utf8').replace(/\r$/, '')}\n`;
+        if (out.length + text.length > maxBytes) full = true;
+        else [out, last] = [out + text, lineNo];
+      }
+      line = [];
+      lineBytes = 0;
+    };
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (first && chunk.subarray(0, 8000).includes(0)) return `${this.rel(abs)} is a binary file (${info.size} bytes).`;
+        first = false;
+        let at = 0;
+        for (let nl = chunk.indexOf(10, at); ; nl = chunk.indexOf(10, at)) {
+          const piece = chunk.subarray(at, nl === -1 ? chunk.length : nl);
+          // Keep only what the output could still hold of a line in range.
+          if (lineNo >= from && lineNo <= to && !full && lineBytes < maxBytes) {
+            line.push(piece.subarray(0, maxBytes - lineBytes));
+            lineBytes += Math.min(piece.length, maxBytes - lineBytes);
+          }
+          if (nl === -1) break;
+          emit();
+          lineNo++;
+          at = nl + 1;
+        }
+        endedWithNewline = chunk[chunk.length - 1] === 10;
+        // Past the range of a large file: its length in lines is not worth reading it all.
+        if ((lineNo > to || full) && info.size > READ_COUNT_BYTES) break;
+      }
+    } finally {
+      stream.destroy();
     }
-    const more = last < lines.length ? `\n… ${lines.length - last} more lines; read from line ${last + 1}.` : '';
+    const readAll = stream.bytesRead >= info.size;
+    if (!readAll && last < from) return `${this.rel(abs)}: line ${from} is past the first ${READ_SCAN_BYTES / 2 ** 20} MiB, as far as read_file reads.`;
+    if (readAll) {
+      if (lineBytes > 0 || !endedWithNewline) emit();
+      else lineNo--;
+    }
+    const more = !readAll
+      ? `\n… more lines follow; read from line ${last + 1}.`
+      : last < lineNo
+        ? `\n… ${lineNo - last} more lines; read from line ${last + 1}.`
+        : '';
     return `${this.rel(abs)}:${from}-${last}\n${out}${more}`;
   }
 
