@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { crawl, readTextFile, IgnoreRules } from '../../daemon/src/kb/crawl.js';
+import { crawl, readTextFile, IgnoreRules, tameIgnoreRules } from '../../daemon/src/kb/crawl.js';
+import { CRAFTED_GITIGNORE } from '../support/adversarial.js';
 
 describe('kb crawler', () => {
   let ws: string;
@@ -46,6 +47,34 @@ describe('kb crawler', () => {
     assert.equal(await rules.ignored('pkg/src/generated.ts'), true);
     assert.equal(await rules.ignored('pkg/keep.log'), false);
     assert.equal(await rules.ignored('build/deep/x.ts'), true);
+  });
+
+  it('a crafted .gitignore cannot stall the crawl, and taming keeps what its rules ignore', async () => {
+    await put('.gitignore', `${CRAFTED_GITIGNORE.rule}\nd/**/x/**/x/**/x/**/x/**/gen/\n!d/**/x/**/x/**/x/**/gen/keep.txt\n`);
+    await put(CRAFTED_GITIGNORE.deepFile, 'kept');
+    await put('a/x/y/b', 'ignored by the crafted rule');
+    await put('d/x/x/x/x/gen/out.txt', 'ignored');
+    await put('d/x/x/x/x/gen/keep.txt', 'the negation is dropped, so this stays ignored');
+    await put('d/src/main.ts', 'kept');
+    let worstGapMs = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      worstGapMs = Math.max(worstGapMs, performance.now() - last);
+      last = performance.now();
+    }, 10);
+    const r = await paths().finally(() => clearInterval(ticker));
+    assert.deepEqual(r.files.map((f) => f.path), ['.gitignore', CRAFTED_GITIGNORE.deepFile, 'd/src/main.ts']);
+    assert.ok(worstGapMs < 1000, `the event loop stalled for ${worstGapMs.toFixed(0)} ms`);
+    const cases: Array<[string, string]> = [
+      ['build/', 'build/'],
+      ['a/**/**/**/b', 'a/**/b'],
+      ['**/**/x/**/**', '**/x/**'],
+      ['a/**/b/**/c', 'a/**/b/**/c'],
+      ['a/**/b/**/c/**/d/', 'a/**/d/'],
+      ['!a/**/b/**/c/**/d', ''],
+      ['\\*\\*/x', '\\*\\*/x'],
+    ];
+    for (const [rule, tamed] of cases) assert.equal(tameIgnoreRules(rule), tamed, rule);
   });
 
   it('skips binaries (by name and by content) and files over the size limit', async () => {

@@ -8,3 +8,10 @@ export const CATASTROPHIC_REGEX = {
   pattern: '^(a+)+$',
   line: `${'a'.repeat(31)}!`,
 } as const;
+
+/** A `.gitignore` rule that backtracks exponentially in the depth of the path it is tested against (item 5). */
+export const CRAFTED_GITIGNORE = {
+  rule: `a/${Array(10).fill('**').join('/')}/b`,
+  /** A folder 30 levels deep under `a/`, holding one file. */
+  deepFile: `a/${Array(30).fill('x').join('/')}/c.txt`,
+} as const;

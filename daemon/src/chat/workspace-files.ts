@@ -8,7 +8,7 @@ import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { LineMatcher, MatchTimedOut } from './line-matcher.js';
-import { insideDataDir, realDataDirs } from '../kb/crawl.js';
+import { insideDataDir, realDataDirs, tameIgnoreRules } from '../kb/crawl.js';
 
 /** How much worker time one `grep` call may spend matching the model's pattern. */
 export const GREP_TIME_LIMIT_MS = 5_000;
@@ -73,7 +73,7 @@ export class Workspace {
     if (this.ignorer) return this.ignorer;
     const ig = ignore().add(['.git/', 'node_modules/']);
     try {
-      ig.add(await readFile(join(this.realRoot, '.gitignore'), 'utf8'));
+      ig.add(tameIgnoreRules(await readFile(join(this.realRoot, '.gitignore'), 'utf8')));
     } catch {
       // No .gitignore: only the defaults apply.
     }

@@ -116,6 +116,30 @@ export function isBinaryByName(path: string): boolean {
   return BINARY_EXT.has(extOf(path));
 }
 
+/** The most `**` segments a rule keeps; each one more multiplies the matcher's backtracking by the path's depth. */
+const MAX_GLOBSTARS = 2;
+
+/**
+ * One ignore file's text with every rule made cheap to match. The `ignore` package matches with backtracking
+ * regular expressions, and a crafted rule (`a/`, ten `**` segments, `/b`) costs exponential time in a path's
+ * depth; a cloned repository is untrusted input. Runs of `**` segments collapse to one, which changes nothing.
+ * A rule still holding more than two is widened to its first part, one `**` and its last part (it ignores at
+ * least what it did) or, when it un-ignores (`!`), dropped: taming never indexes a file its rules leave out.
+ */
+export function tameIgnoreRules(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((line) => {
+      if (!line.includes('**')) return line;
+      const segments = line.split('/').filter((seg, i, all) => !(seg === '**' && all[i - 1] === '**'));
+      const stars = segments.flatMap((seg, i) => (seg === '**' || seg === '!**' ? [i] : []));
+      if (stars.length <= MAX_GLOBSTARS) return segments.join('/');
+      if (line.startsWith('!')) return '';
+      return [...segments.slice(0, stars[0]!), '**', ...segments.slice(stars[stars.length - 1]! + 1)].join('/');
+    })
+    .join('\n');
+}
+
 /**
  * The ignore rules of one workspace, loaded lazily per directory and cached, so the crawler and the watcher
  * ask the same question the same way.
@@ -131,7 +155,7 @@ export class IgnoreRules {
     /** The daemon's data folders; everything in them counts as ignored. */
     dataDirs: readonly string[],
   ) {
-    this.base = ignore().add(ALWAYS_EXCLUDED).add(excludes);
+    this.base = ignore().add(ALWAYS_EXCLUDED).add(excludes.map(tameIgnoreRules));
     this.dataDirs = realDataDirs(dataDirs, root);
   }
 
@@ -147,7 +171,7 @@ export class IgnoreRules {
         const dir = dirRel ? join(this.root, dirRel) : this.root;
         const texts = await Promise.all(['.gitignore', '.cairnignore'].map((n) => readFile(join(dir, n), 'utf8').catch(() => null)));
         const present = texts.filter((t): t is string => t !== null);
-        return present.length ? ignore().add(present.join('\n')) : null;
+        return present.length ? ignore().add(tameIgnoreRules(present.join('\n'))) : null;
       })();
       this.perDir.set(dirRel, p);
     }
