@@ -12,6 +12,7 @@ import { requests } from '../../daemon/src/protocol/index.js';
 import type { NotificationParamsOf } from '../../daemon/src/protocol/index.js';
 import { migratedTemplate } from '../support/db.js';
 import { FIXTURE } from './support.js';
+import { HOSTILE_HTML, streamEndlessly } from '../support/adversarial.js';
 import type { CliCommand } from '../../daemon/src/cli/command.js';
 import { runCommand } from '../support/cli.js';
 import { command as indexCommand } from '../../daemon/src/cli/commands/index.js';
@@ -67,6 +68,11 @@ describe('kb/* over JSON-RPC', function () {
       if (req.url === '/runbook.html') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         res.end('<!doctype html><html><head><title>Incident runbook</title><script>var tracking=1</script></head><body><nav>Home | About</nav><h1>Incidents</h1><p>When the <b>payment gateway</b> returns 502, fail over to the secondary region.</p></body></html>');
+      } else if (req.url === '/hostile.html') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(HOSTILE_HTML);
+      } else if (req.url === '/endless') {
+        streamEndlessly(res);
       } else {
         res.writeHead(404).end('not found');
       }
@@ -146,6 +152,30 @@ describe('kb/* over JSON-RPC', function () {
 
   /** Runs a command as `cairn <argv>` would, in the workspace folder, against this daemon. */
   const cli = (cmd: CliCommand, argv: string[]) => runCommand(cmd, argv, { client, cwd: ws });
+
+  it('a hostile page leaves the daemon answering, and an endless body stops at the size limit', async () => {
+    let worstPingMs = 0;
+    let busy = true;
+    const pings = (async () => {
+      while (busy) {
+        const t0 = performance.now();
+        await client.request('daemon/ping', {});
+        worstPingMs = Math.max(worstPingMs, performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      const page = await client.request('kb/addUrl', { root: ws, url: `${webUrl}/hostile.html` });
+      assert.equal(page.kind, 'url');
+      const err = await client.request('kb/addUrl', { root: ws, url: `${webUrl}/endless` }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof DaemonResponseError, String(err));
+      assert.equal(err.codeName, 'TooLarge');
+    } finally {
+      busy = false;
+      await pings;
+    }
+    assert.ok(worstPingMs < 1000, `a ping took ${worstPingMs.toFixed(0)} ms while the pages were read`);
+  });
 
   it('cairn index --json prints one summary; cairn search -k prints path, lines, score and snippet', async () => {
     const idx = await cli(indexCommand, ['.', '--json']);

@@ -15,3 +15,18 @@ export const CRAFTED_GITIGNORE = {
   /** A folder 30 levels deep under `a/`, holding one file. */
   deepFile: `a/${Array(30).fill('x').join('/')}/c.txt`,
 } as const;
+
+/** 600 KiB of unclosed `<title` tags: a title regex goes quadratic on it (item 6). */
+export const HOSTILE_HTML = `<p>A hostile page.</p>${'<title'.repeat((600 * 1024) / 6)}`;
+
+/** Serves an endless body without Content-Length (chunked), until the client hangs up (item 6). */
+export function streamEndlessly(res: import('node:http').ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  const chunk = Buffer.alloc(256 * 1024, 'x');
+  const pump = () => {
+    while (!res.destroyed && res.write(chunk));
+    if (!res.destroyed) res.once('drain', pump);
+  };
+  res.on('close', () => res.removeAllListeners('drain'));
+  pump();
+}

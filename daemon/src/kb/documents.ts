@@ -102,8 +102,7 @@ export async function prepareUrl(url: string, title?: string, signal?: AbortSign
   if (!res.ok) throw new KbInputError('ProviderError', `${url} answered HTTP ${res.status}`);
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > MAX_DOCUMENT_BYTES) throw new KbInputError('TooLarge', `${url} is over ${MAX_DOCUMENT_BYTES} bytes`);
-  const bytes = Buffer.from(await res.arrayBuffer());
-  if (bytes.length > MAX_DOCUMENT_BYTES) throw new KbInputError('TooLarge', `${url} is over ${MAX_DOCUMENT_BYTES} bytes`);
+  const bytes = await readBounded(res, MAX_DOCUMENT_BYTES, url);
   const type = (res.headers.get('content-type') ?? '').toLowerCase();
   let text: string;
   let pageTitle: string | null = null;
@@ -112,7 +111,8 @@ export async function prepareUrl(url: string, title?: string, signal?: AbortSign
     text = await pdfText(bytes);
   } else if (type.includes('html') || /^\s*<(!doctype html|html)/i.test(bytes.subarray(0, 200).toString('utf8'))) {
     const html = bytes.toString('utf8');
-    pageTitle = /<title[^>]*>([^<]*)<\/title>/i.exec(html)?.[1]?.trim() || null;
+    // The page is untrusted: its title comes from the same linear-time HTML parser as its text, never a regex.
+    pageTitle = htmlToText(html, { wordwrap: false, baseElements: { selectors: ['title'], returnDomByDefault: false } }).trim().slice(0, 300) || null;
     text = htmlToText(html, {
       wordwrap: false,
       selectors: [
@@ -128,6 +128,29 @@ export async function prepareUrl(url: string, title?: string, signal?: AbortSign
     if (type.includes('markdown') || /\.md$/i.test(new URL(url).pathname)) language = 'markdown';
   }
   return prepared('url', url, title ?? pageTitle ?? url, text, language);
+}
+
+/**
+ * The body, read as it streams and abandoned the moment it passes `max` bytes: a server that sends no
+ * Content-Length (or a false one) costs at most `max`, not whatever it streams.
+ */
+async function readBounded(res: Response, max: number, url: string): Promise<Buffer> {
+  if (!res.body) return Buffer.alloc(0);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > max) throw new KbInputError('TooLarge', `${url} is over ${max} bytes`);
+      parts.push(value);
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(parts, total);
 }
 
 export function prepareFaq(question: string, answer: string): PreparedSource {
