@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
@@ -33,6 +33,18 @@ async function tableChecksums(home: string): Promise<Record<string, { rows: numb
   } finally {
     await store.close();
   }
+}
+
+/** `dir` and the paths under it that anyone but the owner may read, write or enter. */
+async function notOwnerOnly(dir: string): Promise<string[]> {
+  const top = await stat(dir);
+  const loose = (top.mode & 0o077) !== 0 ? [dir] : [];
+  if (!top.isDirectory()) return loose;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    const p = join(e.parentPath, e.name);
+    if (((await stat(p)).mode & 0o077) !== 0) loose.push(p);
+  }
+  return loose;
 }
 
 describe('backup and restore', function () {
@@ -79,6 +91,9 @@ describe('backup and restore', function () {
     assert.ok(out.bytes > 100_000);
 
     await stopDaemon(d);
+    // The database and the backup are owner-only (PGlite alone writes its files 0666).
+    assert.deepEqual(await notOwnerOnly(join(home, 'db')), []);
+    assert.deepEqual(await notOwnerOnly(file), []);
     const before = await tableChecksums(home);
     assert.equal(before['public.sessions']?.rows, 5);
     assert.ok((before['public.kb_chunks']?.rows ?? 0) > 0);
@@ -90,6 +105,7 @@ describe('backup and restore', function () {
 
     const after = await tableChecksums(target);
     assert.deepEqual(after, before);
+    assert.deepEqual(await notOwnerOnly(join(target, 'db')), []);
 
     // The restored home's daemon shows the same sessions to its local user.
     const r = await startDaemon(target);

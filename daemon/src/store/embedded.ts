@@ -4,7 +4,7 @@
  * team mode. PGlite has one connection, so every call runs through one queue, in order.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
@@ -58,6 +58,19 @@ export function pgliteDb(db: PGlite): SqlDb {
   return { transaction: (fn) => db.transaction((tx: Transaction) => fn(tx as SqlTx)) };
 }
 
+/**
+ * Makes a data dir owner-only: folders 0700, files 0600. PGlite creates its files 0666 whatever the umask, so
+ * this runs after it has written (open, restore, close); the home's own 0700 is the other wall.
+ */
+export async function ownerOnly(dir: string): Promise<void> {
+  await chmod(dir, 0o700);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await ownerOnly(p);
+    else if (e.isFile()) await chmod(p, 0o600);
+  }
+}
+
 export class EmbeddedStore extends SqlApiStore {
   readonly mode = 'embedded' as const;
   private tail: Promise<unknown> = Promise.resolve();
@@ -91,6 +104,7 @@ export class EmbeddedStore extends SqlApiStore {
       await bootstrapIfNeeded(sql);
       await applyMigrations(sql, migrationsDir);
       const user = await ensureLocalUser(home, sql);
+      await ownerOnly(dataDir);
       return new EmbeddedStore(home, db, lock, user, migrationsDir);
     } catch (err) {
       await db?.close().catch(() => undefined);
@@ -120,6 +134,7 @@ export class EmbeddedStore extends SqlApiStore {
       } finally {
         await db.close();
       }
+      await ownerOnly(dataDir);
     } catch (err) {
       throw err instanceof StoreError ? err : new StoreError('invalid_input', `${file} is not a Cairn backup: ${(err as Error).message}`);
     } finally {
@@ -147,8 +162,16 @@ export class EmbeddedStore extends SqlApiStore {
     const image = await this.schedule(() => this.db.dumpDataDir('gzip'));
     const bytes = Buffer.from(await image.arrayBuffer());
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(`${file}.partial`, bytes, { mode: 0o600 });
-    await rename(`${file}.partial`, file);
+    const partial = `${file}.partial`;
+    try {
+      await rm(partial, { force: true });
+      await writeFile(partial, bytes, { mode: 0o600 });
+      await rename(partial, file);
+    } catch (err) {
+      // A full disk (or any failed write) leaves no half-written backup behind.
+      await rm(partial, { force: true }).catch(() => undefined);
+      throw err;
+    }
     return { bytes: bytes.length };
   }
 
@@ -159,6 +182,8 @@ export class EmbeddedStore extends SqlApiStore {
     await drained;
     try {
       await this.db.close();
+      // Files PGlite created while running (new relations, WAL segments) are owner-only at rest too.
+      await ownerOnly(EmbeddedStore.dataDir(this.home)).catch(() => undefined);
     } finally {
       await this.lock.release();
     }
