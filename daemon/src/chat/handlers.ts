@@ -115,7 +115,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     registry.handle('workspace/readFile', async (p) => {
       if (!isAbsolute(p.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
       try {
-        const ws = await Workspace.open(p.root);
+        const ws = await Workspace.open(p.root, [deps.home]);
         return { text: await ws.readFile(p.path, p.startLine, p.endLine) };
       } catch (err) {
         if (err instanceof PathRefused) throw new RpcError('InvalidInput', err.message, { field: 'path' });

@@ -230,7 +230,7 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
   const files: CrawledFile[] = [];
   if (insideDataDir(dataDirs, root)) {
     skipped.ignored++;
-    return { root, files, skipped };
+    return { root, files, skipped, skippedFiles };
   }
   const visitedDirs = new Set<string>([root]);
   const queue: string[] = [''];
