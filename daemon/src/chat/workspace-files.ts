@@ -141,7 +141,6 @@ export class Workspace {
     let last = from - 1;
     let full = false;
     let first = true;
-    let endedWithNewline = false;
     const emit = () => {
       if (lineNo >= from && lineNo <= to && !full) {
         const text = `${lineNo}\t${Buffer.concat(line).toString('utf8').replace(/\r$/, '')}\n`;
@@ -168,7 +167,6 @@ export class Workspace {
           lineNo++;
           at = nl + 1;
         }
-        endedWithNewline = chunk[chunk.length - 1] === 10;
         // Past the range of a large file: its length in lines is not worth reading it all.
         if ((lineNo > to || full) && info.size > READ_COUNT_BYTES) break;
       }
@@ -177,10 +175,8 @@ export class Workspace {
     }
     const readAll = stream.bytesRead >= info.size;
     if (!readAll && last < from) return `${this.rel(abs)}: line ${from} is past the first ${READ_SCAN_BYTES / 2 ** 20} MiB, as far as read_file reads.`;
-    if (readAll) {
-      if (lineBytes > 0 || !endedWithNewline) emit();
-      else lineNo--;
-    }
+    // What follows the last newline is a line too (empty after a final newline), as `split` counts them.
+    if (readAll) emit();
     const more = !readAll
       ? `\n… more lines follow; read from line ${last + 1}.`
       : last < lineNo
