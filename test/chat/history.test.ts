@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import { SqlChatMessageHistory, fitToBudget } from '../../daemon/src/chat/history.js';
 import { countMessageTokens } from '../../daemon/src/chat/tokens.js';
-import type { Store } from '../../daemon/src/store/types.js';
-import { expectStoreError, freshDb, type TestDb, type TestUser } from '../support/db.js';
+import { expectStoreError, freshDb, storeAs, type TestDb } from '../support/db.js';
 
-/** The SQL API as one user, through the same runAsUser path the stores use. */
-function storeAs(db: TestDb, user: TestUser): Store {
-  return { rpc: (fn: string, args?: Record<string, unknown>) => db.rpc(user, fn, args), user: () => ({ id: user.id, email: user.email }) } as unknown as Store;
-}
 
 describe('SqlChatMessageHistory (BaseListChatMessageHistory over the SQL API)', function () {
   this.timeout(60_000);

@@ -6,13 +6,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpcError } from '../../daemon/src/protocol/errors.js';
-import type { Store } from '../../daemon/src/store/types.js';
 import { chooseProject, forgetProjects, resolveProject } from '../../daemon/src/workspace/project.js';
-import { freshDb, type TestDb, type TestUser } from '../support/db.js';
+import { freshDb, storeAs, type TestDb } from '../support/db.js';
 
-function storeAs(db: TestDb, user: TestUser): Store {
-  return { rpc: (fn: string, args?: Record<string, unknown>) => db.rpc(user, fn, args), user: () => ({ id: user.id, email: user.email }) } as unknown as Store;
-}
 
 describe('workspace projects: asking before a team project', function () {
   this.timeout(120_000);
