@@ -7,28 +7,28 @@ export type Database = {
           Tables: {
             "access_changes": {
                   Row: {
-                    "created_at": string,"id": number,"project_id": string | null,"reason": string,"session_id": string | null,"team_id": string,"user_id": string | null
+                    "created_at": string,"id": string,"project_id": string | null,"reason": string,"session_id": string | null,"team_id": string,"user_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"id"?: never,"project_id"?: string | null,"reason": string,"session_id"?: string | null,"team_id": string,"user_id"?: string | null
+                    "created_at"?: string,"id"?: string,"project_id"?: string | null,"reason": string,"session_id"?: string | null,"team_id": string,"user_id"?: string | null
                   }
                   Update: {
-                    "created_at"?: string,"id"?: never,"project_id"?: string | null,"reason"?: string,"session_id"?: string | null,"team_id"?: string,"user_id"?: string | null
+                    "created_at"?: string,"id"?: string,"project_id"?: string | null,"reason"?: string,"session_id"?: string | null,"team_id"?: string,"user_id"?: string | null
                   }
                   Relationships: [
                     
                   ]
                 },"agents": {
                   Row: {
-                    "created_at": string,"description": string | null,"id": string,"model": string | null,"name": string,"owner_id": string,"system_prompt": string,"team_id": string | null,"temperature": number | null,"tools": (string)[],"updated_at": string
+                    "created_at": string,"description": string | null,"id": string,"model": string | null,"name": string,"owner_id": string | null,"system_prompt": string,"team_id": string | null,"temperature": number | null,"tools": (string)[],"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"description"?: string | null,"id"?: string,"model"?: string | null,"name": string,"owner_id"?: string,"system_prompt": string,"team_id"?: string | null,"temperature"?: number | null,"tools"?: (string)[],"updated_at"?: string
+                    "created_at"?: string,"description"?: string | null,"id"?: string,"model"?: string | null,"name": string,"owner_id"?: string | null,"system_prompt": string,"team_id"?: string | null,"temperature"?: number | null,"tools"?: (string)[],"updated_at"?: string
                   }
                   Update: {
-                    "created_at"?: string,"description"?: string | null,"id"?: string,"model"?: string | null,"name"?: string,"owner_id"?: string,"system_prompt"?: string,"team_id"?: string | null,"temperature"?: number | null,"tools"?: (string)[],"updated_at"?: string
+                    "created_at"?: string,"description"?: string | null,"id"?: string,"model"?: string | null,"name"?: string,"owner_id"?: string | null,"system_prompt"?: string,"team_id"?: string | null,"temperature"?: number | null,"tools"?: (string)[],"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -55,14 +55,14 @@ isOneToOne: false
                   ]
                 },"api_usage": {
                   Row: {
-                    "completion_tokens": number,"created_at": string,"id": number,"kind": string,"message_id": string | null,"model": string,"project_id": string | null,"prompt_tokens": number,"session_id": string | null,"team_id": string | null,"user_id": string
+                    "completion_tokens": number,"created_at": string,"id": string,"kind": string,"message_id": string | null,"model": string,"project_id": string | null,"prompt_tokens": number,"session_id": string | null,"team_id": string | null,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "completion_tokens"?: number,"created_at"?: string,"id"?: never,"kind"?: string,"message_id"?: string | null,"model": string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
+                    "completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model": string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
                   }
                   Update: {
-                    "completion_tokens"?: number,"created_at"?: string,"id"?: never,"kind"?: string,"message_id"?: string | null,"model"?: string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
+                    "completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model"?: string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
                   }
                   Relationships: [
                     {
@@ -93,14 +93,14 @@ isOneToOne: false
                   ]
                 },"audit_log": {
                   Row: {
-                    "action": string,"actor_id": string | null,"created_at": string,"id": number,"new_values": Json | null,"old_values": Json | null,"record_id": string | null,"table_name": string,"team_id": string | null
+                    "action": string,"actor_id": string | null,"created_at": string,"id": string,"new_values": Json | null,"old_values": Json | null,"record_id": string | null,"table_name": string,"team_id": string | null,"user_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "action": string,"actor_id"?: string | null,"created_at"?: string,"id"?: never,"new_values"?: Json | null,"old_values"?: Json | null,"record_id"?: string | null,"table_name": string,"team_id"?: string | null
+                    "action": string,"actor_id"?: string | null,"created_at"?: string,"id"?: string,"new_values"?: Json | null,"old_values"?: Json | null,"record_id"?: string | null,"table_name": string,"team_id"?: string | null,"user_id"?: string | null
                   }
                   Update: {
-                    "action"?: string,"actor_id"?: string | null,"created_at"?: string,"id"?: never,"new_values"?: Json | null,"old_values"?: Json | null,"record_id"?: string | null,"table_name"?: string,"team_id"?: string | null
+                    "action"?: string,"actor_id"?: string | null,"created_at"?: string,"id"?: string,"new_values"?: Json | null,"old_values"?: Json | null,"record_id"?: string | null,"table_name"?: string,"team_id"?: string | null,"user_id"?: string | null
                   }
                   Relationships: [
                     {
@@ -265,14 +265,14 @@ isOneToOne: false
                   ]
                 },"projects": {
                   Row: {
-                    "created_at": string,"git_remote": string | null,"id": string,"name": string,"owner_id": string,"root_uri": string | null,"settings": NonNullable<Json>,"team_id": string | null,"updated_at": string
+                    "created_at": string,"git_remote": string | null,"id": string,"name": string,"owner_id": string | null,"root_uri": string | null,"settings": NonNullable<Json>,"team_id": string | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"git_remote"?: string | null,"id"?: string,"name": string,"owner_id"?: string,"root_uri"?: string | null,"settings"?: NonNullable<Json>,"team_id"?: string | null,"updated_at"?: string
+                    "created_at"?: string,"git_remote"?: string | null,"id"?: string,"name": string,"owner_id"?: string | null,"root_uri"?: string | null,"settings"?: NonNullable<Json>,"team_id"?: string | null,"updated_at"?: string
                   }
                   Update: {
-                    "created_at"?: string,"git_remote"?: string | null,"id"?: string,"name"?: string,"owner_id"?: string,"root_uri"?: string | null,"settings"?: NonNullable<Json>,"team_id"?: string | null,"updated_at"?: string
+                    "created_at"?: string,"git_remote"?: string | null,"id"?: string,"name"?: string,"owner_id"?: string | null,"root_uri"?: string | null,"settings"?: NonNullable<Json>,"team_id"?: string | null,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -458,7 +458,7 @@ isOneToOne: false
 "git_remote": string | null,
 "id": string,
 "name": string,
-"owner_id": string,
+"owner_id": string | null,
 "root_uri": string | null,
 "settings": NonNullable<Json>,
 "team_id": string | null,
@@ -477,7 +477,7 @@ isOneToOne: false
 "id": string,
 "model": string | null,
 "name": string,
-"owner_id": string,
+"owner_id": string | null,
 "system_prompt": string,
 "team_id": string | null,
 "temperature": number | null,
@@ -491,23 +491,14 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "create_api_key":
-{ Args: { "p_key_hash": string,"p_name": string,"p_prefix": string }; Returns: {
+{ Args: { "p_name": string }; Returns: {
               "created_at": string,
 "id": string,
-"key_hash": string,
-"last_used_at": string | null,
+"key": string,
 "name": string,
-"owner_id": string,
-"prefix": string,
-"revoked_at": string | null,
-"updated_at": string
+"prefix": string
             }
-                          SetofOptions: {
-        from: "*"
-        to: "api_keys"
-        isOneToOne: true
-        isSetofReturn: false
-      } },
+                           },
 "create_session":
 { Args: { "p_agent_id"?: string,"p_project_id"?: string,"p_title"?: string,"p_visibility"?: string }; Returns: {
               "agent_id": string | null,
@@ -547,7 +538,7 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "create_team":
-{ Args: { "p_name": string,"p_slug"?: string }; Returns: {
+{ Args: { "p_name": string }; Returns: {
               "created_at": string,
 "created_by": string | null,
 "id": string,
@@ -586,12 +577,12 @@ isOneToOne: false
 { Args: { "p_session_id": string }; Returns: undefined
                            },
 "ensure_project":
-{ Args: { "p_git_remote"?: string,"p_name": string,"p_root_uri": string,"p_team_id"?: string }; Returns: {
+{ Args: { "p_git_remote"?: string,"p_name": string,"p_personal"?: boolean,"p_root_uri": string,"p_team_id"?: string }; Returns: {
               "created_at": string,
 "git_remote": string | null,
 "id": string,
 "name": string,
-"owner_id": string,
+"owner_id": string | null,
 "root_uri": string | null,
 "settings": NonNullable<Json>,
 "team_id": string | null,
@@ -724,7 +715,7 @@ isOneToOne: false
 "id": string,
 "model": string | null,
 "name": string,
-"owner_id": string,
+"owner_id": string | null,
 "system_prompt": string,
 "team_id": string | null,
 "temperature": number | null,
@@ -738,16 +729,17 @@ isOneToOne: false
         isSetofReturn: true
       } },
 "list_audit_log":
-{ Args: { "p_before"?: string,"p_before_id"?: number,"p_limit"?: number,"p_team_id": string }; Returns: {
+{ Args: { "p_before"?: string,"p_before_id"?: string,"p_limit"?: number,"p_team_id": string }; Returns: {
               "action": string,
 "actor_id": string | null,
 "created_at": string,
-"id": number,
+"id": string,
 "new_values": Json | null,
 "old_values": Json | null,
 "record_id": string | null,
 "table_name": string,
-"team_id": string | null
+"team_id": string | null,
+"user_id": string | null
             }[]
                           SetofOptions: {
         from: "*"
@@ -802,13 +794,21 @@ isOneToOne: false
               "created_at": string,"expires_at": string,"id": string,"invited_by": string,"inviter_email": string,"inviter_name": string,"role": string,"team_id": string,"team_name": string
             }[]
                            },
+"list_project_candidates":
+{ Args: { "p_git_remote": string }; Returns: {
+              "project_id": string,
+"project_name": string,
+"team_id": string,
+"team_name": string
+            }[]
+                           },
 "list_projects":
 { Args: Record<PropertyKey, never>; Returns: {
               "created_at": string,
 "git_remote": string | null,
 "id": string,
 "name": string,
-"owner_id": string,
+"owner_id": string | null,
 "root_uri": string | null,
 "settings": NonNullable<Json>,
 "team_id": string | null,
@@ -956,7 +956,7 @@ isOneToOne: false
 "git_remote": string | null,
 "id": string,
 "name": string,
-"owner_id": string,
+"owner_id": string | null,
 "root_uri": string | null,
 "settings": NonNullable<Json>,
 "team_id": string | null,
@@ -995,7 +995,7 @@ isOneToOne: false
 "id": string,
 "model": string | null,
 "name": string,
-"owner_id": string,
+"owner_id": string | null,
 "system_prompt": string,
 "team_id": string | null,
 "temperature": number | null,

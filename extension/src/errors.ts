@@ -34,6 +34,11 @@ export function errorName(err: unknown): ErrorCodeName | null {
   return null;
 }
 
+/** The `data` a typed daemon error carried (JSON-RPC `error.data`), if any. */
+export function errorData(err: unknown): unknown {
+  return err && typeof err === 'object' ? (err as { data?: unknown }).data : undefined;
+}
+
 export function isCancellation(err: unknown): boolean {
   return errorName(err) === 'Cancelled';
 }
@@ -71,6 +76,9 @@ export function explain(err: unknown): { message: string; actions: FixAction[] }
       return { message: `Not allowed: ${text}`, actions: [] };
     case 'Busy':
       return { message: `Cairn is busy; try again in a moment. (${text})`, actions: [] };
+    case 'ProjectChoiceNeeded':
+      // The daemon's text names the teams; nothing is mapped until the user picks (cairn.chooseProject asks).
+      return { message: text, actions: [{ label: 'Choose Project', command: 'cairn.chooseProject' }] };
     case 'Unauthorized':
       return { message: `The daemon refused this window's token: ${text}`, actions: [{ label: 'Reconnect', command: 'cairn.reconnect' }] };
     default:

@@ -5,7 +5,8 @@
 create table public.profiles (
   -- Same id as auth.users; the profile goes when the user is deleted.
   id uuid primary key references auth.users (id) on delete cascade,
-  -- Copied from auth.users at sign-up, for showing teammates; kept in step by the trigger below.
+  -- Copied from auth.users (the address Auth holds for the user), for showing teammates; kept in step by the
+  -- triggers below and never written by a client, so nobody appears under an address that is not theirs.
   email text,
   display_name text check (display_name is null or char_length(display_name) between 1 and 100),
   avatar_url text check (avatar_url is null or char_length(avatar_url) <= 2048),
@@ -28,8 +29,11 @@ create policy "Users can update their own profile" on public.profiles
   using (id = (select auth.uid()))
   with check (id = (select auth.uid()));
 
+-- A user edits their name and avatar; id, email and timestamps are the server's.
 revoke all on table public.profiles from anon;
-grant select, update on table public.profiles to authenticated;
+revoke insert, update on table public.profiles from authenticated;
+grant select on table public.profiles to authenticated;
+grant update (display_name, avatar_url) on table public.profiles to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
 -- Create the profile when an auth user is created (sign-up, or the embedded store's local user).
@@ -55,6 +59,24 @@ revoke all on function private.handle_new_user() from public;
 
 create trigger on_auth_user_created after insert on auth.users
   for each row execute function private.handle_new_user();
+
+-- The email teammates see follows Auth's when the user changes it there.
+create or replace function private.handle_user_email_change()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update public.profiles set email = new.email where id = new.id;
+  return new;
+end;
+$$;
+revoke all on function private.handle_user_email_change() from public;
+
+create trigger on_auth_user_email_changed after update of email on auth.users
+  for each row when (new.email is distinct from old.email)
+  execute function private.handle_user_email_change();
 
 create or replace function public.current_profile()
 returns public.profiles

@@ -7,8 +7,9 @@ create table public.projects (
   id uuid primary key default gen_random_uuid(),
   -- The owning team; null for a personal project.
   team_id uuid references public.teams (id) on delete cascade,
-  -- Who created it; the owner of a personal project. Projects go with their owner's account.
-  owner_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  -- Who created it (set from auth.uid(), never written by a client); the owner of a personal project. A
+  -- personal project goes with its owner's account; a team project stays with the team (owner_id null).
+  owner_id uuid default auth.uid() references auth.users (id) on delete set null,
   name text not null check (char_length(name) between 1 and 200),
   -- Where the workspace lives on the creator's machine (file:// URI); informational for teammates.
   root_uri text check (root_uri is null or char_length(root_uri) <= 4096),
@@ -106,8 +107,13 @@ create policy "Owners can delete personal projects, team admins team projects" o
     or team_id in (select private.team_ids_with_role('admin'))
   );
 
+-- Clients write only what a person decides; ids, owner and timestamps are the server's (owner_id from the
+-- default auth.uid(), updated_at by trigger). Moving a project between teams is set_project_team's.
 revoke all on table public.projects from anon;
-grant select, insert, update, delete on table public.projects to authenticated;
+revoke insert, update on table public.projects from authenticated;
+grant select, delete on table public.projects to authenticated;
+grant insert (team_id, name, root_uri, git_remote, settings), update (team_id, name, settings)
+  on table public.projects to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
 -- Agents
@@ -116,7 +122,9 @@ create table public.agents (
   id uuid primary key default gen_random_uuid(),
   -- The owning team; null for a personal agent.
   team_id uuid references public.teams (id) on delete cascade,
-  owner_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  -- Who created it (set from auth.uid(), never written by a client). A personal agent goes with its owner's
+  -- account; a team agent stays with the team (owner_id null).
+  owner_id uuid default auth.uid() references auth.users (id) on delete set null,
   name text not null check (char_length(btrim(name)) between 1 and 100),
   description text check (description is null or char_length(description) <= 2000),
   system_prompt text not null check (char_length(system_prompt) <= 100000),
@@ -171,57 +179,38 @@ create policy "Owners can delete personal agents, team members team agents" on p
     or team_id in (select private.team_ids_with_role('member'))
   );
 
+-- Ids, owner and timestamps are the server's; an agent does not move between teams.
 revoke all on table public.agents from anon;
-grant select, insert, update, delete on table public.agents to authenticated;
+revoke insert, update on table public.agents from authenticated;
+grant select, delete on table public.agents to authenticated;
+grant insert (team_id, name, description, system_prompt, model, temperature, tools),
+  update (name, description, system_prompt, model, temperature, tools)
+  on table public.agents to authenticated;
+
+-- -----------------------------------------------------------------------------------------------------
+-- An account's personal projects and agents go with it; its team projects and agents stay with their teams
+-- (the foreign keys set owner_id null). Security definer: it runs as Auth deletes the user.
+-- -----------------------------------------------------------------------------------------------------
+create or replace function private.delete_personal_rows()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  delete from public.projects where owner_id = old.id and team_id is null;
+  delete from public.agents where owner_id = old.id and team_id is null;
+  return old;
+end;
+$$;
+revoke all on function private.delete_personal_rows() from public;
+
+create trigger on_auth_user_deleted_delete_personal_rows before delete on auth.users
+  for each row execute function private.delete_personal_rows();
 
 -- -----------------------------------------------------------------------------------------------------
 -- SQL API: projects
 -- -----------------------------------------------------------------------------------------------------
-create or replace function public.ensure_project(
-  p_root_uri text,
-  p_name text,
-  p_git_remote text default null,
-  p_team_id uuid default null
-)
-returns public.projects
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_uid uuid := private.require_uid();
-  v_remote text := nullif(btrim(p_git_remote), '');
-  v_row public.projects;
-begin
-  if p_team_id is not null and not private.has_team_role(p_team_id, 'member') then
-    raise exception using errcode = '42501', message = 'only team members with role member or above can add team projects';
-  end if;
-  if v_remote is not null then
-    -- A team project for this repository wins, so teammates land in the same project.
-    select * into v_row from public.projects p
-    where p.git_remote = v_remote and p.team_id is not null and (p_team_id is null or p.team_id = p_team_id)
-    order by p.created_at
-    limit 1;
-    if found then
-      return v_row;
-    end if;
-  end if;
-  if p_team_id is null then
-    select * into v_row from public.projects p
-    where p.team_id is null and p.owner_id = v_uid
-      and ((v_remote is not null and p.git_remote = v_remote) or p.root_uri = p_root_uri)
-    order by (p.root_uri = p_root_uri) desc, p.created_at
-    limit 1;
-    if found then
-      return v_row;
-    end if;
-  end if;
-  insert into public.projects (team_id, owner_id, name, root_uri, git_remote)
-  values (p_team_id, v_uid, coalesce(nullif(btrim(p_name), ''), 'workspace'), p_root_uri, v_remote)
-  returning * into v_row;
-  return v_row;
-end;
-$$;
-
 create or replace function public.list_projects()
 returns setof public.projects
 language sql
@@ -365,14 +354,12 @@ begin
 end;
 $$;
 
-revoke all on function public.ensure_project(text, text, text, uuid) from public, anon;
 revoke all on function public.list_projects() from public, anon;
 revoke all on function public.set_project_team(uuid, uuid) from public, anon;
 revoke all on function public.list_agents(uuid) from public, anon;
 revoke all on function public.create_agent(text, text, text, text, real, text[], uuid) from public, anon;
 revoke all on function public.update_agent(uuid, jsonb) from public, anon;
 revoke all on function public.delete_agent(uuid) from public, anon;
-grant execute on function public.ensure_project(text, text, text, uuid) to authenticated;
 grant execute on function public.list_projects() to authenticated;
 grant execute on function public.set_project_team(uuid, uuid) to authenticated;
 grant execute on function public.list_agents(uuid) to authenticated;

@@ -42,13 +42,15 @@ create trigger sessions_set_updated_at before update on public.sessions
 create table public.messages (
   id uuid primary key default gen_random_uuid(),
   session_id uuid not null references public.sessions (id) on delete cascade,
-  -- Order within the session, 1, 2, 3, ...; assigned by append_message under a lock.
+  -- Order within the session, 1, 2, 3, ...; assigned by the server (trigger below) under a lock, never by a client.
   seq integer not null check (seq > 0),
-  role text not null check (role in ('user', 'assistant', 'system', 'tool')),
+  -- What a person writes (user), or what their daemon's model and tools answered for them (assistant, tool),
+  -- attributed to author_id either way. No 'system': system prompts come only from the agent definition.
+  role text not null check (role in ('user', 'assistant', 'tool')),
   content text not null default '' check (octet_length(content) <= 1048576),
   -- An assistant reply is 'streaming' while it is generated, then complete, cancelled or failed.
   status text not null default 'complete' check (status in ('streaming', 'complete', 'cancelled', 'failed')),
-  -- The user who wrote it, or on whose behalf the agent answered.
+  -- The user who wrote it, or on whose behalf the agent answered: auth.uid(), never written by a client.
   author_id uuid default auth.uid() references auth.users (id) on delete set null,
   -- Tool name for role 'tool'.
   name text check (name is null or char_length(name) <= 200),
@@ -163,8 +165,12 @@ create policy "Owners can delete their sessions in projects they can write to, t
     or (visibility = 'team' and project_id in (select private.team_project_ids('admin')))
   );
 
+-- Ids, owner, counters and timestamps are the server's (owner_id from the default auth.uid()).
 revoke all on table public.sessions from anon;
-grant select, insert, update, delete on table public.sessions to authenticated;
+revoke insert, update on table public.sessions from authenticated;
+grant select, delete on table public.sessions to authenticated;
+grant insert (project_id, agent_id, title, visibility), update (project_id, agent_id, title, visibility, archived_at)
+  on table public.sessions to authenticated;
 
 -- Only the owner shares, unshares or moves a session; nobody changes its owner. The one exception is the
 -- foreign key's SET NULL when the owner's account is deleted, which runs as the table's owner, never as a
@@ -215,8 +221,35 @@ create policy "Authors can finish their own messages in sessions they can write 
   using (author_id = (select auth.uid()) and private.can_write_session(session_id))
   with check (author_id = (select auth.uid()) and private.can_write_session(session_id));
 
+-- Ids, order (seq), author and timestamps are the server's; only a streaming message's content, status and
+-- metadata change afterwards.
 revoke all on table public.messages from anon;
-grant select, insert, update on table public.messages to authenticated;
+revoke insert, update on table public.messages from authenticated;
+grant select on table public.messages to authenticated;
+grant insert (session_id, role, content, status, name, tool_calls, tool_call_id, metadata),
+  update (content, status, metadata)
+  on table public.messages to authenticated;
+
+-- Places each new message last in its session, one writer per session at a time, so seq has no gaps or
+-- duplicates and no client picks it (a message at seq 2147483647 would stop everyone's append_message).
+-- Security definer: it must see every message of the session to find the last one.
+create or replace function private.messages_assign_seq()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform pg_advisory_xact_lock(hashtextextended(new.session_id::text, 0));
+  -- A statement of its own, so it sees what the writer this lock waited for committed.
+  select coalesce(max(m.seq), 0) + 1 into new.seq from public.messages m where m.session_id = new.session_id;
+  return new;
+end;
+$$;
+revoke all on function private.messages_assign_seq() from public;
+
+create trigger messages_assign_seq before insert on public.messages
+  for each row execute function private.messages_assign_seq();
 
 -- Messages never move between sessions or change their place or author. The author becomes null only through
 -- the foreign key's SET NULL when their account is deleted (run as the table's owner, never a client role):
@@ -316,8 +349,8 @@ begin
   if p_agent_id is not null and not exists (select 1 from public.agents a where a.id = p_agent_id) then
     raise exception using errcode = 'P0002', message = 'agent not found';
   end if;
-  insert into public.sessions (project_id, owner_id, agent_id, title, visibility)
-  values (p_project_id, v_uid, p_agent_id, coalesce(btrim(p_title), 'New chat'), p_visibility)
+  insert into public.sessions (project_id, agent_id, title, visibility)
+  values (p_project_id, p_agent_id, coalesce(btrim(p_title), 'New chat'), p_visibility)
   returning * into v_row;
   return v_row;
 end;
@@ -454,16 +487,14 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_uid uuid := private.require_uid();
-  v_seq integer;
   v_row public.messages;
 begin
   perform private.require_session(p_session_id);
   if not private.can_write_session(p_session_id) then
     raise exception using errcode = '42501', message = 'you can read this session but not post in it';
   end if;
-  if p_role is null or p_role not in ('user', 'assistant', 'system', 'tool') then
-    raise exception using errcode = '22023', message = 'role must be user, assistant, system or tool';
+  if p_role is null or p_role not in ('user', 'assistant', 'tool') then
+    raise exception using errcode = '22023', message = 'role must be user, assistant or tool';
   end if;
   if p_status is null or p_status not in ('streaming', 'complete', 'cancelled', 'failed') then
     raise exception using errcode = '22023', message = 'status must be streaming, complete, cancelled or failed';
@@ -480,11 +511,9 @@ begin
   if p_tool_calls is not null and jsonb_typeof(p_tool_calls) <> 'array' then
     raise exception using errcode = '22023', message = 'tool_calls must be a JSON array';
   end if;
-  -- Serialises writers of one session so seq has no gaps or duplicates.
-  perform pg_advisory_xact_lock(hashtextextended(p_session_id::text, 0));
-  select coalesce(max(m.seq), 0) + 1 into v_seq from public.messages m where m.session_id = p_session_id;
-  insert into public.messages (session_id, seq, role, content, status, author_id, name, tool_calls, tool_call_id, metadata)
-  values (p_session_id, v_seq, p_role, p_content, p_status, v_uid, p_name, p_tool_calls, p_tool_call_id, coalesce(p_metadata, '{}'::jsonb))
+  -- seq and author_id are the server's (trigger and default).
+  insert into public.messages (session_id, role, content, status, name, tool_calls, tool_call_id, metadata)
+  values (p_session_id, p_role, p_content, p_status, p_name, p_tool_calls, p_tool_call_id, coalesce(p_metadata, '{}'::jsonb))
   returning * into v_row;
   return v_row;
 end;

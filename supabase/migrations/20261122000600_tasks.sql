@@ -8,6 +8,7 @@ create table public.tasks (
   project_id uuid not null references public.projects (id) on delete cascade,
   -- The conversation it came from, if any; the task outlives the session.
   session_id uuid references public.sessions (id) on delete set null,
+  -- Who created it: auth.uid(), never written by a client.
   created_by uuid default auth.uid() references auth.users (id) on delete set null,
   title text not null check (char_length(btrim(title)) between 1 and 300),
   description text check (description is null or char_length(description) <= 20000),
@@ -48,8 +49,12 @@ create policy "Users can delete tasks in projects they can write to" on public.t
   for delete to authenticated
   using (project_id in (select private.writable_project_ids()));
 
+-- Ids, creator and timestamps are the server's; a task stays in its project and with its session.
 revoke all on table public.tasks from anon;
-grant select, insert, update, delete on table public.tasks to authenticated;
+revoke insert, update on table public.tasks from authenticated;
+grant select, delete on table public.tasks to authenticated;
+grant insert (project_id, session_id, title, description, status), update (title, description, status)
+  on table public.tasks to authenticated;
 
 create or replace function public.create_task(
   p_project_id uuid,

@@ -22,6 +22,7 @@ create table public.kb_sources (
   embedding_model text not null check (char_length(embedding_model) between 1 and 200),
   embedding_dims integer not null check (embedding_dims between 1 and 4096),
   chunk_count integer not null default 0 check (chunk_count >= 0),
+  -- Who last indexed it: auth.uid(), set by the server (trigger below) whatever a client writes.
   indexed_by uuid default auth.uid() references auth.users (id) on delete set null,
   indexed_at timestamptz not null default now(),
   created_at timestamptz not null default now(),
@@ -34,6 +35,26 @@ comment on table public.kb_sources is 'A file, document, URL or FAQ entry indexe
 
 create trigger kb_sources_set_updated_at before update on public.kb_sources
   for each row execute function private.set_updated_at();
+
+-- Indexing is attributed to whoever wrote the row, never to someone a client names: on insert, and on an
+-- update that touches indexed_by, it becomes auth.uid(). Clients only (a foreign key's set null still applies).
+create or replace function private.kb_sources_set_indexed_by()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if current_user in ('authenticated', 'anon')
+     and (tg_op = 'INSERT' or new.indexed_by is distinct from old.indexed_by) then
+    new.indexed_by := auth.uid();
+  end if;
+  return new;
+end;
+$$;
+revoke all on function private.kb_sources_set_indexed_by() from public;
+
+create trigger kb_sources_set_indexed_by before insert or update on public.kb_sources
+  for each row execute function private.kb_sources_set_indexed_by();
 
 create table public.kb_chunks (
   id uuid primary key default gen_random_uuid(),

@@ -12,6 +12,7 @@ create table public.team_invitations (
   -- Lower-cased address the invitation is for; only a user whose confirmed email this is may answer it.
   email text not null check (email = lower(email) and email ~ '^[^@\s]+@[^@\s]+$' and char_length(email) <= 320),
   role text not null default 'member' check (role in ('owner', 'admin', 'member', 'viewer')),
+  -- Who invited: auth.uid(), never written by a client.
   invited_by uuid default auth.uid() references auth.users (id) on delete set null,
   -- Unanswered after this, the invitation can no longer be accepted (the team may invite again).
   expires_at timestamptz not null default now() + interval '7 days',
@@ -70,34 +71,13 @@ create policy "Owners and admins with a second factor can withdraw invitations" 
   for delete to authenticated
   using ((select private.is_aal2()) and private.has_team_role(team_id, 'admin'));
 
+-- Ids, inviter (the default auth.uid()), acceptance and timestamps are the server's.
 revoke all on table public.team_invitations from anon;
-grant select, insert, delete on table public.team_invitations to authenticated;
+revoke insert, update on table public.team_invitations from authenticated;
+grant select, delete on table public.team_invitations to authenticated;
+grant insert (team_id, email, role) on table public.team_invitations to authenticated;
 
--- Invitations belong to their team in the audit log.
-create or replace function private.audit_team_id(p_table text, p_row jsonb)
-returns uuid
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_team uuid;
-begin
-  case p_table
-    when 'teams' then v_team := (p_row ->> 'id')::uuid;
-    when 'team_members', 'team_invitations', 'projects', 'agents' then v_team := (p_row ->> 'team_id')::uuid;
-    when 'sessions', 'kb_sources' then
-      select p.team_id into v_team from public.projects p where p.id = (p_row ->> 'project_id')::uuid;
-    else v_team := null;
-  end case;
-  if v_team is not null and not exists (select 1 from public.teams t where t.id = v_team) then
-    return null;
-  end if;
-  return v_team;
-end;
-$$;
-
+-- Invitations belong to their team in the audit log (private.audit).
 create trigger team_invitations_audit after insert or update or delete on public.team_invitations
   for each row execute function private.audit();
 

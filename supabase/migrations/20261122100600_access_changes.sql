@@ -10,7 +10,8 @@
 -- =====================================================================================================
 
 create table public.access_changes (
-  id bigint generated always as identity primary key,
+  -- Random, as every id a client sees: a global counter would count other teams' changes.
+  id uuid primary key default gen_random_uuid(),
   -- The team whose members (or one of them) lost access. No foreign key: a deleted team's removals are
   -- recorded while the team row goes away.
   team_id uuid not null,

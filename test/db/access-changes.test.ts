@@ -6,7 +6,7 @@ import { freshDb, withAal2, type TestDb } from '../support/db.js';
 import { buildWorld, type World } from './world.js';
 
 interface AccessChange {
-  id: number;
+  id: string;
   team_id: string;
   reason: string;
   user_id: string | null;
@@ -24,10 +24,14 @@ describe('access changes (what left a teammate\'s view)', function () {
   });
   afterEach(() => t.close());
 
-  const newest = async (since: number) =>
-    t.admin<AccessChange>('select id::int, team_id, reason, user_id, project_id, session_id from public.access_changes where id > $1 order by id', [since]);
-  const lastId = async () => (await t.admin<{ id: number | null }>('select max(id)::int as id from public.access_changes'))[0]!.id ?? 0;
-  const visibleTo = async (actor: keyof World['users'], id: number) =>
+  // Ids are random (a counter would count other teams' changes): "newest" is what was not there at the mark.
+  const newest = async (mark: string[]) =>
+    t.admin<AccessChange>(
+      'select id::text, team_id, reason, user_id, project_id, session_id from public.access_changes where id::text <> all($1::text[]) order by created_at',
+      [mark],
+    );
+  const lastId = async () => (await t.admin<{ id: string }>('select id::text from public.access_changes')).map((r) => r.id);
+  const visibleTo = async (actor: keyof World['users'], id: string) =>
     (await t.query(w.users[actor], 'select id from public.access_changes where id = $1', [id])).length === 1;
 
   it('unsharing a team session records it for the team: every member reads it, nobody else', async () => {
@@ -41,8 +45,8 @@ describe('access changes (what left a teammate\'s view)', function () {
     const rows = await newest(from);
     assert.equal(rows.length, 1);
     assert.deepEqual(
-      { ...rows[0], id: 0 },
-      { id: 0, team_id: w.A.teamId, reason: 'session_unshared', user_id: null, project_id: null, session_id: w.A.teamSessionId },
+      { ...rows[0], id: '' },
+      { id: '', team_id: w.A.teamId, reason: 'session_unshared', user_id: null, project_id: null, session_id: w.A.teamSessionId },
     );
     for (const who of ['A.owner', 'A.admin', 'A.member', 'A.viewer'] as const) assert.ok(await visibleTo(who, rows[0]!.id), who);
     for (const who of ['B.owner', 'B.member', 'outsider'] as const) assert.ok(!(await visibleTo(who, rows[0]!.id)), who);
@@ -95,7 +99,7 @@ describe('access changes (what left a teammate\'s view)', function () {
 
   it('keeps access changes for a day: older ones go when the next is recorded', async () => {
     await t.admin(`update public.access_changes set created_at = now() - interval '25 hours'`);
-    const stale = await t.admin<{ id: number }>('select id::int from public.access_changes');
+    const stale = await t.admin<{ id: string }>('select id::text from public.access_changes');
     assert.ok(stale.length > 0);
     await t.rpc(withAal2(w.users['A.owner']), 'remove_team_member', { p_team_id: w.A.teamId, p_user_id: w.users['A.viewer'].id });
     const left = await t.admin<{ reason: string }>('select reason from public.access_changes');

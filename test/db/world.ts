@@ -31,7 +31,7 @@ export interface Tenant {
   /** The queued chunk's vector, as text. */
   pendingEmbedding: string;
   apiKeyId: string;
-  usageId: number;
+  usageId: string;
 }
 
 export interface World {
@@ -43,7 +43,7 @@ export interface World {
   /** A's pending invitation of the outsider's email address. */
   invitationId: string;
   /** Access changes as the triggers record them: A's team session unshared, the outsider removed from A. */
-  accessChanges: { sessionUnshared: number; outsiderRemoved: number };
+  accessChanges: { sessionUnshared: string; outsiderRemoved: string };
   /** A folder A.member mapped to the A project by choice. */
   folderChoice: { rootUri: string };
 }
@@ -64,7 +64,7 @@ export async function buildWorld(t: TestDb): Promise<World> {
     const u = (role: Role) => (users as Record<string, TestUser>)[`${key}.${role}`] ?? extra[`${key}.${role}` as keyof typeof extra];
     const owner = u('owner');
     const member = u('member');
-    const team = await t.rpc<Row>(owner, 'create_team', { p_name: `Team ${key}`, p_slug: `team-${key.toLowerCase()}` });
+    const team = await t.rpc<Row>(owner, 'create_team', { p_name: `Team ${key}` });
     // Members join as people do: invited by email, then accepting it themselves.
     for (const role of ['admin', 'member', 'viewer'] as const) {
       const invitation = await t.rpc<Row>(withAal2(owner), 'invite_member', { p_team_id: team.id, p_email: u(role).email, p_role: role });
@@ -98,8 +98,8 @@ export async function buildWorld(t: TestDb): Promise<World> {
       'select p.chunk_id::text as id, c.embedding::text as embedding from public.kb_ann_pending p join public.kb_chunks c on c.id = p.chunk_id where p.project_id = $1',
       [project.id],
     );
-    const key_ = await t.rpc<Row>(member, 'create_api_key', { p_name: `key of ${key}`, p_key_hash: sha(`key-${key}`), p_prefix: `cairn_${key}` });
-    const usage = await t.rpc<{ id: number }>(member, 'record_usage', { p_model: 'gpt', p_prompt_tokens: 10, p_completion_tokens: 5, p_session_id: teamSession.id, p_message_id: message.id });
+    const key_ = await t.rpc<Row>(member, 'create_api_key', { p_name: `key of ${key}` });
+    const usage = await t.rpc<Row>(member, 'record_usage', { p_model: 'gpt', p_prompt_tokens: 10, p_completion_tokens: 5, p_session_id: teamSession.id, p_message_id: message.id });
     return {
       teamId: team.id,
       projectId: project.id,
@@ -126,7 +126,7 @@ export async function buildWorld(t: TestDb): Promise<World> {
   const invitation = await t.rpc<Row>(withAal2(users['A.owner']), 'invite_member', { p_team_id: A.teamId, p_email: users.outsider.email });
   const revoke = async (sql: string, params: unknown[]) => {
     await t.admin(sql, params);
-    return (await t.admin<{ id: number }>('select max(id) as id from public.access_changes'))[0]!.id;
+    return (await t.admin<Row>('select id::text from public.access_changes order by created_at desc limit 1'))[0]!.id;
   };
   const accessChanges = {
     sessionUnshared: await revoke(`select private.record_access_change($1, 'session_unshared', p_session_id => $2)`, [A.teamId, A.teamSessionId]),

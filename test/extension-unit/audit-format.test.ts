@@ -15,7 +15,7 @@ const members: TeamMember[] = [
 
 let nextId = 1;
 function entry(table: string, action: AuditEntry['action'], oldValues: Record<string, unknown> | null, newValues: Record<string, unknown> | null, actorId: string | null = ana): AuditEntry {
-  return { id: nextId++, actorId, action, table, recordId: 'r1', oldValues, newValues, at: '2026-11-22T01:05:00.000Z' };
+  return { id: `00000000-0000-4000-8000-${String(nextId++).padStart(12, "0")}`, actorId, action, table, recordId: 'r1', oldValues, newValues, at: '2026-11-22T01:05:00.000Z' };
 }
 
 const session = { id: 's1', title: 'Release plan', visibility: 'private', project_id: 'p1', archived_at: null, message_count: 3, updated_at: 't1' };

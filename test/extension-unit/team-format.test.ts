@@ -190,7 +190,8 @@ describe('team-format: projects a folder can map to', () => {
     assert.deepEqual(
       rows.map((r) => [r.label, r.description, r.projectId]),
       [
-        ["Use this folder's own project", 'forget a choice made here: the project of its git remote, else a personal one', null],
+        ["Use this folder's own project", 'forget a choice made here: the project you made for it, else a personal one', null],
+        ['Keep this folder personal', 'its own personal project; nothing goes to a team', null],
         ['api', 'team Alpha', 'p-api'],
         ['cairn', 'team Alpha · current', 'p-cairn'],
         ['web', 'team Zeta', 'p-web'],

@@ -21,7 +21,7 @@ import {
   type JwtClaims,
   type SqlDb,
 } from '../../daemon/src/store/sql.js';
-import { StoreError } from '../../daemon/src/store/types.js';
+import { StoreError, type Store } from '../../daemon/src/store/types.js';
 
 const templates = new Map<string, Promise<Blob>>();
 
@@ -162,6 +162,11 @@ export async function freshDb(migrationsDir?: string): Promise<TestDb> {
     close: () => db.close(),
   };
   return self;
+}
+
+/** The SQL API as one user, through the same runAsUser path the stores use: a Store for code under test. */
+export function storeAs(db: TestDb, user: TestUser): Store {
+  return { rpc: (fn: string, args?: Record<string, unknown>) => db.rpc(user, fn, args), user: () => ({ id: user.id, email: user.email }) } as unknown as Store;
 }
 
 /** Asserts that `work` fails with a StoreError of `kind` whose message matches; returns the error. */

@@ -3,6 +3,12 @@
  * written through the SQL API (`list_messages`, `append_message`) as the acting user, so RLS scopes it to
  * sessions that user may see. `forModel()` fits the history into a token budget, dropping the oldest turns
  * whole (keeping the system prompt) so a long session never overflows the model's context.
+ *
+ * Who speaks to the model: the system prompt comes only from the agent definition (no stored row is ever a
+ * system message), and only the acting user's own rows keep their roles (their questions, their model's
+ * replies and tool steps). Every other author's rows, whatever role they were stored with, reach the model
+ * as user content that names its author, so a teammate's text can never pose as the system, the model or a
+ * tool result in someone else's session.
  */
 import { BaseListChatMessageHistory } from '@langchain/core/chat_history';
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, trimMessages, type BaseMessage } from '@langchain/core/messages';
@@ -14,7 +20,7 @@ export interface MessageRow {
   id: string;
   session_id: string;
   seq: number;
-  role: 'user' | 'assistant' | 'system' | 'tool';
+  role: 'user' | 'assistant' | 'tool';
   content: string;
   status: 'streaming' | 'complete' | 'cancelled' | 'failed';
   author_id: string | null;
@@ -39,17 +45,49 @@ export async function listAllMessages(store: Store, sessionId: string, signal?: 
   }
 }
 
+/** Whose history it is, and how other authors are named to the model. */
+export interface Attribution {
+  /** The acting user; null when unknown, which makes every row someone else's. */
+  me: string | null;
+  /** Names of other authors (display name or email), for the lines that attribute their messages. */
+  names?(authorIds: string[]): Promise<Map<string, string>>;
+}
+
+/** How another author is named to the model. */
+function authorLabel(authorId: string | null, names: ReadonlyMap<string, string>): string {
+  if (!authorId) return 'a former member (account deleted)';
+  // A display name is the teammate's own text: one short line, no brackets.
+  const name = names.get(authorId)?.replace(/[\r\n[\]]+/g, ' ').trim().slice(0, 100);
+  return name || `teammate ${authorId.slice(0, 8)}`;
+}
+
+/**
+ * Another person's row as the model sees it: user content saying who wrote it. Their model's replies are
+ * quoted the same way (nothing another daemon stored is trusted as this model's words); their tool steps
+ * are left out. Null when there is nothing to show.
+ */
+function quoted(r: MessageRow, names: ReadonlyMap<string, string>): HumanMessage | null {
+  if (r.content.length === 0 || r.status === 'streaming') return null;
+  const who = authorLabel(r.author_id, names);
+  if (r.role === 'user') return new HumanMessage({ id: r.id, content: `[Message from ${who}]\n${r.content}` });
+  if (r.role === 'assistant') return new HumanMessage({ id: r.id, content: `[Reply the assistant gave ${who}]\n${r.content}` });
+  return null;
+}
+
 /**
  * Rows to LangChain messages. A reply's tool calls and results are stored after the reply row (which exists
  * from the first token on) and point back to it with `metadata.replyId`; here they are put back before the
  * reply, in the order the model saw them. Replies still streaming are left out, and so are tool calls whose
- * results never arrived (a cancel during a tool), which OpenAI-compatible APIs reject.
+ * results never arrived (a cancel during a tool), which OpenAI-compatible APIs reject. Only `me`'s rows keep
+ * their roles (and only their own tool steps join their replies); other authors' rows are quoted as user
+ * content naming the author (`names`).
  */
-export function rowsToMessages(rows: MessageRow[]): BaseMessage[] {
+export function rowsToMessages(rows: MessageRow[], me: string | null, names: ReadonlyMap<string, string> = new Map()): BaseMessage[] {
+  const mine = (r: MessageRow) => me !== null && r.author_id === me;
   const byReply = new Map<string, MessageRow[]>();
   for (const r of rows) {
     const replyId = typeof r.metadata?.replyId === 'string' ? r.metadata.replyId : null;
-    if (replyId) {
+    if (replyId && mine(r)) {
       const list = byReply.get(replyId) ?? [];
       list.push(r);
       byReply.set(replyId, list);
@@ -70,9 +108,13 @@ export function rowsToMessages(rows: MessageRow[]): BaseMessage[] {
     }
   };
   for (const r of rows) {
+    if (!mine(r)) {
+      const q = quoted(r, names);
+      if (q) out.push(q);
+      continue;
+    }
     if (typeof r.metadata?.replyId === 'string') continue;
     if (r.role === 'user') out.push(new HumanMessage({ content: r.content, id: r.id }));
-    else if (r.role === 'system') out.push(new SystemMessage({ content: r.content, id: r.id }));
     else if (r.role === 'assistant') {
       if (r.status === 'streaming') continue;
       emitToolSteps(byReply.get(r.id) ?? []);
@@ -94,12 +136,17 @@ export class SqlChatMessageHistory extends BaseListChatMessageHistory {
     readonly sessionId: string,
     /** Set on tool steps so they are read back before the reply they belong to. */
     private readonly replyId: string | null = null,
+    /** Whose history it is; by default the store's acting user, with other authors named by a short id. */
+    private readonly attribution: Attribution = { me: store.user?.()?.id ?? null },
   ) {
     super();
   }
 
   async getMessages(): Promise<BaseMessage[]> {
-    return rowsToMessages(await listAllMessages(this.store, this.sessionId));
+    const rows = await listAllMessages(this.store, this.sessionId);
+    const { me, names } = this.attribution;
+    const others = [...new Set(rows.filter((r) => r.author_id !== null && r.author_id !== me).map((r) => r.author_id!))];
+    return rowsToMessages(rows, me, others.length > 0 && names ? await names(others) : new Map());
   }
 
   async addMessage(message: BaseMessage): Promise<void> {
@@ -112,7 +159,6 @@ export class SqlChatMessageHistory extends BaseListChatMessageHistory {
     const metadata = { ...(this.replyId ? { replyId: this.replyId } : {}), ...extra.metadata };
     const common = { p_session_id: this.sessionId, p_content: textOf(message), p_status: extra.status ?? 'complete', p_metadata: metadata };
     if (type === 'human') return this.store.rpc<MessageRow>('append_message', { ...common, p_role: 'user' });
-    if (type === 'system') return this.store.rpc<MessageRow>('append_message', { ...common, p_role: 'system' });
     if (type === 'tool') {
       const t = message as ToolMessage;
       return this.store.rpc<MessageRow>('append_message', { ...common, p_role: 'tool', p_tool_call_id: t.tool_call_id, p_name: t.name ?? null });
@@ -125,6 +171,7 @@ export class SqlChatMessageHistory extends BaseListChatMessageHistory {
         p_tool_calls: calls.length > 0 ? calls.map((c) => ({ id: c.id ?? '', name: c.name, args: c.args })) : null,
       });
     }
+    // System prompts live in the agent definition, never in a session.
     throw new Error(`Messages of type ${type} cannot be stored in a session.`);
   }
 

@@ -142,6 +142,8 @@ export class ChatOrchestrator {
    * before the model request. Access is still checked on every message, by `append_message`.
    */
   private readonly sessions = new Map<string, SessionRow>();
+  /** Team members' names per project, for attributing their messages to the model (see authorNames). */
+  private readonly memberNames = new Map<string, { at: number; names: Map<string, string> }>();
 
   private remember(row: SessionRow): void {
     if (this.sessions.size >= 1000) this.sessions.delete(this.sessions.keys().next().value!);
@@ -410,7 +412,10 @@ export class ChatOrchestrator {
     const sessionId = session.id;
     const topic = `session:${sessionId}`;
     const maxToolCalls = this.options.maxToolCalls;
-    const history = new SqlChatMessageHistory(store, sessionId, replyId);
+    const history = new SqlChatMessageHistory(store, sessionId, replyId, {
+      me: store.user()?.id ?? null,
+      names: (ids) => this.authorNames(store, session.project_id, ids),
+    });
     const system = ctx.workspace ? `${agent.systemPrompt}\nThe workspace folder is ${ctx.workspace.root}.` : agent.systemPrompt;
     const fitted = await history.forModel(system, this.options.historyTokens);
     if (fitted.dropped > 0) ctx.metadata.historyTrimmed = { droppedMessages: fitted.dropped, keptTokens: fitted.tokens };
@@ -493,6 +498,35 @@ export class ChatOrchestrator {
         });
       }
     }
+  }
+
+  /**
+   * Names of other authors in a team session (display name, else email), as the team's member list gives
+   * them; cached a minute per project. A courtesy: without it authors are named by a short id.
+   */
+  private async authorNames(store: Store, projectId: string | null, ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (!projectId) return out;
+    let known = this.memberNames.get(projectId);
+    if (!known || Date.now() - known.at > 60_000 || ids.some((id) => !known!.names.has(id))) {
+      try {
+        const projects = await store.rpc<Array<{ id: string; team_id: string | null }>>('list_projects', {});
+        const teamId = projects.find((p) => p.id === projectId)?.team_id;
+        const members = teamId
+          ? await store.rpc<Array<{ user_id: string; email: string | null; display_name: string | null }>>('list_team_members', { p_team_id: teamId })
+          : [];
+        known = { at: Date.now(), names: new Map(members.map((m) => [m.user_id, m.display_name ?? m.email ?? ''])) };
+        if (this.memberNames.size >= 100) this.memberNames.delete(this.memberNames.keys().next().value!);
+        this.memberNames.set(projectId, known);
+      } catch {
+        return out;
+      }
+    }
+    for (const id of ids) {
+      const name = known.names.get(id);
+      if (name) out.set(id, name);
+    }
+    return out;
   }
 
   private async makeTitle(store: Store, question: string, answer: string, choice: ModelChoice | null): Promise<string> {

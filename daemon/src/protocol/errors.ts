@@ -25,6 +25,7 @@ export const RpcErrorCodes = {
   ProviderError: -31911,
   QuotaExceeded: -31912,
   NotImplementedInStore: -31913,
+  ProjectChoiceNeeded: -31914,
 } as const;
 
 export type ErrorCodeName = keyof typeof RpcErrorCodes;
@@ -49,6 +50,10 @@ export const RpcErrorDescriptions: Record<ErrorCodeName, string> = {
   ProviderError: 'The model or embedding provider failed (wrong key or URL, timeout, bad answer).',
   QuotaExceeded: 'A usage quota was exceeded.',
   NotImplementedInStore: 'The current store cannot do this (for example, backup outside the embedded store).',
+  ProjectChoiceNeeded:
+    "The folder's git remote matches a project of a team the user has not used with this folder, so it is not mapped " +
+    'until they choose: `data.candidates` lists those projects with their teams. Answer with `workspace/chooseProject` ' +
+    '(a candidate\'s `projectId`, or `personal: true` to keep the folder personal); the answer is remembered.',
 };
 
 /** An error a handler throws to answer with a typed application error. */

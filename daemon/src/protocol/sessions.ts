@@ -19,7 +19,8 @@ export const Session = z.object({
 });
 export type Session = z.infer<typeof Session>;
 
-export const MessageRole = z.enum(['user', 'assistant', 'system', 'tool']);
+/** What a stored message can be: what a person writes, and what their model and tools answered (no 'system': system prompts come only from the agent). */
+export const MessageRole = z.enum(['user', 'assistant', 'tool']);
 export const MessageStatus = z.enum(['streaming', 'complete', 'cancelled', 'failed']);
 
 export const ToolCall = z.object({ id: z.string(), name: z.string(), args: z.record(z.string(), z.unknown()) });

@@ -8,13 +8,30 @@ export const projectSchema = z.object({
   teamId: z.string().nullable(),
 });
 
+/** One entry of a `ProjectChoiceNeeded` error's `data.candidates`: a team project the folder's remote matches. */
+export const projectCandidateSchema = z.object({
+  projectId: z.string().describe('The team project.'),
+  projectName: z.string(),
+  teamId: z.string(),
+  teamName: z.string().describe('The name of the team the project belongs to, for the user to recognise it.'),
+});
+
+/** `data` of a `ProjectChoiceNeeded` error. */
+export const projectChoiceNeededSchema = z.object({
+  root: z.string().describe('The folder, as given.'),
+  gitRemote: z.string().describe("The folder's normalised git remote (host/org/repo)."),
+  candidates: z.array(projectCandidateSchema).describe('Team projects with that remote that the user can read, by team name.'),
+});
+
 export const workspaceRequests = {
   'workspace/resolveProject': request('workspace/resolveProject', {
     summary:
-      'The project of a workspace folder, created on first use: the same git remote maps to the same project for every teammate; a plain folder gets a personal project.',
+      'The project of a workspace folder, never one the user did not choose: their choice for the folder (workspace/chooseProject), ' +
+      'else the project they already use for it, else a personal project (created on first use). When the git remote matches a ' +
+      'project of a team the user has not used with this folder, nothing is mapped: ProjectChoiceNeeded lists the candidates to ask about.',
     params: z.object({ root: z.string().min(1).describe('Absolute path of the workspace folder.') }),
     result: projectSchema,
-    errors: ['NotSignedIn', 'PermissionDenied'],
+    errors: ['NotSignedIn', 'PermissionDenied', 'ProjectChoiceNeeded'],
     example: {
       params: { root: '/home/ada/src/cairn' },
       result: { id: '3d0f6a43-0c2e-4f0e-9d36-0f1f9a3a7d21', name: 'cairn', teamId: null },
@@ -32,15 +49,20 @@ export const workspaceRequests = {
   }),
   'workspace/chooseProject': request('workspace/chooseProject', {
     summary:
-      'Maps a workspace folder to a project the user can read (a fork or a folder without the team\'s git remote ' +
-      'joins the team project), or forgets the choice with projectId null. Only this user\'s mapping changes; ' +
-      'it falls back to the usual one if they lose access to the project. Returns the project the folder now maps to.',
+      'Maps a workspace folder to a project the user can read (a clone of a team\'s repository, a fork, or a folder without ' +
+      'the team\'s git remote joins the team project), keeps it personal (personal: true), or forgets the choice with projectId ' +
+      'null. The answer to ProjectChoiceNeeded; remembered, and only this user\'s mapping changes. It falls back to the usual ' +
+      'mapping if they lose access to the project. Returns the project the folder now maps to.',
     params: z.object({
       root: z.string().min(1).describe('Absolute path of the workspace folder.'),
-      projectId: z.guid().nullable().describe('The project to map the folder to, or null to forget the choice.'),
+      projectId: z.guid().nullable().describe('The project to map the folder to, or null (to forget the choice, or with personal).'),
+      personal: z
+        .literal(true)
+        .optional()
+        .describe("Keep the folder personal: its own personal project (created if needed), remembered. projectId must be null."),
     }),
     result: projectSchema,
-    errors: ['NotSignedIn', 'NotFound', 'InvalidInput'],
+    errors: ['NotSignedIn', 'NotFound', 'InvalidInput', 'ProjectChoiceNeeded'],
     example: {
       params: { root: '/home/ada/src/cairn-fork', projectId: '3d0f6a43-0c2e-4f0e-9d36-0f1f9a3a7d21' },
       result: { id: '3d0f6a43-0c2e-4f0e-9d36-0f1f9a3a7d21', name: 'cairn', teamId: '0b8e7c52-4f1a-4d7e-9a61-2c3d4e5f6a7b' },

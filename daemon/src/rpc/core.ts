@@ -191,6 +191,9 @@ export function registerCore(rpc: RpcServer, deps: DaemonDeps, info: CoreInfo): 
 
   rpc.handle('workspace/chooseProject', async (params) => {
     if (!isAbsolute(params.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
-    return chooseProject(store, params.root, params.projectId);
+    if (params.personal && params.projectId !== null) {
+      throw new RpcError('InvalidInput', 'give a projectId, or personal: true with projectId null, not both', { field: 'personal' });
+    }
+    return chooseProject(store, params.root, { projectId: params.projectId, personal: params.personal === true });
   });
 }

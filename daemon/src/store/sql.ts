@@ -163,6 +163,8 @@ const KIND_BY_SQLSTATE: Record<string, StoreErrorKind> = {
   '42501': 'permission_denied',
   P0002: 'not_found',
   '23505': 'conflict',
+  // ensure_project: the folder's repository is a team project this user has not chosen for it (docs/sql-api.md).
+  CR001: 'conflict',
   '40001': 'conflict',
   '40P01': 'conflict',
   '28000': 'not_signed_in',

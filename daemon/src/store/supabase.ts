@@ -64,6 +64,8 @@ const KIND_BY_SQLSTATE: Record<string, StoreErrorKind> = {
   P0002: 'not_found',
   P0001: 'invalid_input',
   '23505': 'conflict',
+  // ensure_project: the folder's repository is a team project this user has not chosen for it (docs/sql-api.md).
+  CR001: 'conflict',
   '23503': 'invalid_input',
   '40001': 'conflict',
   '40P01': 'conflict',

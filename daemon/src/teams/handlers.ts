@@ -44,7 +44,7 @@ interface MyInvitationRow {
   expires_at: string;
 }
 interface AuditRow {
-  id: number | string;
+  id: string;
   actor_id: string | null;
   action: 'insert' | 'update' | 'delete';
   table_name: string;
@@ -97,7 +97,7 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
     return rows.map((t) => ({ id: t.id, name: t.name, slug: t.slug, role: t.role ?? 'viewer', createdAt: iso(t.created_at) }));
   });
   registry.handle('teams/create', async (p, { store }) => {
-    const row = await store.rpc<TeamRow>('create_team', { p_name: p.name, p_slug: p.slug ?? null });
+    const row = await store.rpc<TeamRow>('create_team', { p_name: p.name });
     return teamWithRole(store, row.id);
   });
   registry.handle('teams/rename', async (p, { store }) => {
@@ -157,7 +157,7 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
       p_before_id: p.beforeId ?? null,
     });
     return rows.map((r) => ({
-      id: Number(r.id),
+      id: r.id,
       actorId: r.actor_id,
       action: r.action,
       table: r.table_name,

@@ -1,10 +1,14 @@
 /**
- * Maps a workspace folder to its project row, so the same repository lands in the same project for every
- * teammate (by normalised git remote) and a plain folder gets a personal project (by its path).
+ * Maps a workspace folder to its project row, never to one the user did not choose (the database decides:
+ * `ensure_project`): their choice for the folder, else the project they already use for it, else a personal
+ * project. A folder whose git remote matches a project of a team the user has not used with this folder is
+ * not mapped: `ProjectChoiceNeeded` carries the candidates (with team names) for the client to ask, and the
+ * answer (`chooseProject`) is remembered per user in the database.
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { Store } from '../store/types.js';
+import { RpcError } from '../protocol/errors.js';
+import { StoreError, type Store } from '../store/types.js';
 
 export interface ProjectRef {
   id: string;
@@ -55,6 +59,16 @@ interface ProjectRow {
 
 const toRef = (row: ProjectRow): ProjectRef => ({ id: row.id, name: row.name, teamId: row.team_id });
 
+/** `ensure_project`'s SQLSTATE for "the remote matches a team project this user has not chosen for the folder". */
+export const CHOICE_NEEDED_SQLSTATE = 'CR001';
+
+interface CandidateRow {
+  project_id: string;
+  project_name: string;
+  team_id: string;
+  team_name: string;
+}
+
 /** The real path of a workspace root, so a folder reached through a symlink maps to the same project. */
 export async function canonicalRoot(root: string): Promise<string> {
   return realpath(root).catch(() => resolve(root));
@@ -63,21 +77,43 @@ export async function canonicalRoot(root: string): Promise<string> {
 /** How a folder is named in the database (`projects.root_uri`, `project_folders.root_uri`). */
 export const folderUri = (root: string): string => `file://${resolve(root)}`;
 
-/** The project for a workspace root, created on first use; cached per store and root. */
+/**
+ * The project for a workspace root, created on first use (a personal one); cached per store and root.
+ * Throws `ProjectChoiceNeeded` (with the candidates) while the folder waits for the user's choice.
+ */
 export async function resolveProject(store: Store, root: string): Promise<ProjectRef> {
   const abs = resolve(root);
   let byRoot = cache.get(store);
   if (!byRoot) cache.set(store, (byRoot = new Map()));
   const hit = byRoot.get(abs);
   if (hit) return hit;
-  const row = await store.rpc<ProjectRow>('ensure_project', {
-    p_root_uri: folderUri(abs),
-    p_name: basename(abs) || abs,
-    p_git_remote: await readGitRemote(abs),
-  });
+  const remote = await readGitRemote(abs);
+  let row: ProjectRow;
+  try {
+    row = await store.rpc<ProjectRow>('ensure_project', { p_root_uri: folderUri(abs), p_name: basename(abs) || abs, p_git_remote: remote });
+  } catch (err) {
+    if (!(err instanceof StoreError) || err.sqlstate !== CHOICE_NEEDED_SQLSTATE || !remote) throw err;
+    const candidates = await store.rpc<CandidateRow[]>('list_project_candidates', { p_git_remote: remote });
+    throw new RpcError(
+      'ProjectChoiceNeeded',
+      `This folder's repository (${remote}) is a project of ${teamList(candidates)}, which you have not used with this folder. ` +
+        'Choose that project for it, or keep it personal (Cairn: Choose Project for This Folder).',
+      {
+        root,
+        gitRemote: remote,
+        candidates: candidates.map((c) => ({ projectId: c.project_id, projectName: c.project_name, teamId: c.team_id, teamName: c.team_name })),
+      },
+    );
+  }
   const ref = toRef(row);
   byRoot.set(abs, ref);
   return ref;
+}
+
+function teamList(candidates: CandidateRow[]): string {
+  const names = [...new Set(candidates.map((c) => `team ${c.team_name}`))];
+  if (names.length === 0) return 'a team';
+  return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
 /** The projects the user can read, by name. */
@@ -86,12 +122,25 @@ export async function listProjects(store: Store): Promise<ProjectRef[]> {
 }
 
 /**
- * Maps a folder to a project by the user's choice (null forgets it), under both names the daemon may use
- * for it (as given and with symlinks resolved: chat and the index name folders differently), and returns
- * the project the folder now resolves to.
+ * Maps a folder to a project by the user's choice: a project they can read, their personal project
+ * (`personal`), or nothing (projectId null forgets the choice). Recorded under both names the daemon may use
+ * for the folder (as given and with symlinks resolved: chat and the index name folders differently).
+ * Returns the project the folder now resolves to.
  */
-export async function chooseProject(store: Store, root: string, projectId: string | null): Promise<ProjectRef> {
-  const names = new Set([resolve(root), await canonicalRoot(root)]);
+export async function chooseProject(store: Store, root: string, choice: { projectId: string | null; personal?: boolean }): Promise<ProjectRef> {
+  const abs = resolve(root);
+  const names = new Set([abs, await canonicalRoot(root)]);
+  let projectId = choice.projectId;
+  if (choice.personal) {
+    const own = await store.rpc<ProjectRow>('ensure_project', {
+      p_root_uri: folderUri(abs),
+      p_name: basename(abs) || abs,
+      p_git_remote: await readGitRemote(abs),
+      p_personal: true,
+    });
+    names.delete(abs);
+    projectId = own.id;
+  }
   for (const name of names) await store.rpc('choose_project', { p_root_uri: folderUri(name), p_project_id: projectId });
   forgetProjects(store);
   return resolveProject(store, root);

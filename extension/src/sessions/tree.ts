@@ -7,6 +7,7 @@ import type { ResultOf } from '../../../daemon/src/protocol/index.js';
 import type { Ctx } from '../ctx.js';
 import { explain } from '../errors.js';
 import { describeError, log } from '../log.js';
+import { askProjectChoice } from '../teams/projects.js';
 
 export type SessionRow = ResultOf<'sessions/list'>['sessions'][number];
 
@@ -64,7 +65,11 @@ export class SessionsTree implements vscode.TreeDataProvider<Node> {
     try {
       const root = this.ctx.workspaceRoot();
       if (root) {
-        const p = await client.request('workspace/resolveProject', { root }).catch(() => null);
+        // A folder waiting for the user's choice of project (ProjectChoiceNeeded) is asked about once.
+        const p = await client.request('workspace/resolveProject', { root }).catch((err: unknown) => {
+          askProjectChoice(err, root);
+          return null;
+        });
         if (p) this.projectNames.set(p.id, p.name);
       }
       this.me = (await client.request('auth/status', {})).user?.id;

@@ -177,6 +177,8 @@ export interface ProjectChoice {
   description: string;
   /** null: forget the choice and use the folder's own project (by git remote, else a personal one). */
   projectId: string | null;
+  /** Keep the folder personal: its own personal project, remembered (projectId null). */
+  personal?: true;
 }
 
 /**
@@ -191,9 +193,10 @@ export function projectChoices(projects: readonly Project[], teams: readonly Pic
   return [
     {
       label: "Use this folder's own project",
-      description: 'forget a choice made here: the project of its git remote, else a personal one',
+      description: 'forget a choice made here: the project you made for it, else a personal one',
       projectId: null,
     },
+    { label: 'Keep this folder personal', description: 'its own personal project; nothing goes to a team', projectId: null, personal: true },
     ...sorted.map((p) => ({
       label: p.name,
       description: p.id === currentId ? `${owner(p)} · current` : owner(p),
