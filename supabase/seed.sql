@@ -56,7 +56,7 @@ declare
   v_reply uuid;
   v_embedding text;
 begin
-  if exists (select 1 from public.teams where slug = 'acme') then
+  if exists (select 1 from public.teams where name = 'Acme' and created_by = v_ada) then
     return;
   end if;
 
@@ -66,7 +66,7 @@ begin
     'aal', 'aal2', 'session_id', gen_random_uuid())::text, true);
   set local role authenticated;
 
-  select id into v_team from public.create_team('Acme', 'acme');
+  select id into v_team from public.create_team('Acme');
   select id into v_invitation from public.invite_member(v_team, 'grace@example.com', 'member');
 
   -- Grace accepts the invitation herself (joining is always the invitee's own act).

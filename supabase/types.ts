@@ -491,13 +491,7 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "create_api_key":
-{ Args: { "p_name": string }; Returns: {
-              "created_at": string,
-"id": string,
-"key": string,
-"name": string,
-"prefix": string
-            }
+{ Args: { "p_name": string }; Returns: Record<string, unknown>
                            },
 "create_session":
 { Args: { "p_agent_id"?: string,"p_project_id"?: string,"p_title"?: string,"p_visibility"?: string }; Returns: {
@@ -796,10 +790,7 @@ isOneToOne: false
                            },
 "list_project_candidates":
 { Args: { "p_git_remote": string }; Returns: {
-              "project_id": string,
-"project_name": string,
-"team_id": string,
-"team_name": string
+              "project_id": string,"project_name": string,"team_id": string,"team_name": string
             }[]
                            },
 "list_projects":
@@ -872,7 +863,7 @@ isOneToOne: false
 { Args: { "p_completion_tokens": number,"p_kind"?: string,"p_message_id"?: string,"p_model": string,"p_prompt_tokens": number,"p_session_id"?: string }; Returns: {
               "completion_tokens": number,
 "created_at": string,
-"id": number,
+"id": string,
 "kind": string,
 "message_id": string | null,
 "model": string,
