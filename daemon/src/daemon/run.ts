@@ -4,8 +4,9 @@
  * to that daemon instead (only one process may own a database).
  */
 import type { Readable, Writable } from 'node:stream';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { cairnHome } from '../config.js';
+import { openDaemonSocket } from '../protocol/client/client.js';
 import { daemonUrl, findRunningDaemon, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
 import type { Subsystem } from '../rpc/registry.js';
 import { defaultLimits } from '../rpc/server.js';
@@ -90,12 +91,15 @@ async function waitForDiscovery(home: string, timeoutMs: number): Promise<Discov
 }
 
 /** Relays newline-delimited JSON-RPC on stdio to a running daemon's WebSocket, frame for frame. */
-function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Promise<number> {
+async function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Promise<number> {
+  let ws: WebSocket;
+  try {
+    ws = await openDaemonSocket(info);
+  } catch (err) {
+    process.stderr.write(`cairn daemon --stdio: cannot reach the running daemon: ${(err as Error).message}\n`);
+    return 1;
+  }
   return new Promise((resolve) => {
-    const ws = new WebSocket(daemonUrl(info), {
-      headers: { Authorization: `Bearer ${info.token}` },
-      maxPayload: 64 * 1024 * 1024,
-    });
     // Lines sent minus answers received: the bridge exits at end of input once every answer is out.
     let unanswered = 0;
     let inputEnded = false;
@@ -117,13 +121,11 @@ function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Pr
           `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -31906, message: `frame of ${bytes} bytes is over the limit; it was skipped`, data: { limit: 'maxFrameBytes' } } })}\n`,
         ),
     );
-    ws.on('open', () => {
-      stdin.on('data', (chunk: Buffer | string) => splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
-      stdin.once('end', () => {
-        splitter.end();
-        inputEnded = true;
-        maybeFinish();
-      });
+    stdin.on('data', (chunk: Buffer | string) => splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    stdin.once('end', () => {
+      splitter.end();
+      inputEnded = true;
+      maybeFinish();
     });
     ws.on('message', (data) => {
       const text = String(data);
@@ -132,7 +134,7 @@ function bridgeStdio(info: DiscoveryInfo, stdin: Readable, stdout: Writable): Pr
       maybeFinish();
     });
     ws.on('error', (err) => {
-      process.stderr.write(`cairn daemon --stdio: cannot reach the running daemon: ${err.message}\n`);
+      process.stderr.write(`cairn daemon --stdio: connection to the running daemon failed: ${err.message}\n`);
       resolve(1);
     });
     ws.on('close', () => resolve(0));

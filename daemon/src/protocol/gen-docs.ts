@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { notifications, PROTOCOL_VERSION, requests, RpcErrorCodes, RpcErrorDescriptions, type ErrorCodeName } from './index.js';
+import { notifications, PROTOCOL_LIMITS, PROTOCOL_VERSION, requests, RpcErrorCodes, RpcErrorDescriptions, type ErrorCodeName } from './index.js';
 import type { NotificationDef, RequestDef } from './define.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -88,14 +88,27 @@ listens and removed when it stops (\`host\` is \`127.0.0.1\`, or \`::1\` with \`
 { "host": "127.0.0.1", "port": 40123, "pid": 4242, "token": "<64 hex chars>", "version": "0.1.0", "protocolVersion": ${PROTOCOL_VERSION}, "startedAt": "2026-11-22T00:00:00.000Z" }
 \`\`\`
 
-Every WebSocket upgrade must present the token, either as \`Authorization: Bearer <token>\` or, for clients that
-cannot set headers, as the subprotocol \`Sec-WebSocket-Protocol: cairn.token.<token>\` (the daemon echoes it
-back). A missing or wrong token gets HTTP 401 and an upgrade carrying an \`Origin\` header (a web browser) gets
-HTTP 403, both before any method runs. Tokens are compared in constant time. stdio needs no token: whoever
-spawned the process owns it.
+Every WebSocket upgrade must show it knows the token, in one of three ways:
 
-A discovery file is **stale** when its \`pid\` is not alive or its \`port\` does not accept connections (a crashed
-daemon); clients then start a new daemon, which replaces the file. One daemon runs per \`CAIRN_HOME\`
+- \`Authorization: Cairn-HMAC <proof>\` with \`X-Cairn-Nonce: <nonce>\`: a fresh random nonce (32 to 128 lowercase hex
+  characters, used once) and \`proof = hex(HMAC-SHA256(key = token, "cairn-client-v1:" + nonce))\`. The token itself
+  never crosses the socket. The daemon's 101 answer carries \`X-Cairn-Daemon-Proof: hex(HMAC-SHA256(key = token,
+  "cairn-daemon-v1:" + nonce))\`; **a client checks it before sending anything** and drops the connection when it
+  is missing or wrong (the Cairn clients do: \`DaemonIdentityError\`). This is the discovery handshake: after a
+  crash or reboot another local process may hold the port named in a stale \`daemon.json\`, and it must receive
+  neither the token nor the keys \`initialize\` carries. A replayed nonce gets HTTP 401.
+- \`Authorization: Bearer <token>\`, or for clients that cannot set headers the subprotocol
+  \`Sec-WebSocket-Protocol: cairn.token.<token>\` (the daemon echoes it back). These send the token and prove
+  nothing about the server; add \`X-Cairn-Nonce\` to get the daemon's proof in the 101 answer all the same.
+
+A missing or wrong credential gets HTTP 401 and an upgrade carrying an \`Origin\` header (a web browser) gets
+HTTP 403, both before any method runs. Proofs and tokens are compared in constant time. stdio needs no token:
+whoever spawned the process owns it. A plain HTTP \`GET /\` with the same two headers is answered 426 with
+\`X-Cairn-Daemon-Proof\`: a client can check the daemon without opening a connection.
+
+A discovery file is **stale** when its \`pid\` is not alive, its \`port\` does not accept connections, or what
+answers there cannot give the daemon's proof for a fresh nonce (a crashed daemon, a reused pid and port).
+Clients then remove the file and start a new daemon, which writes its own. One daemon runs per \`CAIRN_HOME\`
 (\`daemon.lock\`): a second \`cairn daemon\` prints the running one and exits 0.
 
 ## Lifecycle
@@ -136,10 +149,19 @@ request it reports on.
 | limit | value | going over |
 |---|---|---|
 | frame size | 8 MiB | WebSocket: closed with code 1009. stdio: the line is skipped and answered with \`TooLarge\` (id null). |
-| requests running per connection | 64 | answered \`Busy\` (${RpcErrorCodes.Busy}) at once; retry later |
-| connections | 32 | WebSocket closed with code 1013 and the reason \`too many connections\` |
-| topics per connection | 1024 | \`daemon/subscribe\` answers \`TooLarge\` |
-| unread output per WebSocket | 64 MiB | the connection is closed with code 1008 |
+| elements of one batch | ${PROTOCOL_LIMITS.maxBatchElements} | the whole batch is refused, unparsed, with one \`TooLarge\` (id null, \`data.limit\` \`maxBatchElements\`); none of it runs |
+| JSON values in one frame (each object, array, member, element) | ${PROTOCOL_LIMITS.maxFrameValues.toLocaleString('en-US')} | refused unparsed with \`TooLarge\` (id null, \`maxFrameValues\`) |
+| bytes of one response (a batch answer counted whole) | ${PROTOCOL_LIMITS.maxResponseBytes / 1024 / 1024} MiB | the answers that would go over are replaced by \`TooLarge\` (\`maxResponseBytes\`) for their ids |
+| requests running per connection | ${PROTOCOL_LIMITS.maxInFlight} | answered \`Busy\` (${RpcErrorCodes.Busy}) at once; every request counts, whatever its id (batch elements too); closing the connection cancels them all |
+| connections | ${PROTOCOL_LIMITS.maxConnections} | WebSocket closed with code 1013 and the reason \`too many connections\` |
+| TCP connections not yet authenticated | ${PROTOCOL_LIMITS.maxUnauthenticatedConnections} | the oldest waiting one is closed |
+| time to complete the authenticated upgrade | ${PROTOCOL_LIMITS.handshakeTimeoutMs / 1000} s | the TCP connection is closed |
+| topics per connection | ${PROTOCOL_LIMITS.maxTopicsPerConnection} | \`daemon/subscribe\` answers \`TooLarge\` |
+| unread output per WebSocket | ${PROTOCOL_LIMITS.maxUnreadOutputBytes / 1024 / 1024} MiB | the connection is closed with code 1008 |
+
+A batch runs 16 elements at a time with a turn of the event loop between, so other connections are served
+while it is answered. When the daemon runs out of file handles, a request that needs one is answered \`Busy\`
+with \`data.limit\` \`fileHandles\` and a message naming EMFILE, not \`InternalError\`.
 
 ## Errors
 

@@ -18,6 +18,7 @@ import { tasksRequests, tasksNotifications } from './tasks.js';
 
 export * from './define.js';
 export * from './errors.js';
+export * from './limits.js';
 
 /** Bumped on any incompatible change to a method or notification. */
 export const PROTOCOL_VERSION = 1;

@@ -7,7 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
+  PROTOCOL_LIMITS,
   notifications as declaredNotifications,
   requests as declaredRequests,
   RpcError,
@@ -26,7 +28,13 @@ import type { Connection, Handler, HandlerContext, HandlerRegistry, Logger, Prog
 export interface Limits {
   /** Largest frame accepted, in bytes. */
   maxFrameBytes: number;
-  /** Requests of one connection running at once; more are answered `Busy`. */
+  /** Elements of one batch; a larger batch is refused whole. */
+  maxBatchElements: number;
+  /** JSON values (objects, arrays and members) in one frame; a frame with more is refused unparsed. */
+  maxFrameValues: number;
+  /** Largest response frame, a batch answer counted whole; what would go over is answered `TooLarge`. */
+  maxResponseBytes: number;
+  /** Requests of one connection running at once, whatever their ids; more are answered `Busy`. */
   maxInFlight: number;
   /** Open connections; more are refused. */
   maxConnections: number;
@@ -35,11 +43,17 @@ export interface Limits {
 }
 
 export const defaultLimits: Limits = {
-  maxFrameBytes: 8 * 1024 * 1024,
-  maxInFlight: 64,
-  maxConnections: 32,
-  maxTopicsPerConnection: 1024,
+  maxFrameBytes: PROTOCOL_LIMITS.maxFrameBytes,
+  maxBatchElements: PROTOCOL_LIMITS.maxBatchElements,
+  maxFrameValues: PROTOCOL_LIMITS.maxFrameValues,
+  maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes,
+  maxInFlight: PROTOCOL_LIMITS.maxInFlight,
+  maxConnections: PROTOCOL_LIMITS.maxConnections,
+  maxTopicsPerConnection: PROTOCOL_LIMITS.maxTopicsPerConnection,
 };
+
+/** Batch elements dispatched between two yields to the event loop, so one batch never holds it for long. */
+const BATCH_SLICE = 16;
 
 /** What the engine needs from a transport for one connection. */
 export interface Transport {
@@ -172,18 +186,25 @@ export class RpcServer implements HandlerRegistry {
       }
       return errorObject(codeName, err.message, err.sqlstate ? { sqlstate: err.sqlstate } : undefined);
     }
+    const errno = (err as NodeJS.ErrnoException | null)?.code;
+    if (errno === 'EMFILE' || errno === 'ENFILE') {
+      this.opts.log.error('out of file handles', { method, connection, code: errno });
+      return errorObject('Busy', `the daemon has run out of file handles (${errno}); close other programs or raise the limit (ulimit -n), then retry`, { limit: 'fileHandles' });
+    }
     this.opts.log.error('handler fault', { method, connection, error: err });
     return errorObject('InternalError', 'Internal error; see the daemon log.');
   }
 }
 
+/** One running request. Entries are counted one by one: a client reusing an id still uses up a slot each time. */
 interface InFlight {
+  key: string;
   controller: AbortController;
 }
 
 export class PeerConnection implements Connection {
   readonly id = randomUUID().slice(0, 8);
-  private readonly inFlight = new Map<string, InFlight>();
+  private readonly inFlight = new Set<InFlight>();
   private readonly topics = new Set<string>();
   private isClosed = false;
   /** Frames received whose answer is not sent yet (for `drain`). */
@@ -229,7 +250,8 @@ export class PeerConnection implements Connection {
   closed(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const f of this.inFlight.values()) f.controller.abort(new RpcError('Cancelled', 'connection closed'));
+    if (this.inFlight.size > 0) this.server.opts.log.info('connection closed: its running requests are cancelled', { connection: this.id, cancelled: this.inFlight.size });
+    for (const f of this.inFlight) f.controller.abort(new RpcError('Cancelled', 'connection closed'));
     this.inFlight.clear();
     for (const t of this.topics) this.server.hub.remove(t, this);
     this.topics.clear();
@@ -250,6 +272,18 @@ export class PeerConnection implements Connection {
 
   /** One text frame from the transport. */
   receive(text: string): void {
+    // Counted before parsing: parsing millions of tiny values would hold the event loop for seconds.
+    const over = overCount(text, this.server.limits);
+    if (over) {
+      this.server.opts.log.warn('frame refused before parsing', { connection: this.id, limit: over });
+      const { maxBatchElements, maxFrameValues } = this.server.limits;
+      const message =
+        over === 'maxBatchElements'
+          ? `a batch of more than ${maxBatchElements} elements is over the limit; none of it ran`
+          : `a frame of more than ${maxFrameValues} JSON values is over the limit; none of it ran`;
+      this.sendJson({ jsonrpc: '2.0', id: null, error: errorObject('TooLarge', message, { limit: over, max: this.server.limits[over] }) });
+      return;
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -258,23 +292,74 @@ export class PeerConnection implements Connection {
       return;
     }
     if (Array.isArray(msg)) {
-      if (msg.length === 0) {
-        this.sendJson({ jsonrpc: '2.0', id: null, error: errorObject('InvalidRequest', 'Invalid request: empty batch') });
-        return;
-      }
-      this.track(
-        Promise.all(msg.map((m) => this.dispatch(m))).then((answers) => {
-          const responses = answers.filter((r): r is Response => r !== null);
-          if (responses.length > 0) this.sendJson(responses);
-        }),
-      );
+      this.track(this.receiveBatch(msg));
       return;
     }
     this.track(
       this.dispatch(msg).then((r) => {
-        if (r) this.sendJson(r);
+        if (r) this.sendResponse(r);
       }),
     );
+  }
+
+  /**
+   * A batch: refused whole over the element limit; otherwise dispatched a slice at a time with a yield to the
+   * event loop between slices (other connections are served meanwhile), and answered in one frame that stays
+   * within the response limit.
+   */
+  private async receiveBatch(batch: unknown[]): Promise<void> {
+    const { maxBatchElements } = this.server.limits;
+    if (batch.length === 0) {
+      this.sendJson({ jsonrpc: '2.0', id: null, error: errorObject('InvalidRequest', 'Invalid request: empty batch') });
+      return;
+    }
+    if (batch.length > maxBatchElements) {
+      this.server.opts.log.warn('batch refused: too many elements', { connection: this.id, elements: batch.length });
+      this.sendJson({
+        jsonrpc: '2.0',
+        id: null,
+        error: errorObject('TooLarge', `a batch of ${batch.length} elements is over the ${maxBatchElements}-element limit; none of it ran`, {
+          limit: 'maxBatchElements',
+          max: maxBatchElements,
+        }),
+      });
+      return;
+    }
+    const answers: Promise<Response | null>[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (i > 0 && i % BATCH_SLICE === 0) await yieldToEventLoop();
+      if (this.isClosed) return;
+      answers.push(this.dispatch(batch[i]));
+    }
+    const responses = (await Promise.all(answers)).filter((r): r is Response => r !== null);
+    if (responses.length === 0 || this.isClosed) return;
+    // Each answer is serialised once and counted; once the frame would go over the limit, the rest are
+    // answered with a short TooLarge error (bounded too: the batch has at most maxBatchElements elements).
+    const { maxResponseBytes } = this.server.limits;
+    const parts: string[] = [];
+    let bytes = 2;
+    for (const r of responses) {
+      let part = JSON.stringify(r);
+      const size = Buffer.byteLength(part) + 1;
+      if (bytes + size > maxResponseBytes) part = JSON.stringify(this.tooLargeAnswer(r.id, size));
+      bytes += Buffer.byteLength(part) + 1;
+      parts.push(part);
+    }
+    this.transport.send(`[${parts.join(',')}]`);
+  }
+
+  /** The error that replaces an answer over the response limit. */
+  private tooLargeAnswer(id: Id, bytes: number): Response {
+    const max = this.server.limits.maxResponseBytes;
+    this.server.opts.log.warn('response over the size limit', { connection: this.id, bytes });
+    return {
+      jsonrpc: '2.0',
+      id,
+      error: errorObject('TooLarge', `the answer (${bytes} bytes) is over the ${max}-byte limit per response; ask for less (a smaller limit or range)`, {
+        limit: 'maxResponseBytes',
+        max,
+      }),
+    };
   }
 
   /** Resolves once every frame received so far has been answered (stdio: answer everything before exiting). */
@@ -295,6 +380,15 @@ export class PeerConnection implements Connection {
   private sendJson(value: unknown): void {
     if (this.isClosed) return;
     this.transport.send(JSON.stringify(value));
+  }
+
+  /** Sends one response, or its TooLarge error when it is over the response limit. */
+  private sendResponse(r: Response): void {
+    if (this.isClosed) return;
+    const text = JSON.stringify(r);
+    // UTF-16 length bounds UTF-8 bytes from below, so the exact count is needed only near the limit.
+    const bytes = text.length * 3 > this.server.limits.maxResponseBytes ? Buffer.byteLength(text) : text.length;
+    this.transport.send(bytes > this.server.limits.maxResponseBytes ? JSON.stringify(this.tooLargeAnswer(r.id, bytes)) : text);
   }
 
   /** Handles one request or notification object; resolves to its response, or null for a notification. */
@@ -321,7 +415,10 @@ export class PeerConnection implements Connection {
   private onNotification(method: string, params: unknown): void {
     if (method === '$/cancelRequest') {
       const parsed = declaredNotifications['$/cancelRequest'].params.safeParse(params);
-      if (parsed.success) this.inFlight.get(key(parsed.data.id))?.controller.abort(new RpcError('Cancelled', 'Request cancelled'));
+      if (parsed.success) {
+        const k = key(parsed.data.id);
+        for (const f of this.inFlight) if (f.key === k) f.controller.abort(new RpcError('Cancelled', 'Request cancelled'));
+      }
       return;
     }
     // Unknown notifications are ignored, as JSON-RPC asks; no answer can be sent for them.
@@ -370,9 +467,8 @@ export class PeerConnection implements Connection {
     const controller = new AbortController();
     const onShutdown = () => controller.abort(new RpcError('Cancelled', 'The daemon is shutting down'));
     opts.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
-    const k = key(id);
-    const entry: InFlight = { controller };
-    this.inFlight.set(k, entry);
+    const entry: InFlight = { key: key(id), controller };
+    this.inFlight.add(entry);
     const ctx: HandlerContext = {
       store: opts.store,
       signal: controller.signal,
@@ -403,7 +499,7 @@ export class PeerConnection implements Connection {
         : { jsonrpc: '2.0', id, error: this.server.toErrorObject(err, method, this.id) };
     } finally {
       opts.shutdownSignal.removeEventListener('abort', onShutdown);
-      if (this.inFlight.get(k) === entry) this.inFlight.delete(k);
+      this.inFlight.delete(entry);
     }
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     this.server.metrics.record(method, durationMs, response.error !== undefined);
@@ -415,6 +511,40 @@ export class PeerConnection implements Connection {
     });
     return response;
   }
+}
+
+/**
+ * Which limit a frame is over before it is parsed, or null: more top-level elements than a batch may have,
+ * or more JSON values than a frame may hold. One pass over the text, outside strings; stops at the first
+ * limit crossed, so a hostile frame costs little more than its first few kilobytes.
+ */
+export function overCount(text: string, limits: Pick<Limits, 'maxBatchElements' | 'maxFrameValues'>): 'maxBatchElements' | 'maxFrameValues' | null {
+  let depth = 0;
+  let values = 0;
+  let elements = 0;
+  let batch = false;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      // [ {
+      if (depth === 0 && c === 0x5b) batch = true;
+      depth++;
+      if (++values > limits.maxFrameValues) return 'maxFrameValues';
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x2c || c === 0x3a) {
+      // , :
+      if (++values > limits.maxFrameValues) return 'maxFrameValues';
+      if (batch && depth === 1 && c === 0x2c && ++elements >= limits.maxBatchElements) return 'maxBatchElements';
+    }
+  }
+  return null;
 }
 
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {

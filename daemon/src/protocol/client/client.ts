@@ -6,7 +6,8 @@
 import WebSocket from 'ws';
 import type { NotificationMethod, NotificationParamsOf, ParamsOf, RequestMethod, ResultOf } from '../index.js';
 import { RpcErrorCodes, type ErrorCodeName } from '../errors.js';
-import { daemonUrl, type DiscoveryInfo } from './discovery.js';
+import { CLIENT_PROOF_SCHEME, DAEMON_PROOF_HEADER, NONCE_HEADER, clientProof, daemonProof, newNonce, proofMatches } from '../handshake.js';
+import { daemonUrl, DaemonIdentityError, type DiscoveryInfo } from './discovery.js';
 
 /** Mirrors `ProgressValue` of the daemon's registry without importing daemon internals. */
 export interface ClientProgressValue {
@@ -52,6 +53,36 @@ interface Pending {
   cleanup(): void;
 }
 
+/**
+ * Opens a WebSocket to the daemon `info` describes, proving knowledge of its token without sending it and
+ * requiring the daemon's proof for the same nonce before resolving: nothing is sent on a socket whose other
+ * end has not shown it knows the token (see protocol/handshake.ts).
+ */
+export function openDaemonSocket(info: Pick<DiscoveryInfo, 'host' | 'port' | 'token'>, opts: { timeoutMs?: number; maxPayload?: number } = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const nonce = newNonce();
+    const ws = new WebSocket(daemonUrl(info), {
+      headers: { Authorization: `${CLIENT_PROOF_SCHEME} ${clientProof(info.token, nonce)}`, [NONCE_HEADER]: nonce },
+      handshakeTimeout: opts.timeoutMs ?? 10_000,
+      maxPayload: opts.maxPayload ?? 64 * 1024 * 1024,
+    });
+    let verified = false;
+    ws.once('upgrade', (res) => {
+      verified = proofMatches(res.headers[DAEMON_PROOF_HEADER] as string | undefined, daemonProof(info.token, nonce));
+    });
+    ws.once('open', () => {
+      if (verified) return resolve(ws);
+      ws.terminate();
+      reject(new DaemonIdentityError(info.port));
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      reject(new ConnectionClosedError(`the daemon refused the connection (HTTP ${res.statusCode})`));
+      ws.terminate();
+    });
+    ws.once('error', (err) => reject(new ConnectionClosedError(`cannot connect to the daemon on port ${info.port}: ${err.message}`)));
+  });
+}
+
 export class DaemonClient {
   private nextId = 1;
   private nextProgress = 1;
@@ -67,21 +98,9 @@ export class DaemonClient {
     ws.on('error', () => undefined);
   }
 
-  /** Opens an authenticated WebSocket to the daemon described by `info`. */
-  static connect(info: Pick<DiscoveryInfo, 'host' | 'port' | 'token'>, opts: { timeoutMs?: number } = {}): Promise<DaemonClient> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(daemonUrl(info), {
-        headers: { Authorization: `Bearer ${info.token}` },
-        handshakeTimeout: opts.timeoutMs ?? 10_000,
-        maxPayload: 64 * 1024 * 1024,
-      });
-      ws.once('open', () => resolve(new DaemonClient(ws)));
-      ws.once('unexpected-response', (_req, res) => {
-        reject(new ConnectionClosedError(`the daemon refused the connection (HTTP ${res.statusCode})`));
-        ws.terminate();
-      });
-      ws.once('error', (err) => reject(new ConnectionClosedError(`cannot connect to the daemon on port ${info.port}: ${err.message}`)));
-    });
+  /** Opens an authenticated WebSocket to the daemon described by `info`, once the daemon has proved who it is. */
+  static async connect(info: Pick<DiscoveryInfo, 'host' | 'port' | 'token'>, opts: { timeoutMs?: number } = {}): Promise<DaemonClient> {
+    return new DaemonClient(await openDaemonSocket(info, opts));
   }
 
   request<M extends RequestMethod>(method: M, params: ParamsOf<M>, opts: RequestOptions = {}): Promise<ResultOf<M>> {

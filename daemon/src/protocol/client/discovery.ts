@@ -4,10 +4,11 @@
  * Uses only node: builtins so an editor can load it without the daemon.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { readFile, unlink } from 'node:fs/promises';
+import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { CLIENT_PROOF_SCHEME, DAEMON_PROOF_HEADER, NONCE_HEADER, clientProof, daemonProof, newNonce, proofMatches } from '../handshake.js';
 
 export interface DiscoveryInfo {
   /** Loopback address the daemon listens on: `127.0.0.1` (default) or `::1`. Absent in files of older daemons. */
@@ -95,28 +96,68 @@ export function daemonUrl(info: Pick<DiscoveryInfo, 'host' | 'port'>): string {
   return `ws://${host.includes(':') ? `[${host}]` : host}:${info.port}/`;
 }
 
-/** True when something accepts TCP connections on the loopback host and port within the timeout. */
-export function isPortAnswering(port: number, timeoutMs = 1000, host = '127.0.0.1'): Promise<boolean> {
+/** What listens on a discovery file's port did not prove it knows the file's token: it is not that daemon. */
+export class DaemonIdentityError extends Error {
+  constructor(port: number) {
+    super(`the process on port ${port} is not the Cairn daemon named in daemon.json (it could not prove it knows the token); nothing was sent to it`);
+    this.name = 'DaemonIdentityError';
+  }
+}
+
+/** What a discovery file's port turned out to be; see `verifyDaemon`. */
+export type DaemonCheck = 'verified' | 'absent' | 'impostor' | 'unknown';
+
+/**
+ * Asks whatever listens at `info`'s address to prove it knows the token (plain HTTP with a fresh nonce and
+ * the client's own proof; see protocol/handshake.ts). `verified`: it is the daemon. `absent`: nothing
+ * listens. `impostor`: an HTTP server answered without the proof. `unknown`: no answer in time or the
+ * connection broke (a daemon too busy to answer, or a socket that never replies).
+ */
+export function verifyDaemon(info: Pick<DiscoveryInfo, 'host' | 'port' | 'token'>, timeoutMs = 2000): Promise<DaemonCheck> {
+  const nonce = newNonce();
   return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
+    const req = request({
+      host: info.host ?? '127.0.0.1',
+      port: info.port,
+      path: '/',
+      method: 'GET',
+      agent: false,
+      headers: { Authorization: `${CLIENT_PROOF_SCHEME} ${clientProof(info.token, nonce)}`, [NONCE_HEADER]: nonce, Connection: 'close' },
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve('unknown');
+    }, timeoutMs);
+    const done = (r: DaemonCheck) => {
+      clearTimeout(timer);
+      resolve(r);
     };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    req.once('response', (res) => {
+      res.resume();
+      done(proofMatches(res.headers[DAEMON_PROOF_HEADER] as string | undefined, daemonProof(info.token, nonce)) ? 'verified' : 'impostor');
+    });
+    req.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'absent' : 'unknown'));
+    req.end();
   });
 }
 
 /**
- * The running daemon of `home`, or null. A discovery file whose pid is dead or whose port does not answer
- * is stale (a crashed daemon) and yields null; the next daemon to start replaces it.
+ * The running daemon of `home`, or null. A discovery file whose pid is dead, whose port does not answer, or
+ * whose port is held by something that cannot prove it knows the token is stale (a crashed daemon, a reused
+ * pid and port); such a file is removed. Either way the next daemon to start (it takes `daemon.lock`) writes
+ * its own file, so a stale one never keeps clients from starting a daemon.
  */
 export async function findRunningDaemon(home: string): Promise<DiscoveryInfo | null> {
   const info = await readDiscovery(home);
   if (!info) return null;
-  if (!isProcessAlive(info.pid)) return null;
-  if (!(await isPortAnswering(info.port, 1000, info.host))) return null;
-  return info;
+  const state = isProcessAlive(info.pid) ? await verifyDaemon(info) : 'absent';
+  if (state === 'verified') return info;
+  if (state === 'absent' || state === 'impostor') await removeStaleDiscovery(home, info);
+  return null;
+}
+
+/** Deletes `daemon.json` if it still holds `stale` (a daemon that started meanwhile has written its own). */
+async function removeStaleDiscovery(home: string, stale: DiscoveryInfo): Promise<void> {
+  const now = await readDiscovery(home);
+  if (now && now.token === stale.token) await unlink(discoveryPath(home)).catch(() => undefined);
 }
