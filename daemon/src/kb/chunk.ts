@@ -134,3 +134,8 @@ function splitLongLine(line: string, lineNo: number, maxTokens: number, push: (s
     i = j;
   }
 }
+
+/** The chunks of one workspace file, as the indexer stores them (and the eval's baselines index them). */
+export async function chunkFile(_path: string, text: string, language: string | null, opts: ChunkOptions = {}): Promise<Chunk[]> {
+  return chunkText(text, language, opts);
+}
