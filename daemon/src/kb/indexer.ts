@@ -18,7 +18,7 @@ import type { RuntimeConfig } from '../config.js';
 import type { KbIndexSummary } from '../protocol/kb.js';
 import { canonicalRoot, resolveProject, type ProjectRef } from '../workspace/project.js';
 import { crawl, readTextFile, statInside, languageOf, IgnoreRules, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
-import { chunkText, type Chunk } from './chunk.js';
+import { chunkFile, type Chunk } from './chunk.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
 
@@ -290,7 +290,7 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
       contentHash: hash,
       size: r.bytes.length,
       mtimeMs: file.mtimeMs,
-      chunks: chunkText(cleanText(r.text), language),
+      chunks: await chunkFile(file.path, cleanText(r.text), language),
     },
   };
 }
