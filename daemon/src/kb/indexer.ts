@@ -218,6 +218,8 @@ export class SourceWriter {
         content: c.content,
         content_hash: c.contentHash,
         token_count: c.tokenCount,
+        symbols: c.symbols ?? [],
+        scope: c.scope ?? null,
         embedding: this.vectors.get(c.contentHash)!,
       })),
     };
@@ -466,7 +468,7 @@ interface SourceChunksRow {
   content_hash: string;
   size_bytes: number | string;
   mtime_ms: number | string;
-  chunks: { ordinal: number; start_line: number; end_line: number; content: string; content_hash: string; token_count: number }[];
+  chunks: { ordinal: number; start_line: number; end_line: number; content: string; content_hash: string; token_count: number; symbols?: string[]; scope?: string | null }[];
 }
 
 /**
@@ -493,7 +495,7 @@ export async function finalizeGeneration(deps: IndexDeps, projectId: string, emb
             contentHash: r.content_hash,
             size: Number(r.size_bytes),
             mtimeMs: Number(r.mtime_ms),
-            chunks: r.chunks.map((c) => ({ ordinal: c.ordinal, startLine: c.start_line, endLine: c.end_line, content: c.content, contentHash: c.content_hash, tokenCount: c.token_count })),
+            chunks: r.chunks.map((c) => ({ ordinal: c.ordinal, startLine: c.start_line, endLine: c.end_line, content: c.content, contentHash: c.content_hash, tokenCount: c.token_count, symbols: c.symbols ?? [], scope: c.scope ?? null })),
           })),
         );
       }
