@@ -1,14 +1,16 @@
 -- =====================================================================================================
 -- Knowledge base ranking: kb_search, and the per-project term statistics it needs.
 --
--- Lexical leg: BM25 over every chunk that holds a query word (no cut before ranking). Words are
+-- Lexical leg: BM25 over every chunk that holds a query word (nothing is cut before it is ranked). Words are
 -- identifier-aware (private.kb_lexemes: camelCase and snake_case parts plus the whole identifier); a word's
 -- weight is its inverse document frequency in the project and model, from kb_terms, which statement-level
 -- triggers on kb_chunks keep exact in the indexer's own transactions. Term frequency counts a word in the
 -- chunk's symbols (the definitions it holds, weight A) SYMBOL_WEIGHT times; chunk length is token_count
--- against the project's average (kb_stats). On top: the file's path (file name words count double), a
--- verbatim phrase of four or more words, and a query that is exactly one identifier puts the chunks defining
--- it first.
+-- against the project's average (kb_stats). In two stages: every chunk holding a query word is ranked by
+-- BM25 with each word counted once, read word by word from the GIN index without reading any chunk's
+-- tsvector, plus the path's words (file name words count double); the best max(4 x limit, 200) are then
+-- ranked by full BM25 (term frequencies, symbols) plus the path and a verbatim phrase of four or more words.
+-- A query that is exactly one identifier puts the chunks defining it first.
 -- Vector leg: nearest vectors of the same model, counted only above p_min_similarity (the daemon passes the
 -- floor of its embedder), with a small weight; a vector alone never brings a chunk in when the query has
 -- words and none of them occurs in the project, so a word found nowhere returns no results.
@@ -197,26 +199,46 @@ begin
         and ($7::text is null or s.language = $7)
         and ($8::text is null or s.kind = $8)
     ),
-    cand as (
-      select c.id, c.source_id, c.fts, c.token_count, c.symbols
-      from public.kb_chunks c
-      where $2 is not null and coalesce(c.project_id, c.project_id) = $1
-        and coalesce(c.embedding_model, c.embedding_model) = $4 and c.fts @@ $2
-        and (not $11 or c.source_id in (select id from src))
+    -- Stage 1, over every chunk that holds a query word: BM25 with each word counted once, read from the GIN
+    -- index word by word (a single word needs no recheck, so no chunk's tsvector is read), plus the path.
+    hits as (
+      select c.id, c.source_id, c.token_count, c.symbols, sum(q.idf) as idf_sum
+      from unnest($12, $13) q(tsq, idf)
+      cross join lateral (
+        select c.id, c.source_id, c.token_count, c.symbols
+        from public.kb_chunks c
+        where coalesce(c.project_id, c.project_id) = $1 and coalesce(c.embedding_model, c.embedding_model) = $4
+          and c.fts @@ q.tsq and (not $11 or c.source_id in (select id from src))
+      ) c
+      group by c.id, c.source_id, c.token_count, c.symbols
     ),
+    paths as (
+      select s.id, sum(q.idf * (case when s.path_fts @@ (q.tsq::text || ':A')::tsquery then 2 else 1 end)) as path_idf
+      from src s cross join unnest($12, $13) q(tsq, idf)
+      where s.id in (select h.source_id from hits h) and s.path_fts @@ q.tsq
+      group by s.id
+    ),
+    stage1 as (
+      select h.id, h.token_count, coalesce(p.path_idf, 0) as path_idf,
+             ($16 is not null and ($16 = any (h.symbols) or exists (
+                select 1 from unnest(h.symbols) y where y like ('%%.' || $16) or lower(y) = lower($16)))) as exact,
+             h.idf_sum * (%3$s + 1) / (1 + %3$s * (1 - %4$s + %4$s * h.token_count / $14)) + %6$s * coalesce(p.path_idf, 0) as s1
+      from hits h left join paths p on p.id = h.source_id
+      order by 4 desc, 5 desc, 1
+      limit $18
+    ),
+    -- Stage 2, the best of stage 1: words counted as often as they occur (in symbols SYMBOL_WEIGHT times),
+    -- and a verbatim phrase.
     lex as (
-      select cd.id,
+      select cd.id, cd.exact,
              coalesce((select sum(t.idf * (%3$s + 1) * t.tf / (t.tf + %3$s * (1 - %4$s + %4$s * cd.token_count / $14)))
-                       from (select q.idf, ts_rank_cd(array[1.0 / %5$s, 0, 1.0 / %5$s, 1]::real[], cd.fts, q.tsq, 0) * %5$s as tf
+                       from (select q.idf, ts_rank_cd(array[1.0 / %5$s, 0, 1.0 / %5$s, 1]::real[], c.fts, q.tsq, 0) * %5$s as tf
                              from unnest($12, $13) q(tsq, idf)) t
                        where t.tf > 0), 0)
-             + %6$s * coalesce((select sum(q.idf * (case when s.path_fts @@ (q.tsq::text || ':A')::tsquery then 2 else 1 end))
-                                from unnest($12, $13) q(tsq, idf) where s.path_fts @@ q.tsq), 0)
-             + case when $15 is not null and cd.fts @@ $15 then %7$s * (select sum(i) from unnest($13) i) else 0 end
-             as score,
-             ($16 is not null and ($16 = any (cd.symbols) or exists (
-                select 1 from unnest(cd.symbols) y where y like ('%%.' || $16) or lower(y) = lower($16)))) as exact
-      from cand cd join src s on s.id = cd.source_id
+             + %6$s * cd.path_idf
+             + case when $15 is not null and c.fts @@ $15 then %7$s * (select sum(i) from unnest($13) i) else 0 end
+             as score
+      from stage1 cd join public.kb_chunks c on c.id = cd.id
     ),
     lexr as (
       select l.id, l.score, l.exact, row_number() over (order by l.exact desc, l.score desc, l.id) as r
@@ -268,7 +290,7 @@ begin
   $q$, coalesce(v_dims, 1), case when v_dims is null then 'false' else 'true' end,
        k1, b, symbol_weight, path_weight, phrase_weight, vector_weight)
   using p_project_id, v_any, p_query_embedding, p_embedding_model, p_path_prefix, v_regex, p_language, p_kind,
-        v_pool, p_limit, v_filtered, v_terms, v_idf, v_avg, v_phrase, v_ident, p_min_similarity;
+        v_pool, p_limit, v_filtered, v_terms, v_idf, v_avg, v_phrase, v_ident, p_min_similarity, greatest(p_limit * 4, 200);
 end;
 $$;
 
