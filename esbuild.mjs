@@ -8,7 +8,7 @@ const watch = process.argv.includes('--watch');
 
 // PGlite loads its WASM and data files relative to its own module, so it stays a runtime dependency
 // (shipped in node_modules inside the .vsix) instead of being inlined.
-const nodeExternals = ['@electric-sql/pglite', '@electric-sql/pglite-pgvector', '@electric-sql/pglite-socket', 'pg-native'];
+const nodeExternals = ['@electric-sql/pglite', '@electric-sql/pglite-pgvector', '@electric-sql/pglite-socket', '@vscode/tree-sitter-wasm', 'pg-native'];
 
 const common = { bundle: true, sourcemap: true, minify: production, logLevel: 'warning', legalComments: 'none' };
 

@@ -4,13 +4,15 @@
  * and @supabase (copied into a temp workspace, text files under the size limit).
  *
  * - cold index of that corpus: files/s and chunks/s end to end (target >= 1,000 chunks/s), then the
- *   background cost of publishing its vectors into HNSW (search is complete before that finishes);
+ *   background cost of publishing its vectors into HNSW (search is complete before that finishes); the same
+ *   cold index with the line chunker only (CAIRN_CHUNKER=lines) on a second copy, in the same run, so the
+ *   cost of syntax-aware chunking is a ratio;
  * - no-change re-index of a 10,000-file workspace (target < 2 s);
  * - an edited file searchable through the watcher (target < 1 s);
  * - a synthetic index of KB_BENCH_CHUNKS chunks (default 100,000; windows of corpus lines, deduplicated):
  *   hybrid search p50/p95 (target p95 < 50 ms) and recall@10 of the vector part against an exact scan
  *   (target >= 0.95);
- * - the chunker against LangChain's RecursiveCharacterTextSplitter on the same files.
+ * - the chunkers (syntax-aware, line-aware) against LangChain's RecursiveCharacterTextSplitter on the same files.
  */
 import { cp, mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readdirSync, statSync } from 'node:fs';
@@ -23,7 +25,7 @@ import { indexWorkspace, SourceWriter, type PreparedSource } from '../daemon/src
 import { searchKnowledgeBase } from '../daemon/src/kb/search.js';
 import { publishAll } from '../daemon/src/kb/publish.js';
 import { KbWatcher } from '../daemon/src/kb/watch.js';
-import { chunkText, sha256, estimateTokens } from '../daemon/src/kb/chunk.js';
+import { chunkFile, chunkText, sha256, estimateTokens } from '../daemon/src/kb/chunk.js';
 import { LocalHashEmbedder, localHashEmbed, vectorText } from '../daemon/src/kb/embed.js';
 import { bindKbHome } from '../daemon/src/kb/state.js';
 import { isBinaryByName } from '../daemon/src/kb/crawl.js';
@@ -38,6 +40,8 @@ export interface KbBenchResult {
   corpus: { files: number; bytes: number; chunks: number };
   /** cpuSeconds: this process's CPU time (PGlite runs in it), a figure the machine's other load does not inflate. */
   coldIndex: { seconds: number; cpuSeconds: number; filesPerSecond: number; chunksPerSecond: number; chunksPerCpuSecond: number; publishSeconds: number; publishCpuSeconds: number; publishChunksPerSecond: number };
+  /** The same cold index with the line chunker only; `syntaxOverLines` is coldIndex ÷ this, per second and per CPU second. */
+  coldIndexLineChunker: { chunks: number; seconds: number; chunksPerSecond: number; chunksPerCpuSecond: number; syntaxOverLines: { chunksPerSecond: number; chunksPerCpuSecond: number } };
   noChangeReindex: { files: number; seconds: number; cpuSeconds: number };
   editedFileSearchableMs: { p50: number; max: number };
   synthetic: {
@@ -51,7 +55,7 @@ export interface KbBenchResult {
     vectorRecallAt10: number;
     exactScanMs: { p50: number; p95: number };
   };
-  chunker: { files: number; lineAwareMs: number; langchainMs: number };
+  chunker: { files: number; syntaxAwareMs: number; lineAwareMs: number; langchainMs: number };
   targets: { coldChunksPerSecond: 1000; noChangeReindex10kFilesSeconds: 2; editedFileSearchableMs: 1000; hybridP95Ms: 50; recallAt10: 0.95 };
 }
 
@@ -121,6 +125,20 @@ export async function run(): Promise<KbBenchResult> {
     const publishSeconds = (performance.now() - t) / 1000;
     const publishCpu = cpuSince(cpu);
     log(`published ${published} vectors in ${round(publishSeconds)} s`);
+
+    // ---- the same cold index with the line chunker, on a second copy ---------------------------------
+    const wsLines = join(home, 'corpus-lines');
+    await copyCorpus(wsLines, config.maxFileBytes);
+    process.env.CAIRN_CHUNKER = 'lines';
+    cpu = process.cpuUsage();
+    let coldLines;
+    try {
+      coldLines = await indexWorkspace(deps, wsLines);
+    } finally {
+      delete process.env.CAIRN_CHUNKER;
+    }
+    const coldLinesCpu = cpuSince(cpu);
+    log(`cold index, line chunker: ${coldLines.chunks} chunks in ${coldLines.seconds} s (${round(coldLinesCpu, 1)} CPU s)`);
 
     // ---- edited file searchable through the watcher -----------------------------------------------
     const watcher = new KbWatcher(ws, () => deps, () => undefined, { debug() {}, info() {}, warn() {}, error() {} });
@@ -241,6 +259,9 @@ export async function run(): Promise<KbBenchResult> {
     const sampleFiles = corpusFiles(config.maxFileBytes).filter((f) => /\.(d\.ts|js|cjs|mjs)$/.test(f)).slice(0, 300);
     const texts = await Promise.all(sampleFiles.map((f) => readFile(f, 'utf8')));
     t = performance.now();
+    for (let i = 0; i < texts.length; i++) await chunkFile(sampleFiles[i]!, texts[i]!, 'typescript');
+    const syntaxAwareMs = performance.now() - t;
+    t = performance.now();
     for (const text of texts) chunkText(text, 'typescript');
     const lineAwareMs = performance.now() - t;
     const splitter = RecursiveCharacterTextSplitter.fromLanguage('js', { chunkSize: 1200, chunkOverlap: 0 });
@@ -261,6 +282,16 @@ export async function run(): Promise<KbBenchResult> {
         publishCpuSeconds: round(publishCpu, 2),
         publishChunksPerSecond: round(published / publishSeconds),
       },
+      coldIndexLineChunker: {
+        chunks: coldLines.chunks,
+        seconds: coldLines.seconds,
+        chunksPerSecond: round(coldLines.chunks / coldLines.seconds),
+        chunksPerCpuSecond: round(coldLines.chunks / coldLinesCpu),
+        syntaxOverLines: {
+          chunksPerSecond: round(cold.chunks / cold.seconds / (coldLines.chunks / coldLines.seconds), 2),
+          chunksPerCpuSecond: round(cold.chunks / coldCpu / (coldLines.chunks / coldLinesCpu), 2),
+        },
+      },
       noChangeReindex: { files: again.files, seconds: round(noChangeSeconds, 3), cpuSeconds: round(noChangeCpu, 3) },
       editedFileSearchableMs: { p50: pct(editMs, 0.5), max: round(Math.max(...editMs)) },
       synthetic: {
@@ -274,7 +305,7 @@ export async function run(): Promise<KbBenchResult> {
         vectorRecallAt10: round(hit / (queries.length * 10), 3),
         exactScanMs: { p50: pct(exactMs, 0.5), p95: pct(exactMs, 0.95) },
       },
-      chunker: { files: texts.length, lineAwareMs: round(lineAwareMs), langchainMs: round(langchainMs) },
+      chunker: { files: texts.length, syntaxAwareMs: round(syntaxAwareMs), lineAwareMs: round(lineAwareMs), langchainMs: round(langchainMs) },
       targets: { coldChunksPerSecond: 1000, noChangeReindex10kFilesSeconds: 2, editedFileSearchableMs: 1000, hybridP95Ms: 50, recallAt10: 0.95 },
     };
   } finally {

@@ -165,14 +165,14 @@ isOneToOne: false
                   ]
                 },"kb_chunks": {
                   Row: {
-                    "content": string,"content_hash": string,"created_at": string,"embedding": string | null,"embedding_dims": number,"embedding_model": string,"end_line": number,"fts": unknown,"id": string,"ordinal": number,"project_id": string,"source_id": string,"start_line": number,"token_count": number
+                    "content": string,"content_hash": string,"created_at": string,"embedding": string | null,"embedding_dims": number,"embedding_model": string,"end_line": number,"fts": unknown,"id": string,"ordinal": number,"project_id": string,"scope": string | null,"source_id": string,"start_line": number,"symbols": (string)[],"token_count": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "content": string,"content_hash": string,"created_at"?: string,"embedding"?: string | null,"embedding_dims": number,"embedding_model": string,"end_line": number,"fts"?: never,"id"?: string,"ordinal": number,"project_id": string,"source_id": string,"start_line": number,"token_count"?: number
+                    "content": string,"content_hash": string,"created_at"?: string,"embedding"?: string | null,"embedding_dims": number,"embedding_model": string,"end_line": number,"fts"?: never,"id"?: string,"ordinal": number,"project_id": string,"scope"?: string | null,"source_id": string,"start_line": number,"symbols"?: (string)[],"token_count"?: number
                   }
                   Update: {
-                    "content"?: string,"content_hash"?: string,"created_at"?: string,"embedding"?: string | null,"embedding_dims"?: number,"embedding_model"?: string,"end_line"?: number,"fts"?: never,"id"?: string,"ordinal"?: number,"project_id"?: string,"source_id"?: string,"start_line"?: number,"token_count"?: number
+                    "content"?: string,"content_hash"?: string,"created_at"?: string,"embedding"?: string | null,"embedding_dims"?: number,"embedding_model"?: string,"end_line"?: number,"fts"?: never,"id"?: string,"ordinal"?: number,"project_id"?: string,"scope"?: string | null,"source_id"?: string,"start_line"?: number,"symbols"?: (string)[],"token_count"?: number
                   }
                   Relationships: [
                     {
@@ -191,18 +191,58 @@ isOneToOne: false
                   ]
                 },"kb_sources": {
                   Row: {
-                    "chunk_count": number,"content_hash": string,"created_at": string,"embedding_dims": number,"embedding_model": string,"id": string,"indexed_at": string,"indexed_by": string | null,"kind": string,"language": string | null,"mtime_ms": number,"project_id": string,"size_bytes": number,"title": string | null,"updated_at": string,"uri": string
+                    "chunk_count": number,"content_hash": string,"created_at": string,"embedding_dims": number,"embedding_model": string,"id": string,"indexed_at": string,"indexed_by": string | null,"kind": string,"language": string | null,"mtime_ms": number,"path_fts": unknown,"project_id": string,"size_bytes": number,"title": string | null,"updated_at": string,"uri": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "chunk_count"?: number,"content_hash": string,"created_at"?: string,"embedding_dims": number,"embedding_model": string,"id"?: string,"indexed_at"?: string,"indexed_by"?: string | null,"kind": string,"language"?: string | null,"mtime_ms"?: number,"project_id": string,"size_bytes"?: number,"title"?: string | null,"updated_at"?: string,"uri": string
+                    "chunk_count"?: number,"content_hash": string,"created_at"?: string,"embedding_dims": number,"embedding_model": string,"id"?: string,"indexed_at"?: string,"indexed_by"?: string | null,"kind": string,"language"?: string | null,"mtime_ms"?: number,"path_fts"?: never,"project_id": string,"size_bytes"?: number,"title"?: string | null,"updated_at"?: string,"uri": string
                   }
                   Update: {
-                    "chunk_count"?: number,"content_hash"?: string,"created_at"?: string,"embedding_dims"?: number,"embedding_model"?: string,"id"?: string,"indexed_at"?: string,"indexed_by"?: string | null,"kind"?: string,"language"?: string | null,"mtime_ms"?: number,"project_id"?: string,"size_bytes"?: number,"title"?: string | null,"updated_at"?: string,"uri"?: string
+                    "chunk_count"?: number,"content_hash"?: string,"created_at"?: string,"embedding_dims"?: number,"embedding_model"?: string,"id"?: string,"indexed_at"?: string,"indexed_by"?: string | null,"kind"?: string,"language"?: string | null,"mtime_ms"?: number,"path_fts"?: never,"project_id"?: string,"size_bytes"?: number,"title"?: string | null,"updated_at"?: string,"uri"?: string
                   }
                   Relationships: [
                     {
       foreignKeyName: "kb_sources_project_id_fkey"
+      columns: ["project_id"]
+isOneToOne: false
+      referencedRelation: "projects"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"kb_stats": {
+                  Row: {
+                    "chunks": number,"embedding_model": string,"project_id": string,"tokens": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "chunks"?: number,"embedding_model": string,"project_id": string,"tokens"?: number
+                  }
+                  Update: {
+                    "chunks"?: number,"embedding_model"?: string,"project_id"?: string,"tokens"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "kb_stats_project_id_fkey"
+      columns: ["project_id"]
+isOneToOne: false
+      referencedRelation: "projects"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"kb_terms": {
+                  Row: {
+                    "df": number,"embedding_model": string,"project_id": string,"term": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "df": number,"embedding_model": string,"project_id": string,"term": string
+                  }
+                  Update: {
+                    "df"?: number,"embedding_model"?: string,"project_id"?: string,"term"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "kb_terms_project_id_fkey"
       columns: ["project_id"]
 isOneToOne: false
       referencedRelation: "projects"
@@ -654,8 +694,8 @@ isOneToOne: false
 { Args: { "p_limit"?: number,"p_project_id": string }; Returns: number
                            },
 "kb_search":
-{ Args: { "p_embedding_model": string,"p_kind"?: string,"p_language"?: string,"p_limit"?: number,"p_path_glob"?: string,"p_path_prefix"?: string,"p_project_id": string,"p_query": string,"p_query_embedding": string }; Returns: {
-              "chunk_id": string,"content": string,"end_line": number,"fts_rank": number,"kind": string,"language": string,"score": number,"snippet": string,"source_id": string,"start_line": number,"title": string,"uri": string,"vector_rank": number
+{ Args: { "p_embedding_model": string,"p_kind"?: string,"p_language"?: string,"p_limit"?: number,"p_min_similarity"?: number,"p_path_glob"?: string,"p_path_prefix"?: string,"p_project_id": string,"p_query": string,"p_query_embedding": string }; Returns: {
+              "chunk_id": string,"content": string,"end_line": number,"fts_rank": number,"kind": string,"language": string,"scope": string,"score": number,"snippet": string,"source_id": string,"start_line": number,"symbols": (string)[],"title": string,"uri": string,"vector_rank": number
             }[]
                            },
 "kb_source_chunks":
@@ -684,6 +724,7 @@ isOneToOne: false
 "kind": string,
 "language": string | null,
 "mtime_ms": number,
+"path_fts": unknown,
 "project_id": string,
 "size_bytes": number,
 "title": string | null,

@@ -1,9 +1,60 @@
 -- =====================================================================================================
--- Knowledge base: sources (workspace files, documents, URLs, FAQ entries) and their chunks, with full-text
--- and vector search fused by reciprocal rank fusion. A source row exists per embedding model, so a model
+-- Knowledge base: sources (workspace files, documents, URLs, FAQ entries) and their chunks, with an
+-- identifier-aware full-text vector per chunk and per path, and embeddings (search and its term statistics:
+-- 20261122100500_kb_ranking.sql). A source row exists per embedding model, so a model
 -- change writes a second, independent generation while search keeps using the first; vectors of different
 -- models (or dimensions) are never compared. Follows the project: readers read, writers index.
 -- =====================================================================================================
+
+-- Text as the full-text parser should see it: camelCase boundaries split into words (snake_case is split by
+-- the parser), and dots, slashes and colons made separators (`reply.send`, `lib/reply.js`).
+create or replace function private.kb_words(p_text text)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select regexp_replace(regexp_replace(coalesce(p_text, ''), '([[:lower:][:digit:]])([[:upper:]])', '\1 \2', 'g'),
+                        '[./\\:#]', ' ', 'g');
+$$;
+
+-- Words for full-text search, identifier-aware: `invoiceTotalCents` gives the english stems invoic, total,
+-- cent and the whole identifier `invoicetotalcents`; `snake_case_name` its parts and `snake_case_name`.
+-- Chunks, paths and queries all go through this function.
+create or replace function private.kb_lexemes(p_text text, p_weight "char" default 'D')
+returns tsvector
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select setweight(
+    to_tsvector('english'::regconfig, private.kb_words(p_text))
+    || coalesce((select string_agg(distinct quote_literal(lower(m[1])) || ':1', ' ')
+                 from regexp_matches(coalesce(p_text, ''),
+                                     '([[:alpha:]_$][[:alnum:]_$]*(?:[[:lower:][:digit:]][[:upper:]]|[[:alnum:]]_[[:alnum:]])[[:alnum:]_$]*)', 'g') m
+                 where char_length(m[1]) <= 200)::tsvector, ''::tsvector),
+    p_weight);
+$$;
+-- A chunk's words: its symbols weighted A, its content D. (array_to_string is only stable in general; for
+-- text[] it is immutable, which a generated column needs.)
+create or replace function private.kb_chunk_lexemes(p_content text, p_symbols text[])
+returns tsvector
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select private.kb_lexemes(array_to_string(p_symbols, ' '), 'A') || private.kb_lexemes(p_content, 'D');
+$$;
+
+revoke all on function private.kb_words(text) from public;
+revoke all on function private.kb_lexemes(text, "char") from public;
+revoke all on function private.kb_chunk_lexemes(text, text[]) from public;
+grant execute on function private.kb_words(text) to authenticated, service_role;
+grant execute on function private.kb_lexemes(text, "char") to authenticated, service_role;
+grant execute on function private.kb_chunk_lexemes(text, text[]) to authenticated, service_role;
 
 create table public.kb_sources (
   id uuid primary key default gen_random_uuid(),
@@ -21,6 +72,10 @@ create table public.kb_sources (
   -- The model whose vectors this generation holds, e.g. 'cairn-local-hash-v1-384' or 'text-embedding-3-small'.
   embedding_model text not null check (char_length(embedding_model) between 1 and 200),
   embedding_dims integer not null check (embedding_dims between 1 and 4096),
+  -- The path's words for ranking: the file name's weighted A, the whole path's D.
+  path_fts tsvector generated always as (
+    private.kb_lexemes(regexp_replace(uri, '^.*/', ''), 'A') || private.kb_lexemes(uri, 'D')
+  ) stored,
   chunk_count integer not null default 0 check (chunk_count >= 0),
   -- Who last indexed it: auth.uid(), set by the server (trigger below) whatever a client writes.
   indexed_by uuid default auth.uid() references auth.users (id) on delete set null,
@@ -71,7 +126,12 @@ create table public.kb_chunks (
   -- sha256 of content: chunks whose text is unchanged keep (or borrow) their embeddings.
   content_hash text not null check (content_hash ~ '^[0-9a-f]{64}$'),
   token_count integer not null default 0 check (token_count >= 0),
-  fts tsvector generated always as (to_tsvector('english'::regconfig, content)) stored,
+  -- Qualified names of the definitions the chunk holds or sits in (`Subscriber`, `Subscriber.next`), or the
+  -- markdown headings above it; empty for plain text. `scope` says where the chunk is, for people.
+  symbols text[] not null default '{}' check (cardinality(symbols) <= 64),
+  scope text check (scope is null or char_length(scope) <= 1000),
+  -- Identifier-aware words of the symbols (weight A) and the content (weight D); see private.kb_lexemes.
+  fts tsvector generated always as (private.kb_chunk_lexemes(content, symbols)) stored,
   -- Dimension varies by model, so the column is untyped; per-dimension partial HNSW indexes below.
   embedding extensions.vector,
   created_at timestamptz not null default now(),
@@ -161,22 +221,8 @@ begin
 end;
 $$;
 
--- An OR of the query's lexemes: a question in plain words ranks passages that share any of its terms.
-create or replace function private.kb_tsquery(p_query text)
-returns tsquery
-language sql
-immutable
-set search_path = ''
-as $$
-  select case when count(*) = 0 then null
-              else string_agg(quote_literal(t.lexeme), ' | ')::tsquery end
-  from unnest(to_tsvector('english'::regconfig, coalesce(p_query, ''))) as t;
-$$;
-
 revoke all on function private.glob_to_regex(text) from public;
-revoke all on function private.kb_tsquery(text) from public;
 grant execute on function private.glob_to_regex(text) to authenticated, service_role;
-grant execute on function private.kb_tsquery(text) to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------------------------------
 -- SQL API: writing the index
@@ -221,35 +267,17 @@ begin
   delete from public.kb_chunks where source_id = v_src.id;
 
   insert into public.kb_chunks (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line,
-                                content, content_hash, token_count, embedding)
+                                content, content_hash, token_count, symbols, scope, embedding)
   select v_src.id, p_project_id, v_src.embedding_model, v_src.embedding_dims, x.ordinal, x.start_line, x.end_line,
-         x.content, x.content_hash, coalesce(x.token_count, 0), x.embedding::extensions.vector
+         x.content, x.content_hash, coalesce(x.token_count, 0), coalesce(x.symbols, '{}'), x.scope,
+         x.embedding::extensions.vector
   from jsonb_to_recordset(p_chunks) as x(ordinal integer, start_line integer, end_line integer, content text,
-                                         content_hash text, token_count integer, embedding text);
+                                         content_hash text, token_count integer, symbols text[], scope text,
+                                         embedding text);
   get diagnostics v_count = row_count;
 
   update public.kb_sources set chunk_count = v_count where id = v_src.id returning * into v_src;
   return v_src;
-end;
-$$;
-
-create or replace function public.kb_upsert_sources(p_project_id uuid, p_sources jsonb)
-returns integer
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_item jsonb;
-  v_count integer := 0;
-begin
-  if p_sources is null or jsonb_typeof(p_sources) <> 'array' then
-    raise exception using errcode = '22023', message = 'sources must be a JSON array of {source, chunks}';
-  end if;
-  for v_item in select * from jsonb_array_elements(p_sources) loop
-    perform public.kb_upsert_source(p_project_id, v_item -> 'source', v_item -> 'chunks');
-    v_count := v_count + 1;
-  end loop;
-  return v_count;
 end;
 $$;
 
@@ -343,114 +371,15 @@ as $$
   order by s.embedding_model, s.kind;
 $$;
 
--- Hybrid search: the best full-text matches and the nearest vectors (same model only), each ranked, fused
--- by reciprocal rank fusion: score = sum(1 / (60 + rank)). Either part may be absent (no lexemes, or no
--- query embedding). Filters apply to both parts.
-create or replace function public.kb_search(
-  p_project_id uuid,
-  p_query text,
-  p_query_embedding text,
-  p_embedding_model text,
-  p_limit integer default 10,
-  p_path_prefix text default null,
-  p_path_glob text default null,
-  p_language text default null,
-  p_kind text default null
-)
-returns table (chunk_id uuid, source_id uuid, kind text, uri text, title text, language text, start_line integer,
-               end_line integer, content text, snippet text, score double precision, fts_rank integer,
-               vector_rank integer)
-language plpgsql
-stable
-set search_path = ''
-as $$
-declare
-  v_tsq tsquery := private.kb_tsquery(p_query);
-  v_dims integer;
-  v_pool integer;
-  v_regex text := case when p_path_glob is null then null else private.glob_to_regex(p_path_glob) end;
-begin
-  perform private.require_uid();
-  if p_limit is null or p_limit not between 1 and 100 then
-    raise exception using errcode = '22023', message = 'limit must be between 1 and 100';
-  end if;
-  if p_embedding_model is null then
-    raise exception using errcode = '22023', message = 'embedding model is required';
-  end if;
-  if p_kind is not null and p_kind not in ('file', 'document', 'url', 'faq') then
-    raise exception using errcode = '22023', message = 'kind must be file, document, url or faq';
-  end if;
-  v_pool := greatest(p_limit * 5, 50);
-  if p_query_embedding is not null then
-    v_dims := extensions.vector_dims(p_query_embedding::extensions.vector);
-  end if;
-
-  return query execute format($q$
-    with src as (
-      select s.id, s.kind, s.uri, s.title, s.language
-      from public.kb_sources s
-      where s.project_id = $1 and s.embedding_model = $4
-        and ($5::text is null or starts_with(s.uri, $5))
-        and ($6::text is null or s.uri ~ $6)
-        and ($7::text is null or s.language = $7)
-        and ($8::text is null or s.kind = $8)
-    ),
-    fts as (
-      select c.id, row_number() over (order by ts_rank_cd(c.fts, $2) desc, c.id) as r
-      from public.kb_chunks c
-      where $2 is not null and c.project_id = $1 and c.embedding_model = $4
-        and c.fts @@ $2 and c.source_id in (select id from src)
-      order by ts_rank_cd(c.fts, $2) desc, c.id
-      limit $9
-    ),
-    vec as (
-      select v.id, row_number() over (order by v.d, v.id) as r
-      from (
-        select c.id, c.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s) as d
-        from public.kb_chunks c
-        where %2$s and c.project_id = $1 and c.embedding_model = $4 and c.embedding_dims = %1$s
-          and c.embedding is not null and c.source_id in (select id from src)
-        order by c.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s)
-        limit $9
-      ) v
-    ),
-    fused as (
-      select coalesce(f.id, v.id) as id,
-             coalesce(1.0 / (60 + f.r), 0) + coalesce(1.0 / (60 + v.r), 0) as score,
-             f.r::integer as fts_rank, v.r::integer as vector_rank
-      from fts f full join vec v on v.id = f.id
-      order by 2 desc, 1
-      limit $10
-    )
-    select c.id, c.source_id, s.kind, s.uri, s.title, s.language, c.start_line, c.end_line, c.content,
-           case when $2 is not null and fu.fts_rank is not null
-                then ts_headline('english'::regconfig, c.content, $2,
-                                 'MaxFragments=1, MaxWords=40, MinWords=15, StartSel="", StopSel="", FragmentDelimiter=" … "')
-                else left(c.content, 300) end,
-           fu.score::double precision, fu.fts_rank, fu.vector_rank
-    from fused fu
-    join public.kb_chunks c on c.id = fu.id
-    join src s on s.id = c.source_id
-    order by fu.score desc, c.id
-  $q$, coalesce(v_dims, 1), case when v_dims is null then 'false' else 'true' end)
-  using p_project_id, v_tsq, p_query_embedding, p_embedding_model, p_path_prefix, v_regex, p_language, p_kind,
-        v_pool, p_limit;
-end;
-$$;
-
 revoke all on function public.kb_upsert_source(uuid, jsonb, jsonb) from public, anon;
-revoke all on function public.kb_upsert_sources(uuid, jsonb) from public, anon;
 revoke all on function public.kb_delete_sources(uuid, text, text[], text) from public, anon;
 revoke all on function public.kb_delete_model(uuid, text) from public, anon;
 revoke all on function public.kb_list_sources(uuid, text, text) from public, anon;
 revoke all on function public.kb_embeddings_by_hash(uuid, text, text[]) from public, anon;
 revoke all on function public.kb_status(uuid) from public, anon;
-revoke all on function public.kb_search(uuid, text, text, text, integer, text, text, text, text) from public, anon;
 grant execute on function public.kb_upsert_source(uuid, jsonb, jsonb) to authenticated;
-grant execute on function public.kb_upsert_sources(uuid, jsonb) to authenticated;
 grant execute on function public.kb_delete_sources(uuid, text, text[], text) to authenticated;
 grant execute on function public.kb_delete_model(uuid, text) to authenticated;
 grant execute on function public.kb_list_sources(uuid, text, text) to authenticated;
 grant execute on function public.kb_embeddings_by_hash(uuid, text, text[]) to authenticated;
 grant execute on function public.kb_status(uuid) to authenticated;
-grant execute on function public.kb_search(uuid, text, text, text, integer, text, text, text, text) to authenticated;

@@ -30,7 +30,7 @@ begin
 end;
 $$;
 
--- The sources of the given kinds of one generation, each with its chunks (text, lines, hashes; no vectors).
+-- The sources of the given kinds of one generation, each with its chunks (text, lines, hashes, symbols; no vectors).
 create or replace function public.kb_source_chunks(p_project_id uuid, p_embedding_model text, p_kinds text[])
 returns table (source_id uuid, kind text, uri text, title text, language text, content_hash text,
                size_bytes bigint, mtime_ms bigint, chunks jsonb)
@@ -41,7 +41,8 @@ as $$
   select s.id, s.kind, s.uri, s.title, s.language, s.content_hash, s.size_bytes, s.mtime_ms,
          coalesce((select jsonb_agg(jsonb_build_object('ordinal', c.ordinal, 'start_line', c.start_line,
                                                        'end_line', c.end_line, 'content', c.content,
-                                                       'content_hash', c.content_hash, 'token_count', c.token_count)
+                                                       'content_hash', c.content_hash, 'token_count', c.token_count,
+                                                       'symbols', c.symbols, 'scope', c.scope)
                                     order by c.ordinal)
                    from public.kb_chunks c where c.source_id = s.id), '[]'::jsonb)
   from public.kb_sources s

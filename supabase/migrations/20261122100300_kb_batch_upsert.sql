@@ -1,8 +1,8 @@
 -- =====================================================================================================
--- Knowledge base: kb_upsert_sources as three set-based statements for the whole batch (sources, old chunks
--- out, new chunks in) instead of four statements per source. Workspace files average a few chunks each, so
--- per-statement cost dominated a cold index. Same arguments, result and errors as before; still one
--- transaction, so every source of the batch lands whole or not at all.
+-- Knowledge base: kb_upsert_sources writes a batch of sources with their chunks in three set-based
+-- statements (sources, old chunks out, new chunks in) rather than kb_upsert_source per item: workspace files
+-- average a few chunks each, so per-statement cost would dominate a cold index. One transaction, so every
+-- source of the batch lands whole or not at all.
 -- =====================================================================================================
 
 create or replace function public.kb_upsert_sources(p_project_id uuid, p_sources jsonb)
@@ -54,16 +54,20 @@ begin
   delete from public.kb_chunks c where c.source_id = any (v_ids);
 
   insert into public.kb_chunks (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line,
-                                content, content_hash, token_count, embedding)
+                                content, content_hash, token_count, symbols, scope, embedding)
   select s.id, p_project_id, s.embedding_model, s.embedding_dims, x.ordinal, x.start_line, x.end_line,
-         x.content, x.content_hash, coalesce(x.token_count, 0), x.embedding::extensions.vector
+         x.content, x.content_hash, coalesce(x.token_count, 0), coalesce(x.symbols, '{}'), x.scope,
+         x.embedding::extensions.vector
   from jsonb_array_elements(p_sources) e
   join public.kb_sources s
     on s.project_id = p_project_id and s.embedding_model = e -> 'source' ->> 'embedding_model'
    and s.kind = e -> 'source' ->> 'kind' and s.uri = e -> 'source' ->> 'uri'
   cross join lateral jsonb_to_recordset(e -> 'chunks') as x(ordinal integer, start_line integer, end_line integer,
                                                              content text, content_hash text, token_count integer,
-                                                             embedding text);
+                                                             symbols text[], scope text, embedding text);
   return coalesce(array_length(v_ids, 1), 0);
 end;
 $$;
+
+revoke all on function public.kb_upsert_sources(uuid, jsonb) from public, anon;
+grant execute on function public.kb_upsert_sources(uuid, jsonb) to authenticated;

@@ -20,6 +20,9 @@ const ANON: Outcome = { error: 'permission_denied', message: /permission denied 
 // allows is refused by RLS itself: an insert raises, an update or delete matches zero rows.
 const NO_POLICY_INSERT = RLS;
 const NO_POLICY = 0;
+/** A table clients may only read (written by triggers): no write privilege at all. */
+const READ_ONLY: Outcome = { error: 'permission_denied', message: /permission denied for table/ };
+const ALL_READ_ONLY: Row8 = [READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY, ANON];
 const err = (error: StoreErrorKind, message: RegExp): Outcome => ({ error, message });
 /**
  * A column clients may not write (ids, timestamps, attribution, order: the server's), or a table they may not
@@ -57,6 +60,8 @@ const reads: Case[] = [
   { name: 'kb_chunks: team A chunks', sql: 'select id from public.kb_chunks where source_id = $1', params: (w) => [w.A.sourceId], expect: [2, 2, 2, 2, 0, 0, 0, ANON] },
   { name: 'kb_ann: vectors published in the A project', sql: 'select chunk_id from public.kb_ann where project_id = $1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
   { name: 'kb_ann_pending: vectors queued in the A project', sql: 'select chunk_id from public.kb_ann_pending where project_id = $1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'kb_terms: word counts of the A project', sql: 'select 1 from public.kb_terms where project_id = $1 limit 1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
+  { name: 'kb_stats: chunk counts of the A project', sql: 'select 1 from public.kb_stats where project_id = $1 limit 1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
   { name: "api_keys: A.member's key", sql: 'select id from public.api_keys where id = $1', params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: "api_usage: A.member's usage in team A", sql: 'select id from public.api_usage where id = $1', params: (w) => [w.A.usageId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
   { name: "team_invitations: A's invitation of the outsider", sql: 'select id from public.team_invitations where id = $1', params: (w) => [w.invitationId], expect: [1, 1, 0, 0, 0, 0, 1, ANON] },
@@ -94,6 +99,8 @@ const inserts: Case[] = [
   { name: 'kb_ann: claim the queued A vector for project B', sql: `insert into public.kb_ann (chunk_id, source_id, project_id, embedding_model, embedding_dims, embedding) values ($1, $2, $3, 'test-model-4d', 4, $4) returning 1`, params: (w) => [w.A.pendingChunkId, w.A.sourceId, w.B.projectId, w.A.pendingEmbedding], expect: [RLS, RLS, RLS, RLS, RLS, RLS, RLS, ANON] },
   { name: 'kb_ann: publish a vector other than the chunk\'s', sql: `insert into public.kb_ann (chunk_id, source_id, project_id, embedding_model, embedding_dims, embedding) values ($1, $2, $3, 'test-model-4d', 4, '[0,0,0,1]') returning 1`, params: (w) => [w.A.pendingChunkId, w.A.sourceId, w.A.projectId], expect: [RLS, RLS, RLS, RLS, RLS, RLS, RLS, ANON] },
   { name: 'kb_ann_pending: queue a chunk by hand', sql: `insert into public.kb_ann_pending (chunk_id, project_id, embedding_model) values ($1, $2, 'test-model-4d') returning 1`, params: (w) => [w.A.publishedChunkId, w.A.projectId], expect: [NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, NO_POLICY_INSERT, ANON] },
+  { name: 'kb_terms: a made-up word count', sql: `insert into public.kb_terms (project_id, embedding_model, term, df) values ($1, 'test-model-4d', 'poison', 1000) returning 1`, params: (w) => [w.A.projectId], expect: ALL_READ_ONLY },
+  { name: 'kb_stats: made-up chunk counts', sql: `insert into public.kb_stats (project_id, embedding_model, chunks, tokens) values ($1, 'other-model', 1, 1) returning 1`, params: (w) => [w.A.projectId], expect: ALL_READ_ONLY },
   { name: 'api_keys: owned by A.member', sql: `insert into public.api_keys (owner_id, name, prefix, key_hash) values ($1, 'k', 'cairn_k', $2) returning 1`, params: (w) => [w.users['A.member'].id, sha('k')], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
   { name: 'api_usage: in the name of A.member', sql: `insert into public.api_usage (user_id, model) values ($1, 'm') returning 1`, params: (w) => [w.users['A.member'].id], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
   { name: "api_usage: charged to team A", sql: `insert into public.api_usage (team_id, model) values ($1, 'm') returning 1`, params: (w) => [w.A.teamId], expect: [1, 1, 1, 1, RLS, RLS, RLS, ANON] },
@@ -135,6 +142,8 @@ const updates: Case[] = [
   { name: 'kb_chunks: rewrite the A chunks', sql: `update public.kb_chunks set content = 'poisoned' where source_id = $1 returning 1`, params: (w) => [w.A.sourceId], expect: [2, 2, 2, 0, 0, 0, 0, ANON] },
   { name: 'kb_ann: replace the published A vector', sql: `update public.kb_ann set embedding = '[0,0,0,1]' where project_id = $1 returning 1`, params: (w) => [w.A.projectId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
   { name: 'kb_ann_pending: point the A queue at project B', sql: `update public.kb_ann_pending set project_id = $2 where project_id = $1 returning 1`, params: (w) => [w.A.projectId, w.B.projectId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+  { name: 'kb_terms: skew the A word counts', sql: 'update public.kb_terms set df = 0 where project_id = $1 returning 1', params: (w) => [w.A.projectId], expect: ALL_READ_ONLY },
+  { name: 'kb_stats: skew the A chunk counts', sql: 'update public.kb_stats set chunks = 0 where project_id = $1 returning 1', params: (w) => [w.A.projectId], expect: ALL_READ_ONLY },
   { name: "api_keys: revoke A.member's key", sql: `update public.api_keys set revoked_at = now() where id = $1 returning 1`, params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: "api_keys: take A.member's key", sql: `update public.api_keys set owner_id = auth.uid() where id = $1 returning 1`, params: (w) => [w.A.apiKeyId], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
   { name: 'api_usage: rewrite usage', sql: `update public.api_usage set prompt_tokens = 0 where id = $1 returning 1`, params: (w) => [w.A.usageId], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
@@ -161,6 +170,8 @@ const deletes: Case[] = [
   { name: 'kb_chunks: delete the A chunks', sql: 'delete from public.kb_chunks where source_id = $1 returning 1', params: (w) => [w.A.sourceId], expect: [2, 2, 2, 0, 0, 0, 0, ANON] },
   { name: 'kb_ann: unpublish the A vectors', sql: 'delete from public.kb_ann where project_id = $1 returning 1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
   { name: 'kb_ann_pending: drop the A queue', sql: 'delete from public.kb_ann_pending where project_id = $1 returning 1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'kb_terms: drop the A word counts', sql: 'delete from public.kb_terms where project_id = $1 returning 1', params: (w) => [w.A.projectId], expect: ALL_READ_ONLY },
+  { name: 'kb_stats: drop the A chunk counts', sql: 'delete from public.kb_stats where project_id = $1 returning 1', params: (w) => [w.A.projectId], expect: ALL_READ_ONLY },
   { name: "api_keys: delete A.member's key", sql: 'delete from public.api_keys where id = $1 returning 1', params: (w) => [w.A.apiKeyId], expect: [0, 0, 1, 0, 0, 0, 0, ANON] },
   { name: 'api_usage: delete usage', sql: 'delete from public.api_usage where id = $1 returning 1', params: (w) => [w.A.usageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
   { name: 'access_changes: erase an access change', sql: 'delete from public.access_changes where id = $1 returning 1', params: (w) => [w.accessChanges.sessionUnshared], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },

@@ -112,4 +112,38 @@ describe('kb search', function () {
     );
     assert.equal((await search('refresh session token'))[0]?.path, 'src/auth/session.ts', 'the owner still finds it');
   });
+
+  it('puts the definition of an identifier typed exactly first, above text that only mentions it', async () => {
+    // The notes say the name (and its words) far more often than the one chunk that defines it.
+    await env.write('docs/routing-notes.md', `# Routing notes\n\n${'We call routeRequest for every route request; routeRequest picks the route for the request. '.repeat(6)}\n`);
+    await env.write('src/http/router.ts', [
+      'export class Router {',
+      '  private table = new Map<string, () => void>();',
+      '',
+      '  /** Finds the handler of a path. */',
+      '  routeRequest(path: string): (() => void) | undefined {',
+      '    return this.table.get(path);',
+      '  }',
+      '}',
+      '',
+    ].join('\n'));
+    await indexWorkspace(env.deps(), env.ws);
+    for (const query of ['routeRequest', 'Router.routeRequest', 'routerequest']) {
+      const hits = await search(query);
+      assert.equal(hits[0]?.path, 'src/http/router.ts', `${query}: ${JSON.stringify(hits.map((h) => h.path))}`);
+      assert.equal(hits[0]!.startLine, 1);
+    }
+  });
+
+  it('finds the file of a sentence typed verbatim', async () => {
+    const hits = await search('returns money to the card the invoice was paid with');
+    assert.equal(hits[0]?.path, 'src/billing/refund.go', JSON.stringify(hits.map((h) => h.path)));
+  });
+
+  it('returns no results for a word that occurs nowhere in the workspace', async () => {
+    assert.deepEqual(await search('zyzzyvaquokka'), []);
+    assert.deepEqual(await search('zyzzyva quokkas'), []);
+    // One real word among them is enough to find something.
+    assert.ok((await search('zyzzyva refund')).length > 0);
+  });
 });

@@ -24,6 +24,8 @@ export async function runCommand(
     cwd: opts.cwd,
     env: opts.env ?? {},
     connect: async () => opts.client as RpcClient,
+    // The test's daemon stands in for the private one; the test stops it.
+    startPrivateDaemon: async () => ({ client: opts.client as RpcClient, stop: async () => undefined }),
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
   };

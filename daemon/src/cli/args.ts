@@ -5,7 +5,7 @@
 import { CliError } from './command.js';
 
 /** Flags that are switches, never followed by a value. */
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'h', 'stdio', 'version', 'force', 'all', 'watch', 'no-start', 'archived']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'h', 'stdio', 'version', 'force', 'all', 'watch', 'no-start', 'archived', 'verbose']);
 
 export interface ParsedArgs {
   command: string | null;

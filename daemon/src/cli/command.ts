@@ -32,6 +32,11 @@ export interface CliContext {
   readonly env: NodeJS.ProcessEnv;
   /** Finds the running daemon through the discovery file or starts one, then connects and initializes. */
   connect(): Promise<RpcClient>;
+  /**
+   * Starts a daemon of its own for another `$CAIRN_HOME` with `env` (the user's daemon is left alone),
+   * connects and initializes. `stop()` shuts it down and waits until its process has exited.
+   */
+  startPrivateDaemon(home: string, env: NodeJS.ProcessEnv): Promise<{ client: RpcClient; stop(): Promise<void> }>;
   stdout(text: string): void;
   stderr(text: string): void;
 }

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { cairnHome } from '../config.js';
 import { DaemonClient, DaemonResponseError, ConnectionClosedError } from '../protocol/client/client.js';
 import { DaemonStartError, ensureDaemon } from '../protocol/client/ensure.js';
+import { isProcessAlive } from '../protocol/client/discovery.js';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { DAEMON_VERSION } from '../rpc/version.js';
 import { parseArgs } from './args.js';
@@ -14,6 +15,7 @@ import { CliError, type CliCommand, type CliContext, type RpcClient } from './co
 import { command as backup } from './commands/backup.js';
 import { command as chat } from './commands/chat.js';
 import { command as daemon } from './commands/daemon.js';
+import { command as evalCommand } from './commands/eval.js';
 import { command as index } from './commands/index.js';
 import { command as mcp } from './commands/mcp.js';
 import { command as invitations } from './commands/invitations.js';
@@ -25,7 +27,7 @@ import { command as status } from './commands/status.js';
 import { command as stop } from './commands/stop.js';
 
 /** Every command, in the order `cairn --help` lists them. */
-const commands: CliCommand[] = [daemon, status, index, search, chat, sessions, invitations, mcp, stop, migrate, backup, restore];
+const commands: CliCommand[] = [daemon, status, index, search, chat, sessions, invitations, mcp, stop, migrate, backup, restore, evalCommand];
 
 interface CliIo {
   argv: readonly string[];
@@ -76,6 +78,7 @@ function daemonSpawnArgs(): { execPath: string; args: string[] } {
 
 async function runCli(io: CliIo): Promise<number> {
   let client: DaemonClient | null = null;
+  const privateClients: DaemonClient[] = [];
   let json = false;
   try {
     const parsed = parseArgs(io.argv);
@@ -113,6 +116,19 @@ async function runCli(io: CliIo): Promise<number> {
         await client.request('initialize', initializeParams(io.env));
         return client;
       },
+      async startPrivateDaemon(home, env) {
+        const info = await ensureDaemon(home, { spawn: { ...daemonSpawnArgs(), env, cwd: io.cwd } });
+        const own = await DaemonClient.connect(info);
+        privateClients.push(own);
+        await own.request('initialize', initializeParams(env));
+        const stop = async () => {
+          await own.request('shutdown', {}).catch(() => undefined);
+          await own.close().catch(() => undefined);
+          const deadline = Date.now() + 30_000;
+          while (isProcessAlive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        };
+        return { client: own, stop };
+      },
     };
     return await cmd.run(ctx);
   } catch (err) {
@@ -121,6 +137,7 @@ async function runCli(io: CliIo): Promise<number> {
     return code;
   } finally {
     await (client as DaemonClient | null)?.close().catch(() => undefined);
+    for (const c of privateClients) await c.close().catch(() => undefined);
   }
 }
 

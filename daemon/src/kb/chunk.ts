@@ -9,6 +9,7 @@
  * at blank lines. A single line over the budget is cut into pieces, never dropped.
  */
 import { createHash } from 'node:crypto';
+import { boundaryRanks, chunkSymbols, definitionsOf, packLines } from './chunk-syntax.js';
 
 export interface Chunk {
   ordinal: number;
@@ -17,6 +18,13 @@ export interface Chunk {
   content: string;
   contentHash: string;
   tokenCount: number;
+  /**
+   * Qualified names of the definitions the chunk holds or sits inside, outermost first (`Subscriber`,
+   * `Subscriber.next`), or the markdown headings above and in it. Absent for chunks of plain text.
+   */
+  symbols?: string[];
+  /** Where the chunk is, for people: `class Subscriber > method next`, `# Guide > ## Install`. */
+  scope?: string | null;
 }
 
 export interface ChunkOptions {
@@ -70,10 +78,15 @@ function boundaryBefore(line: string, prevLine: string | undefined, language: st
 
 const RANK: Record<Boundary, number> = { heading: 3, decl: 2, blank: 1, none: 0 };
 
-export function chunkText(text: string, language: string | null, opts: ChunkOptions = {}): Chunk[] {
-  const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
+function splitLines(text: string): string[] {
   const lines = text.split(/\r?\n/);
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+export function chunkText(text: string, language: string | null, opts: ChunkOptions = {}): Chunk[] {
+  const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const lines = splitLines(text);
   const chunks: Chunk[] = [];
   const push = (startLine: number, endLine: number, content: string) => {
     if (content.trim() === '') return;
@@ -132,5 +145,66 @@ function splitLongLine(line: string, lineNo: number, maxTokens: number, push: (s
     }
     push(lineNo, lineNo, line.slice(i, j));
     i = j;
+  }
+}
+
+/**
+ * The chunks of one workspace file, as the indexer stores them (and the eval's baselines index them): cut
+ * along its definitions when a grammar knows the language (chunk-syntax.ts), by lines otherwise; markdown
+ * chunks learn their headings.
+ */
+export async function chunkFile(path: string, text: string, language: string | null, opts: ChunkOptions = {}): Promise<Chunk[]> {
+  const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const lines = splitLines(text);
+  // CAIRN_CHUNKER=lines: today's line chunker for every file (a way out, and the bench's baseline).
+  const defs = process.env.CAIRN_CHUNKER === 'lines' ? null : await definitionsOf(path, text, lines);
+  if (!defs || defs.length === 0) {
+    const chunks = chunkText(text, language, opts);
+    if (language === 'markdown') addHeadings(chunks, lines);
+    return chunks;
+  }
+  const chunks: Chunk[] = [];
+  const push = (startLine: number, endLine: number, content: string) => {
+    if (content.trim() === '') return;
+    const { symbols, scope } = chunkSymbols(defs, startLine - 1, endLine - 1);
+    chunks.push({ ordinal: chunks.length, startLine, endLine, content, contentHash: sha256(content), tokenCount: estimateTokens(content), symbols, scope });
+  };
+  const tokens = lines.map((l) => estimateTokens(l) + 1);
+  packLines(
+    lines,
+    tokens,
+    boundaryRanks(lines, defs),
+    maxTokens,
+    (s, e) => push(s + 1, e + 1, lines.slice(s, e + 1).join('\n')),
+    (i) => splitLongLine(lines[i]!, i + 1, maxTokens, push),
+  );
+  return chunks;
+}
+
+const HEADING = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
+
+/** Markdown: each chunk's scope is the chain of headings above its first line; its symbols add those inside it. */
+function addHeadings(chunks: Chunk[], lines: string[]): void {
+  const stack: { level: number; text: string }[] = [];
+  let line = 0;
+  let fence = false;
+  const advance = (to: number) => {
+    for (; line < to; line++) {
+      const l = lines[line]!;
+      if (/^\s*(```|~~~)/.test(l)) fence = !fence;
+      const m = fence ? null : HEADING.exec(l);
+      if (!m) continue;
+      const level = m[1]!.length;
+      while (stack.length && stack[stack.length - 1]!.level >= level) stack.pop();
+      stack.push({ level, text: m[2]! });
+    }
+  };
+  for (const c of chunks) {
+    advance(c.startLine);
+    const outer = stack.map((h) => h.text);
+    c.scope = stack.length ? stack.map((h) => `${'#'.repeat(h.level)} ${h.text}`).join(' > ') : null;
+    advance(c.endLine);
+    const inner = stack.map((h) => h.text).filter((t) => !outer.includes(t));
+    c.symbols = [...outer, ...inner].slice(0, 24);
   }
 }

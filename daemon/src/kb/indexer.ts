@@ -18,7 +18,7 @@ import type { RuntimeConfig } from '../config.js';
 import type { KbIndexSummary } from '../protocol/kb.js';
 import { canonicalRoot, resolveProject, type ProjectRef } from '../workspace/project.js';
 import { crawl, readTextFile, statInside, languageOf, IgnoreRules, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
-import { chunkText, type Chunk } from './chunk.js';
+import { chunkFile, type Chunk } from './chunk.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
 
@@ -218,6 +218,8 @@ export class SourceWriter {
         content: c.content,
         content_hash: c.contentHash,
         token_count: c.tokenCount,
+        symbols: c.symbols ?? [],
+        scope: c.scope ?? null,
         embedding: this.vectors.get(c.contentHash)!,
       })),
     };
@@ -290,7 +292,7 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
       contentHash: hash,
       size: r.bytes.length,
       mtimeMs: file.mtimeMs,
-      chunks: chunkText(cleanText(r.text), language),
+      chunks: await chunkFile(file.path, cleanText(r.text), language),
     },
   };
 }
@@ -466,7 +468,7 @@ interface SourceChunksRow {
   content_hash: string;
   size_bytes: number | string;
   mtime_ms: number | string;
-  chunks: { ordinal: number; start_line: number; end_line: number; content: string; content_hash: string; token_count: number }[];
+  chunks: { ordinal: number; start_line: number; end_line: number; content: string; content_hash: string; token_count: number; symbols?: string[]; scope?: string | null }[];
 }
 
 /**
@@ -493,7 +495,7 @@ export async function finalizeGeneration(deps: IndexDeps, projectId: string, emb
             contentHash: r.content_hash,
             size: Number(r.size_bytes),
             mtimeMs: Number(r.mtime_ms),
-            chunks: r.chunks.map((c) => ({ ordinal: c.ordinal, startLine: c.start_line, endLine: c.end_line, content: c.content, contentHash: c.content_hash, tokenCount: c.token_count })),
+            chunks: r.chunks.map((c) => ({ ordinal: c.ordinal, startLine: c.start_line, endLine: c.end_line, content: c.content, contentHash: c.content_hash, tokenCount: c.token_count, symbols: c.symbols ?? [], scope: c.scope ?? null })),
           })),
         );
       }

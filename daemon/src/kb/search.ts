@@ -8,7 +8,7 @@ import type { ConfigHolder } from '../config.js';
 import type { KbHit, KbKind } from '../protocol/kb.js';
 import { canonicalRoot, resolveProject } from '../workspace/project.js';
 import { activeModel } from './state.js';
-import { embedderForModel, identifierTokens, type Embedder, vectorText, configuredModelId } from './embed.js';
+import { embedderForModel, identifierTokens, type Embedder, vectorText, configuredModelId, LOCAL_HASH_ID } from './embed.js';
 
 export type { KbHit };
 
@@ -56,10 +56,16 @@ function normalisePrefix(prefix: string): string {
   return prefix.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
 }
 
-/** `refreshSessionToken` → `refresh Session Token`, as the fts column splits it (migration kb_identifier_fts). */
-export function splitCamel(text: string): string {
-  return text.replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2');
+/**
+ * The cosine similarity below which kb_search ignores a vector match. The offline hash embedder measures
+ * shared words and character trigrams, so its low similarities are collisions, not meaning (tuned on the eval,
+ * docs/eval.md); a neural model's similarities are lower for the same relevance.
+ */
+export function similarityFloor(model: string): number {
+  return model === LOCAL_HASH_ID ? HASH_FLOOR : MODEL_FLOOR;
 }
+const HASH_FLOOR = 0.5;
+const MODEL_FLOOR = 0.3;
 
 /**
  * The lines of a chunk around its best match of the query words (identifier parts included), at most
@@ -130,7 +136,7 @@ export async function searchKnowledgeBase(
     'kb_search',
     {
       p_project_id: project.id,
-      p_query: splitCamel(params.query),
+      p_query: params.query,
       p_query_embedding: embedding,
       p_embedding_model: model,
       p_limit: limit,
@@ -138,6 +144,7 @@ export async function searchKnowledgeBase(
       p_path_glob: params.glob ?? null,
       p_language: params.language ?? null,
       p_kind: params.kind ?? null,
+      p_min_similarity: similarityFloor(model),
     },
     { signal },
   );

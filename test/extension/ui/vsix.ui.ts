@@ -41,11 +41,11 @@ describe('packaged extension (.vsix)', function () {
     assert.doesNotMatch(readme, /npm ci|bash \.ci\/run/, 'the package README has no developer instructions');
     const image = /!\[[^\]]*\]\(([^)]+)\)/.exec(readme)?.[1] ?? '';
     assert.match(image, /media\/screenshots\/chat\.png$/, 'the README shows the chat screenshot');
-    for (const needed of ['media/screenshots/chat.png', 'dist/extension.cjs', 'dist/daemon.mjs', 'dist/webview/main.js', 'node_modules/@electric-sql/pglite/dist/pglite.wasm', 'daemon/src/store/bootstrap.sql']) {
+    for (const needed of ['media/screenshots/chat.png', 'dist/extension.cjs', 'dist/daemon.mjs', 'dist/webview/main.js', 'node_modules/@electric-sql/pglite/dist/pglite.wasm', 'node_modules/@vscode/tree-sitter-wasm/wasm/tree-sitter-typescript.wasm', 'daemon/src/store/bootstrap.sql']) {
       assert.ok(files.includes(needed), `${needed} is in the package`);
     }
     assert.ok(files.some((f) => f.startsWith('supabase/migrations/')), 'the migrations are in the package');
-    for (const f of files) assert.doesNotMatch(f, /^(test|extension\/src|webview\/src|\.cache|bench)\/|\.map$|node_modules\/(?!@electric-sql\/pglite)/, `${f} should not ship`);
+    for (const f of files) assert.doesNotMatch(f, /^(test|extension\/src|webview\/src|\.cache|bench)\/|\.map$|node_modules\/(?!@electric-sql\/pglite|@vscode\/tree-sitter-wasm)/, `${f} should not ship`);
     const size = (await stat(vsix)).size;
     console.log(`      .vsix: ${(size / 1024 / 1024).toFixed(2)} MB, ${files.length} files`);
 

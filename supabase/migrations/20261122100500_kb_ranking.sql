@@ -1,0 +1,298 @@
+-- =====================================================================================================
+-- Knowledge base ranking: kb_search, and the per-project term statistics it needs.
+--
+-- Lexical leg: BM25 over every chunk that holds a query word (nothing is cut before it is ranked). Words are
+-- identifier-aware (private.kb_lexemes: camelCase and snake_case parts plus the whole identifier); a word's
+-- weight is its inverse document frequency in the project and model, from kb_terms, which statement-level
+-- triggers on kb_chunks keep exact in the indexer's own transactions. Term frequency counts a word in the
+-- chunk's symbols (the definitions it holds, weight A) SYMBOL_WEIGHT times; chunk length is token_count
+-- against the project's average (kb_stats). In two stages: every chunk holding a query word is ranked by
+-- BM25 with each word counted once, read word by word from the GIN index without reading any chunk's
+-- tsvector, plus the path's words (file name words count double); the best max(4 x limit, 200) are then
+-- ranked by full BM25 (term frequencies, symbols) plus the path and a verbatim phrase of four or more words.
+-- A query that is exactly one identifier puts the chunks defining it first.
+-- Vector leg: nearest vectors of the same model, counted only above p_min_similarity (the daemon passes the
+-- floor of its embedder), with a small weight; a vector alone never brings a chunk in when the query has
+-- words and none of them occurs in the project, so a word found nowhere returns no results.
+-- Parameters were tuned on `npm run eval` (docs/eval.md).
+-- Plan notes (100k-chunk bench, bench/kb.bench.ts): without statistics (PGlite has no autovacuum) the planner
+-- read every chunk of the project through the (project_id, ...) btree; the candidate query hides project_id
+-- and embedding_model from that index and sequential scans are off, so the GIN index finds the matches.
+-- HNSW recall@10 needs ef_search >= 400 at 100k chunks.
+-- =====================================================================================================
+
+-- Document frequency of each word per project and model: how many chunks hold it.
+create table public.kb_terms (
+  project_id uuid not null references public.projects (id) on delete cascade,
+  embedding_model text not null,
+  term text not null,
+  df integer not null,
+  primary key (project_id, embedding_model, term)
+);
+comment on table public.kb_terms is 'Per project and embedding model: how many chunks hold each full-text word (BM25 document frequency).';
+
+-- Chunk count and total tokens per project and model (BM25's N and average length).
+create table public.kb_stats (
+  project_id uuid not null references public.projects (id) on delete cascade,
+  embedding_model text not null,
+  chunks bigint not null default 0,
+  tokens bigint not null default 0,
+  primary key (project_id, embedding_model)
+);
+comment on table public.kb_stats is 'Per project and embedding model: chunk count and total tokens (BM25 collection statistics).';
+
+alter table public.kb_terms enable row level security;
+alter table public.kb_stats enable row level security;
+create policy "Users can read the term statistics of projects they can read" on public.kb_terms
+  for select to authenticated
+  using (project_id in (select private.readable_project_ids()));
+create policy "Users can read the collection statistics of projects they can read" on public.kb_stats
+  for select to authenticated
+  using (project_id in (select private.readable_project_ids()));
+-- Written only by the triggers below.
+revoke all on table public.kb_terms from anon, authenticated;
+revoke all on table public.kb_stats from anon, authenticated;
+grant select on table public.kb_terms to authenticated;
+grant select on table public.kb_stats to authenticated;
+
+-- Counts the words of inserted chunks in, and of deleted chunks out (an update does both). One statement
+-- per chunk batch, words in key order so concurrent indexers of a project lock rows in the same order.
+-- Security definer: the chunk writes themselves already passed RLS; the counts are bookkeeping of them.
+create or replace function private.kb_count_terms()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op in ('DELETE', 'UPDATE') then
+    update public.kb_terms t set df = t.df - o.df
+    from (select o.project_id, o.embedding_model, u.lexeme as term, count(*)::integer as df
+          from old_rows o cross join lateral unnest(o.fts) u
+          group by 1, 2, 3 order by 1, 2, 3) o
+    where t.project_id = o.project_id and t.embedding_model = o.embedding_model and t.term = o.term;
+    update public.kb_stats st set chunks = st.chunks - o.chunks, tokens = st.tokens - o.tokens
+    from (select o.project_id, o.embedding_model, count(*) as chunks, sum(o.token_count) as tokens
+          from old_rows o group by 1, 2) o
+    where st.project_id = o.project_id and st.embedding_model = o.embedding_model;
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    insert into public.kb_terms as t (project_id, embedding_model, term, df)
+    select n.project_id, n.embedding_model, u.lexeme, count(*)::integer
+    from new_rows n cross join lateral unnest(n.fts) u
+    group by 1, 2, 3 order by 1, 2, 3
+    on conflict (project_id, embedding_model, term) do update set df = t.df + excluded.df;
+    insert into public.kb_stats as st (project_id, embedding_model, chunks, tokens)
+    select n.project_id, n.embedding_model, count(*), sum(n.token_count)
+    from new_rows n group by 1, 2 order by 1, 2
+    on conflict (project_id, embedding_model) do update
+      set chunks = st.chunks + excluded.chunks, tokens = st.tokens + excluded.tokens;
+  end if;
+  return null;
+end;
+$$;
+revoke all on function private.kb_count_terms() from public;
+
+create trigger kb_chunks_count_terms_insert after insert on public.kb_chunks
+  referencing new table as new_rows
+  for each statement execute function private.kb_count_terms();
+create trigger kb_chunks_count_terms_delete after delete on public.kb_chunks
+  referencing old table as old_rows
+  for each statement execute function private.kb_count_terms();
+create trigger kb_chunks_count_terms_update after update on public.kb_chunks
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.kb_count_terms();
+
+-- Hybrid search. Filters apply to both legs. `score` orders the results; fts_rank and vector_rank are each
+-- leg's own rank of the chunk (null when that leg did not find it).
+create or replace function public.kb_search(
+  p_project_id uuid,
+  p_query text,
+  p_query_embedding text,
+  p_embedding_model text,
+  p_limit integer default 10,
+  p_path_prefix text default null,
+  p_path_glob text default null,
+  p_language text default null,
+  p_kind text default null,
+  p_min_similarity double precision default 0.5
+)
+returns table (chunk_id uuid, source_id uuid, kind text, uri text, title text, language text, start_line integer,
+               end_line integer, content text, snippet text, symbols text[], scope text, score double precision,
+               fts_rank integer, vector_rank integer)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  -- BM25 parameters and the weights of the other signals (tuned on the eval).
+  k1 constant double precision := 1.2;
+  b constant double precision := 0.75;
+  symbol_weight constant double precision := 4;
+  path_weight constant double precision := 0.6;
+  phrase_weight constant double precision := 0.5;
+  vector_weight constant double precision := 0.3;
+  v_words tsvector := private.kb_lexemes(p_query);
+  v_terms tsquery[];
+  v_idf double precision[];
+  v_any tsquery;
+  v_phrase tsquery;
+  v_ident text := substring(p_query from '^\s*([[:alpha:]_$][[:alnum:]_$]*(?:\.[[:alpha:]_$][[:alnum:]_$]*)*)\s*$');
+  v_n double precision;
+  v_avg double precision;
+  v_dims integer;
+  v_pool integer;
+  v_regex text := case when p_path_glob is null then null else private.glob_to_regex(p_path_glob) end;
+  v_filtered boolean := p_path_prefix is not null or p_path_glob is not null or p_language is not null or p_kind is not null;
+begin
+  perform private.require_uid();
+  if p_limit is null or p_limit not between 1 and 100 then
+    raise exception using errcode = '22023', message = 'limit must be between 1 and 100';
+  end if;
+  if p_embedding_model is null then
+    raise exception using errcode = '22023', message = 'embedding model is required';
+  end if;
+  if p_kind is not null and p_kind not in ('file', 'document', 'url', 'faq') then
+    raise exception using errcode = '22023', message = 'kind must be file, document, url or faq';
+  end if;
+  if p_min_similarity is null or p_min_similarity not between -1 and 1 then
+    raise exception using errcode = '22023', message = 'min similarity must be between -1 and 1';
+  end if;
+  v_pool := greatest(p_limit * 5, 50);
+  if p_query_embedding is not null then
+    v_dims := extensions.vector_dims(p_query_embedding::extensions.vector);
+  end if;
+
+  select st.chunks, st.tokens::double precision / greatest(st.chunks, 1) into v_n, v_avg
+  from public.kb_stats st where st.project_id = p_project_id and st.embedding_model = p_embedding_model;
+  v_n := coalesce(v_n, 0);
+  v_avg := greatest(coalesce(v_avg, 1), 1);
+  -- The query's words that occur in the project, each with its idf; v_any finds the chunks holding any.
+  select array_agg(quote_literal(w.lexeme)::tsquery order by w.lexeme),
+         array_agg(ln(1 + (v_n - k.df + 0.5) / (k.df + 0.5)) order by w.lexeme),
+         string_agg(quote_literal(w.lexeme), ' | ')::tsquery
+    into v_terms, v_idf, v_any
+  from unnest(v_words) w
+  join public.kb_terms k on k.project_id = p_project_id and k.embedding_model = p_embedding_model
+                        and k.term = w.lexeme and k.df > 0;
+  if length(v_words) > 0 and v_any is null then
+    return;  -- words, none of them in the project: nothing matches
+  end if;
+  if array_length(regexp_split_to_array(trim(p_query), '\s+'), 1) >= 4 then
+    v_phrase := phraseto_tsquery('english'::regconfig, private.kb_words(p_query));
+  end if;
+
+  -- Recall: 40 candidates (the default) is too few for a pool of 50; relaxed iterative scans keep walking
+  -- the graph until enough rows pass the project and filter conditions.
+  perform set_config('hnsw.ef_search', greatest(v_pool * 4, 400)::text, true);
+  perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
+  -- See the header: the GIN index, not a per-chunk test, must find full-text candidates.
+  perform set_config('enable_seqscan', 'off', true);
+
+  return query execute format($q$
+    with src as materialized (
+      select s.id, s.kind, s.uri, s.title, s.language, s.path_fts
+      from public.kb_sources s
+      where s.project_id = $1 and s.embedding_model = $4
+        and ($5::text is null or starts_with(s.uri, $5))
+        and ($6::text is null or s.uri ~ $6)
+        and ($7::text is null or s.language = $7)
+        and ($8::text is null or s.kind = $8)
+    ),
+    -- Stage 1, over every chunk that holds a query word: BM25 with each word counted once, read from the GIN
+    -- index word by word (a single word needs no recheck, so no chunk's tsvector is read), plus the path.
+    hits as (
+      select c.id, c.source_id, c.token_count, c.symbols, sum(q.idf) as idf_sum
+      from unnest($12, $13) q(tsq, idf)
+      cross join lateral (
+        select c.id, c.source_id, c.token_count, c.symbols
+        from public.kb_chunks c
+        where coalesce(c.project_id, c.project_id) = $1 and coalesce(c.embedding_model, c.embedding_model) = $4
+          and c.fts @@ q.tsq and (not $11 or c.source_id in (select id from src))
+      ) c
+      group by c.id, c.source_id, c.token_count, c.symbols
+    ),
+    paths as (
+      select s.id, sum(q.idf * (case when s.path_fts @@ (q.tsq::text || ':A')::tsquery then 2 else 1 end)) as path_idf
+      from src s cross join unnest($12, $13) q(tsq, idf)
+      where s.id in (select h.source_id from hits h) and s.path_fts @@ q.tsq
+      group by s.id
+    ),
+    stage1 as (
+      select h.id, h.token_count, coalesce(p.path_idf, 0) as path_idf,
+             ($16 is not null and ($16 = any (h.symbols) or exists (
+                select 1 from unnest(h.symbols) y where y like ('%%.' || $16) or lower(y) = lower($16)))) as exact,
+             h.idf_sum * (%3$s + 1) / (1 + %3$s * (1 - %4$s + %4$s * h.token_count / $14)) + %6$s * coalesce(p.path_idf, 0) as s1
+      from hits h left join paths p on p.id = h.source_id
+      order by 4 desc, 5 desc, 1
+      limit $18
+    ),
+    -- Stage 2, the best of stage 1: words counted as often as they occur (in symbols SYMBOL_WEIGHT times),
+    -- and a verbatim phrase.
+    lex as (
+      select cd.id, cd.exact,
+             coalesce((select sum(t.idf * (%3$s + 1) * t.tf / (t.tf + %3$s * (1 - %4$s + %4$s * cd.token_count / $14)))
+                       from (select q.idf, ts_rank_cd(array[1.0 / %5$s, 0, 1.0 / %5$s, 1]::real[], c.fts, q.tsq, 0) * %5$s as tf
+                             from unnest($12, $13) q(tsq, idf)) t
+                       where t.tf > 0), 0)
+             + %6$s * cd.path_idf
+             + case when $15 is not null and c.fts @@ $15 then %7$s * (select sum(i) from unnest($13) i) else 0 end
+             as score
+      from stage1 cd join public.kb_chunks c on c.id = cd.id
+    ),
+    lexr as (
+      select l.id, l.score, l.exact, row_number() over (order by l.exact desc, l.score desc, l.id) as r
+      from lex l
+    ),
+    ann as (
+      select a.chunk_id as id,
+             a.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s) as d
+      from public.kb_ann a
+      where %2$s and a.embedding_dims = %1$s and a.project_id = $1 and a.embedding_model = $4
+        and (not $11 or a.source_id in (select id from src))
+      order by a.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s)
+      limit $9
+    ),
+    pending as (
+      select c.id, c.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s) as d
+      from public.kb_ann_pending p
+      join public.kb_chunks c on c.id = p.chunk_id
+      where %2$s and p.project_id = $1 and p.embedding_model = $4 and c.embedding_dims = %1$s
+        and (not $11 or c.source_id in (select id from src))
+      order by 2
+      limit $9
+    ),
+    vec as (
+      select u.id, 1 - u.d as sim, row_number() over (order by u.d, u.id) as r
+      from (select * from ann union all select * from pending) u
+      where 1 - u.d >= $17
+      order by u.d, u.id
+      limit $9
+    ),
+    fused as (
+      select coalesce(l.id, v.id) as id,
+             coalesce(l.exact, false) as exact,
+             coalesce(l.score / nullif(max(l.score) over (), 0), 0)
+               + %8$s * coalesce((v.sim - $17) / nullif(1 - $17, 0), 0) as score,
+             l.r::integer as fts_rank, v.r::integer as vector_rank
+      from lexr l full join vec v on v.id = l.id
+    ),
+    top as (
+      select * from fused order by exact desc, score desc, id limit $10
+    )
+    select c.id, c.source_id, s.kind, s.uri, s.title, s.language, c.start_line, c.end_line, c.content,
+           left(c.content, 300), c.symbols, c.scope,
+           (t.score + case when t.exact then 1 else 0 end)::double precision, t.fts_rank, t.vector_rank
+    from top t
+    join public.kb_chunks c on c.id = t.id
+    join src s on s.id = c.source_id
+    order by t.exact desc, t.score desc, c.id
+  $q$, coalesce(v_dims, 1), case when v_dims is null then 'false' else 'true' end,
+       k1, b, symbol_weight, path_weight, phrase_weight, vector_weight)
+  using p_project_id, v_any, p_query_embedding, p_embedding_model, p_path_prefix, v_regex, p_language, p_kind,
+        v_pool, p_limit, v_filtered, v_terms, v_idf, v_avg, v_phrase, v_ident, p_min_similarity, greatest(p_limit * 4, 200);
+end;
+$$;
+
+revoke all on function public.kb_search(uuid, text, text, text, integer, text, text, text, text, double precision) from public, anon;
+grant execute on function public.kb_search(uuid, text, text, text, integer, text, text, text, text, double precision) to authenticated;
