@@ -184,7 +184,8 @@ begin
 
   -- Recall: 40 candidates (the default) is too few for a pool of 50; relaxed iterative scans keep walking
   -- the graph until enough rows pass the project and filter conditions.
-  perform set_config('hnsw.ef_search', greatest(v_pool * 4, 400)::text, true);
+  -- pgvector's ceiling is 1000; p_limit 100 gives a pool of 500.
+  perform set_config('hnsw.ef_search', least(greatest(v_pool * 4, 400), 1000)::text, true);
   perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
   -- See the header: the GIN index, not a per-chunk test, must find full-text candidates.
   perform set_config('enable_seqscan', 'off', true);

@@ -95,6 +95,11 @@ describe('kb search', function () {
     assert.equal((await search('export function return', { limit: 1 })).length, 1);
   });
 
+  it('answers the largest limit the protocol allows (100), which once set hnsw.ef_search past its maximum', async () => {
+    const hits = await search('export function return', { limit: 100 });
+    assert.ok(hits.length > 1 && hits.length <= 100, `${hits.length} hits`);
+  });
+
   it('never shows one tenant the chunks of another', async () => {
     const mallory = await otherUser(env);
     // Same folder path, different user: mallory gets her own empty project.
