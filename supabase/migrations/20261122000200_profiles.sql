@@ -28,7 +28,7 @@ create policy "Users can update their own profile" on public.profiles
   using (id = (select auth.uid()))
   with check (id = (select auth.uid()));
 
-revoke all on table public.profiles from anon;
+revoke all on table public.profiles from anon, authenticated;
 grant select, update on table public.profiles to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------

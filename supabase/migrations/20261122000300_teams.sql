@@ -112,7 +112,7 @@ create policy "Team owners can delete their team with a second factor" on public
   for delete to authenticated
   using (id in (select private.team_ids_with_role('owner')) and (select private.is_aal2()));
 
-revoke all on table public.teams from anon;
+revoke all on table public.teams from anon, authenticated;
 grant select, insert, update, delete on table public.teams to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ create policy "Owners and admins with a second factor can remove members, and an
     )
   );
 
-revoke all on table public.team_members from anon;
+revoke all on table public.team_members from anon, authenticated;
 grant select, insert, update, delete on table public.team_members to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------

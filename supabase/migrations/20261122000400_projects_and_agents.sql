@@ -106,7 +106,7 @@ create policy "Owners can delete personal projects, team admins team projects" o
     or team_id in (select private.team_ids_with_role('admin'))
   );
 
-revoke all on table public.projects from anon;
+revoke all on table public.projects from anon, authenticated;
 grant select, insert, update, delete on table public.projects to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ create policy "Owners can delete personal agents, team members team agents" on p
     or team_id in (select private.team_ids_with_role('member'))
   );
 
-revoke all on table public.agents from anon;
+revoke all on table public.agents from anon, authenticated;
 grant select, insert, update, delete on table public.agents to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ create policy "Owners can delete their sessions" on public.sessions
   for delete to authenticated
   using (owner_id = (select auth.uid()));
 
-revoke all on table public.sessions from anon;
+revoke all on table public.sessions from anon, authenticated;
 grant select, insert, update, delete on table public.sessions to authenticated;
 
 -- Only the owner shares, unshares or moves a session; nobody changes its owner.
@@ -195,7 +195,7 @@ create policy "Authors can finish their own messages in sessions they can write 
   using (author_id = (select auth.uid()) and private.can_write_session(session_id))
   with check (author_id = (select auth.uid()) and private.can_write_session(session_id));
 
-revoke all on table public.messages from anon;
+revoke all on table public.messages from anon, authenticated;
 grant select, insert, update on table public.messages to authenticated;
 
 -- Messages never move between sessions or change their place or author.

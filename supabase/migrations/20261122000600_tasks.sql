@@ -48,7 +48,7 @@ create policy "Users can delete tasks in projects they can write to" on public.t
   for delete to authenticated
   using (project_id in (select private.writable_project_ids()));
 
-revoke all on table public.tasks from anon;
+revoke all on table public.tasks from anon, authenticated;
 grant select, insert, update, delete on table public.tasks to authenticated;
 
 create or replace function public.create_task(

@@ -108,8 +108,8 @@ create policy "Users can remove chunks of projects they can write to" on public.
   for delete to authenticated
   using (project_id in (select private.writable_project_ids()));
 
-revoke all on table public.kb_sources from anon;
-revoke all on table public.kb_chunks from anon;
+revoke all on table public.kb_sources from anon, authenticated;
+revoke all on table public.kb_chunks from anon, authenticated;
 grant select, insert, update, delete on table public.kb_sources to authenticated;
 grant select, insert, update, delete on table public.kb_chunks to authenticated;
 

@@ -42,7 +42,7 @@ create policy "Users can record their own usage" on public.api_usage
     and (message_id is null or exists (select 1 from public.messages m where m.id = message_id))
   );
 
-revoke all on table public.api_usage from anon;
+revoke all on table public.api_usage from anon, authenticated;
 grant select, insert on table public.api_usage to authenticated;
 
 create or replace function public.record_usage(
@@ -114,7 +114,7 @@ create policy "Users can revoke their own API keys" on public.api_keys
 create policy "Users can delete their own API keys" on public.api_keys
   for delete to authenticated using (owner_id = (select auth.uid()));
 
-revoke all on table public.api_keys from anon;
+revoke all on table public.api_keys from anon, authenticated;
 grant select, insert, update, delete on table public.api_keys to authenticated;
 
 create or replace function public.create_api_key(p_name text, p_key_hash text, p_prefix text)
@@ -179,7 +179,7 @@ create policy "Users can read the audit entries of their personal rows" on publi
   for select to authenticated
   using (team_id is null and actor_id = (select auth.uid()));
 
-revoke all on table public.audit_log from anon;
+revoke all on table public.audit_log from anon, authenticated;
 grant select on table public.audit_log to authenticated;
 
 -- Resolves the team a row belongs to, by table.

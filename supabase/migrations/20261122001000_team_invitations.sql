@@ -45,7 +45,7 @@ create policy "Owners and admins with a second factor can withdraw invitations" 
   for delete to authenticated
   using ((select private.is_aal2()) and private.has_team_role(team_id, 'admin'));
 
-revoke all on table public.team_invitations from anon;
+revoke all on table public.team_invitations from anon, authenticated;
 grant select, insert, delete on table public.team_invitations to authenticated;
 
 -- Invitations belong to their team in the audit log.

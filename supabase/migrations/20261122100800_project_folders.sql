@@ -40,7 +40,7 @@ create policy "Users can forget their folder choices" on public.project_folders
   for delete to authenticated
   using (user_id = (select auth.uid()));
 
-revoke all on table public.project_folders from anon;
+revoke all on table public.project_folders from anon, authenticated;
 grant select, insert, update, delete on table public.project_folders to authenticated;
 
 -- Maps the folder to a project the caller can read, or forgets the choice (p_project_id null, returns null).
