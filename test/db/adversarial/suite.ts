@@ -20,6 +20,8 @@ interface Column {
   ref: string | null;
   /** Allowed values, when a check constraint lists them. */
   values: string[] | null;
+  /** Whether `authenticated` may insert this column (table- or column-level grant). */
+  insertable: boolean;
 }
 interface Table {
   name: string;
@@ -115,8 +117,9 @@ export class Adversary {
   }
 
   private async readCatalog(): Promise<void> {
-    const { rows: cols } = await this.db.query<{ t: string; c: string; type: string; gen: boolean; ident: boolean; pk: boolean; ref: string | null; chk: string | null }>(`
+    const { rows: cols } = await this.db.query<{ t: string; c: string; type: string; gen: boolean; ident: boolean; pk: boolean; ref: string | null; chk: string | null; ins: boolean }>(`
       select c.relname as t, a.attname as c, format_type(a.atttypid, a.atttypmod) as type,
+             has_column_privilege('authenticated', c.oid, a.attnum, 'INSERT') as ins,
              a.attgenerated <> '' as gen, a.attidentity <> '' as ident,
              exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary and a.attnum = any (i.indkey)) as pk,
              (select f.confrelid::regclass::text from pg_constraint f where f.conrelid = c.oid and f.contype = 'f'
@@ -132,7 +135,7 @@ export class Adversary {
       tables.set(r.t, t);
       const list = r.chk ? /ANY \(ARRAY\[(.*?)\]\)/.exec(r.chk) : null;
       const values = list ? [...list[1]!.matchAll(/'([^']*)'::text/g)].map((m) => m[1]!) : null;
-      t.columns.push({ name: r.c, type: r.type, generated: r.gen, identity: r.ident, pk: r.pk, ref: r.ref?.replace(/^public\./, '') ?? null, values });
+      t.columns.push({ name: r.c, type: r.type, generated: r.gen, identity: r.ident, pk: r.pk, ref: r.ref?.replace(/^public\./, '') ?? null, values, insertable: r.ins });
       if (r.pk) t.pk.push(r.c);
     }
     this.tables = [...tables.values()];
@@ -204,8 +207,12 @@ export class Adversary {
     const stranger = actor === 'outsider' ? this.world.users['A.owner'].id : this.world.users.outsider.id;
     const out: Record<string, unknown> = {};
     const wm = this.writeMarker(actor);
+    // An honest writer leaves out the columns it may not write (the database fills them); a hostile one sends
+    // them all.
+    const anyInsertable = t.columns.some((c) => c.insertable);
     for (const c of t.columns) {
       if (c.generated || c.identity) continue;
+      if (!opts.hostile && !opts.keepPk && anyInsertable && !c.insertable) continue;
       let v = row[c.name];
       if (c.pk && !opts.keepPk) {
         if (c.type === 'uuid' && !c.ref) v = randomUUID();
