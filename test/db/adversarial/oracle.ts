@@ -11,7 +11,8 @@
  *   invitation(T)  a pending invitation of an email address to T.
  *   profile(U)     U's profile (name, email).
  *   user(U[, T])   U's private rows: personal projects and agents, private sessions and their messages (T
- *                  when the session lives in team T's project), API keys, usage, folder choices.
+ *                  when the session lives in team T's project), API keys, folder choices.
+ *   usage(U, T)    U's usage, charged to team T or to nobody.
  *   derived        audit_log and access_changes, written by triggers only; who may read an entry is
  *                  decided by what it contains (the markers and ids below), not by the entry.
  *
@@ -24,7 +25,9 @@
  *                          its authors' names), as the invitee of an invitation U sent; U's
  *                          email also to the owners and admins of a team that invited it;
  *   user(U, …)             as U only (rule 3: not the team's owners, not through the audit log). A leaver
- *                          still reads their own private sessions in a team project: their own words.
+ *                          still reads their own private sessions in a team project: their own words;
+ *   usage(U, T)            as U, and as owner or admin of T (the team's usage report).
+ * A row's id (not its content) is also known to a former member of its team, who saw it while a member.
  * Anything else found in a result, an error's message/detail/hint/context, or an audit entry the case wrote
  * is a leak, unless the caller supplied it (ids and texts in the case's own arguments). A hidden row must be
  * indistinguishable from a missing one (rule 8): the same statement with the hidden row's id and with an
@@ -40,6 +43,7 @@
  *   invitation(T)    by owners and admins of T; accepted (changed or deleted) by the invitee;
  *   profile(U)       by U;
  *   user(U[, T])     by U, and in team T's project only while U is an owner, admin or member of T;
+ *   usage(U, T)      by U;
  *   derived          inserted by triggers as a consequence; never changed or deleted.
  * An update must be allowed in the row's scope before and after (moving a row moves it between scopes).
  * Moving a project between teams needs an owner of the source team and an owner or admin of the target
@@ -48,7 +52,8 @@
  * counters) follow the change that caused them. Anon, a token without `sub`, and a user in no team change
  * nothing outside their own private rows.
  * Attribution (rule 9, rule 2): a client's direct write never changes created_by, owner_id, author_id,
- * invited_by, indexed_by, accepted_by, actor_id, user_id, created_at, seq, or a profile's email, and a row it
+ * invited_by, indexed_by (but to the actor: it names the last indexer), accepted_by, actor_id, user_id,
+ * created_at, seq, or a profile's email, and a row it
  * inserts names the actor (or nobody) in those columns, now() as its time, and no seq of its choosing.
  * Nobody writes a message with role `system` (rule 5).
  */
@@ -56,7 +61,7 @@ import type { ActorName, Role, TeamKey, World, UserName } from './world.js';
 import { TEAMS } from './world.js';
 
 export interface Scope {
-  kind: 'team' | 'teamrow' | 'member' | 'invitation' | 'profile' | 'email' | 'user' | 'derived';
+  kind: 'team' | 'teamrow' | 'member' | 'invitation' | 'profile' | 'email' | 'user' | 'usage' | 'derived';
   team?: string | null;
   user?: string | null;
   email?: string | null;
@@ -65,6 +70,8 @@ export interface Scope {
 /** Columns a client never sets (rule 9; created_at is rule 2's bookkeeping). */
 export const ATTRIBUTION_USERS = ['created_by', 'owner_id', 'author_id', 'invited_by', 'indexed_by', 'accepted_by', 'actor_id', 'user_id'];
 export const ATTRIBUTION_OTHER = ['created_at', 'seq'];
+/** Attribution columns that name the last writer: the server sets them to the actor on each write. */
+export const LAST_WRITER = ['indexed_by'];
 /** Bookkeeping the database keeps in step (a posted message touches its session). */
 export const BOOKKEEPING = ['updated_at', 'last_message_at', 'message_count', 'chunk_count'];
 
@@ -130,9 +137,19 @@ export class Oracle {
       }
       case 'user':
         return me !== null && s.user === me;
+      case 'usage':
+        return (me !== null && s.user === me) || role === 'owner' || role === 'admin';
       case 'derived':
         return true;
     }
+  }
+
+  /**
+   * Whether `actor` may see the id of a row of scope `s` (not its content): what it may read, and the ids of
+   * a team's rows to a former member, who saw them while in the team.
+   */
+  canKnowId(actor: ActorName, s: Scope): boolean {
+    return this.canRead(actor, s) || ((s.kind === 'team' || s.kind === 'member') && this.formerly(actor, s.team));
   }
 
   /** Whether `actor` may make a change of kind `op` to a row of scope `s`; `newTeams` are teams the case created by `actor`. */
@@ -159,6 +176,8 @@ export class Oracle {
         return op === 'update' && s.user === me;
       case 'user':
         return s.user === me && (!s.team || writer);
+      case 'usage':
+        return s.user === me;
       case 'derived':
         return op === 'insert';
     }
@@ -228,7 +247,7 @@ begin
     when 'kb_ann' then adversary.project_scope((r ->> 'project_id')::uuid)
     when 'kb_ann_pending' then adversary.project_scope((r ->> 'project_id')::uuid)
     when 'api_keys' then jsonb_build_object('kind', 'user', 'user', r ->> 'owner_id')
-    when 'api_usage' then jsonb_build_object('kind', 'user', 'user', r ->> 'user_id')
+    when 'api_usage' then jsonb_build_object('kind', 'usage', 'user', r ->> 'user_id', 'team', r ->> 'team_id')
     when 'project_folders' then jsonb_build_object('kind', 'user', 'user', r ->> 'user_id')
     when 'audit_log' then jsonb_build_object('kind', 'derived')
     when 'access_changes' then jsonb_build_object('kind', 'derived')

@@ -6,7 +6,7 @@
 // (oracle.ts) judges what it returned, what its errors said, and every row it changed.
 import { randomUUID } from 'node:crypto';
 import { errorText, type Conn } from './conn.js';
-import { ATTRIBUTION_OTHER, ATTRIBUTION_USERS, BOOKKEEPING, INSTRUMENTATION, Oracle, captureTrigger, type Scope } from './oracle.js';
+import { ATTRIBUTION_OTHER, ATTRIBUTION_USERS, BOOKKEEPING, LAST_WRITER, INSTRUMENTATION, Oracle, captureTrigger, type Scope } from './oracle.js';
 import { FUNCTIONS, matrixGaps } from './expectations.js';
 import { ACTORS, MARKER, MODEL, buildWorld, claimsFor, marker, sha, type ActorName, type World } from './world.js';
 
@@ -538,7 +538,7 @@ export class Adversary {
       if (seen.has(id) || supplied.includes(id)) continue;
       seen.add(id);
       const s = this.idScope.get(id);
-      if (s && !this.oracle.canRead(c.actor, s)) this.find(c, this.leakRule(c, s), `${where} shows the id of a ${this.describe(s)} row`);
+      if (s && !this.oracle.canKnowId(c.actor, s)) this.find(c, this.leakRule(c, s), `${where} shows the id of a ${this.describe(s)} row`);
     }
   }
 
@@ -581,7 +581,8 @@ export class Adversary {
           this.find(c, this.writeRule(c, x.tbl, after, row), `moved a ${x.tbl} row into ${this.describe(after)}`);
         if (x.tbl === 'projects' && moved.includes('team_id')) this.checkMove(c, x.old!, x.new!, changes);
         if (c.direct) {
-          for (const k of moved.filter((k) => ATTRIBUTION_USERS.includes(k) || ATTRIBUTION_OTHER.includes(k) || (x.tbl === 'profiles' && k === 'email')))
+          const self = (k: string) => LAST_WRITER.includes(k) && x.new![k] === me;
+          for (const k of moved.filter((k) => (ATTRIBUTION_USERS.includes(k) && !self(k)) || ATTRIBUTION_OTHER.includes(k) || (x.tbl === 'profiles' && k === 'email')))
             this.find(c, k === 'created_at' ? '2' : '9', `rewrote ${x.tbl}.${k}`);
         }
         continue;
