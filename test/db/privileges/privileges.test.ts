@@ -36,7 +36,7 @@ describe('Privileges of anon and authenticated', function () {
     t = await freshDb();
     user = await t.createUser('attacker');
     other = await t.createUser('victim');
-    otherTeam = (await t.rpc<{ id: string }>(other, 'create_team', { p_name: 'Victims', p_slug: 'victims' })).id;
+    otherTeam = (await t.rpc<{ id: string }>(other, 'create_team', { p_name: 'Victims' })).id;
     await t.rpc(other, 'create_session', { p_title: 'audited' });
   });
   after(() => t?.close());
