@@ -12,6 +12,21 @@ create schema if not exists private;
 grant usage on schema private to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------------------------------
+-- Least privilege below the policies. Supabase's default privileges give anon and authenticated every
+-- privilege on whatever `postgres` creates in `public` (TRUNCATE, TRIGGER, REFERENCES and MAINTAIN on
+-- tables, USAGE and UPDATE on sequences, EXECUTE on functions), and Postgres gives EXECUTE on every new
+-- function to PUBLIC. Through raw SQL (a Postgres URL, or any other path to SQL) those would let a user
+-- truncate every tenant's rows or reset a sequence. So nothing is granted by default: each table grants
+-- what its policies need right under it, each API function grants EXECUTE to authenticated, and
+-- test/db/privileges/allowlist.txt names every privilege the API roles hold.
+-- -----------------------------------------------------------------------------------------------------
+alter default privileges in schema public revoke all on tables from anon, authenticated;
+alter default privileges in schema public revoke all on sequences from anon, authenticated;
+alter default privileges in schema public revoke all on functions from anon, authenticated;
+alter default privileges revoke execute on functions from public;
+revoke create on schema public from public, anon, authenticated;
+
+-- -----------------------------------------------------------------------------------------------------
 -- updated_at, kept by trigger on every table that has it
 -- -----------------------------------------------------------------------------------------------------
 create or replace function private.set_updated_at()

@@ -30,8 +30,7 @@ create policy "Users can update their own profile" on public.profiles
   with check (id = (select auth.uid()));
 
 -- A user edits their name and avatar; id, email and timestamps are the server's.
-revoke all on table public.profiles from anon;
-revoke insert, update on table public.profiles from authenticated;
+revoke all on table public.profiles from anon, authenticated;
 grant select on table public.profiles to authenticated;
 grant update (display_name, avatar_url) on table public.profiles to authenticated;
 

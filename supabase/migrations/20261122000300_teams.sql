@@ -133,8 +133,7 @@ create policy "Team owners can delete their team with a second factor" on public
   using (id in (select private.team_ids_with_role('owner')) and (select private.is_aal2()));
 
 -- Ids, slug, creator and timestamps are the server's (created_by from the default auth.uid()).
-revoke all on table public.teams from anon;
-revoke insert, update on table public.teams from authenticated;
+revoke all on table public.teams from anon, authenticated;
 grant select, delete on table public.teams to authenticated;
 grant insert (name), update (name) on table public.teams to authenticated;
 
@@ -176,8 +175,7 @@ create policy "Owners and admins with a second factor can remove members, and an
   );
 
 -- A membership's role is all a client may change; who, when and by whom are the server's.
-revoke all on table public.team_members from anon;
-revoke insert, update on table public.team_members from authenticated;
+revoke all on table public.team_members from anon, authenticated;
 grant select, delete on table public.team_members to authenticated;
 grant update (role) on table public.team_members to authenticated;
 

@@ -109,8 +109,7 @@ create policy "Owners can delete personal projects, team admins team projects" o
 
 -- Clients write only what a person decides; ids, owner and timestamps are the server's (owner_id from the
 -- default auth.uid(), updated_at by trigger). Moving a project between teams is set_project_team's.
-revoke all on table public.projects from anon;
-revoke insert, update on table public.projects from authenticated;
+revoke all on table public.projects from anon, authenticated;
 grant select, delete on table public.projects to authenticated;
 grant insert (team_id, name, root_uri, git_remote, settings), update (team_id, name, settings)
   on table public.projects to authenticated;
@@ -180,8 +179,7 @@ create policy "Owners can delete personal agents, team members team agents" on p
   );
 
 -- Ids, owner and timestamps are the server's; an agent does not move between teams.
-revoke all on table public.agents from anon;
-revoke insert, update on table public.agents from authenticated;
+revoke all on table public.agents from anon, authenticated;
 grant select, delete on table public.agents to authenticated;
 grant insert (team_id, name, description, system_prompt, model, temperature, tools),
   update (name, description, system_prompt, model, temperature, tools)

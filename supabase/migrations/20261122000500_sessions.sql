@@ -166,8 +166,7 @@ create policy "Owners can delete their sessions in projects they can write to, t
   );
 
 -- Ids, owner, counters and timestamps are the server's (owner_id from the default auth.uid()).
-revoke all on table public.sessions from anon;
-revoke insert, update on table public.sessions from authenticated;
+revoke all on table public.sessions from anon, authenticated;
 grant select, delete on table public.sessions to authenticated;
 grant insert (project_id, agent_id, title, visibility), update (project_id, agent_id, title, visibility, archived_at)
   on table public.sessions to authenticated;
@@ -223,8 +222,7 @@ create policy "Authors can finish their own messages in sessions they can write 
 
 -- Ids, order (seq), author and timestamps are the server's; only a streaming message's content, status and
 -- metadata change afterwards.
-revoke all on table public.messages from anon;
-revoke insert, update on table public.messages from authenticated;
+revoke all on table public.messages from anon, authenticated;
 grant select on table public.messages to authenticated;
 grant insert (session_id, role, content, status, name, tool_calls, tool_call_id, metadata),
   update (content, status, metadata)

@@ -50,8 +50,7 @@ create policy "Users can delete tasks in projects they can write to" on public.t
   using (project_id in (select private.writable_project_ids()));
 
 -- Ids, creator and timestamps are the server's; a task stays in its project and with its session.
-revoke all on table public.tasks from anon;
-revoke insert, update on table public.tasks from authenticated;
+revoke all on table public.tasks from anon, authenticated;
 grant select, delete on table public.tasks to authenticated;
 grant insert (project_id, session_id, title, description, status), update (title, description, status)
   on table public.tasks to authenticated;

@@ -189,10 +189,19 @@ create policy "Users can remove chunks of projects they can write to" on public.
   for delete to authenticated
   using (project_id in (select private.writable_project_ids()));
 
-revoke all on table public.kb_sources from anon;
-revoke all on table public.kb_chunks from anon;
-grant select, insert, update, delete on table public.kb_sources to authenticated;
-grant select, insert, update, delete on table public.kb_chunks to authenticated;
+revoke all on table public.kb_sources from anon, authenticated;
+revoke all on table public.kb_chunks from anon, authenticated;
+-- Ids, timestamps and the indexer's identity (indexed_by, from auth.uid()) are the server's (issue 11, rule 2).
+grant select, delete on table public.kb_sources to authenticated;
+grant insert (project_id, kind, uri, title, language, content_hash, size_bytes, mtime_ms, embedding_model,
+              embedding_dims, chunk_count, indexed_by, indexed_at),
+      update (title, language, content_hash, size_bytes, mtime_ms, embedding_dims, chunk_count, indexed_by, indexed_at)
+  on table public.kb_sources to authenticated;
+grant select, delete on table public.kb_chunks to authenticated;
+grant insert (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line, content,
+              content_hash, token_count, symbols, scope, embedding),
+      update (ordinal, start_line, end_line, content, content_hash, token_count, symbols, scope, embedding)
+  on table public.kb_chunks to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
 -- Helpers

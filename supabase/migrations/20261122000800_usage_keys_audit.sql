@@ -45,8 +45,7 @@ create policy "Users can record their own usage" on public.api_usage
     and (message_id is null or exists (select 1 from public.messages m where m.id = message_id))
   );
 
-revoke all on table public.api_usage from anon;
-revoke insert, update on table public.api_usage from authenticated;
+revoke all on table public.api_usage from anon, authenticated;
 grant select on table public.api_usage to authenticated;
 grant insert (team_id, project_id, session_id, message_id, model, kind, prompt_tokens, completion_tokens)
   on table public.api_usage to authenticated;
@@ -121,8 +120,7 @@ create policy "Users can delete their own API keys" on public.api_keys
   for delete to authenticated using (owner_id = (select auth.uid()));
 
 -- Keys are created only by create_api_key; their owner renames or revokes them.
-revoke all on table public.api_keys from anon;
-revoke insert, update on table public.api_keys from authenticated;
+revoke all on table public.api_keys from anon, authenticated;
 grant select, delete on table public.api_keys to authenticated;
 grant update (name, revoked_at) on table public.api_keys to authenticated;
 
@@ -223,8 +221,7 @@ create policy "Users can read the audit entries of their private rows" on public
   for select to authenticated
   using (user_id = (select auth.uid()));
 
-revoke all on table public.audit_log from anon;
-revoke insert, update, delete on table public.audit_log from authenticated;
+revoke all on table public.audit_log from anon, authenticated;
 grant select on table public.audit_log to authenticated;
 
 create or replace function private.audit()

@@ -72,8 +72,7 @@ create policy "Owners and admins with a second factor can withdraw invitations" 
   using ((select private.is_aal2()) and private.has_team_role(team_id, 'admin'));
 
 -- Ids, inviter (the default auth.uid()), acceptance and timestamps are the server's.
-revoke all on table public.team_invitations from anon;
-revoke insert, update on table public.team_invitations from authenticated;
+revoke all on table public.team_invitations from anon, authenticated;
 grant select, delete on table public.team_invitations to authenticated;
 grant insert (team_id, email, role) on table public.team_invitations to authenticated;
 

@@ -78,8 +78,8 @@ create policy "Users can dequeue pending vectors of projects they can write to" 
   for delete to authenticated
   using (project_id in (select private.writable_project_ids()));
 
-revoke all on table public.kb_ann from anon;
-revoke all on table public.kb_ann_pending from anon;
+revoke all on table public.kb_ann from anon, authenticated;
+revoke all on table public.kb_ann_pending from anon, authenticated;
 grant select, insert, delete on table public.kb_ann to authenticated;
 grant select, delete on table public.kb_ann_pending to authenticated;
 

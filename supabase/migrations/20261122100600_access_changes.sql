@@ -43,7 +43,7 @@ create policy "Team members can read what left their team's view" on public.acce
   for select to authenticated
   using (user_id is null and team_id in (select private.team_ids_with_role('viewer')));
 
-revoke all on table public.access_changes from anon;
+revoke all on table public.access_changes from anon, authenticated;
 grant select on table public.access_changes to authenticated;
 
 -- Records one access change and forgets those older than a day (clients only need them while live).

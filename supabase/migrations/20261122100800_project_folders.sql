@@ -44,8 +44,7 @@ create policy "Users can forget their folder choices" on public.project_folders
   using (user_id = (select auth.uid()));
 
 -- The user is always the caller (the default auth.uid()); timestamps are the server's.
-revoke all on table public.project_folders from anon;
-revoke insert, update on table public.project_folders from authenticated;
+revoke all on table public.project_folders from anon, authenticated;
 grant select, delete on table public.project_folders to authenticated;
 grant insert (root_uri, project_id), update (project_id) on table public.project_folders to authenticated;
 

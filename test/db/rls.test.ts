@@ -16,10 +16,11 @@ type Row8 = [Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outc
 const RLS: Outcome = { error: 'permission_denied', message: /violates row-level security policy/ };
 /** anon has no privilege on any table. */
 const ANON: Outcome = { error: 'permission_denied', message: /permission denied for table/ };
-// Supabase's default privileges give authenticated every privilege on public tables, so a write no policy
-// allows is refused by RLS itself: an insert raises, an update or delete matches zero rows.
-const NO_POLICY_INSERT = RLS;
-const NO_POLICY = 0;
+/** A write no policy allows is not granted either (test/db/privileges/allowlist.txt), so it is refused outright. */
+const NO_GRANT: Outcome = { error: 'permission_denied', message: /permission denied for table/ };
+// Writes no policy allows: least privilege (issue 11, rule 6) refuses them before RLS is asked.
+const NO_POLICY_INSERT = NO_GRANT;
+const NO_POLICY = NO_GRANT;
 /** A table clients may only read (written by triggers): no write privilege at all. */
 const READ_ONLY: Outcome = { error: 'permission_denied', message: /permission denied for table/ };
 const ALL_READ_ONLY: Row8 = [READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY, ANON];
@@ -160,7 +161,7 @@ const deletes: Case[] = [
   { name: 'team_members: remove the only owner of A (aal2)', aal2: true, sql: 'delete from public.team_members where team_id = $1 and user_id = $2 returning 1', params: (w) => [w.A.teamId, w.users['A.owner'].id], expect: [err('invalid_input', /at least one owner/), 0, 0, 0, 0, 0, 0, ANON] },
   { name: 'team_invitations: withdraw (aal1)', sql: 'delete from public.team_invitations where id = $1 returning 1', params: (w) => [w.invitationId], expect: [0, 0, 0, 0, 0, 0, 0, ANON] },
   { name: 'team_invitations: withdraw (aal2)', aal2: true, sql: 'delete from public.team_invitations where id = $1 returning 1', params: (w) => [w.invitationId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
-  { name: "profiles: delete A.member's profile", sql: 'delete from public.profiles where id = $1 returning 1', params: (w) => [w.users['A.member'].id], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
+  { name: "profiles: delete A.member's profile", sql: 'delete from public.profiles where id = $1 returning 1', params: (w) => [w.users['A.member'].id], expect: [NO_GRANT, NO_GRANT, NO_GRANT, NO_GRANT, NO_GRANT, NO_GRANT, NO_GRANT, ANON] },
   { name: 'projects: delete the A project', sql: 'delete from public.projects where id = $1 returning 1', params: (w) => [w.A.projectId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
   { name: 'sessions: delete the A team session (its owner, or a team owner or admin)', sql: 'delete from public.sessions where id = $1 returning 1', params: (w) => [w.A.teamSessionId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
   { name: 'messages: delete a message', sql: 'delete from public.messages where id = $1 returning 1', params: (w) => [w.A.messageId], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
