@@ -1,6 +1,6 @@
 /**
  * Knowledge-base search, shared by `kb/search`, the CLI and the chat orchestrator's `search_knowledge_base`
- * tool: one `kb_search` SQL call (full-text rank and vector rank fused by RRF) against the project's active
+ * tool: one `kb_search` SQL call (BM25 over identifier-aware words plus vector similarity above a floor) against the project's active
  * embedding model, so a model switch in progress never mixes vectors of different dimensions.
  */
 import type { Store } from '../store/types.js';

@@ -13,7 +13,8 @@ export const kbHit = z.object({
   path: z.string(),
   startLine: z.number().int(),
   endLine: z.number().int(),
-  /** Reciprocal-rank-fusion score; higher is better. */
+  /** BM25 relative to the best hit plus the vector similarity above the embedder's floor (an exact identifier
+   * definition adds 1); higher is better, comparable within one answer only. */
   score: z.number(),
   snippet: z.string(),
   kind: kbKind,
@@ -184,7 +185,7 @@ export const kbRequests = {
   }),
   'kb/search': request('kb/search', {
     summary:
-      'Hybrid search (full-text rank and vector rank fused by reciprocal rank fusion, one SQL call) over the project knowledge base, with filters.',
+      'Hybrid search in one SQL call over the project knowledge base, with filters: BM25 over identifier-aware words (symbols and file names weigh more, an identifier typed exactly finds its definition first) plus vector similarity above a floor; a query whose words occur nowhere in the project returns nothing.',
     params: z.object({
       root,
       query: z.string().min(1).max(4000),
