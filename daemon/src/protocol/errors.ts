@@ -26,6 +26,7 @@ export const RpcErrorCodes = {
   QuotaExceeded: -31912,
   NotImplementedInStore: -31913,
   ProjectChoiceNeeded: -31914,
+  DiskFull: -31915,
 } as const;
 
 export type ErrorCodeName = keyof typeof RpcErrorCodes;
@@ -54,6 +55,9 @@ export const RpcErrorDescriptions: Record<ErrorCodeName, string> = {
     "The folder's git remote matches a project of a team the user has not used with this folder, so it is not mapped " +
     'until they choose: `data.candidates` lists those projects with their teams. Answer with `workspace/chooseProject` ' +
     '(a candidate\'s `projectId`, or `personal: true` to keep the folder personal); the answer is remembered.',
+  DiskFull:
+    'The disk holding the database or the named file is full (ENOSPC): nothing was written, no partial file is left, ' +
+    'and reads keep working; free some space and retry.',
 };
 
 /** An error a handler throws to answer with a typed application error. */

@@ -20,7 +20,7 @@ import {
   type RequestDef,
   type RequestMethod,
 } from '../protocol/index.js';
-import { StoreError, type Store, type StoreErrorKind } from '../store/types.js';
+import { isDiskFull, StoreError, type Store, type StoreErrorKind } from '../store/types.js';
 import { TopicHub } from './hub.js';
 import { RequestMetrics } from './metrics.js';
 import type { Connection, Handler, HandlerContext, HandlerRegistry, Logger, ProgressValue } from './registry.js';
@@ -96,6 +96,7 @@ const storeErrorCodes: Record<StoreErrorKind, ErrorCodeName> = {
   conflict: 'Conflict',
   // The database is locked, closing or unreachable: the client may retry.
   unavailable: 'Busy',
+  disk_full: 'DiskFull',
   internal: 'InternalError',
 };
 
@@ -187,6 +188,10 @@ export class RpcServer implements HandlerRegistry {
       return errorObject(codeName, err.message, err.sqlstate ? { sqlstate: err.sqlstate } : undefined);
     }
     const errno = (err as NodeJS.ErrnoException | null)?.code;
+    if (isDiskFull(err)) {
+      this.opts.log.error('disk full', { method, connection, code: errno });
+      return errorObject('DiskFull', `The disk is full (${errno ?? 'ENOSPC'}): nothing was written; free some space and retry.`);
+    }
     if (errno === 'EMFILE' || errno === 'ENFILE') {
       this.opts.log.error('out of file handles', { method, connection, code: errno });
       return errorObject('Busy', `the daemon has run out of file handles (${errno}); close other programs or raise the limit (ulimit -n), then retry`, { limit: 'fileHandles' });

@@ -4,7 +4,7 @@
  * SQLSTATE → StoreError mapping of docs/sql-api.md.
  */
 import { randomUUID } from 'node:crypto';
-import { StoreError, type ChangeEvent, type StoreErrorKind, type StoreUser } from './types.js';
+import { isDiskFull, StoreError, type ChangeEvent, type StoreErrorKind, type StoreUser } from './types.js';
 
 /** A statement runner inside one transaction (PGlite's Transaction and a pg client both fit). */
 export interface SqlTx {
@@ -178,6 +178,7 @@ export function toStoreError(err: unknown): unknown {
   if (!(err instanceof Error)) return new StoreError('internal', String(err));
   if (err.name === 'AbortError') return err;
   const code = (err as { code?: unknown }).code;
+  if (isDiskFull(err)) return new StoreError('disk_full', `The disk is full: ${err.message}`, typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined);
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) {
     const net = typeof code === 'string' && /^E[A-Z]+$/.test(code);
     return new StoreError(net ? 'unavailable' : 'internal', err.message);

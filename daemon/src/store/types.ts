@@ -21,7 +21,20 @@ export type StoreErrorKind =
   | 'invalid_input'
   | 'conflict'
   | 'unavailable'
+  /** No space left on the device (ENOSPC, SQLSTATE 53100). */
+  | 'disk_full'
   | 'internal';
+
+/**
+ * A full disk, however it surfaces: Node's ENOSPC, Postgres's disk_full (53100), or PGlite's file system
+ * reporting "No space left on device" inside another error.
+ */
+export function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (e.code === 'ENOSPC' || e.code === '53100') return true;
+  return typeof e.message === 'string' && /\bENOSPC\b|No space left on device/i.test(e.message);
+}
 
 export class StoreError extends Error {
   constructor(

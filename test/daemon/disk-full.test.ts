@@ -1,0 +1,70 @@
+/**
+ * A full disk reads as one: `DiskFull` (-31915), not `InvalidInput` or "Internal error"; a failed write leaves
+ * no partial file; the daemon keeps serving reads. The end-to-end case writes a backup onto a small tmpfs,
+ * which needs the right to mount (root here and in CI); elsewhere it skips and says why.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toStoreError } from '../../daemon/src/store/sql.js';
+import { StoreError } from '../../daemon/src/store/types.js';
+import { connectWs, fails, migratedHome, ok, removeHome, startDaemon, stopDaemon, type DaemonProcess, type RawConnection } from '../support/daemon.js';
+
+describe('disk full', function () {
+  this.timeout(120_000);
+
+  it('maps ENOSPC, SQLSTATE 53100 and PGlite\'s "No space left on device" to disk_full, and nothing else', () => {
+    const kinds = [
+      Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
+      Object.assign(new Error('could not extend file "base/5/16384": No space left on device'), { code: '53100' }),
+      Object.assign(new Error('could not write to file "pg_wal/xlogtemp.42": No space left on device'), { code: 'XX000' }),
+    ].map((e) => (toStoreError(e) as StoreError).kind);
+    assert.deepEqual(kinds, ['disk_full', 'disk_full', 'disk_full']);
+    assert.equal((toStoreError(Object.assign(new Error('value too long'), { code: '22001' })) as StoreError).kind, 'invalid_input');
+  });
+
+  describe('a backup onto a full file system', () => {
+    let mnt: string | null = null;
+    let home: string;
+    let daemon: DaemonProcess;
+    let conn: RawConnection;
+
+    before(async function () {
+      const dir = await mkdtemp(join(tmpdir(), 'cairn-full-'));
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+        mnt = dir;
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        console.log(`      skipped: cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]}); needs root`);
+        this.skip();
+      }
+      home = await migratedHome();
+      daemon = await startDaemon(home);
+      conn = await connectWs(daemon.info);
+      await ok(conn, 'initialize', { clientName: 'test' });
+      await ok(conn, 'sessions/create', { title: 'kept' });
+    });
+
+    after(async () => {
+      await conn?.close();
+      if (daemon) await stopDaemon(daemon);
+      if (home) await removeHome(home);
+      if (mnt) {
+        execFileSync('umount', [mnt]);
+        await rm(mnt, { recursive: true, force: true });
+      }
+    });
+
+    it('answers DiskFull, leaves no partial file, and keeps serving reads and pings', async () => {
+      const err = await fails(conn, 'daemon/backup', { file: join(mnt!, 'cairn.tgz') }, ['DiskFull']);
+      assert.match(err.message, /disk is full/i);
+      assert.deepEqual(await readdir(mnt!), [], 'no cairn.tgz and no cairn.tgz.partial left behind');
+      assert.equal((await ok(conn, 'daemon/ping', {})).pong, true);
+      const { sessions } = await ok(conn, 'sessions/list', {});
+      assert.deepEqual(sessions.map((s: { title: string }) => s.title), ['kept']);
+    });
+  });
+});
