@@ -7,6 +7,9 @@
 -- =====================================================================================================
 
 create extension if not exists pgcrypto with schema extensions;
+-- The migrations take EXECUTE on new functions away from PUBLIC; the seed hashes as its users (Supabase's own
+-- pgcrypto already grants this).
+grant execute on function extensions.digest(text, text) to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
 -- Users (the profile trigger creates their profiles)

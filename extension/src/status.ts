@@ -73,6 +73,11 @@ export class StatusBar implements vscode.Disposable {
     } catch (err) {
       log().warn(`reading the index state for the status bar: ${describeError(err)}`);
       this.index = undefined;
+      // A daemon just (re)started may not answer yet: look again while connected, so the state is not left unknown.
+      if (this.ctx.client === client) {
+        clearTimeout(this.indexTimer);
+        this.indexTimer = setTimeout(() => void this.readIndex(), 2000);
+      }
     }
     this.render(this.ctx.state);
   }

@@ -51,7 +51,7 @@ describe('the last owner under concurrency (native PostgreSQL, two connections)'
         await admin.query(`insert into auth.users (id, aud, role, email, email_confirmed_at) values ($1, 'authenticated', 'authenticated', $2, now())`, [id, email]);
       }
       const ana = await actingAs(started.url, ANA);
-      teamId = (await ana.query<{ id: string }>(`select id from public.create_team('Two owners', 'two-owners')`)).rows[0]!.id;
+      teamId = (await ana.query<{ id: string }>(`select id from public.create_team('Two owners')`)).rows[0]!.id;
       await ana.query('commit');
       await ana.end();
       // Ben is the second owner (set up as the database owner: how he joined is not what this test is about).

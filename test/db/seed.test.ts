@@ -46,7 +46,7 @@ describe('supabase/seed.sql', function () {
 
   it('gives Ada a team with Grace as member, and shows Grace only what is shared', async () => {
     const members = await rpc<Array<{ email: string; role: string }>>(ada, 'list_team_members', {
-      p_team_id: (await db.query<{ id: string }>(`select id from public.teams where slug = 'acme'`)).rows[0]!.id,
+      p_team_id: (await db.query<{ id: string }>(`select id from public.teams where name = 'Acme'`)).rows[0]!.id,
     });
     assert.deepEqual(members.map((m) => [m.email, m.role]), [['ada@example.com', 'owner'], ['grace@example.com', 'member']]);
     const adas = await rpc<Array<{ title: string }>>(ada, 'list_sessions');

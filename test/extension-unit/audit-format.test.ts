@@ -25,6 +25,8 @@ describe('audit log formatting', () => {
     ['session started', entry('sessions', 'insert', null, session), 'started session “Release plan”'],
     ['session shared', entry('sessions', 'update', session, { ...session, visibility: 'team', updated_at: 't2' }), 'shared session “Release plan” with the team'],
     ['session made private', entry('sessions', 'update', { ...session, visibility: 'team' }, session), 'made session “Release plan” private'],
+    // As the team's log stores it: the side where the session was private has no title (docs/sql-api.md).
+    ['session shared, its private title withheld', entry('sessions', 'update', (({ title: _t, ...rest }) => rest)(session), { ...session, visibility: 'team', updated_at: 't2' }), 'shared session “Release plan” with the team'],
     ['session renamed', entry('sessions', 'update', session, { ...session, title: 'Launch plan' }), 'renamed session “Release plan” to “Launch plan”'],
     ['session archived', entry('sessions', 'update', session, { ...session, archived_at: '2026-11-22T02:00:00Z' }), 'archived session “Release plan”'],
     ['session deleted', entry('sessions', 'delete', session, null), 'deleted session “Release plan”'],

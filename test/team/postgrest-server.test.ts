@@ -20,7 +20,8 @@ create function public.t_missing() returns void language plpgsql as $$ begin rai
 create function public.t_forbidden() returns void language plpgsql as $$ begin raise exception using errcode = '42501', message = 'not yours'; end $$;
 create function public.t_teapot() returns void language plpgsql as $$ begin raise sqlstate 'PT418' using message = 'short and stout'; end $$;
 grant execute on all functions in schema public to anon, authenticated;
-grant all on public.t_notes to authenticated;
+-- Supabase's default grants, which the migrations take away from new tables (least privilege): RLS alone decides here.
+grant all on public.t_notes to anon, authenticated;
 grant usage on sequence public.t_notes_id_seq to authenticated;
 `;
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { configFromEnv } from '../../daemon/src/config.js';
 import { LocalHashEmbedder, type Embedder } from '../../daemon/src/kb/embed.js';
 import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
+import { chooseProject } from '../../daemon/src/workspace/project.js';
 import { signUp, startProject, type Project } from './harness.js';
 import { buildTeam, expectFailure, leaveAll, type Team } from './scenarios.js';
 
@@ -79,12 +80,15 @@ describe('shared team knowledge base through the Supabase store', function () {
     });
 
     const config = configFromEnv({});
+    // Each folder is mapped to the team project by its user's choice (issue 11, rule 2), as the editor asks.
+    await chooseProject(team.owner.store, dirA, { projectId: teamProject.id });
     const annEmbedder = new CountingEmbedder();
     const annRun = await indexWorkspace({ store: team.owner.store, config, home: join(tmp, 'ann-home'), embedder: annEmbedder }, dirA);
-    assert.equal(annRun.projectId, teamProject.id, 'A\'s folder maps to the team project by its git remote');
+    assert.equal(annRun.projectId, teamProject.id, 'A\'s folder maps to the team project A chose');
     assert.ok(annEmbedder.texts > 0);
     assert.equal(annRun.errors.length, 0, JSON.stringify(annRun.errors));
 
+    await chooseProject(team.member.store, dirB, { projectId: teamProject.id });
     const bobEmbedder = new CountingEmbedder();
     const bobRun = await indexWorkspace({ store: team.member.store, config, home: join(tmp, 'bob-home'), embedder: bobEmbedder }, dirB);
     assert.equal(bobRun.projectId, teamProject.id, 'B\'s clone lands in the same project');

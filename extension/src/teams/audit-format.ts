@@ -59,7 +59,12 @@ function quoted(v: unknown, fallback: string): string {
 /** Column names whose values differ between the old and the new row, noise left out. */
 export function changedFields(oldValues: Values | null, newValues: Values | null): string[] {
   const keys = new Set([...Object.keys(oldValues ?? {}), ...Object.keys(newValues ?? {})]);
-  return [...keys].filter((k) => !NOISE.has(k) && JSON.stringify(oldValues?.[k] ?? null) !== JSON.stringify(newValues?.[k] ?? null)).sort();
+  // A column only one side holds was withheld on the other (a private session's title stays out of the team's
+  // log, docs/sql-api.md): that is not a change.
+  const withheld = (k: string) => oldValues !== null && newValues !== null && !(k in oldValues && k in newValues);
+  return [...keys]
+    .filter((k) => !NOISE.has(k) && !withheld(k) && JSON.stringify(oldValues?.[k] ?? null) !== JSON.stringify(newValues?.[k] ?? null))
+    .sort();
 }
 
 function fieldList(fields: string[]): string {

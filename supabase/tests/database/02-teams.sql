@@ -1,6 +1,9 @@
 -- Team roles: managing members needs owner or admin with aal2; only owners make owners; a team keeps an owner.
 begin;
 create extension if not exists pgtap with schema extensions;
+-- The migrations take EXECUTE on new functions away from PUBLIC (least privilege), pgTAP's included: give
+-- it back to the API roles these tests act as (rolled back with the test).
+grant execute on all functions in schema extensions to anon, authenticated;
 select plan(11);
 
 insert into auth.users (id, aud, role, email, email_confirmed_at) values
@@ -12,21 +15,21 @@ insert into auth.users (id, aud, role, email, email_confirmed_at) values
 -- The owner, with a second factor, builds the team.
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
-select lives_ok($$ select public.create_team('Team T', 'team-t') $$, 'a signed-in user creates a team');
-select lives_ok($$ select public.invite_member((select id from public.teams where slug = 'team-t'), 'admin@example.test', 'admin') $$, 'the owner invites an admin');
-select lives_ok($$ select public.invite_member((select id from public.teams where slug = 'team-t'), 'member@example.test', 'member') $$, 'the owner invites a member');
-select throws_ok($$ select public.leave_team((select id from public.teams where slug = 'team-t')) $$, '23514', 'a team must keep at least one owner', 'the last owner cannot leave');
+select lives_ok($$ select public.create_team('Team T') $$, 'a signed-in user creates a team');
+select lives_ok($$ select public.invite_member((select id from public.teams where name = 'Team T'), 'admin@example.test', 'admin') $$, 'the owner invites an admin');
+select lives_ok($$ select public.invite_member((select id from public.teams where name = 'Team T'), 'member@example.test', 'member') $$, 'the owner invites a member');
+select throws_ok($$ select public.leave_team((select id from public.teams where name = 'Team T')) $$, '23514', 'a team must keep at least one owner', 'the last owner cannot leave');
 
 -- Each invitee joins by accepting; the admin, without a second factor, cannot invite.
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);
 select lives_ok($$ select public.accept_invitation((select id from public.list_my_invitations())) $$, 'the member accepts their invitation');
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
 select lives_ok($$ select public.accept_invitation((select id from public.list_my_invitations())) $$, 'the admin accepts their invitation');
-select throws_ok($$ select public.invite_member((select id from public.teams where slug = 'team-t'), 'outsider@example.test') $$, '42501', 'managing team members requires a second factor (aal2)', 'aal1 cannot manage members');
+select throws_ok($$ select public.invite_member((select id from public.teams where name = 'Team T'), 'outsider@example.test') $$, '42501', 'managing team members requires a second factor (aal2)', 'aal1 cannot manage members');
 
 -- The admin with a second factor still cannot make owners.
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal2"}', true);
-select throws_ok($$ select public.set_member_role((select id from public.teams where slug = 'team-t'), '10000000-0000-4000-8000-000000000002', 'owner') $$, '42501', 'only an owner can grant or take away the owner role', 'an admin cannot make themself owner');
+select throws_ok($$ select public.set_member_role((select id from public.teams where name = 'Team T'), '10000000-0000-4000-8000-000000000002', 'owner') $$, '42501', 'only an owner can grant or take away the owner role', 'an admin cannot make themself owner');
 
 -- A member cannot escalate by writing the table directly: the row is simply not theirs to change.
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal2"}', true);
@@ -34,7 +37,7 @@ select is_empty($$ update public.team_members set role = 'owner' where user_id =
 
 -- The outsider sees neither the team nor its members.
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000004","role":"authenticated","aal":"aal2"}', true);
-select is_empty($$ select id from public.teams where slug = 'team-t' $$, 'an outsider does not see the team');
+select is_empty($$ select id from public.teams where name = 'Team T' $$, 'an outsider does not see the team');
 select is_empty($$ select user_id from public.team_members $$, 'an outsider sees no memberships');
 
 reset role;

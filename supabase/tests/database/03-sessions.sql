@@ -2,6 +2,9 @@
 -- never by viewers or other tenants.
 begin;
 create extension if not exists pgtap with schema extensions;
+-- The migrations take EXECUTE on new functions away from PUBLIC (least privilege), pgTAP's included: give
+-- it back to the API roles these tests act as (rolled back with the test).
+grant execute on all functions in schema extensions to anon, authenticated;
 select plan(8);
 
 insert into auth.users (id, aud, role, email, email_confirmed_at) values
@@ -11,12 +14,12 @@ insert into auth.users (id, aud, role, email, email_confirmed_at) values
 
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
-select public.create_team('Team S', 'team-s');
-select public.invite_member((select id from public.teams where slug = 'team-s'), 'viewer@example.test', 'viewer');
+select public.create_team('Team S');
+select public.invite_member((select id from public.teams where name = 'Team S'), 'viewer@example.test', 'viewer');
 select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
 select public.accept_invitation((select id from public.list_my_invitations()));
 select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
-select public.ensure_project('file:///s', 's', 'github.com/org/s', (select id from public.teams where slug = 'team-s'));
+select public.ensure_project('file:///s', 's', 'github.com/org/s', (select id from public.teams where name = 'Team S'));
 select public.create_session((select id from public.projects where git_remote = 'github.com/org/s'), 'shared', null, 'team');
 select public.create_session((select id from public.projects where git_remote = 'github.com/org/s'), 'private');
 select public.append_message((select id from public.sessions where title = 'shared'), 'user', 'hello team');
@@ -30,7 +33,7 @@ select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-0000000
 select results_eq($$ select title from public.sessions $$, $$ values ('shared') $$, 'a viewer sees only the shared session');
 select results_eq($$ select content from public.messages $$, $$ values ('hello team') $$, 'a viewer reads only shared messages');
 select throws_ok($$ select public.append_message(current_setting('test.shared')::uuid, 'user', 'hi') $$, '42501', 'you can read this session but not post in it', 'a viewer cannot post');
-select throws_like($$ insert into public.messages (session_id, seq, role, content) values (current_setting('test.shared')::uuid, 99, 'user', 'x') $$, '%row-level security%', 'nor insert a message directly');
+select throws_like($$ insert into public.messages (session_id, role, content) values (current_setting('test.shared')::uuid, 'user', 'x') $$, '%row-level security%', 'nor insert a message directly');
 
 -- Another tenant sees nothing and cannot move their session into the team project.
 select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);

@@ -1,6 +1,9 @@
 -- Knowledge base: hybrid search stays inside the caller's projects and one model generation.
 begin;
 create extension if not exists pgtap with schema extensions;
+-- The migrations take EXECUTE on new functions away from PUBLIC (least privilege), pgTAP's included: give
+-- it back to the API roles these tests act as (rolled back with the test).
+grant execute on all functions in schema extensions to anon, authenticated;
 select plan(4);
 
 insert into auth.users (id, aud, role, email) values

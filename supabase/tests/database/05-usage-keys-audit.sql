@@ -2,6 +2,9 @@
 -- team changes land in the audit log with who made them, readable by the team's owners and admins only.
 begin;
 create extension if not exists pgtap with schema extensions;
+-- The migrations take EXECUTE on new functions away from PUBLIC (least privilege), pgTAP's included: give
+-- it back to the API roles these tests act as (rolled back with the test).
+grant execute on all functions in schema extensions to anon, authenticated;
 select plan(7);
 
 insert into auth.users (id, aud, role, email, email_confirmed_at) values
@@ -11,22 +14,21 @@ insert into auth.users (id, aud, role, email, email_confirmed_at) values
 
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
-select set_config('test.team', (select id::text from public.create_team('Team U', 'team-u')), true);
+select set_config('test.team', (select id::text from public.create_team('Team U')), true);
 select public.invite_member(current_setting('test.team')::uuid, 'member@example.test', 'member');
 select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
 select public.accept_invitation((select id from public.list_my_invitations()));
 select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
 select public.rename_team(current_setting('test.team')::uuid, 'Team U renamed');
 select results_eq(
-  $$ select action, actor_id::text from public.list_audit_log(current_setting('test.team')::uuid) where table_name = 'teams' order by id desc limit 1 $$,
+  $$ select action, actor_id::text from public.list_audit_log(current_setting('test.team')::uuid) where table_name = 'teams' and action = 'update' $$,
   $$ values ('update'::text, '50000000-0000-4000-8000-000000000001'::text) $$,
   'renaming the team is audited with its actor'
 );
-select throws_ok(
-  $$ select public.create_api_key('cli', 'cairn_sk_live_not_a_hash', 'cairn_sk') $$,
-  '22023', 'key_hash must be a lowercase hex SHA-256 digest, never the key itself', 'a raw key is refused'
-);
-select lives_ok($$ select public.create_api_key('cli', repeat('e', 64), 'cairn_ee') $$, 'a hashed key is stored');
+select isnt_empty($$ select key from public.create_api_key('cli') where key ~ '^cairn_[0-9a-f]{64}$' $$,
+  'the server makes the key and shows it once');
+select is_empty($$ select 1 from public.api_keys where key_hash !~ '^[0-9a-f]{64}$' or key_hash like 'cairn_%' $$,
+  'only the key''s hash is stored');
 
 -- The member does not see the owner's key or the audit log.
 select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
@@ -37,7 +39,7 @@ select throws_ok($$ select * from public.list_audit_log(current_setting('test.te
 -- Another user cannot charge usage to the team.
 select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);
 select throws_like(
-  $$ insert into public.api_usage (user_id, team_id, model) values (auth.uid(), current_setting('test.team')::uuid, 'm') $$,
+  $$ insert into public.api_usage (team_id, model) values (current_setting('test.team')::uuid, 'm') $$,
   '%row-level security%', 'usage cannot be charged to another tenant''s team'
 );
 select lives_ok($$ select public.record_usage('m', 10, 2) $$, 'usage is recorded for oneself');
