@@ -8,8 +8,9 @@ import { writeFileSync } from 'node:fs';
 
 function loadSuites(): void {
   require('./activation.test.js');
-  require('./connection.test.js');
+  // First, while the workspace is new: the status bar offers indexing (connection.test runs commands that index it).
   require('./search.test.js');
+  require('./connection.test.js');
   require('./chat.test.js');
   require('./participant.test.js');
   require('./sessions.test.js');

@@ -10,7 +10,7 @@ describe('knowledge base', function () {
     const api = await cairn();
     const client = await ready(api);
     // Not indexed yet: the status bar says so and indexes on one click.
-    await waitFor(`the status bar to offer indexing (${api.status.text})`, () => api.status.command === 'cairn.indexWorkspace' && /index this workspace/.test(api.status.text));
+    await waitFor(`the status bar to offer indexing (${api.status.text}; ${api.status.tooltip}; log: ${logText(api).split("\n").filter((l) => /index|status/i.test(l)).slice(-8).join(" / ")})`, () => api.status.command === 'cairn.indexWorkspace' && /index this workspace/.test(api.status.text));
     assert.match(api.status.tooltip, /not indexed yet/);
     const summary = await vscode.commands.executeCommand<{ files: number; complete: boolean } | null>('cairn.indexWorkspace');
     assert.ok(summary, 'indexing returned a summary');
