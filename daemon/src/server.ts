@@ -93,9 +93,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
       ),
     );
   };
-  const releaseDeferred = () => {
+  const releaseDeferred = (why: 'initialize answered' | 'no client yet') => {
     if (deferredReleased) return;
     deferredReleased = true;
+    log.info(`start-up work begins: ${why}`, { startMs: Date.now() - startedAt, queued: deferred.map((d) => d.name) });
     for (const d of deferred.splice(0)) runDeferred(d.name, d.work);
   };
   const rpc = new RpcServer({
@@ -169,7 +170,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
       port: () => ws?.port ?? null,
       // After the current response is written: a `shutdown` caller gets its answer first.
       requestShutdown: (reason) => setImmediate(() => void shutdown(reason)),
-      initialized: releaseDeferred,
+      initialized: () => releaseDeferred('initialize answered'),
     });
     for (const subsystem of opts.subsystems) disposers.push(await subsystem(rpc, deps));
     const mcp = { rpc, log, authorized: (req: IncomingMessage) => hasToken(req, token) };
@@ -209,7 +210,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
   };
   await writeDiscovery(home, info);
   log.info('daemon ready', { port: ws.port, store: store.mode, startMs: Date.now() - startedAt });
-  setTimeout(releaseDeferred, AFTER_START_DELAY_MS).unref();
+  setTimeout(() => releaseDeferred('no client yet'), AFTER_START_DELAY_MS).unref();
 
   if (opts.stdio) {
     void serveStdio(rpc, opts.stdio.input, opts.stdio.output).then(() => shutdown('stdio input ended'));
