@@ -124,11 +124,29 @@ export async function run(): Promise<Record<string, unknown>> {
       bareRss = b.rssMb;
     }
 
-    // Idle memory: 3 s after `initialize`, as an editor leaves it.
+    // Idle memory: 3 s after `initialize`, as an editor leaves it; then with PGlite's own memory settings.
     const d = await startDaemon(home);
     await sleep(3_000);
     const idle = await memoryOf(d);
     await stopDaemon(d);
+    const dd = await startDaemon(home, { CAIRN_PG_MEMORY: 'default' });
+    await sleep(3_000);
+    const idlePgDefaults = await memoryOf(dd);
+    await stopDaemon(dd);
+
+    // After indexing this repository and answering 100 searches (CAIRN_BENCH_INDEX=0 skips it).
+    let afterIndex: Record<string, unknown> | null = null;
+    if (process.env.CAIRN_BENCH_INDEX !== '0') {
+      const w = await startDaemon(home);
+      const t = performance.now();
+      const indexed = (await w.client.request('kb/index', { root: repo, watch: false })) as Record<string, unknown>;
+      const indexMs = performance.now() - t;
+      const words = ['daemon', 'store', 'migration', 'PGlite', 'initialize', 'watcher', 'search ranking', 'chat reply', 'token budget', 'lock file'];
+      for (let i = 0; i < 100; i++) await w.client.request('kb/search', { root: repo, query: words[i % words.length]!, limit: 10 });
+      await sleep(2_000);
+      afterIndex = { files: indexed.files ?? indexed.indexed ?? null, indexMs: Math.round(indexMs), ...(await memoryOf(w)) };
+      await stopDaemon(w);
+    }
 
     const existing = median(daemonMs);
     const bareExisting = median(bareMs);
@@ -141,6 +159,8 @@ export async function run(): Promise<Record<string, unknown>> {
       barePgliteOpenExistingMs: Math.round(bareExisting),
       existingHomeRatioToBare: Number((existing / bareExisting).toFixed(2)),
       idle,
+      idleWithPgliteDefaultMemorySettings: idlePgDefaults,
+      ...(afterIndex ? { afterIndexAnd100Searches: afterIndex } : {}),
       barePgliteIdleRssMb: bareRss,
       idleRssRatioToBare: Number(((idle.rssMb ?? 0) / bareRss).toFixed(2)),
     };

@@ -138,6 +138,12 @@ export function registerCore(rpc: RpcServer, deps: DaemonDeps, info: CoreInfo): 
       uptimeSeconds: Math.round((Date.now() - info.startedAt) / 100) / 10,
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
+      memory: {
+        heapTotalBytes: mem.heapTotal,
+        externalBytes: mem.external,
+        arrayBuffersBytes: mem.arrayBuffers,
+        wasmHeapBytes: store.engineHeapBytes?.() ?? null,
+      },
       indexChunks: stats.tables.kb_chunks ?? null,
       databaseBytes: stats.bytes,
       requests: rpc.metrics.summary(),

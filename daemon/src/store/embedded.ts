@@ -48,12 +48,24 @@ function isEmptyDir(dir: string): boolean {
   return !existsSync(dir) || readdirSync(dir).length === 0;
 }
 
+/**
+ * Postgres memory settings inside PGlite, in its WASM heap (bench/startup.bench.ts shows what they change).
+ * The defaults are a server's: 128 MB of shared buffers (and 4 MB of WAL buffers) that a single-user
+ * database of a few hundred MB fills over a day of indexing and never gives back. 32 MB keeps the hot part of
+ * the index cached (search reads a few hundred pages); work_mem stays 4 MB (sorts of a search fit in it), and
+ * maintenance_work_mem 64 MB, used only while an HNSW index is built. `CAIRN_PG_MEMORY=default` keeps PGlite's
+ * own defaults (for comparison).
+ */
+export const PG_MEMORY_SETTINGS = ['shared_buffers=32MB', 'wal_buffers=1MB', 'temp_buffers=2MB'];
+
 /** PGlite with the extensions every Cairn database needs. */
 export async function createPGlite(opts: { dataDir?: string; loadDataDir?: Blob } = {}): Promise<PGlite> {
+  const settings = process.env.CAIRN_PG_MEMORY === 'default' ? [] : PG_MEMORY_SETTINGS;
   return PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     extensions: { vector },
+    ...(settings.length ? { startParams: [...PGlite.defaultStartParams, ...settings.flatMap((s) => ['-c', s])] } : {}),
   });
 }
 
@@ -94,8 +106,8 @@ export class EmbeddedStore extends SqlApiStore {
 
   /** PGlite's WASM memory: what Postgres inside it has grown to (shared buffers, caches, work memory). */
   engineHeapBytes(): number | null {
-    const mod = (this.db as unknown as { mod?: { HEAP8?: { byteLength: number } } }).mod;
-    return mod?.HEAP8?.byteLength ?? null;
+    const mod = (this.db as unknown as { mod?: { HEAPU8?: { byteLength: number } } }).mod;
+    return mod?.HEAPU8?.byteLength ?? null;
   }
 
   /** The data dir of a home. */
