@@ -1,7 +1,8 @@
 // Bundles the three targets: the extension (CommonJS, `vscode` external), the daemon and CLI (Node ESM), and
 // the webview (browser). `--production` minifies; `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, cpSync } from 'node:fs';
+import { existsSync, mkdirSync, cpSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -31,6 +32,10 @@ const targets = [
     entryPoints: { daemon: 'daemon/src/main.ts', cli: 'daemon/src/cli/main.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.mjs' },
+    // Modules imported with import() (LangChain, the MCP SDK, supabase-js, unpdf, …) become chunks loaded on
+    // first use, so the daemon starts without parsing them and stays lighter while they are unused.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -53,6 +58,8 @@ const targets = [
 });
 
 mkdirSync('dist', { recursive: true });
+// Chunk names carry content hashes: drop the previous build's so none is left behind.
+rmSync('dist/chunks', { recursive: true, force: true });
 // The daemon looks for bootstrap.sql beside its bundle first (and for supabase/migrations above it).
 cpSync('daemon/src/store/bootstrap.sql', 'dist/bootstrap.sql');
 if (existsSync('node_modules/@vscode/codicons/dist')) {
@@ -64,4 +71,9 @@ if (watch) {
   console.log('watching for changes');
 } else {
   await Promise.all(targets.map((t) => esbuild.build(t)));
+  // The data dir a new home starts from (no initdb on the user's critical path): supabase/migrations as they
+  // are now, applied to a fresh database and dumped (daemon/src/store/prepared.ts); skipped when up to date.
+  if (!process.argv.includes('--no-data-dir')) {
+    execFileSync(process.execPath, ['--import', 'tsx', 'daemon/src/store/prepare-build.ts', 'dist'], { stdio: 'inherit' });
+  }
 }

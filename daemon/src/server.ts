@@ -14,7 +14,6 @@ import { RpcServer, type Limits } from './rpc/server.js';
 import { serveStdio } from './rpc/stdio.js';
 import { DAEMON_VERSION } from './rpc/version.js';
 import { checkLoopback, hasToken, listenWebSocket, type WsListener } from './rpc/ws.js';
-import { handleMcpHttp } from './mcp/http.js';
 import type { IncomingMessage } from 'node:http';
 import type { Store } from './store/types.js';
 import { join } from 'node:path';
@@ -45,6 +44,12 @@ export interface RunningDaemon {
 /** How long shutdown waits for tracked writes before closing the database anyway. */
 const DRAIN_TIMEOUT_MS = 15_000;
 
+/** The MCP endpoint's path (mcp/http.ts, which loads the SDK, is imported at the first request to it). */
+const MCP_PATH = '/mcp';
+
+/** Deferred start-up work begins at the first `initialize` answer, or this long after listening. */
+const AFTER_START_DELAY_MS = 1_000;
+
 export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
   const { home, env } = opts;
   // Refuse a non-loopback address before touching anything.
@@ -65,7 +70,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
   let store: Store;
   try {
     store = await opts.openStore(home, env);
-    log.info('store open', { store: store.mode, ms: Date.now() - startedAt });
+    log.info('store open', { store: store.mode, ms: Date.now() - startedAt, ...(store.opened ? { opened: store.opened } : {}) });
   } catch (err) {
     log.error('store failed to open', { error: err });
     log.close();
@@ -75,6 +80,25 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
 
   const shutdownController = new AbortController();
   const inFlightWrites = new Set<Promise<unknown>>();
+  // Start-up work no answer waits for: held until the first `initialize` is answered (see DaemonDeps.afterStart).
+  const deferred: { name: string; work: () => Promise<unknown> }[] = [];
+  let deferredReleased = false;
+  const runDeferred = (name: string, work: () => Promise<unknown>) => {
+    if (shutdownController.signal.aborted) return;
+    const t0 = Date.now();
+    void deps.track(
+      work().then(
+        () => log.info('start-up work done', { name, ms: Date.now() - t0 }),
+        (err: unknown) => log.warn('start-up work failed', { name, error: err }),
+      ),
+    );
+  };
+  const releaseDeferred = (why: 'initialize answered' | 'no client yet') => {
+    if (deferredReleased) return;
+    deferredReleased = true;
+    log.info(`start-up work begins: ${why}`, { startMs: Date.now() - startedAt, queued: deferred.map((d) => d.name) });
+    for (const d of deferred.splice(0)) runDeferred(d.name, d.work);
+  };
   const rpc = new RpcServer({
     store,
     log,
@@ -96,6 +120,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
         () => inFlightWrites.delete(work),
       );
       return work;
+    },
+    afterStart(name, work) {
+      if (deferredReleased) runDeferred(name, work);
+      else deferred.push({ name, work });
     },
   };
 
@@ -142,6 +170,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
       port: () => ws?.port ?? null,
       // After the current response is written: a `shutdown` caller gets its answer first.
       requestShutdown: (reason) => setImmediate(() => void shutdown(reason)),
+      initialized: () => releaseDeferred('initialize answered'),
     });
     for (const subsystem of opts.subsystems) disposers.push(await subsystem(rpc, deps));
     const mcp = { rpc, log, authorized: (req: IncomingMessage) => hasToken(req, token) };
@@ -150,7 +179,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
       host,
       token,
       log,
-      onRequest: (req, res) => handleMcpHttp(mcp, req, res),
+      // The MCP SDK loads with the first /mcp request, not with every daemon.
+      onRequest: (req, res) => {
+        if (new URL(req.url ?? '/', 'http://127.0.0.1').pathname !== MCP_PATH) return false;
+        void import('./mcp/http.js').then(
+          (m) => m.handleMcpHttp(mcp, req, res),
+          (err: unknown) => {
+            log.error('mcp endpoint failed to load', { error: err });
+            res.writeHead(500).end();
+          },
+        );
+        return true;
+      },
       ...(env.CAIRN_PORT ? { port: Number(env.CAIRN_PORT) } : {}),
     });
   } catch (err) {
@@ -170,6 +210,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
   };
   await writeDiscovery(home, info);
   log.info('daemon ready', { port: ws.port, store: store.mode, startMs: Date.now() - startedAt });
+  setTimeout(() => releaseDeferred('no client yet'), AFTER_START_DELAY_MS).unref();
 
   if (opts.stdio) {
     void serveStdio(rpc, opts.stdio.input, opts.stdio.output).then(() => shutdown('stdio input ended'));

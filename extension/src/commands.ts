@@ -37,6 +37,8 @@ export interface CommandSpec {
   enabled(parts: Parts, client: DaemonClient): Handler;
   /** Runs without one; when absent, the command explains that the daemon is down and offers to reconnect. */
   disabled?(parts: Parts): Handler;
+  /** Runs at once while the daemon is still starting, given the client to come (null: it did not come). */
+  starting?(parts: Parts, client: Promise<DaemonClient | null>): Handler;
 }
 
 /** How long a command waits for a daemon that is still starting before explaining itself. */
@@ -76,6 +78,12 @@ export function createCommands(): Record<string, CommandSpec> {
   return {
     'cairn.searchKnowledgeBase': {
       enabled: (parts, client) => async (query?: unknown) => {
+        const root = needsWorkspace(parts);
+        if (!root) return;
+        await searchKnowledgeBase(client, root, typeof query === 'string' ? query : selectionQuery());
+      },
+      // The QuickPick opens at once; a query typed while the daemon starts runs once it is up.
+      starting: (parts, client) => async (query?: unknown) => {
         const root = needsWorkspace(parts);
         if (!root) return;
         await searchKnowledgeBase(client, root, typeof query === 'string' ? query : selectionQuery());
@@ -301,12 +309,22 @@ export function registerCommands(parts: Parts): void {
     parts.ctx.pushExtension(
       vscode.commands.registerCommand(name, async (...args: unknown[]) => {
         let client = parts.ctx.client;
+        if (!client && spec.starting && !(parts.ctx.state.kind === 'down' && !parts.ctx.state.transient)) {
+          return spec.starting(parts, parts.ctx.waitForClient(CONNECT_WAIT_MS))(...args);
+        }
         if (!client && !spec.disabled) {
-          // A command run right after start-up waits for the daemon instead of failing at once.
+          // A command run right after start-up waits for the daemon, with a notification saying so, instead
+          // of failing at once; cancelling it gives the command up.
+          let cancelled = false;
           client = await vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Window, title: 'Cairn: starting the daemon…' },
-            () => parts.ctx.waitForClient(CONNECT_WAIT_MS),
+            { location: vscode.ProgressLocation.Notification, title: 'Cairn: waiting for the daemon to start…', cancellable: true },
+            (_progress, token) =>
+              Promise.race([
+                parts.ctx.waitForClient(CONNECT_WAIT_MS),
+                new Promise<null>((r) => token.onCancellationRequested(() => ((cancelled = true), r(null)))),
+              ]),
           );
+          if (!client && cancelled) return undefined;
         }
         if (client) return spec.enabled(parts, client)(...args);
         if (spec.disabled) return spec.disabled(parts)(...args);

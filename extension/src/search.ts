@@ -23,8 +23,14 @@ function oneLine(s: string, max = 160): string {
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
-export async function searchKnowledgeBase(client: DaemonClient, root: string, initial?: string): Promise<void> {
+/**
+ * Opens at once, even while the daemon is still starting (`client` then a promise of it): a query typed
+ * meanwhile shows that it waits, and runs when the daemon is up.
+ */
+export async function searchKnowledgeBase(client: DaemonClient | Promise<DaemonClient | null>, root: string, initial?: string): Promise<void> {
   const qp = vscode.window.createQuickPick<HitItem>();
+  let ready: DaemonClient | null = client instanceof Promise ? null : client;
+  const daemon = client instanceof Promise ? client.then((c) => (ready = c)) : Promise.resolve(client);
   qp.title = 'Cairn: Search Knowledge Base';
   qp.placeholder = 'Search the knowledge base of this workspace (code, docs, FAQs)';
   qp.matchOnDescription = false;
@@ -45,7 +51,16 @@ export async function searchKnowledgeBase(client: DaemonClient, root: string, in
     const ac = (inFlight = new AbortController());
     qp.busy = true;
     try {
-      const hits = await client.request('kb/search', { root, query: q, limit: 20 }, { signal: ac.signal });
+      if (!ready) {
+        qp.items = [{ label: "$(loading~spin) Waiting for Cairn's daemon to start…", alwaysShow: true }];
+        await daemon;
+        if (mine !== generation) return;
+        if (!ready) {
+          qp.items = [{ label: "$(error) Cairn's daemon is not available: see the Cairn output for why.", alwaysShow: true }];
+          return;
+        }
+      }
+      const hits = await (ready as DaemonClient).request('kb/search', { root, query: q, limit: 20 }, { signal: ac.signal });
       if (mine !== generation) return;
       qp.items = hits.map((hit) => ({
         hit,

@@ -6,12 +6,12 @@
  * wait for the next hand-over, up to a deadline, then fail with NotSignedIn.
  */
 import { decodeJwt } from 'jose';
-import { failInterruptedReplies } from '../chat/orchestrator.js';
+import { failInterruptedReplies } from '../chat/interrupted.js';
 import { RpcError } from '../protocol/errors.js';
 import { TOKEN_REFRESH_DEADLINE_MS } from '../protocol/auth.js';
 import type { EventHub, Logger } from '../rpc/registry.js';
 import { findMigrationsDir, listMigrations } from '../store/migrate.js';
-import { SupabaseStore, type SupabaseSession, type SupabaseStoreOptions } from '../store/supabase.js';
+import type { SupabaseStore, SupabaseSession, SupabaseStoreOptions } from '../store/supabase.js';
 import type { SwitchableStore } from '../store/switchable.js';
 import { StoreError } from '../store/types.js';
 
@@ -128,6 +128,8 @@ export class TeamAuth {
     this.settleRound(null);
     let next: SupabaseStore;
     try {
+      // supabase-js loads with the first sign-in, not with every daemon.
+      const { SupabaseStore } = await import('../store/supabase.js');
       next = await SupabaseStore.connect(
         {
           url,

@@ -10,7 +10,8 @@ import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT_ID, listAgents } from './agents.js';
 import type { MessageRow } from './history.js';
-import { ChatOrchestrator, failInterruptedReplies, type ChatOptions } from './orchestrator.js';
+import { failInterruptedReplies } from './interrupted.js';
+import type { ChatOrchestrator, ChatOptions } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
 import { countTokens } from './tokens.js';
 import { PathRefused, Workspace } from './workspace-files.js';
@@ -27,22 +28,49 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
   return async (registry: HandlerRegistry, deps: DaemonDeps) => {
     const { store } = deps;
     const kbSearch: KbSearch = kbSearchOverride ?? ((s, q, signal) => searchKnowledgeBase(s, deps.config, q, signal));
-    const chat = new ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, home: deps.home, track: (w) => deps.track(w), options });
+    // The orchestrator (and LangChain with it) loads with the first chat, not with every daemon.
+    let loaded: ChatOrchestrator | null = null;
+    let loading: Promise<ChatOrchestrator> | null = null;
+    const orchestrator = () =>
+      (loading ??= import('./orchestrator.js').then(
+        (m) => (loaded = new m.ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, home: deps.home, track: (w) => deps.track(w), options })),
+      ));
+    const chat = {
+      send: async (...args: Parameters<ChatOrchestrator['send']>) => (await orchestrator()).send(...args),
+      // Nothing runs before the orchestrator is loaded, so there is nothing to cancel or forget.
+      cancel: (p: Parameters<ChatOrchestrator['cancel']>[0]) => loaded?.cancel(p) ?? false,
+      forget: (sessionId: string) => loaded?.forget(sessionId),
+      dispose: async () => {
+        if (loading) await (await loading.catch(() => null))?.dispose();
+      },
+    };
 
-    if (store.user()) {
-      // A lone embedded daemon owns every streaming reply of its user; on a shared Postgres, only stale ones.
-      const failed = await failInterruptedReplies(store, store.mode !== 'embedded');
-      if (failed > 0) deps.log.info('chat: replies interrupted by the last shutdown marked failed', { count: failed });
-    }
-    // The tokenizer's ranks take a few hundred ms to load; load them now rather than on the first message.
-    setImmediate(() => countTokens(''));
+    // A lone embedded daemon owns every streaming reply of its user; on a shared Postgres, only stale ones.
+    // No answer waits for it: it runs once the first client is answered, or before a reply is started (so it
+    // never fails a reply of this daemon's own).
+    let swept: Promise<void> | null = store.user() ? null : Promise.resolve();
+    const sweepOnce = () =>
+      (swept ??= failInterruptedReplies(store, store.mode !== 'embedded').then((failed) => {
+        if (failed > 0) deps.log.info('chat: replies interrupted by the last shutdown marked failed', { count: failed });
+      }));
+    if (deps.afterStart) deps.afterStart('stale-reply sweep', sweepOnce);
+    else await sweepOnce();
+    // The tokenizer's ranks take a few hundred ms and tens of MB to load: only once a chat is opened.
+    let tokenizerWarm = false;
+    const warmTokenizer = () => {
+      if (!tokenizerWarm) (tokenizerWarm = true), setImmediate(() => countTokens(''));
+    };
     const onShutdown = () => void chat.dispose();
     deps.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
 
     const publishSession = (row: SessionRow, change: 'created' | 'updated') =>
       deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row) });
 
-    registry.handle('chat/send', (p, ctx) => chat.send(p, ctx.connection, ctx.store));
+    registry.handle('chat/send', async (p, ctx) => {
+      warmTokenizer();
+      await sweepOnce().catch(() => undefined);
+      return chat.send(p, ctx.connection, ctx.store);
+    });
     registry.handle('chat/cancel', async (p) => ({ cancelled: chat.cancel(p) }));
 
     registry.handle('sessions/create', async (p, ctx) => {
@@ -69,6 +97,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       return { sessions, nextBefore: rows.length === p.limit ? sessions[sessions.length - 1]!.updatedAt : null };
     });
     registry.handle('sessions/get', async (p, ctx) => {
+      warmTokenizer();
       const [row, access, rows] = await Promise.all([
         ctx.store.rpc<SessionRow>('get_session', { p_session_id: p.sessionId }),
         ctx.store.rpc<'owner' | 'write' | 'read'>('session_access', { p_session_id: p.sessionId }),

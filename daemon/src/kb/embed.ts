@@ -11,7 +11,7 @@
  * `env.localModelPath` set to the user's folder (so nothing downloads), return mean-pooled normalised vectors,
  * and add a branch to `createEmbedder` and `embedderForModel` keyed on the provider and id prefix.
  */
-import { OpenAIEmbeddings } from '@langchain/openai';
+import type { OpenAIEmbeddings } from '@langchain/openai';
 import type { EmbeddingsConfig, RuntimeConfig } from '../config.js';
 
 export interface Embedder {
@@ -140,10 +140,11 @@ export class OpenAIEmbedder implements Embedder {
   private constructor(
     private readonly opts: OpenAIEmbedderOptions,
     public dims: number,
+    Embeddings: typeof OpenAIEmbeddings,
   ) {
     this.id = openAIModelId(opts.model, opts.dimensions);
     this.batchSize = opts.batchSize ?? 128;
-    this.lc = new OpenAIEmbeddings({
+    this.lc = new Embeddings({
       model: opts.model,
       // A local server (Ollama, LM Studio) needs no key, but the client insists on one.
       apiKey: opts.apiKey ?? 'no-key',
@@ -162,7 +163,9 @@ export class OpenAIEmbedder implements Embedder {
   /** Creates the embedder, asking the endpoint once for the dimension when the model is not known. */
   static async create(opts: OpenAIEmbedderOptions, signal?: AbortSignal): Promise<OpenAIEmbedder> {
     const known = opts.dimensions ?? KNOWN_DIMS[opts.model] ?? null;
-    const e = new OpenAIEmbedder(opts, known ?? 0);
+    // LangChain's OpenAI client loads with the first remote embedder, not with every daemon.
+    const { OpenAIEmbeddings } = await import('@langchain/openai');
+    const e = new OpenAIEmbedder(opts, known ?? 0, OpenAIEmbeddings);
     if (known === null) {
       const probe = await e.call(['dimension probe'], signal);
       const first = probe[0];

@@ -173,6 +173,19 @@ export const coreRequests = {
         uptimeSeconds: z.number(),
         rssBytes: z.number().int(),
         heapUsedBytes: z.number().int(),
+        memory: z
+          .object({
+            heapTotalBytes: z.number().int().describe('V8 heap reserved for JavaScript objects.'),
+            externalBytes: z.number().int().describe('Memory V8 tracks outside its heap: buffers and WebAssembly memories.'),
+            arrayBuffersBytes: z.number().int().describe('Of which ArrayBuffers and Node Buffers.'),
+            wasmHeapBytes: z
+              .number()
+              .int()
+              .nullable()
+              .describe('The embedded database engine’s WebAssembly heap (PGlite: Postgres’s shared buffers, caches and work memory); null without one.'),
+          })
+          .optional()
+          .describe('Where the resident memory goes; what is in none of these is native (code, V8 and Node themselves).'),
         indexChunks: z.number().int().nullable().describe('Rows in kb_chunks visible to the acting user.'),
         databaseBytes: z.number().int().nullable(),
         requests: z.record(z.string(), methodMetricsSchema).describe('Per method; latencies over the last 1024 calls.'),
@@ -188,6 +201,7 @@ export const coreRequests = {
         uptimeSeconds: 300.2,
         rssBytes: 412000000,
         heapUsedBytes: 52000000,
+        memory: { heapTotalBytes: 61000000, externalBytes: 190000000, arrayBuffersBytes: 3000000, wasmHeapBytes: 180000000 },
         indexChunks: 1834,
         databaseBytes: 48000000,
         requests: { 'kb/search': { count: 12, errors: 0, p50Ms: 18.2, p95Ms: 40.1 } },

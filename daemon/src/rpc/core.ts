@@ -20,6 +20,8 @@ export interface CoreInfo {
   port(): number | null;
   /** Begins shutdown once the current response is on its way. */
   requestShutdown(reason: string): void;
+  /** Told once an `initialize` answer is on its way (start-up work deferred behind it may begin). */
+  initialized?(): void;
 }
 
 type Settings = z.output<typeof settingsSchema>;
@@ -88,7 +90,7 @@ export function registerCore(rpc: RpcServer, deps: DaemonDeps, info: CoreInfo): 
 
   rpc.handle('initialize', async (params) => {
     applySettings(config, params.settings, params.secrets);
-    return {
+    const result = {
       version: DAEMON_VERSION,
       protocolVersion: PROTOCOL_VERSION,
       schemaVersion: await schemaVersion(),
@@ -96,6 +98,9 @@ export function registerCore(rpc: RpcServer, deps: DaemonDeps, info: CoreInfo): 
       user: publicUser(store),
       capabilities: { methods: rpc.methods, notifications: Object.keys(notifications).sort() },
     };
+    // After this answer is written (setImmediate runs after the pending socket writes).
+    if (info.initialized) setImmediate(info.initialized);
+    return result;
   });
 
   rpc.handle('shutdown', async () => {
@@ -133,6 +138,12 @@ export function registerCore(rpc: RpcServer, deps: DaemonDeps, info: CoreInfo): 
       uptimeSeconds: Math.round((Date.now() - info.startedAt) / 100) / 10,
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
+      memory: {
+        heapTotalBytes: mem.heapTotal,
+        externalBytes: mem.external,
+        arrayBuffersBytes: mem.arrayBuffers,
+        wasmHeapBytes: store.engineHeapBytes?.() ?? null,
+      },
       indexChunks: stats.tables.kb_chunks ?? null,
       databaseBytes: stats.bytes,
       requests: rpc.metrics.summary(),

@@ -79,6 +79,13 @@ export interface DaemonDeps {
   readonly shutdownSignal: AbortSignal;
   /** Work that must finish before the database closes (in-flight writes); the daemon awaits these on shutdown. */
   track<T>(work: Promise<T>): Promise<T>;
+  /**
+   * Start-up work that no answer waits for (e.g. the sweep of replies a crash left streaming): run, tracked,
+   * once the daemon has answered its first `initialize` (or a second after it began listening), so clients
+   * are never kept waiting by it. PGlite runs in the daemon's own thread: work started earlier would delay
+   * every answer by its length. Absent in tests that compose deps by hand: the work then runs at once.
+   */
+  afterStart?(name: string, work: () => Promise<unknown>): void;
 }
 
 /** A subsystem's entry point: registers its handlers and returns its cleanup. */

@@ -11,16 +11,20 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { lockDirectory, type DirLock } from './lock.js';
 import { ensureLocalUser } from './local-user.js';
-import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, readSchemaStatus } from './migrate.js';
+import { applyMigrations, bootstrapIfNeeded, findMigrationsDir } from './migrate.js';
+import { preparedImage } from './prepared.js';
 import { CHANGES_CHANNEL, toStoreError, type SqlDb, type SqlTx } from './sql.js';
 import { SqlApiStore } from './sql-store.js';
-import { StoreError, type ChangeEvent, type StoreUser } from './types.js';
+import { StoreError, type ChangeEvent, type OpenedHow, type StoreUser } from './types.js';
 
 export interface EmbeddedOptions {
   /** Defaults to the shipped `supabase/migrations`. */
   migrationsDir?: string;
-  /** A `dumpDataDir` image to start a brand-new data dir from instead of running initdb (tests, restore). */
-  template?: Blob;
+  /**
+   * A `dumpDataDir` image to start a brand-new data dir from instead of running initdb (tests, restore).
+   * Defaults to the data dir prepared at build time when it fits the migrations (prepared.ts); `null`: initdb.
+   */
+  template?: Blob | null;
 }
 
 /**
@@ -44,12 +48,24 @@ function isEmptyDir(dir: string): boolean {
   return !existsSync(dir) || readdirSync(dir).length === 0;
 }
 
+/**
+ * Postgres memory settings inside PGlite, in its WASM heap (bench/startup.bench.ts shows what they change).
+ * The defaults are a server's: 128 MB of shared buffers (and 4 MB of WAL buffers) that a single-user
+ * database of a few hundred MB fills over a day of indexing and never gives back. 32 MB keeps the hot part of
+ * the index cached (search reads a few hundred pages); work_mem stays 4 MB (sorts of a search fit in it), and
+ * maintenance_work_mem 64 MB, used only while an HNSW index is built. `CAIRN_PG_MEMORY=default` keeps PGlite's
+ * own defaults (for comparison).
+ */
+export const PG_MEMORY_SETTINGS = ['shared_buffers=32MB', 'wal_buffers=1MB', 'temp_buffers=2MB'];
+
 /** PGlite with the extensions every Cairn database needs. */
 export async function createPGlite(opts: { dataDir?: string; loadDataDir?: Blob } = {}): Promise<PGlite> {
+  const settings = process.env.CAIRN_PG_MEMORY === 'default' ? [] : PG_MEMORY_SETTINGS;
   return PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     extensions: { vector },
+    ...(settings.length ? { startParams: [...PGlite.defaultStartParams, ...settings.flatMap((s) => ['-c', s])] } : {}),
   });
 }
 
@@ -74,6 +90,9 @@ export async function ownerOnly(dir: string): Promise<void> {
 export class EmbeddedStore extends SqlApiStore {
   readonly mode = 'embedded' as const;
   private tail: Promise<unknown> = Promise.resolve();
+  opened?: OpenedHow;
+  /** Making the data dir owner-only after open; close waits for it. */
+  private securing: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly home: string,
@@ -85,12 +104,21 @@ export class EmbeddedStore extends SqlApiStore {
     super(pgliteDb(db), localUser, migrationsDir);
   }
 
+  /** PGlite's WASM memory: what Postgres inside it has grown to (shared buffers, caches, work memory). */
+  engineHeapBytes(): number | null {
+    const mod = (this.db as unknown as { mod?: { HEAPU8?: { byteLength: number } } }).mod;
+    return mod?.HEAPU8?.byteLength ?? null;
+  }
+
   /** The data dir of a home. */
   static dataDir(home: string): string {
     return join(home, 'db');
   }
 
-  /** Locks `$home/db`, opens it (initdb on first use), bootstraps, migrates and ensures the local user. */
+  /**
+   * Locks `$home/db`, opens it (a new one from the prepared image, else initdb), bootstraps, applies pending
+   * migrations and ensures the local user. Making the files owner-only runs behind it (the home is 0700).
+   */
   static async open(home: string, opts: EmbeddedOptions = {}): Promise<EmbeddedStore> {
     const dataDir = EmbeddedStore.dataDir(home);
     await mkdir(home, { recursive: true });
@@ -98,14 +126,35 @@ export class EmbeddedStore extends SqlApiStore {
     let db: PGlite | undefined;
     try {
       const fresh = isEmptyDir(dataDir);
-      db = await createPGlite({ dataDir, ...(fresh && opts.template ? { loadDataDir: opts.template } : {}) });
-      const sql = pgliteDb(db);
       const migrationsDir = opts.migrationsDir ?? findMigrationsDir();
+      let from: 'existing' | 'template' | 'prepared' | 'initdb' = 'existing';
+      let why: string | undefined;
+      let image: Blob | undefined;
+      if (fresh && opts.template) (image = opts.template), (from = 'template');
+      else if (fresh && opts.template === undefined) {
+        const prepared = preparedImage(migrationsDir);
+        if (prepared.image) (image = prepared.image), (from = 'prepared');
+        else (from = 'initdb'), (why = prepared.reason);
+      } else if (fresh) from = 'initdb';
+      try {
+        db = await createPGlite({ dataDir, ...(image ? { loadDataDir: image } : {}) });
+      } catch (err) {
+        if (from !== 'prepared') throw err;
+        // A prepared image that PGlite refuses: start over the slow, safe way.
+        await db?.close().catch(() => undefined);
+        await rm(dataDir, { recursive: true, force: true });
+        await mkdir(dataDir, { recursive: true });
+        (from = 'initdb'), (why = `the prepared data dir did not load: ${(err as Error).message}`);
+        db = await createPGlite({ dataDir });
+      }
+      const sql = pgliteDb(db);
       await bootstrapIfNeeded(sql);
-      await applyMigrations(sql, migrationsDir);
+      const applied = await applyMigrations(sql, migrationsDir);
       const user = await ensureLocalUser(home, sql);
-      await ownerOnly(dataDir);
-      return new EmbeddedStore(home, db, lock, user, migrationsDir);
+      const store = new EmbeddedStore(home, db, lock, user, migrationsDir);
+      store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length };
+      store.securing = ownerOnly(dataDir).catch(() => undefined);
+      return store;
     } catch (err) {
       await db?.close().catch(() => undefined);
       await lock.release();
@@ -180,6 +229,7 @@ export class EmbeddedStore extends SqlApiStore {
     const drained = this.tail;
     this.closed = true;
     await drained;
+    await this.securing;
     try {
       await this.db.close();
       // Files PGlite created while running (new relations, WAL segments) are owner-only at rest too.

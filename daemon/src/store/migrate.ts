@@ -167,7 +167,7 @@ export async function readSchemaStatus(db: SqlDb, dir: string = findMigrationsDi
 }
 
 /** bootstrap.sql beside this module (source tree, or copied next to a bundle), else found from the repo root. */
-function bootstrapFile(): string {
+export function bootstrapFile(): string {
   const beside = join(dirname(fileURLToPath(import.meta.url)), 'bootstrap.sql');
   return existsSync(beside) ? beside : findShipped(join('daemon', 'src', 'store', 'bootstrap.sql'));
 }

@@ -7,7 +7,7 @@
 import { forgetProjects } from '../workspace/project.js';
 import { openStore } from './index.js';
 import type { SupabaseStore } from './supabase.js';
-import type { ChangeEvent, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
+import type { ChangeEvent, OpenedHow, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
 
 type Listener = (event: ChangeEvent) => void;
 export type CallObserver = (fn: string, args: Record<string, unknown>, result: unknown) => void;
@@ -39,6 +39,14 @@ export class SwitchableStore implements Store {
 
   get mode(): StoreMode {
     return this.current.mode;
+  }
+
+  get opened(): OpenedHow | undefined {
+    return this.local.opened;
+  }
+
+  engineHeapBytes(): number | null {
+    return this.local.engineHeapBytes?.() ?? null;
   }
 
   /** The mode of the store the daemon falls back to on sign-out. */

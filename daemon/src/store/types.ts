@@ -70,8 +70,22 @@ export interface ChangeEvent {
   resync?: true;
 }
 
+/** How the local database was opened at start, for the daemon's log and the start-up bench. */
+export interface OpenedHow {
+  fresh: boolean;
+  /** An existing data dir, an image given by the caller, the image prepared at build time, or initdb. */
+  from: 'existing' | 'template' | 'prepared' | 'initdb';
+  /** Why the prepared image was not used, when it was not. */
+  why?: string;
+  appliedMigrations: number;
+}
+
 export interface Store {
   readonly mode: StoreMode;
+  /** How the local database was opened (embedded store only). */
+  readonly opened?: OpenedHow;
+  /** Bytes of the database engine's own heap in this process (PGlite's WASM memory), where there is one. */
+  engineHeapBytes?(): number | null;
   /** The acting user, or null when team mode has no signed-in user yet. */
   user(): StoreUser | null;
   /**

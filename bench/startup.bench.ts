@@ -1,0 +1,170 @@
+/**
+ * Start-up and idle footprint of the daemon, each beside bare PGlite opening the same data dir in the same
+ * run (so the daemon's own share is visible): spawn → `initialize` answered (the extension's path: wait for
+ * the discovery file, connect, `initialize`) on a fresh home and on an existing one, and resident memory
+ * once idle, with where it goes (WASM heap, JS heap, native) as the daemon reports it in `daemon/metrics`.
+ * Bare PGlite: `bench/support/bare-pglite.mjs`, spawn → `select 1` answered, with pgvector loaded.
+ * Uses the built `dist/daemon.mjs` (`npm run bench` builds first), else the sources under tsx.
+ * `CAIRN_BENCH_STARTS` sets how many existing-home starts are taken (median; default 3).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { DaemonClient } from '../daemon/src/protocol/client/client.js';
+import { readDiscovery, type DiscoveryInfo } from '../daemon/src/protocol/client/discovery.js';
+
+const repo = join(import.meta.dirname, '..');
+const built = join(repo, 'dist', 'daemon.mjs');
+const bare = join(import.meta.dirname, 'support', 'bare-pglite.mjs');
+
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mb = (bytes: unknown) => (typeof bytes === 'number' ? Math.round(bytes / 1048576) : null);
+
+export interface Started {
+  proc: ChildProcess;
+  info: DiscoveryInfo;
+  client: DaemonClient;
+  ms: number;
+}
+
+/** Spawns the daemon on `home` and returns once `initialize` is answered, with the time since spawn. */
+export async function startDaemon(home: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const args = existsSync(built) ? [built] : ['--import', 'tsx', join(repo, 'daemon', 'src', 'main.ts')];
+  const env: NodeJS.ProcessEnv = { ...process.env, CAIRN_HOME: home, ...extraEnv };
+  delete env.CAIRN_DATABASE_URL;
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + String(d)).slice(-2000)));
+  for (;;) {
+    const info = await readDiscovery(home).catch(() => null);
+    if (info && info.pid === proc.pid) {
+      const client = await DaemonClient.connect(info);
+      await client.request('initialize', { clientName: 'bench' });
+      return { proc, info, client, ms: performance.now() - t0 };
+    }
+    if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}: ${stderr.trim()}`);
+    await sleep(5);
+  }
+}
+
+export async function stopDaemon(d: Started): Promise<void> {
+  await d.client.request('shutdown', {}).catch(() => undefined);
+  await d.client.close();
+  if (d.proc.exitCode === null) await new Promise((r) => d.proc.once('exit', r));
+}
+
+/** Bare PGlite on `dataDir` (optionally from an image): spawn → `select 1` answered, and its idle RSS. */
+async function barePglite(dataDir: string, image?: string, idleMs = 2_000): Promise<{ ms: number; rssMb: number }> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [bare, dataDir, ...(image ? [image] : [])], { cwd: repo, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    lines.once('line', () => resolve());
+    proc.once('exit', (code) => reject(new Error(`bare PGlite exited with ${code}`)));
+  });
+  const ms = performance.now() - t0;
+  await sleep(idleMs);
+  const rss = rssMb(proc.pid!);
+  proc.stdin!.end();
+  if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
+  return { ms, rssMb: rss };
+}
+
+/** Where the daemon's memory goes, from `daemon/metrics` (figures it does not report are null). */
+export async function memoryOf(d: Started): Promise<Record<string, number | null>> {
+  const m = (await d.client.request('daemon/metrics', { format: 'json' })) as Record<string, unknown>;
+  const mem = (m.memory ?? {}) as Record<string, unknown>;
+  return {
+    rssMb: rssMb(d.proc.pid!),
+    jsHeapUsedMb: mb(m.heapUsedBytes),
+    jsHeapTotalMb: mb(mem.heapTotalBytes),
+    wasmHeapMb: mb(mem.wasmHeapBytes),
+    externalMb: mb(mem.externalBytes),
+    arrayBuffersMb: mb(mem.arrayBuffersBytes),
+  };
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const root = await mkdtemp(join(tmpdir(), 'cairn-bench-startup-'));
+  const starts = Math.max(1, Number(process.env.CAIRN_BENCH_STARTS ?? 3));
+  const image = join(repo, 'dist', 'pgdata.tar.gz');
+  try {
+    const home = join(root, 'home');
+    // Fresh: the daemon on a new home; bare PGlite running initdb in a new dir (and loading the prepared image).
+    const fresh = await startDaemon(home);
+    await stopDaemon(fresh);
+    const bareFresh = await barePglite(join(root, 'bare-fresh'), undefined, 0);
+    const bareImage = existsSync(image) ? await barePglite(join(root, 'bare-image'), image, 0) : null;
+
+    // Existing home: daemon and bare PGlite alternate on the same data dir.
+    const daemonMs: number[] = [];
+    const bareMs: number[] = [];
+    let bareRss = 0;
+    for (let i = 0; i < starts; i++) {
+      const d = await startDaemon(home);
+      daemonMs.push(d.ms);
+      await stopDaemon(d);
+      const b = await barePglite(join(home, 'db'), undefined, i === starts - 1 ? 3_000 : 0);
+      bareMs.push(b.ms);
+      bareRss = b.rssMb;
+    }
+
+    // Idle memory: 3 s after `initialize`, as an editor leaves it; then with PGlite's own memory settings.
+    const d = await startDaemon(home);
+    await sleep(3_000);
+    const idle = await memoryOf(d);
+    await stopDaemon(d);
+    const dd = await startDaemon(home, { CAIRN_PG_MEMORY: 'default' });
+    await sleep(3_000);
+    const idlePgDefaults = await memoryOf(dd);
+    await stopDaemon(dd);
+
+    // After indexing this repository and answering 100 searches (CAIRN_BENCH_INDEX=0 skips it).
+    let afterIndex: Record<string, unknown> | null = null;
+    if (process.env.CAIRN_BENCH_INDEX !== '0') {
+      const w = await startDaemon(home);
+      const t = performance.now();
+      const indexed = (await w.client.request('kb/index', { root: repo, watch: false })) as Record<string, unknown>;
+      const indexMs = performance.now() - t;
+      const words = ['daemon', 'store', 'migration', 'PGlite', 'initialize', 'watcher', 'search ranking', 'chat reply', 'token budget', 'lock file'];
+      for (let i = 0; i < 100; i++) await w.client.request('kb/search', { root: repo, query: words[i % words.length]!, limit: 10 });
+      await sleep(2_000);
+      afterIndex = { files: indexed.files ?? indexed.indexed ?? null, indexMs: Math.round(indexMs), ...(await memoryOf(w)) };
+      await stopDaemon(w);
+    }
+
+    const existing = median(daemonMs);
+    const bareExisting = median(bareMs);
+    return {
+      runtime: existsSync(built) ? 'dist/daemon.mjs' : 'tsx sources',
+      initializeFreshHomeMs: Math.round(fresh.ms),
+      barePgliteInitdbMs: Math.round(bareFresh.ms),
+      ...(bareImage ? { barePgliteLoadImageMs: Math.round(bareImage.ms) } : {}),
+      initializeExistingHomeMs: Math.round(existing),
+      barePgliteOpenExistingMs: Math.round(bareExisting),
+      existingHomeRatioToBare: Number((existing / bareExisting).toFixed(2)),
+      idle,
+      idleWithPgliteDefaultMemorySettings: idlePgDefaults,
+      ...(afterIndex ? { afterIndexAnd100Searches: afterIndex } : {}),
+      barePgliteIdleRssMb: bareRss,
+      idleRssRatioToBare: Number(((idle.rssMb ?? 0) / bareRss).toFixed(2)),
+    };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Start-up (issue 18): a new home starts from the data dir prepared by `npm run build` when it fits the
+ * shipped migrations (and falls back to initdb when it does not), and the daemon answers `initialize` before
+ * the long store work it starts at boot (the sweep of replies a crash left streaming) has finished.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
+import { findMigrationsDir, findShipped } from '../../daemon/src/store/migrate.js';
+import { migrationDigests, unfitReason, type PreparedManifest } from '../../daemon/src/store/prepared.js';
+import { connectWs, migratedHome, ok, readLog, removeHome, startDaemon, stopDaemon, type Json } from '../support/daemon.js';
+
+const STREAMING_REPLIES = 60;
+
+describe('daemon start-up', function () {
+  this.timeout(240_000);
+  const cleanup: string[] = [];
+  after(async () => {
+    for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers initialize before the sweep of replies a crash left streaming has run, then finds them failed', async () => {
+    const home = await migratedHome();
+    cleanup.push(home);
+    // A crash left many replies streaming.
+    const store = await EmbeddedStore.open(home);
+    let sessionId: string;
+    try {
+      sessionId = (await store.rpc<{ id: string }>('create_session', { p_title: 'crashed' })).id;
+      for (let i = 0; i < STREAMING_REPLIES; i++) {
+        await store.rpc('append_message', { p_session_id: sessionId, p_role: 'assistant', p_content: `partial ${i}`, p_status: 'streaming' });
+      }
+    } finally {
+      await store.close();
+    }
+
+    const d = await startDaemon(home);
+    try {
+      const conn = await connectWs(d.info);
+      const init = (await conn.call('initialize', { clientName: 'startup-test' })) as Json;
+      assert.equal(init.error, undefined);
+      // The next request runs after the sweep: every reply the crash left is failed, none still streaming.
+      const got = await ok(conn, 'sessions/get', { sessionId, limit: 500 });
+      const statuses = new Set((got.messages as Json[]).map((m) => m.status));
+      assert.deepEqual([...statuses], ['failed']);
+      conn.close();
+
+      // The daemon's own log orders it: the first initialize was answered, then the sweep began and ended.
+      const lines = (await readLog(home)).trim().split('\n').map((l) => JSON.parse(l) as Json);
+      const began = lines.findIndex((l) => String(l.msg).startsWith('start-up work begins'));
+      const swept = lines.findIndex((l) => l.msg === 'chat: replies interrupted by the last shutdown marked failed');
+      const ready = lines.findIndex((l) => l.msg === 'daemon ready');
+      assert.ok(began >= 0 && swept >= 0, 'the log names the deferred start-up work');
+      assert.equal(lines[began].msg, 'start-up work begins: initialize answered');
+      assert.ok(ready < began && began < swept, `ready ${ready} < initialize answered ${began} < sweep ${swept}`);
+      assert.equal(lines[swept].count, STREAMING_REPLIES);
+    } finally {
+      await stopDaemon(d);
+    }
+  });
+
+  it('starts a new home from the prepared data dir and applies the migrations that follow it', async function () {
+    if (!existsSync(findShipped(join('dist', 'pgdata.json')))) this.skip(); // made by npm run build
+    const root = await mkdtemp(join(tmpdir(), 'cairn-startup-'));
+    cleanup.push(root);
+    const migrations = join(root, 'migrations');
+    cpSync(findMigrationsDir(), migrations, { recursive: true });
+    writeFileSync(join(migrations, '29991231000000_after_the_build.sql'), 'create table public.after_the_build (id int);\n');
+    const home = join(root, 'home');
+    const store = await EmbeddedStore.open(home, { migrationsDir: migrations });
+    try {
+      assert.deepEqual(store.opened, { fresh: true, from: 'prepared', appliedMigrations: 1 });
+      const rows = await store.asOwner((tx) => tx.query<{ n: number }>(`select count(*)::int as n from public.after_the_build`));
+      assert.equal(rows.rows[0]!.n, 0);
+      assert.equal((await store.schemaStatus()).pending.length, 0);
+    } finally {
+      await store.close();
+    }
+    await removeHome(home);
+  });
+
+  it('does not use a prepared image whose migrations differ from the shipped ones', () => {
+    const dir = findMigrationsDir();
+    const shipped = migrationDigests(dir);
+    const manifest: PreparedManifest = { format: 1, pglite: 'x', bootstrap: 'b', migrations: shipped, image: 'i' };
+    assert.equal(unfitReason(manifest, dir, 'b'), null);
+    assert.match(unfitReason(manifest, dir, 'other') ?? '', /bootstrap/);
+    const edited = shipped.map((m, i) => (i === 3 ? { ...m, sha256: '0'.repeat(64) } : m));
+    assert.match(unfitReason({ ...manifest, migrations: edited }, dir, 'b') ?? '', new RegExp(`migration ${shipped[3]!.version}`));
+    const folded = [...shipped.slice(0, 2), ...shipped.slice(3)];
+    assert.ok(unfitReason({ ...manifest, migrations: folded }, dir, 'b'));
+    const extra = [...shipped, { version: '29991231000000', name: 'future', sha256: 'f' }];
+    assert.match(unfitReason({ ...manifest, migrations: extra }, dir, 'b') ?? '', /does not ship/);
+  });
+});
