@@ -45,8 +45,21 @@ export function looksGenerated(value: string): boolean {
   return entropy(value) >= (isHex ? 3.0 : 3.5);
 }
 
+const PEM_BEGIN = /-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
+const PEM_END = /-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
+const PEM_MAX = 20_000;
+
 export function runExtraRules(text: string): ExtraFinding[] {
   const out: ExtraFinding[] = [];
+  if (text.includes('PRIVATE KEY')) {
+    for (const m of text.matchAll(PEM_BEGIN)) {
+      PEM_END.lastIndex = m.index + m[0].length;
+      const e = PEM_END.exec(text);
+      // No end marker (a paste cut short): everything after the header, up to the limit, is the key.
+      const end = e && e.index - m.index < PEM_MAX ? e.index + e[0].length : Math.min(text.length, m.index + PEM_MAX);
+      out.push({ rule: 'private-key-block', start: m.index, end });
+    }
+  }
   for (const m of text.matchAll(JWT)) out.push({ rule: 'jwt', start: m.index, end: m.index + m[0].length });
   // Lower-casing keeps offsets only when no character changes length (all but a few non-ASCII letters).
   const lower = text.toLowerCase();
