@@ -67,6 +67,8 @@ export interface IndexDeps {
   home: string;
   /** Overrides the configured embedder (tests count its calls). */
   embedder?: Embedder;
+  /** false only in bench/secrets.bench.ts, which measures what detection costs; secrets are always redacted otherwise. */
+  detectSecrets?: boolean;
 }
 
 export interface IndexOptions {
@@ -280,7 +282,7 @@ type Examined =
   | { outcome: 'same-content'; file: CrawledFile }
   | { outcome: 'skip'; reason: 'binary' | 'tooLarge' | 'unreadable'; message?: string };
 
-async function examine(file: CrawledFile, stored: StoredSource | undefined, force: boolean, maxBytes: number): Promise<Examined> {
+async function examine(file: CrawledFile, stored: StoredSource | undefined, force: boolean, maxBytes: number, detect = true): Promise<Examined> {
   const r = await readTextFile(file.abs, maxBytes);
   if (r.kind === 'binary' || r.kind === 'tooLarge') return { outcome: 'skip', reason: r.kind };
   if (r.kind === 'unreadable') return { outcome: 'skip', reason: 'unreadable', message: r.message };
@@ -291,7 +293,7 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
   // Detected secrets are replaced in the whole file before it is chunked (one scan per file, not per chunk);
   // the replacement keeps the secret's line breaks, so every chunk's line range stays exact.
   const text = cleanText(r.text);
-  const findings = scanText(text, { path: file.path });
+  const findings = detect ? scanText(text, { path: file.path }) : [];
   return {
     outcome: 'prepared',
     invalidUtf8: r.invalidUtf8,
@@ -401,7 +403,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
     for (let i = 0; i < todo.length; i += group) {
       signal?.throwIfAborted();
       const files = todo.slice(i, i + group);
-      const results = await mapLimit(files, READ_CONCURRENCY, (f) => examine(f, stored.get(f.path), !!opts.force, config.maxFileBytes));
+      const results = await mapLimit(files, READ_CONCURRENCY, (f) => examine(f, stored.get(f.path), !!opts.force, config.maxFileBytes, deps.detectSecrets !== false));
       const sameContent: CrawledFile[] = [];
       for (let k = 0; k < results.length; k++) {
         const r = results[k]!;
@@ -578,7 +580,7 @@ export async function indexPaths(
     const prepared: PreparedSource[] = [];
     const same: CrawledFile[] = [];
     for (const f of files) {
-      const r = await examine(f, stored.get(f.path), false, deps.config.maxFileBytes);
+      const r = await examine(f, stored.get(f.path), false, deps.config.maxFileBytes, deps.detectSecrets !== false);
       if (r.outcome === 'prepared') prepared.push(r.source);
       else if (r.outcome === 'same-content') same.push(r.file);
       else if (stored.has(f.path)) toDelete.push(f.path);
