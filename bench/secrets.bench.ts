@@ -1,6 +1,6 @@
 /**
  * What secret detection costs indexing (issue 15: throughput with detection on >= 90% of without), in the
- * same run: the same corpus (this repository's daemon sources and zod's, about 2 MB of code) indexed cold
+ * same run: the same corpus (this repository's daemon sources and zod's; SECRETS_BENCH_CORPUS, SECRETS_BENCH_ROUNDS) indexed cold
  * into a fresh store with detection off, then on, alternating twice; the ratio of the best runs is the figure.
  * Also the detector alone (MB/s) and the share of the corpus's chunks that got a redaction.
  */
@@ -16,7 +16,7 @@ import { scanText } from '../daemon/src/secrets/index.js';
 import { migratedTemplate } from '../test/support/db.js';
 
 const repo = resolve(import.meta.dirname, '..');
-const CORPUS = ['daemon/src', 'node_modules/zod/src', 'node_modules/@supabase/auth-js/src'];
+const CORPUS = (process.env.SECRETS_BENCH_CORPUS ?? 'daemon/src,node_modules/zod/src').split(',');
 
 async function indexOnce(ws: string, detect: boolean): Promise<{ seconds: number; chunks: number; redactions: number }> {
   const home = await mkdtemp(join(tmpdir(), 'cairn-bench-secrets-home-'));
@@ -54,7 +54,7 @@ export async function run() {
     const on: number[] = [];
     let chunks = 0;
     let redactions = 0;
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < Number(process.env.SECRETS_BENCH_ROUNDS ?? 2); i++) {
       off.push((await indexOnce(ws, false)).seconds);
       const r = await indexOnce(ws, true);
       on.push(r.seconds);
