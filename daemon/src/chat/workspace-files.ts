@@ -3,6 +3,7 @@
  * lexical form and its real path (after following symlinks) stay inside the folder's real path, so `../`,
  * absolute paths elsewhere and symlinks that point out are all refused.
  */
+import { redactSecrets } from '../secrets/index.js';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -211,7 +212,11 @@ export class Workspace {
       if (info.size > maxFileBytes) return;
       const buf = await readFile(abs);
       if (buf.subarray(0, 8000).includes(0)) return;
-      const text = buf.toString('utf8');
+      const raw = buf.toString('utf8');
+      if ((await matcher.matchLines(raw, 1)).length === 0) return;
+      // Matched on the file with its secrets redacted (issue 15): a line of a PEM body or a key's half is
+      // not recognisable once cut out of its file, so the whole file is scanned, then matched again.
+      const text = redactSecrets(raw, { path: this.rel(abs) }).text;
       const found = await matcher.matchLines(text, max - hits.length);
       if (found.length === 0) return;
       const lines = text.split(/\r?\n/);

@@ -19,6 +19,7 @@ import type { KbIndexSummary } from '../protocol/kb.js';
 import { canonicalRoot, resolveProject, type ProjectRef } from '../workspace/project.js';
 import { crawl, readTextFile, statInside, languageOf, IgnoreRules, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
 import { chunkFile, type Chunk } from './chunk.js';
+import { scanText, redactText } from '../secrets/index.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
 
@@ -41,6 +42,11 @@ export interface PreparedSource {
   size: number;
   mtimeMs: number;
   chunks: Chunk[];
+  /** Secrets replaced by `[redacted: <rule>]` in the text before it was chunked. */
+  redactions?: number;
+  /** Rules that matched and the first redacted line (files only, for the index summary). */
+  redactedRules?: string[];
+  firstRedactedLine?: number;
 }
 
 export interface IndexProgress {
@@ -61,6 +67,8 @@ export interface IndexDeps {
   home: string;
   /** Overrides the configured embedder (tests count its calls). */
   embedder?: Embedder;
+  /** false only in bench/secrets.bench.ts, which measures what detection costs; secrets are always redacted otherwise. */
+  detectSecrets?: boolean;
 }
 
 export interface IndexOptions {
@@ -78,6 +86,7 @@ export interface IndexResult extends KbIndexSummary {
 }
 
 const MAX_ERRORS = 20;
+const MAX_REDACTED_FILES = 200;
 const READ_CONCURRENCY = 16;
 
 /** One index run per project at a time in this process; the watcher queues behind kb/index. */
@@ -273,7 +282,7 @@ type Examined =
   | { outcome: 'same-content'; file: CrawledFile }
   | { outcome: 'skip'; reason: 'binary' | 'tooLarge' | 'unreadable'; message?: string };
 
-async function examine(file: CrawledFile, stored: StoredSource | undefined, force: boolean, maxBytes: number): Promise<Examined> {
+async function examine(file: CrawledFile, stored: StoredSource | undefined, force: boolean, maxBytes: number, detect = true): Promise<Examined> {
   const r = await readTextFile(file.abs, maxBytes);
   if (r.kind === 'binary' || r.kind === 'tooLarge') return { outcome: 'skip', reason: r.kind };
   if (r.kind === 'unreadable') return { outcome: 'skip', reason: 'unreadable', message: r.message };
@@ -281,6 +290,10 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
   if (!force && stored && stored.content_hash === hash) return { outcome: 'same-content', file };
   const language = languageOf(file.path);
   const base = file.path.slice(file.path.lastIndexOf('/') + 1);
+  // Detected secrets are replaced in the whole file before it is chunked (one scan per file, not per chunk);
+  // the replacement keeps the secret's line breaks, so every chunk's line range stays exact.
+  const text = cleanText(r.text);
+  const findings = detect ? scanText(text, { path: file.path }) : [];
   return {
     outcome: 'prepared',
     invalidUtf8: r.invalidUtf8,
@@ -292,7 +305,10 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
       contentHash: hash,
       size: r.bytes.length,
       mtimeMs: file.mtimeMs,
-      chunks: await chunkFile(file.path, cleanText(r.text), language),
+      chunks: await chunkFile(file.path, findings.length ? redactText(text, findings) : text, language),
+      redactions: findings.length,
+      redactedRules: [...new Set(findings.map((f) => f.rule))],
+      firstRedactedLine: findings[0]?.line,
     },
   };
 }
@@ -369,6 +385,8 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
   report(true);
 
   const becameUnindexable: string[] = [];
+  let redactions = 0;
+  const redactedFiles: IndexResult['redactedFiles'] = [];
   let pending: PreparedSource[] = [];
   let pendingChunks = 0;
   const flush = async () => {
@@ -385,7 +403,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
     for (let i = 0; i < todo.length; i += group) {
       signal?.throwIfAborted();
       const files = todo.slice(i, i + group);
-      const results = await mapLimit(files, READ_CONCURRENCY, (f) => examine(f, stored.get(f.path), !!opts.force, config.maxFileBytes));
+      const results = await mapLimit(files, READ_CONCURRENCY, (f) => examine(f, stored.get(f.path), !!opts.force, config.maxFileBytes, deps.detectSecrets !== false));
       const sameContent: CrawledFile[] = [];
       for (let k = 0; k < results.length; k++) {
         const r = results[k]!;
@@ -398,6 +416,12 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
           sameContent.push(r.file);
         } else {
           if (r.invalidUtf8) skipped.invalidUtf8++;
+          if (r.source.redactions) {
+            redactions += r.source.redactions;
+            if (redactedFiles.length < MAX_REDACTED_FILES) {
+              redactedFiles.push({ path: f.path, redactions: r.source.redactions, rules: r.source.redactedRules ?? [], line: r.source.firstRedactedLine ?? 1 });
+            }
+          }
           pending.push(r.source);
           pendingChunks += r.source.chunks.length;
           if (pendingChunks >= batchChunks) {
@@ -440,6 +464,8 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
     deleted,
     skipped,
     skippedFiles,
+    redactions,
+    redactedFiles,
     chunks: writer.chunksWritten,
     embedded: writer.embedded,
     reused: writer.reused,
@@ -554,7 +580,7 @@ export async function indexPaths(
     const prepared: PreparedSource[] = [];
     const same: CrawledFile[] = [];
     for (const f of files) {
-      const r = await examine(f, stored.get(f.path), false, deps.config.maxFileBytes);
+      const r = await examine(f, stored.get(f.path), false, deps.config.maxFileBytes, deps.detectSecrets !== false);
       if (r.outcome === 'prepared') prepared.push(r.source);
       else if (r.outcome === 'same-content') same.push(r.file);
       else if (stored.has(f.path)) toDelete.push(f.path);
