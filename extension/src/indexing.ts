@@ -67,6 +67,7 @@ const SKIP_REASONS: Record<ResultOf<'kb/index'>['skippedFiles'][number]['reason'
   symlinkLoop: 'a symlink loop',
   embedFailed: 'embedding failed (retried on the next run)',
   writeFailed: 'the database refused the write (retried on the next run)',
+  secretFile: 'a secret file, hidden from the index and the agent (setting cairn.secrets.allow allows a false positive)',
 };
 
 /** The run's summary, every skipped file with its reason and every failure, in the Output channel ("Cairn: Show Log"). */

@@ -14,6 +14,7 @@ import { ChatOrchestrator, failInterruptedReplies, type ChatOptions } from './or
 import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
 import { countTokens } from './tokens.js';
 import { PathRefused, Workspace } from './workspace-files.js';
+import { policyOptions } from '../workspace/policy.js';
 import type { KbSearch } from './tools.js';
 
 async function projectOf(store: Store, p: { projectId?: string; root?: string }): Promise<string> {
@@ -115,7 +116,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     registry.handle('workspace/readFile', async (p) => {
       if (!isAbsolute(p.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
       try {
-        const ws = await Workspace.open(p.root, [deps.home]);
+        const ws = await Workspace.open(p.root, policyOptions(deps.config.get(), deps.home));
         return { text: await ws.readFile(p.path, p.startLine, p.endLine) };
       } catch (err) {
         if (err instanceof PathRefused) throw new RpcError('InvalidInput', err.message, { field: 'path' });
