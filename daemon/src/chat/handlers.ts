@@ -15,6 +15,7 @@ import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, 
 import { countTokens } from './tokens.js';
 import { PathRefused, Workspace } from './workspace-files.js';
 import { policyOptions } from '../workspace/policy.js';
+import { redactText, scanText } from '../secrets/index.js';
 import type { KbSearch } from './tools.js';
 
 async function projectOf(store: Store, p: { projectId?: string; root?: string }): Promise<string> {
@@ -112,6 +113,11 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       deps.hub.publish('sessions', 'sessions/changed', change);
       deps.hub.publish(`session:${p.sessionId}`, 'sessions/changed', change);
       return toMessage(message);
+    });
+    // What the chat view asks before a message leaves the machine; the text is neither stored nor logged.
+    registry.handle('secrets/check', async (p) => {
+      const findings = scanText(p.text);
+      return { findings, redacted: redactText(p.text, findings) };
     });
     registry.handle('workspace/readFile', async (p) => {
       if (!isAbsolute(p.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });

@@ -22,6 +22,7 @@ import ignore, { type Ignore } from 'ignore';
 import { LOCK_FILE } from '../discovery/files.js';
 import { DISCOVERY_FILE } from '../protocol/client/discovery.js';
 import type { RuntimeConfig } from '../config.js';
+import { isSecretFileName } from '../secrets/index.js';
 
 export interface PolicyOptions {
   /** Extra exclude globs (gitignore syntax), from the settings (`cairn.index.exclude`). */
@@ -30,12 +31,6 @@ export interface PolicyOptions {
   dataDirs: readonly string[];
   /** Globs (gitignore syntax, workspace-relative) of files the secret rules must leave alone (`cairn.secrets.allow`). */
   secretsAllow?: readonly string[];
-}
-
-// TEMPORARY until wip/15-detect lands its isSecretFileName (daemon/src/secrets/).
-function isSecretFileName(rel: string): boolean {
-  const base = rel.slice(rel.lastIndexOf('/') + 1).toLowerCase();
-  return /^\.env(\..*)?$/.test(base) || /\.(pem|key|p12|pfx)$/.test(base) || /^id_(rsa|dsa|ecdsa|ed25519)$/.test(base) || base === '.npmrc';
 }
 
 /** The policy's options from the daemon's runtime config and home: what every caller passes. */
