@@ -106,8 +106,24 @@ describe('path policy through a chat: the model cannot read, list or grep a hidd
     await h?.close();
   });
 
-  it('every tool × trick × target answers as missing, and no planted marker reaches the model', async () => {
+  before(async () => {
     h = await startHarness({ model: {}, files: {}, chat: { maxToolCalls: 2000 } });
+  });
+
+  it('secrets/check answers each secret by rule and place, and the redacted text, never a value', async () => {
+    const c = await h.connect();
+    const token = `ghp_${'a1B2'.repeat(9)}`;
+    const r = await c.client.request('secrets/check', { text: `ship it\nGITHUB_TOKEN=${token}\n` });
+    assert.deepEqual(
+      r.findings.map((f) => [f.rule, f.line]),
+      [['github', 2]],
+    );
+    assert.equal(r.redacted, 'ship it\nGITHUB_TOKEN=[redacted: github]\n');
+    assert.ok(!JSON.stringify(r.findings).includes(token));
+    assert.deepEqual(await c.client.request('secrets/check', { text: 'nothing here' }), { findings: [], redacted: 'nothing here' });
+  });
+
+  it('every tool × trick × target answers as missing, and no planted marker reaches the model', async () => {
     const outside = join(h.home, 'outside');
     await mkdir(outside);
     const fx = await writeHiddenFixture(h.workspace, outside);
