@@ -15,6 +15,8 @@
  * HTTP request to the model; tool calls stop at `maxToolCalls` per reply.
  */
 import { resolve } from 'node:path';
+import { redactForModel } from '../secrets/outbound.js';
+import { redactSecrets } from '../secrets/index.js';
 import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ConfigHolder } from '../config.js';
 import { RpcError, type ErrorCodeName } from '../protocol/errors.js';
@@ -103,6 +105,7 @@ export interface SendResult {
   sessionId: string;
   messageId: string;
   replyId: string;
+  redactions: number;
 }
 
 interface Run {
@@ -170,7 +173,11 @@ export class ChatOrchestrator {
    * existing session `append_message` is the visibility check (it raises not found), so the session row is
    * read only after the answer, while the reply starts.
    */
-  async send(params: SendParams, connection?: Connection, store: Store = this.deps.store): Promise<SendResult> {
+  async send(paramsIn: SendParams, connection?: Connection, store: Store = this.deps.store): Promise<SendResult> {
+    // Redacted before anything derives from it (the title is cut from its first line, which could cut a key
+    // in half where no rule recognises it any more).
+    const redacted = redactSecrets(paramsIn.content);
+    const params = { ...paramsIn, content: redacted.text };
     const root = params.root ? resolve(params.root) : null;
     let created: SessionRow | null = null;
     if (!params.sessionId) {
@@ -206,7 +213,7 @@ export class ChatOrchestrator {
       run.done = this.deps.track(
         this.generate({ store, session: this.sessions.get(sessionId) ?? null, sessionId, root, userMessage: user, replyId: reply.id, agentId: params.agentId ?? null, controller }),
       );
-      return { sessionId, messageId: user.id, replyId: reply.id };
+      return { sessionId, messageId: user.id, replyId: reply.id, redactions: redacted.redactions };
     } catch (err) {
       this.runs.delete(sessionId);
       throw err;
@@ -436,7 +443,7 @@ export class ChatOrchestrator {
       let full: AIMessageChunk | undefined;
       let usageSeen = false;
       let text = '';
-      const stream = await (lastStep ? model : withTools).stream(messages, { signal });
+      const stream = await (lastStep ? model : withTools).stream(redactMessages(messages), { signal });
       for await (const chunk of stream) {
         full = full ? full.concat(chunk) : chunk;
         text += chunk.text;
@@ -485,6 +492,9 @@ export class ChatOrchestrator {
             [result, failed] = [String((err as Error)?.message ?? err), true];
           }
         }
+        // A tool's output (a file read, a grep line, a search hit) reaches the model, the stored session and
+        // every subscribed client with detected secrets redacted.
+        result = redactForModel(result);
         const tm = new ToolMessage({ content: result, tool_call_id: c.id, name: c.name, status: failed ? 'error' : 'success' });
         messages.push(tm);
         await history.append(tm);
@@ -539,10 +549,10 @@ export class ChatOrchestrator {
       let title = '';
       let usage: { input_tokens: number; output_tokens: number } | undefined;
       const stream = await model.stream(
-        [
+        redactMessages([
           new SystemMessage('Write a title of at most six words for this conversation. Answer with the title only, no quotes.'),
           new HumanMessage(`User: ${question.slice(0, 2000)}\n\nAssistant: ${answer.slice(0, 2000)}`),
-        ],
+        ]),
         { signal },
       );
       for await (const c of stream) {
@@ -560,4 +570,23 @@ export class ChatOrchestrator {
       return fallback;
     }
   }
+}
+
+/**
+ * The messages of a model request with detected secrets redacted in their text (system prompt, history,
+ * other people's messages, tool results): the last door before the model, whatever wrote the rows. The
+ * texts are memoised, so a long history costs one scan per row, not one per call.
+ */
+function redactMessages(messages: BaseMessage[]): BaseMessage[] {
+  for (const m of messages) {
+    if (typeof m.content === 'string') {
+      const text = redactForModel(m.content);
+      if (text !== m.content) m.content = text;
+    } else if (Array.isArray(m.content)) {
+      for (const part of m.content as Array<{ type?: string; text?: unknown }>) {
+        if (part && part.type === 'text' && typeof part.text === 'string') part.text = redactForModel(part.text);
+      }
+    }
+  }
+  return messages;
 }

@@ -22,12 +22,13 @@ import { command as invitations } from './commands/invitations.js';
 import { command as migrate } from './commands/migrate.js';
 import { command as restore } from './commands/restore.js';
 import { command as search } from './commands/search.js';
+import { command as secrets } from './commands/secrets.js';
 import { command as sessions } from './commands/sessions.js';
 import { command as status } from './commands/status.js';
 import { command as stop } from './commands/stop.js';
 
 /** Every command, in the order `cairn --help` lists them. */
-const commands: CliCommand[] = [daemon, status, index, search, chat, sessions, invitations, mcp, stop, migrate, backup, restore, evalCommand];
+const commands: CliCommand[] = [daemon, status, index, search, chat, sessions, invitations, mcp, stop, migrate, backup, restore, evalCommand, secrets];
 
 interface CliIo {
   argv: readonly string[];

@@ -9,6 +9,7 @@ import { htmlToText } from 'html-to-text';
 import type { Store } from '../store/types.js';
 import type { RuntimeConfig } from '../config.js';
 import { chunkText, sha256 } from './chunk.js';
+import { redactSecrets } from '../secrets/index.js';
 import { looksBinary } from './crawl.js';
 import { createEmbedder, embedderForModel, type Embedder } from './embed.js';
 import { cleanText, SourceWriter, type PreparedSource, type StoredSource } from './indexer.js';
@@ -35,6 +36,7 @@ export interface AddedSource {
   title: string | null;
   chunks: number;
   model: string;
+  redactions: number;
 }
 
 async function pdfText(bytes: Uint8Array): Promise<string> {
@@ -64,11 +66,16 @@ export function faqUri(question: string): string {
   return `faq:${slug || sha256(question).slice(0, 12)}`;
 }
 
-function prepared(kind: PreparedSource['kind'], uri: string, title: string | null, text: string, language: string | null): PreparedSource {
-  const clean = cleanText(text);
+function prepared(kind: PreparedSource['kind'], uriIn: string, titleIn: string | null, text: string, language: string | null): PreparedSource {
+  // Secrets are replaced before anything is chunked, embedded or stored: the text, the title and the URI
+  // (a URL's `user:password@`, a document titled after its first line).
+  const body = redactSecrets(cleanText(text));
+  const uri = redactSecrets(uriIn).text;
+  const title = titleIn === null ? null : redactSecrets(titleIn).text;
+  const clean = body.text;
   const chunks = chunkText(clean, language);
   if (chunks.length === 0) throw new KbInputError('InvalidInput', `${uri} has no text to index`);
-  return { kind, uri, title, language, contentHash: sha256(clean), size: Buffer.byteLength(clean), mtimeMs: 0, chunks };
+  return { kind, uri, title, language, contentHash: sha256(clean), size: Buffer.byteLength(clean), mtimeMs: 0, chunks, redactions: body.redactions };
 }
 
 export async function prepareDocument(params: { path?: string; text?: string; title?: string; format?: 'markdown' | 'text' | 'pdf' }): Promise<PreparedSource> {
@@ -153,7 +160,9 @@ async function readBounded(res: Response, max: number, url: string): Promise<Buf
   return Buffer.concat(parts, total);
 }
 
-export function prepareFaq(question: string, answer: string): PreparedSource {
+export function prepareFaq(questionIn: string, answer: string): PreparedSource {
+  // The URI is a slug of the question: redact first, so no fragment of a secret becomes part of it.
+  const question = redactSecrets(questionIn).text;
   return prepared('faq', faqUri(question), question.trim(), `Q: ${question.trim()}\n\nA: ${answer.trim()}`, 'markdown');
 }
 
@@ -180,5 +189,5 @@ export async function addSource(store: Store, config: RuntimeConfig, projectId: 
       id = rows.find((r) => r.uri === source.uri)?.id ?? null;
     }
   }
-  return { sourceId: id ?? '', uri: source.uri, kind: source.kind, title: source.title, chunks: source.chunks.length, model: primary.id };
+  return { sourceId: id ?? '', uri: source.uri, kind: source.kind, title: source.title, chunks: source.chunks.length, model: primary.id, redactions: source.redactions ?? 0 };
 }

@@ -20,6 +20,7 @@ import { canonicalRoot, resolveProject, type ProjectRef } from '../workspace/pro
 import { crawl, readTextFile, statInside, languageOf, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
 import { policyOptions, type PathPolicy } from '../workspace/policy.js';
 import { chunkFile, type Chunk } from './chunk.js';
+import { scanText, redactText } from '../secrets/index.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
 
@@ -42,6 +43,11 @@ export interface PreparedSource {
   size: number;
   mtimeMs: number;
   chunks: Chunk[];
+  /** Secrets replaced by `[redacted: <rule>]` in the text before it was chunked. */
+  redactions?: number;
+  /** Rules that matched and the first redacted line (files only, for the index summary). */
+  redactedRules?: string[];
+  firstRedactedLine?: number;
 }
 
 export interface IndexProgress {
@@ -79,6 +85,7 @@ export interface IndexResult extends KbIndexSummary {
 }
 
 const MAX_ERRORS = 20;
+const MAX_REDACTED_FILES = 200;
 const READ_CONCURRENCY = 16;
 
 /** One index run per project at a time in this process; the watcher queues behind kb/index. */
@@ -282,6 +289,10 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
   if (!force && stored && stored.content_hash === hash) return { outcome: 'same-content', file };
   const language = languageOf(file.path);
   const base = file.path.slice(file.path.lastIndexOf('/') + 1);
+  // Detected secrets are replaced in the whole file before it is chunked (one scan per file, not per chunk);
+  // the replacement keeps the secret's line breaks, so every chunk's line range stays exact.
+  const text = cleanText(r.text);
+  const findings = scanText(text, { path: file.path });
   return {
     outcome: 'prepared',
     invalidUtf8: r.invalidUtf8,
@@ -293,7 +304,10 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
       contentHash: hash,
       size: r.bytes.length,
       mtimeMs: file.mtimeMs,
-      chunks: await chunkFile(file.path, cleanText(r.text), language),
+      chunks: await chunkFile(file.path, findings.length ? redactText(text, findings) : text, language),
+      redactions: findings.length,
+      redactedRules: [...new Set(findings.map((f) => f.rule))],
+      firstRedactedLine: findings[0]?.line,
     },
   };
 }
@@ -370,6 +384,8 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
   report(true);
 
   const becameUnindexable: string[] = [];
+  let redactions = 0;
+  const redactedFiles: IndexResult['redactedFiles'] = [];
   let pending: PreparedSource[] = [];
   let pendingChunks = 0;
   const flush = async () => {
@@ -399,6 +415,12 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
           sameContent.push(r.file);
         } else {
           if (r.invalidUtf8) skipped.invalidUtf8++;
+          if (r.source.redactions) {
+            redactions += r.source.redactions;
+            if (redactedFiles.length < MAX_REDACTED_FILES) {
+              redactedFiles.push({ path: f.path, redactions: r.source.redactions, rules: r.source.redactedRules ?? [], line: r.source.firstRedactedLine ?? 1 });
+            }
+          }
           pending.push(r.source);
           pendingChunks += r.source.chunks.length;
           if (pendingChunks >= batchChunks) {
@@ -441,6 +463,8 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
     deleted,
     skipped,
     skippedFiles,
+    redactions,
+    redactedFiles,
     chunks: writer.chunksWritten,
     embedded: writer.embedded,
     reused: writer.reused,

@@ -1,11 +1,14 @@
 /**
  * Structured JSON logs, one object per line, to `$CAIRN_HOME/logs/daemon.log`, rotated by size
  * (daemon.log → daemon.log.1 → … → daemon.log.<keep>). Fields whose key looks like a secret are redacted
- * wherever they are nested, so a handler that logs its params can never leak a key or a token.
+ * wherever they are nested, so a handler that logs its params can never leak a key or a token; and every
+ * string (the message, values, error messages and stacks) goes through the secret scanner (`secrets/`), so a
+ * key, a JWT or a connection string's password quoted in an error or a path never reaches the file.
  */
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../rpc/registry.js';
+import { redactSecrets } from '../secrets/index.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -16,14 +19,22 @@ const MAX_DEPTH = 6;
 
 /** Copies `value` with secret-looking keys replaced and long strings cut, so log lines stay small and safe. */
 export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…(${value.length} chars)` : value;
+  if (typeof value === 'string') return redactString(value);
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[nested]';
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (value instanceof Error) {
+    return { name: value.name, message: redactString(value.message), stack: value.stack === undefined ? undefined : redactString(value.stack) };
+  }
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
   return out;
+}
+
+/** A log string cut to size, then with every detected secret replaced by `[redacted: <rule>]`. */
+export function redactString(value: string): string {
+  const cut = value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…(${value.length} chars)` : value;
+  return redactSecrets(cut).text;
 }
 
 export interface FileLoggerOptions {
@@ -81,7 +92,7 @@ export class FileLogger implements Logger {
 
   private write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (levelRank[level] < this.level || this.fd === null) return;
-    const line = `${JSON.stringify({ level, time: new Date().toISOString(), msg, ...(fields ? (redact(fields) as object) : {}) })}\n`;
+    const line = `${JSON.stringify({ level, time: new Date().toISOString(), msg: redactString(msg), ...(fields ? (redact(fields) as object) : {}) })}\n`;
     const bytes = Buffer.byteLength(line);
     if (this.size + bytes > this.maxBytes && this.size > 0) this.rotate();
     try {

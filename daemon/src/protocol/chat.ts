@@ -25,11 +25,15 @@ export const chatRequests = {
       messageId: z.guid(),
       /** The assistant reply, stored as `streaming` until `chat/done`. */
       replyId: z.guid(),
+      redactions: z
+        .number()
+        .int()
+        .describe('Secrets (keys, tokens, passwords, JWTs) replaced by `[redacted: <rule>]` in the stored message, the session title and what the model receives; 0 when none.'),
     }),
     errors: ['NotFound', 'PermissionDenied', 'Busy'],
     example: {
       params: { root: '/home/ana/src/cairn', content: 'How does indexing resume after a crash?' },
-      result: { sessionId, messageId: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a', replyId },
+      result: { sessionId, messageId: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a', replyId, redactions: 0 },
     },
   }),
   'chat/cancel': request('chat/cancel', {

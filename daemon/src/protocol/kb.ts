@@ -76,6 +76,20 @@ export const kbIndexSummary = z.object({
       }),
     )
     .describe('The files counted in `skipped`, by name, at most 200 (ignored files are left out on purpose and not listed).'),
+  redactions: z
+    .number()
+    .int()
+    .describe('Secrets replaced by `[redacted: <rule>]` in the chunks written this run (keys, tokens, private keys, passwords, JWTs); the rest of each file stays searchable.'),
+  redactedFiles: z
+    .array(
+      z.object({
+        path: z.string().describe('Workspace-relative POSIX path of a file written this run with at least one secret redacted.'),
+        redactions: z.number().int().describe('How many secrets were redacted in it.'),
+        rules: z.array(z.string()).describe('The rules that matched (`aws`, `github`, `privatekey`, `jwt`, `assigned-secret`, ...), never the values.'),
+        line: z.number().int().describe('1-based line of the first redaction, to open the location.'),
+      }),
+    )
+    .describe('The files counted in `redactions`, by path, at most 200. `cairn secrets scan` lists every location.'),
 });
 export type KbIndexSummary = z.output<typeof kbIndexSummary>;
 
@@ -86,6 +100,7 @@ const addResult = z.object({
   title: z.string().nullable(),
   chunks: z.number().int(),
   model: z.string(),
+  redactions: z.number().int().describe('Secrets replaced by `[redacted: <rule>]` before the text was embedded and stored.'),
 });
 
 const exampleHit: KbHit = {
@@ -137,6 +152,8 @@ export const kbRequests = {
           { path: 'assets/logo.png', reason: 'binary' },
           { path: 'data/dump.sql', reason: 'tooLarge' },
         ],
+        redactions: 1,
+        redactedFiles: [{ path: 'deploy/ci.yml', redactions: 1, rules: ['github'], line: 14 }],
       },
     },
   }),
@@ -227,6 +244,7 @@ export const kbRequests = {
         title: 'oncall-runbook.pdf',
         chunks: 14,
         model: 'cairn-local-hash-v1-384',
+        redactions: 0,
       },
     },
   }),
@@ -244,6 +262,7 @@ export const kbRequests = {
         title: 'Auth | Supabase Docs',
         chunks: 22,
         model: 'cairn-local-hash-v1-384',
+        redactions: 0,
       },
     },
   }),
@@ -261,6 +280,7 @@ export const kbRequests = {
         title: 'How do I rotate the staging database password?',
         chunks: 1,
         model: 'cairn-local-hash-v1-384',
+        redactions: 0,
       },
     },
   }),

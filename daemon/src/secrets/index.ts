@@ -25,16 +25,12 @@ export interface SecretFinding {
   column: number;
 }
 
-// Cheap prefilter: secretlint's rules all anchor on one of these (key prefixes, PEM armour, URL schemes,
-// assignment names); text without any of them cannot match, and most code chunks have none.
-const CANDIDATE = /[A-Z0-9]{4}|-----BEGIN|:\/\/|[=:]|sk-|xox|gh[pousr]_|glpat|npm_|eyJ|SG\.|AIza|hf_/;
-
 /**
  * Every secret in `text`, sorted by position, overlaps merged (the first rule at a position names it).
  * `opts.path` lets path-aware rules (e.g. `.env` handling) know the file. Synchronous; never throws on content.
  */
 export function scanText(text: string, opts: { path?: string } = {}): SecretFinding[] {
-  if (text.length < 8 || !CANDIDATE.test(text)) return [];
+  if (text.length < 8) return [];
   const raw = [...runSecretlint(text, opts.path), ...runExtraRules(text)]
     .filter((f) => f.end > f.start)
     .sort((a, b) => a.start - b.start || b.end - a.end);
@@ -61,7 +57,10 @@ export function scanText(text: string, opts: { path?: string } = {}): SecretFind
   return out;
 }
 
-/** `text` with each finding replaced by `[redacted: <rule>]` (findings from `scanText` on this same text). */
+/**
+ * `text` with each finding replaced by `[redacted: <rule>]` (findings from `scanText` on this same text). A secret
+ * that spans lines (a PEM key) leaves its line breaks after the marker, so line numbers after it do not move.
+ */
 export function redactText(text: string, findings: SecretFinding[]): string {
   if (findings.length === 0) return text;
   const sorted = [...findings].sort((a, b) => a.start - b.start);
@@ -69,7 +68,7 @@ export function redactText(text: string, findings: SecretFinding[]): string {
   let at = 0;
   for (const f of sorted) {
     if (f.start < at) continue;
-    out += text.slice(at, f.start) + `[redacted: ${f.rule}]`;
+    out += text.slice(at, f.start) + `[redacted: ${f.rule}]` + '\n'.repeat(countNewlines(text, f.start, f.end));
     at = f.end;
   }
   return out + text.slice(at);
@@ -80,4 +79,10 @@ export function redactSecrets(text: string, opts: { path?: string } = {}): { tex
   const findings = scanText(text, opts);
   if (findings.length === 0) return { text, redactions: 0, rules: [] };
   return { text: redactText(text, findings), redactions: findings.length, rules: [...new Set(findings.map((f) => f.rule))] };
+}
+
+function countNewlines(text: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', start); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }

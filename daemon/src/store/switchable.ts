@@ -4,6 +4,7 @@
  * sign out. Subsystems keep one Store reference for the daemon's lifetime, so every call goes to whichever
  * store is current, and change-feed listeners follow the swap instead of going quiet.
  */
+import { redactWriteArgs } from '../secrets/outbound.js';
 import { forgetProjects } from '../workspace/project.js';
 import { openStore } from './index.js';
 import type { SupabaseStore } from './supabase.js';
@@ -60,7 +61,9 @@ export class SwitchableStore implements Store {
     return this.current.user();
   }
 
-  async rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+  async rpc<T = unknown>(fn: string, argsIn?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+    // Messages, titles and tasks are stored (and shared) with detected secrets redacted, whoever wrote them.
+    const args = redactWriteArgs(fn, argsIn);
     const result = await this.current.rpc<T>(fn, args, opts);
     for (const observer of this.callObservers) {
       try {
