@@ -81,6 +81,8 @@ describe('path policy: hidden files are missing files to every tool', function (
     // A symlink is judged by its target too: links/l<n> point at hidden files.
     assert.deepEqual(paths.filter((p) => p.startsWith('links/')), []);
     assert.ok(paths.includes(ALLOWED_FILE.path));
+    // The allowlisted file is indexed without redaction (the indexer skips scanning it); others are scanned.
+    assert.deepEqual(r.files.filter((f) => f.secretsAllowed).map((f) => f.path), [ALLOWED_FILE.path]);
     const secretSkips = r.skippedFiles.filter((s) => s.reason === 'secretFile').map((s) => s.path);
     for (const t of fx.targets.filter((x) => x.kind === 'secret')) assert.ok(secretSkips.includes(t.path), `${t.path} not named: ${secretSkips.join(', ')}`);
     assert.equal(r.skipped.secretFile, secretSkips.length);

@@ -16,6 +16,8 @@ export interface CrawledFile {
   abs: string;
   size: number;
   mtimeMs: number;
+  /** On the secret allowlist (`cairn.secrets.allow`, `!secret-allow:`): indexed without redaction. */
+  secretsAllowed?: boolean;
 }
 
 export interface SkipCounts {
@@ -213,7 +215,8 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
           skip(rel, 'tooLarge');
           return;
         }
-        files.push({ path: toPosix(rel), abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+        const path = toPosix(rel);
+        files.push({ path, abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs), ...((await policy.secretAllowed(path)) ? { secretsAllowed: true } : {}) });
       }),
     );
   }

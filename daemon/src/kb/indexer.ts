@@ -292,7 +292,8 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
   // Detected secrets are replaced in the whole file before it is chunked (one scan per file, not per chunk);
   // the replacement keeps the secret's line breaks, so every chunk's line range stays exact.
   const text = cleanText(r.text);
-  const findings = scanText(text, { path: file.path });
+  // A file on the secret allowlist (a false positive the user allowed) is indexed as it is.
+  const findings = file.secretsAllowed ? [] : scanText(text, { path: file.path });
   return {
     outcome: 'prepared',
     invalidUtf8: r.invalidUtf8,
@@ -569,6 +570,7 @@ export async function indexPaths(
       // The policy judges the path and, for a symlink, its target: a link to `.env` is as hidden as `.env`.
       const visible = st !== null && (await policy.resolve(rel).then(() => true, () => false));
       const f = !visible || isBinaryByName(rel) ? null : await statInside(policy.root, rel);
+      if (f && (await policy.secretAllowed(rel))) f.secretsAllowed = true;
       if (!f || f.size > deps.config.maxFileBytes) {
         if (stored.has(rel)) toDelete.push(rel);
         continue;
