@@ -2,7 +2,7 @@
  * Finds the daemon of a `$CAIRN_HOME` or starts one, shared by the CLI and the VS Code extension (which
  * passes `process.execPath` with ELECTRON_RUN_AS_NODE=1). Node builtins only.
  */
-import { mkdirSync, openSync, closeSync, readFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, chmodSync, statfsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { findRunningDaemon, type DiscoveryInfo } from './discovery.js';
@@ -23,10 +23,36 @@ export interface EnsureOptions {
 }
 
 export class DaemonStartError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** 'disk_full' when the disk holding the home has no room: the one cause a user must fix outside Cairn. */
+    readonly reason?: 'disk_full',
+  ) {
     super(message);
     this.name = 'DaemonStartError';
   }
+}
+
+/** Below this, a daemon cannot even write its log or its lock, so a failed start is put down to the disk. */
+const FULL_BELOW_BYTES = 1024 * 1024;
+
+/** The error for a home on a full disk, or null when there is room (or the free space cannot be read). */
+function diskFullError(home: string): DaemonStartError | null {
+  try {
+    const fs = statfsSync(home);
+    const free = fs.bavail * fs.bsize;
+    if (free >= FULL_BELOW_BYTES) return null;
+    return new DaemonStartError(
+      `the Cairn daemon cannot start: the disk holding ${home} is full (${Math.round(free / 1024)} KiB free). Free some space and try again.`,
+      'disk_full',
+    );
+  } catch {
+    return null;
+  }
+}
+
+function isNoSpace(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOSPC';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,13 +71,18 @@ export async function ensureDaemon(home: string, opts: EnsureOptions): Promise<D
   const running = await findRunningDaemon(home);
   if (running) return { ...running, started: false };
 
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  chmodSync(home, 0o700);
-  const logs = join(home, 'logs');
-  mkdirSync(logs, { recursive: true, mode: 0o700 });
-  // The daemon's own log starts once it runs; this file catches what it prints before (or instead of) that.
-  const startLog = join(logs, 'daemon-start.log');
-  const fd = openSync(startLog, 'w', 0o600);
+  const startLog = join(home, 'logs', 'daemon-start.log');
+  let fd: number;
+  try {
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    chmodSync(home, 0o700);
+    mkdirSync(join(home, 'logs'), { recursive: true, mode: 0o700 });
+    // The daemon's own log starts once it runs; this file catches what it prints before (or instead of) that.
+    fd = openSync(startLog, 'w', 0o600);
+  } catch (err) {
+    if (isNoSpace(err)) throw diskFullError(home) ?? new DaemonStartError(`the Cairn daemon cannot start: the disk holding ${home} is full.`, 'disk_full');
+    throw err;
+  }
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   let startError = '';
   try {
@@ -81,6 +112,8 @@ export async function ensureDaemon(home: string, opts: EnsureOptions): Promise<D
     // Exit code 0 means another daemon won the race for this home; keep polling for its discovery file.
     const e = exited as { code: number | null; signal: NodeJS.Signals | null } | null;
     if (e && e.code !== 0) {
+      const full = diskFullError(home);
+      if (full) throw full;
       const why = startError || lastLine(startLog) || `exit ${e.code ?? e.signal}`;
       throw new DaemonStartError(`the Cairn daemon failed to start: ${why}`);
     }
