@@ -8,7 +8,7 @@
 import { lstat, readdir, realpath, stat, open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { join, relative, sep } from 'node:path';
-import { DATA_DIR_MARKERS, PathPolicy, insideDataDir, insideRoot, realDataDirs, type PolicyOptions } from '../workspace/policy.js';
+import { DATA_DIR_MARKERS, PathPolicy, insideDataDir, insideRoot, realDataDirs, type HiddenReason, type PolicyOptions } from '../workspace/policy.js';
 
 export interface CrawledFile {
   /** Workspace-relative POSIX path. */
@@ -96,6 +96,12 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
   const skipped = emptySkips();
   const skippedFiles: SkippedFile[] = [];
   const skip = (path: string, reason: SkipReason) => noteSkip(skipped, skippedFiles, path, reason);
+  /** Counts a path the policy hides (secret files by name, the rest as ignored); true when it is hidden. */
+  const leftOut = (path: string, why: HiddenReason | null): boolean => {
+    if (why === 'secretFile') skip(path, 'secretFile');
+    else if (why) skipped.ignored++;
+    return why !== null;
+  };
   const files: CrawledFile[] = [];
   if (insideDataDir(dataDirs, root)) {
     skipped.ignored++;
@@ -164,26 +170,10 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
         isFile = st.isFile();
         // A link to a hidden file (`config -> .env`, `out -> build/`) is as hidden as its target.
         const target = relative(root, real).split(sep).join('/');
-        const why = target === '' ? null : await policy.hidden(target, isDir);
-        if (why === 'secretFile') {
-          skip(rel, 'secretFile');
-          continue;
-        }
-        if (why) {
-          skipped.ignored++;
-          continue;
-        }
+        if (leftOut(rel, target === '' ? null : await policy.hidden(target, isDir))) continue;
       }
       if (!isDir && !isFile) continue;
-      const hidden = await policy.hiddenHere(rel, isDir);
-      if (hidden === 'secretFile') {
-        skip(rel, 'secretFile');
-        continue;
-      }
-      if (hidden) {
-        skipped.ignored++;
-        continue;
-      }
+      if (leftOut(rel, await policy.hiddenHere(rel, isDir))) continue;
       if (isDir) {
         const real = await realpath(abs).catch(() => null);
         if (!real || visitedDirs.has(real)) {
