@@ -30,6 +30,8 @@ export interface RuntimeConfig {
   excludes: string[];
   /** Files larger than this are skipped by the indexer. */
   maxFileBytes: number;
+  /** Globs (gitignore syntax) of files the secret rules leave alone: false positives (`cairn.secrets.allow`). */
+  secretsAllow: string[];
 }
 
 export function cairnHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -53,6 +55,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     },
     excludes: [],
     maxFileBytes: 1024 * 1024,
+    secretsAllow: [],
   };
 }
 
@@ -69,12 +72,13 @@ export class ConfigHolder {
     return this.current;
   }
 
-  update(patch: { chat?: Partial<ChatModelConfig>; embeddings?: Partial<EmbeddingsConfig>; excludes?: string[]; maxFileBytes?: number }): RuntimeConfig {
+  update(patch: { chat?: Partial<ChatModelConfig>; embeddings?: Partial<EmbeddingsConfig>; excludes?: string[]; maxFileBytes?: number; secretsAllow?: string[] }): RuntimeConfig {
     this.current = {
       chat: { ...this.current.chat, ...patch.chat },
       embeddings: { ...this.current.embeddings, ...patch.embeddings },
       excludes: patch.excludes ?? this.current.excludes,
       maxFileBytes: patch.maxFileBytes ?? this.current.maxFileBytes,
+      secretsAllow: patch.secretsAllow ?? this.current.secretsAllow,
     };
     for (const l of this.listeners) l(this.current);
     return this.current;

@@ -12,6 +12,7 @@ import type { AuthService } from './auth/service.js';
 import type { AuditLogView } from './teams/audit.js';
 import type { TeamMode } from './teams/mode.js';
 import { createTeam, inviteToTeam, leaveTeam, manageTeam, renameTeam, shareProject } from './teams/manage.js';
+import { describeShareFindings, findingsInMessages } from './chat/secret-guard.js';
 import { chooseProject } from './teams/projects.js';
 import { requireTeamMode, type TeamModeNeed } from './teams/mode.js';
 import { showInvitations } from './teams/invitations.js';
@@ -126,6 +127,14 @@ export function createCommands(): Record<string, CommandSpec> {
         const s = await pickSession(parts, arg, 'Share which session with your team?', (x) => x.visibility === 'private');
         if (!s) return;
         try {
+          // A secret in the conversation would reach the whole team: say so before sharing.
+          const { messages } = await client.request('sessions/get', { sessionId: s.id, limit: 500 });
+          const found = await findingsInMessages(messages, (text) => client.request('secrets/check', { text }));
+          if (found.length > 0) {
+            const share = 'Share Anyway';
+            const picked = await vscode.window.showWarningMessage(describeShareFindings(s.title ?? 'Untitled chat', found), { modal: true }, share);
+            if (picked !== share) return;
+          }
           await client.request('sessions/share', { sessionId: s.id, visibility: 'team' });
           parts.sessions.refresh();
           void vscode.window.showInformationMessage(`Cairn: “${s.title ?? 'Untitled chat'}” is now shared with the project's team.`);

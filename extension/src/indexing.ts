@@ -4,6 +4,8 @@ import type { ResultOf } from '../../daemon/src/protocol/index.js';
 import type { DaemonClient } from './client.js';
 import { explain, isCancellation } from './errors.js';
 import { log } from './log.js';
+import { revealLines } from './locations.js';
+import { join } from 'node:path';
 
 export async function indexWorkspace(
   client: DaemonClient,
@@ -32,10 +34,22 @@ export async function indexWorkspace(
           },
         );
         const skipped = Object.values(summary.skipped).reduce((a, b) => a + b, 0) - summary.skipped.ignored;
-        const text = `Cairn indexed ${summary.files} files (${summary.indexed} changed, ${summary.chunks} chunks${summary.deleted ? `, ${summary.deleted} removed` : ''}${skipped ? `, ${skipped} skipped` : ''}) in ${summary.seconds.toFixed(1)} s.`;
+        const redacted = summary.redactions > 0 ? `, ${summary.redactions} secret${summary.redactions === 1 ? '' : 's'} redacted` : '';
+        const text = `Cairn indexed ${summary.files} files (${summary.indexed} changed, ${summary.chunks} chunks${summary.deleted ? `, ${summary.deleted} removed` : ''}${skipped ? `, ${skipped} skipped` : ''}${redacted}) in ${summary.seconds.toFixed(1)} s.`;
         logSummary(root, text, summary);
+        const first = summary.redactedFiles[0];
+        const openFirst = 'Open First Redaction';
+        const act = (a: string | undefined) => {
+          if (a === openFirst && first) void revealLines(vscode.Uri.file(join(root, ...first.path.split('/'))), first.line, first.line);
+          else if (a) void vscode.commands.executeCommand('cairn.showLog');
+        };
         if (summary.errors.length > 0) {
-          void vscode.window.showWarningMessage(`${text} ${summary.errors.length} file(s) failed, e.g. ${summary.errors[0]?.path}: ${summary.errors[0]?.message}`, 'Show Log').then((a) => a && vscode.commands.executeCommand('cairn.showLog'));
+          void vscode.window
+            .showWarningMessage(`${text} ${summary.errors.length} file(s) failed, e.g. ${summary.errors[0]?.path}: ${summary.errors[0]?.message}`, ...(first ? [openFirst] : []), 'Show Log')
+            .then(act);
+        } else if (first) {
+          // Secrets were found in indexed files: say where, so the user can remove them (or allow a false positive).
+          void vscode.window.showInformationMessage(`${text} The secrets are stored as [redacted: <rule>]; the files are listed in the log.`, openFirst, 'Show Log').then(act);
         } else {
           void vscode.window.setStatusBarMessage(text, 8000);
         }
@@ -67,6 +81,7 @@ const SKIP_REASONS: Record<ResultOf<'kb/index'>['skippedFiles'][number]['reason'
   symlinkLoop: 'a symlink loop',
   embedFailed: 'embedding failed (retried on the next run)',
   writeFailed: 'the database refused the write (retried on the next run)',
+  secretFile: 'a secret file, hidden from the index and the agent (setting cairn.secrets.allow allows a false positive)',
 };
 
 /** The run's summary, every skipped file with its reason and every failure, in the Output channel ("Cairn: Show Log"). */
@@ -74,4 +89,8 @@ function logSummary(root: string, text: string, summary: ResultOf<'kb/index'>): 
   log().info(`${root}: ${text}`);
   for (const f of summary.skippedFiles) log().info(`  skipped ${f.path}: ${SKIP_REASONS[f.reason] ?? f.reason}`);
   for (const e of summary.errors) log().warn(`  failed ${e.path}: ${e.message}`);
+  for (const f of summary.redactedFiles) {
+    log().info(`  redacted ${f.redactions} secret${f.redactions === 1 ? '' : 's'} in ${f.path}:${f.line} (${f.rules.join(', ')})`);
+  }
+  if (summary.redactions > 0) log().info('  a false positive can be allowed with the setting cairn.secrets.allow or a .cairnignore line "!secret-allow: <glob>"');
 }

@@ -38,6 +38,7 @@ export function daemonSettings(): NonNullable<Configure['settings']> {
       baseUrl: provider === 'openai' ? baseUrl : null,
     },
     excludes: c.get<string[]>('index.exclude', []).filter((s) => typeof s === 'string' && s.trim() !== ''),
+    secretsAllow: c.get<string[]>('secrets.allow', []).filter((s) => typeof s === 'string' && s.trim() !== ''),
   };
 }
 
@@ -64,5 +65,5 @@ export async function daemonSecrets(secrets: vscode.SecretStorage): Promise<NonN
 
 /** True when a settings change concerns what the daemon is told. */
 export function affectsDaemon(e: vscode.ConfigurationChangeEvent): boolean {
-  return ['cairn.model', 'cairn.embeddings', 'cairn.index'].some((s) => e.affectsConfiguration(s));
+  return ['cairn.model', 'cairn.embeddings', 'cairn.index', 'cairn.secrets'].some((s) => e.affectsConfiguration(s));
 }

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { crawl, readTextFile, IgnoreRules, tameIgnoreRules } from '../../daemon/src/kb/crawl.js';
+import { crawl, readTextFile } from '../../daemon/src/kb/crawl.js';
+import { PathPolicy, tameIgnoreRules } from '../../daemon/src/workspace/policy.js';
 import { CRAFTED_GITIGNORE } from '../support/adversarial.js';
 
 describe('kb crawler', () => {
@@ -43,10 +44,10 @@ describe('kb crawler', () => {
     const r = await paths({ excludes: ['vendor/'] });
     assert.deepEqual(r.files.map((f) => f.path), ['.cairnignore', '.gitignore', 'app.ts', 'other/generated.ts', 'pkg/.gitignore', 'pkg/keep.log']);
     assert.ok(r.skipped.ignored >= 7);
-    const rules = new IgnoreRules(r.root, ['vendor/'], []);
-    assert.equal(await rules.ignored('pkg/src/generated.ts'), true);
-    assert.equal(await rules.ignored('pkg/keep.log'), false);
-    assert.equal(await rules.ignored('build/deep/x.ts'), true);
+    const policy = new PathPolicy(r.root, { excludes: ['vendor/'], dataDirs: [] });
+    assert.equal(await policy.hidden('pkg/src/generated.ts'), 'ignored');
+    assert.equal(await policy.hidden('pkg/keep.log'), null);
+    assert.equal(await policy.hidden('build/deep/x.ts'), 'ignored');
   });
 
   it('a crafted .gitignore cannot stall the crawl, and taming keeps what its rules ignore', async () => {

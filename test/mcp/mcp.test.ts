@@ -12,6 +12,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { mcpMarkdown } from '../../daemon/src/mcp/docs.js';
 import { mcpTools } from '../../daemon/src/mcp/tools.js';
+import { noSuchPath } from '../../daemon/src/workspace/policy.js';
+import { ALLOWED_FILE, FIXTURE_EXCLUDES, allTricks, writeHiddenFixture } from '../support/path-tricks.js';
 import {
   cliEntry,
   connectWs,
@@ -113,8 +115,32 @@ describe('MCP server', function () {
     assert.equal(text(r), "src/session.ts:2-3\n2\texport function refreshSessionToken(token: string): string {\n3\t  return token + '.refreshed';\n\n… 2 more lines; read from line 4.");
     const escape = await stdio.callTool({ name: 'read_file', arguments: { path: '../cairn-mcp-outside.txt' } });
     assert.equal(escape.isError, true);
-    assert.match(text(escape), /^InvalidInput: Refused: .* is outside the workspace folder\.$/);
+    assert.equal(text(escape), 'InvalidInput: No such file or folder in the workspace: ../cairn-mcp-outside.txt');
     assert.doesNotMatch(text(escape), /must never be read/);
+  });
+
+  it('read_file answers every trick on every ignored, secret and outside file as a missing file, and search finds none of them', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'cairn-mcp-hidden-'));
+    try {
+      const fx = await writeHiddenFixture(ws, outside);
+      await ok(conn, 'daemon/configure', { settings: { excludes: FIXTURE_EXCLUDES } });
+      await ok(conn, 'kb/index', { root: ws });
+      const wrong: string[] = [];
+      for (const c of allTricks(fx)) {
+        const r = await stdio.callTool({ name: 'read_file', arguments: { path: c.path } });
+        if (!r.isError || text(r) !== `InvalidInput: ${noSuchPath(c.path).message}`) wrong.push(`${c.target.path} via ${c.trick}: ${text(r).slice(0, 120)}`);
+      }
+      assert.deepEqual(wrong, []);
+      for (const p of fx.plants) {
+        const r = await stdio.callTool({ name: 'search_knowledge_base', arguments: { query: p, limit: 50 } });
+        assert.ok(!text(r).includes(`${p}=1`), `${p} found by search`);
+      }
+      const allowed = await stdio.callTool({ name: 'read_file', arguments: { path: ALLOWED_FILE.path } });
+      assert.match(text(allowed), new RegExp(ALLOWED_FILE.plant));
+    } finally {
+      await ok(conn, 'daemon/configure', { settings: { excludes: [] } });
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 
   it('post_note writes into the session, and list_sessions, read_session and the session resource show it', async () => {

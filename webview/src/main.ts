@@ -61,6 +61,8 @@ const app = document.getElementById('app')!;
 const banner = el('div', { class: 'banner', hidden: '' });
 const log = el('div', { class: 'log', id: 'log', role: 'log', 'aria-live': 'polite' });
 const errors = el('div', { id: 'errors' });
+/** Questions about secrets in a submitted message; apart from `errors`, which re-renders with every snapshot. */
+const warnings = el('div', { id: 'warnings' });
 const input = el('vscode-textarea' as 'textarea', { id: 'input', placeholder: 'Ask about this workspace… (Enter to send, Shift+Enter for a new line)', rows: '3', resize: 'vertical' }) as HTMLTextAreaElement;
 const agentSelect = el('vscode-single-select' as 'select', { id: 'agent', title: 'Agent' }) as HTMLSelectElement;
 const sendButton = el('vscode-button' as 'button', { id: 'send', icon: 'send' }, 'Send');
@@ -73,7 +75,7 @@ const readOnlyNote = el(
   el('span', {}, 'You can read this team session; posting needs the member role.'),
 );
 const composer = el('div', { class: 'composer' }, readOnlyNote, input, el('div', { class: 'row' }, agentSelect, el('span', { class: 'spacer' }), newButton, stopButton, sendButton));
-app.append(banner, log, errors, composer);
+app.append(banner, log, errors, warnings, composer);
 
 function renderBanner(): void {
   if (state.connected) {
@@ -109,6 +111,27 @@ function renderErrors(): void {
   actions.append(dismiss);
   box.append(actions);
   errors.append(box);
+}
+
+/** The question about a secret in the message just submitted; answering removes it. */
+function showSecretWarning(warningId: string, message: string): void {
+  const box = el('div', { class: 'error-box secret-warning', role: 'alertdialog', 'data-warning-id': warningId }, el('div', {}, message));
+  const actions = el('div', { class: 'actions' });
+  const choices: Array<[FromWebview['secretChoice']['choice'], string, boolean]> = [
+    ['redact', 'Redact and send', false],
+    ['send', 'Send anyway', true],
+    ['cancel', 'Cancel', true],
+  ];
+  for (const [choice, label, secondary] of choices) {
+    const b = el('vscode-button' as 'button', secondary ? { secondary: '', 'data-choice': choice } : { 'data-choice': choice }, label);
+    b.addEventListener('click', () => {
+      box.remove();
+      send('secretChoice', { warningId, choice });
+    });
+    actions.append(b);
+  }
+  box.append(actions);
+  warnings.append(box);
 }
 
 function renderAgents(): void {
@@ -337,6 +360,16 @@ window.addEventListener('message', (event: MessageEvent<ToWebviewMessage>) => {
     case 'focus':
       input.focus();
       return;
+    case 'secretWarning':
+      showSecretWarning(msg.body.warningId, msg.body.message);
+      return;
+    case 'draft':
+      if (!(input.value ?? '').trim()) {
+        input.value = msg.body.text;
+        state.draft = msg.body.text;
+      }
+      input.focus();
+      break;
   }
   save();
 });

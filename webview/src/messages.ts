@@ -67,6 +67,13 @@ export interface ToWebview {
   error: ChatError;
   /** Focus the input (after "New Chat"). */
   focus: Record<string, never>;
+  /**
+   * The message just submitted holds what looks like a secret: ask "Redact and send" / "Send anyway" / "Cancel"
+   * (answered with `secretChoice`). `message` names the kinds and lines, never the values.
+   */
+  secretWarning: { warningId: string; message: string };
+  /** Put this text back into the input (a message the user chose not to send). */
+  draft: { text: string };
 }
 
 /** Webview → extension, validated by the extension. */
@@ -85,6 +92,8 @@ export const FromWebviewSchemas = {
   /** Runs the command of an in-place error action; the extension accepts only commands it offered. */
   runAction: z.object({ command: text(200), args: z.optional(z.array(z.unknown()).check(z.maxLength(5))) }),
   openFull: z.object({ messageId: text(100) }),
+  /** The user's answer to a `secretWarning`. */
+  secretChoice: z.object({ warningId: id, choice: z.enum(['redact', 'send', 'cancel']) }),
   /** The user clicked a location cited in the chat (`src/a.ts:10-20`): open that file at those lines. */
   openLocation: z.object({
     path: z.string().check(z.minLength(1), z.maxLength(4096)),

@@ -15,6 +15,8 @@ import type { ChatOrchestrator, ChatOptions } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
 import { countTokens } from './tokens.js';
 import { PathRefused, Workspace } from './workspace-files.js';
+import { policyOptions } from '../workspace/policy.js';
+import { redactText, scanText } from '../secrets/index.js';
 import type { KbSearch } from './tools.js';
 
 async function projectOf(store: Store, p: { projectId?: string; root?: string }): Promise<string> {
@@ -141,10 +143,15 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       deps.hub.publish(`session:${p.sessionId}`, 'sessions/changed', change);
       return toMessage(message);
     });
+    // What the chat view asks before a message leaves the machine; the text is neither stored nor logged.
+    registry.handle('secrets/check', async (p) => {
+      const findings = scanText(p.text);
+      return { findings, redacted: redactText(p.text, findings) };
+    });
     registry.handle('workspace/readFile', async (p) => {
       if (!isAbsolute(p.root)) throw new RpcError('InvalidInput', 'root must be an absolute path', { field: 'root' });
       try {
-        const ws = await Workspace.open(p.root, [deps.home]);
+        const ws = await Workspace.open(p.root, policyOptions(deps.config.get(), deps.home));
         return { text: await ws.readFile(p.path, p.startLine, p.endLine) };
       } catch (err) {
         if (err instanceof PathRefused) throw new RpcError('InvalidInput', err.message, { field: 'path' });

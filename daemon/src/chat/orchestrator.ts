@@ -31,6 +31,7 @@ import { toSession, type SessionRow } from './rows.js';
 import { countMessageTokens, countTokens } from './tokens.js';
 import { buildTools, toolDefinitions, type KbSearch } from './tools.js';
 import { Workspace } from './workspace-files.js';
+import { policyOptions } from '../workspace/policy.js';
 import type { Agent } from '../protocol/agents.js';
 
 export interface ChatOptions {
@@ -234,7 +235,7 @@ export class ChatOrchestrator {
     const dir = root ?? (projectId ? this.projectRoots.get(projectId) : undefined);
     if (!dir) return null;
     try {
-      return await Workspace.open(dir, [this.deps.home]);
+      return await Workspace.open(dir, policyOptions(this.deps.config.get(), this.deps.home));
     } catch {
       // The folder is gone: no file tools.
       return null;

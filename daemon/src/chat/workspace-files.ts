@@ -1,15 +1,16 @@
 /**
- * File access for agent tools, confined to one workspace folder. A path is accepted only if both its
- * lexical form and its real path (after following symlinks) stay inside the folder's real path, so `../`,
- * absolute paths elsewhere and symlinks that point out are all refused.
+ * File access for agent tools, confined to one workspace folder by its path policy (`workspace/policy.ts`):
+ * a path that is missing, ignored, a secret file, the daemon's data, or outside the folder (as written, through
+ * `..`, as an absolute path or through a symlink) reads as a path that does not exist, to every tool alike.
  */
 import { redactSecrets } from '../secrets/index.js';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { LineMatcher, MatchTimedOut } from './line-matcher.js';
-import { insideDataDir, realDataDirs, tameIgnoreRules } from '../kb/crawl.js';
+import { DATA_DIR_MARKERS, PathPolicy, PathRefused, type PolicyOptions } from '../workspace/policy.js';
+
+export { PathRefused };
 
 /** How much worker time one `grep` call may spend matching the model's pattern. */
 export const GREP_TIME_LIMIT_MS = 5_000;
@@ -18,51 +19,30 @@ export const READ_SCAN_BYTES = 64 * 1024 * 1024;
 /** Below this size `read_file` reads to the end to say how many lines are left. */
 const READ_COUNT_BYTES = 1024 * 1024;
 
-export class PathRefused extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PathRefused';
-  }
-}
-
-function inside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
-}
-
 export class Workspace {
-  private ignorer: Ignore | null = null;
-
   private constructor(
-    /** The folder as the client named it. */
-    readonly root: string,
-    /** Its real path, the boundary every access is checked against. */
-    readonly realRoot: string,
-    /** Real paths of the daemon's data folders (`$CAIRN_HOME`: the live token, the database), never readable. */
-    private readonly dataDirs: readonly string[],
+    /** The folder's path policy; its `root` is the folder's real path, the boundary every access is checked against. */
+    readonly policy: PathPolicy,
   ) {}
 
-  static async open(root: string, dataDirs: readonly string[]): Promise<Workspace> {
-    const abs = resolve(root);
-    const real = await realpath(abs);
-    return new Workspace(abs, real, realDataDirs(dataDirs, real));
+  /** The workspace at `root` under the policy the indexer uses (the settings' excludes and allowlist, the daemon's home). */
+  static async open(root: string, opts: PolicyOptions): Promise<Workspace> {
+    return new Workspace(await PathPolicy.open(root, opts));
   }
 
-  /** The real absolute path of `p` (relative to the root, or absolute), or PathRefused. */
-  async resolve(p: string): Promise<string> {
-    const candidate = isAbsolute(p) ? resolve(p) : resolve(this.realRoot, p);
-    if (!inside(this.realRoot, candidate) && !inside(this.root, candidate)) {
-      throw new PathRefused(`Refused: ${p} is outside the workspace folder.`);
-    }
-    let real: string;
-    try {
-      real = await realpath(candidate);
-    } catch {
-      throw new PathRefused(`No such file or folder in the workspace: ${p}`);
-    }
-    if (!inside(this.realRoot, real)) throw new PathRefused(`Refused: ${p} resolves (through a symlink) outside the workspace folder.`);
-    if (insideDataDir(this.dataDirs, real)) throw new PathRefused(`Refused: ${p} is the Cairn daemon's own data.`);
-    return real;
+  /** The folder as the client named it. */
+  get root(): string {
+    return this.policy.givenRoot;
+  }
+
+  /** Its real path. */
+  get realRoot(): string {
+    return this.policy.root;
+  }
+
+  /** The real absolute path of `p` (relative to the root, or absolute inside it), or PathRefused as for a missing path. */
+  resolve(p: string): Promise<string> {
+    return this.policy.resolve(p);
   }
 
   /** Workspace-relative form with forward slashes, as tools report paths. */
@@ -70,23 +50,11 @@ export class Workspace {
     return relative(this.realRoot, abs).split(sep).join('/') || '.';
   }
 
-  private async ignores(): Promise<Ignore> {
-    if (this.ignorer) return this.ignorer;
-    const ig = ignore().add(['.git/', 'node_modules/']);
-    try {
-      ig.add(tameIgnoreRules(await readFile(join(this.realRoot, '.gitignore'), 'utf8')));
-    } catch {
-      // No .gitignore: only the defaults apply.
-    }
-    return (this.ignorer = ig);
-  }
-
   /**
-   * Walks files and folders under `dir` breadth-first, skipping ignored entries and symlinks (which could lead
-   * out of the workspace or loop). Stops after `max` entries.
+   * Walks files and folders under `dir` breadth-first, skipping what the policy hides and symlinks (which could
+   * lead out of the workspace or loop). Stops after `max` entries.
    */
   async walk(dir: string, opts: { maxDepth: number; max: number }, visit: (abs: string, isDir: boolean, depth: number) => Promise<boolean | void>): Promise<boolean> {
-    const ig = await this.ignores();
     const queue: Array<[string, number]> = [[dir, 0]];
     let seen = 0;
     while (queue.length > 0) {
@@ -97,13 +65,15 @@ export class Workspace {
       } catch {
         continue;
       }
+      // A folder holding some daemon's data (its lock, its discovery file, a Postgres data directory) is skipped whole.
+      if (entries.some((e) => DATA_DIR_MARKERS.has(e.name))) continue;
       entries.sort((a, b) => a.name.localeCompare(b.name));
       for (const e of entries) {
         if (e.isSymbolicLink()) continue;
         const abs = join(current, e.name);
         const rel = this.rel(abs);
         const isDir = e.isDirectory();
-        if (ig.ignores(isDir ? `${rel}/` : rel) || insideDataDir(this.dataDirs, abs)) continue;
+        if (await this.policy.hiddenHere(rel, isDir)) continue;
         if (++seen > opts.max) return true;
         if ((await visit(abs, isDir, depth)) === false) return true;
         if (isDir && depth + 1 < opts.maxDepth) queue.push([abs, depth + 1]);

@@ -1,17 +1,14 @@
 /**
- * Walks a workspace folder and lists the files worth indexing. Honours nested `.gitignore` and
- * `.cairnignore` files (each scoped to its directory, deeper rules overriding shallower ones as in git),
- * the settings' excludes, and always skips `.git` and `node_modules`. Never leaves the workspace: a symlink
- * whose real path is outside the root is counted and skipped, and a directory reached twice (a symlink loop)
- * is walked once.
+ * Walks a workspace folder and lists the files worth indexing. What is left out (ignore rules, secret files,
+ * the daemon's data) is the path policy's decision (`workspace/policy.ts`), the same the agent's tools obey;
+ * a symlink is judged both by its own path and by its target's. Never leaves the workspace: a symlink whose
+ * real path is outside the root is counted and skipped, and a directory reached twice (a symlink loop) is
+ * walked once.
  */
-import { lstat, readdir, readFile, realpath, stat, open } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat, open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
-import { realpathSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
-import { LOCK_FILE } from '../discovery/files.js';
-import { DISCOVERY_FILE } from '../protocol/client/discovery.js';
+import { join, relative, sep } from 'node:path';
+import { DATA_DIR_MARKERS, PathPolicy, insideDataDir, insideRoot, realDataDirs, type HiddenReason, type PolicyOptions } from '../workspace/policy.js';
 
 export interface CrawledFile {
   /** Workspace-relative POSIX path. */
@@ -19,6 +16,8 @@ export interface CrawledFile {
   abs: string;
   size: number;
   mtimeMs: number;
+  /** On the secret allowlist (`cairn.secrets.allow`, `!secret-allow:`): indexed without redaction. */
+  secretsAllowed?: boolean;
 }
 
 export interface SkipCounts {
@@ -31,10 +30,12 @@ export interface SkipCounts {
   invalidUtf8: number;
   embedFailed: number;
   writeFailed: number;
+  /** Secret files (`.env*`, `*.pem`, `id_rsa`, …) left out by the path policy; named, so the user can allow one. */
+  secretFile: number;
 }
 
 export function emptySkips(): SkipCounts {
-  return { binary: 0, tooLarge: 0, ignored: 0, unreadable: 0, outsideWorkspace: 0, symlinkLoop: 0, invalidUtf8: 0, embedFailed: 0, writeFailed: 0 };
+  return { binary: 0, tooLarge: 0, ignored: 0, unreadable: 0, outsideWorkspace: 0, symlinkLoop: 0, invalidUtf8: 0, embedFailed: 0, writeFailed: 0, secretFile: 0 };
 }
 
 /** Why a file was left out, as the user reads it next to its path (ignored files are by choice, not listed). */
@@ -63,43 +64,11 @@ export interface CrawlResult {
   skippedFiles: SkippedFile[];
 }
 
-export interface CrawlOptions {
-  excludes: string[];
+/** The path policy's options (excludes, the daemon's data, the secret allowlist) and the crawl's own. */
+export interface CrawlOptions extends PolicyOptions {
   maxFileBytes: number;
-  /** The daemon's own data folders (`$CAIRN_HOME`): never indexed, whatever the ignore files say. */
-  dataDirs: readonly string[];
   signal?: AbortSignal;
 }
-
-/**
- * Files that mark a folder as some daemon's data (a Cairn home's lock and discovery file, which holds the live
- * token; a Postgres data directory): the crawler skips such a folder wherever it is, not only this daemon's.
- */
-const DATA_DIR_MARKERS = new Set([LOCK_FILE, DISCOVERY_FILE, 'PG_VERSION']);
-
-/**
- * Real paths of the daemon's data folders that guard a walk of `realRoot`. A folder that holds the root (a test
- * workspace inside a temporary `$CAIRN_HOME`) guards nothing inside the root: what the walk must never reach
- * is the data beside it, and the walk never leaves the root.
- */
-export function realDataDirs(dirs: readonly string[], realRoot: string): string[] {
-  return dirs
-    .map((d) => {
-      try {
-        return realpathSync.native(d);
-      } catch {
-        return resolve(d);
-      }
-    })
-    .filter((d) => d === realRoot || !insideRoot(d, realRoot));
-}
-
-/** True when `abs` is one of the daemon's data folders or inside one. */
-export function insideDataDir(realDirs: readonly string[], abs: string): boolean {
-  return realDirs.some((d) => insideRoot(d, abs));
-}
-
-const ALWAYS_EXCLUDED = ['.git', 'node_modules'];
 
 /** Extensions that are never text; skipping them by name saves reading them. */
 const BINARY_EXT = new Set(
@@ -116,117 +85,23 @@ export function isBinaryByName(path: string): boolean {
   return BINARY_EXT.has(extOf(path));
 }
 
-/** The most `**` segments a rule keeps; each one more multiplies the matcher's backtracking by the path's depth. */
-const MAX_GLOBSTARS = 2;
-
-/**
- * One ignore file's text with every rule made cheap to match. The `ignore` package matches with backtracking
- * regular expressions, and a crafted rule (`a/`, ten `**` segments, `/b`) costs exponential time in a path's
- * depth; a cloned repository is untrusted input. Runs of `**` segments collapse to one, which changes nothing.
- * A rule still holding more than two is widened to its first part, one `**` and its last part (it ignores at
- * least what it did) or, when it un-ignores (`!`), dropped: taming never indexes a file its rules leave out.
- */
-export function tameIgnoreRules(text: string): string {
-  return text
-    .split(/\r?\n/)
-    .map((line) => {
-      if (!line.includes('**')) return line;
-      const segments = line.split('/').filter((seg, i, all) => !(seg === '**' && all[i - 1] === '**'));
-      const stars = segments.flatMap((seg, i) => (seg === '**' || seg === '!**' ? [i] : []));
-      if (stars.length <= MAX_GLOBSTARS) return segments.join('/');
-      if (line.startsWith('!')) return '';
-      return [...segments.slice(0, stars[0]!), '**', ...segments.slice(stars[stars.length - 1]! + 1)].join('/');
-    })
-    .join('\n');
-}
-
-/**
- * The ignore rules of one workspace, loaded lazily per directory and cached, so the crawler and the watcher
- * ask the same question the same way.
- */
-export class IgnoreRules {
-  private readonly perDir = new Map<string, Promise<Ignore | null>>();
-  private readonly base: Ignore;
-  private readonly dataDirs: string[];
-
-  constructor(
-    readonly root: string,
-    excludes: string[],
-    /** The daemon's data folders; everything in them counts as ignored. */
-    dataDirs: readonly string[],
-  ) {
-    this.base = ignore().add(ALWAYS_EXCLUDED).add(excludes.map(tameIgnoreRules));
-    this.dataDirs = realDataDirs(dataDirs, root);
-  }
-
-  /** Forget a directory's rules (its .gitignore or .cairnignore changed). */
-  invalidate(dirRel: string): void {
-    this.perDir.delete(dirRel);
-  }
-
-  private rulesOf(dirRel: string): Promise<Ignore | null> {
-    let p = this.perDir.get(dirRel);
-    if (!p) {
-      p = (async () => {
-        const dir = dirRel ? join(this.root, dirRel) : this.root;
-        const texts = await Promise.all(['.gitignore', '.cairnignore'].map((n) => readFile(join(dir, n), 'utf8').catch(() => null)));
-        const present = texts.filter((t): t is string => t !== null);
-        return present.length ? ignore().add(tameIgnoreRules(present.join('\n'))) : null;
-      })();
-      this.perDir.set(dirRel, p);
-    }
-    return p;
-  }
-
-  /**
-   * Whether `rel` (POSIX, relative to the root) is ignored, given that its parent directories are not.
-   * Rules of the root apply first, deeper directories' rules override them (git's precedence).
-   */
-  async ignoredHere(rel: string, isDir: boolean): Promise<boolean> {
-    const probe = isDir ? `${rel}/` : rel;
-    if (this.base.ignores(probe) || insideDataDir(this.dataDirs, join(this.root, rel))) return true;
-    const parts = rel.split('/');
-    let ignored = false;
-    for (let depth = 0; depth < parts.length; depth++) {
-      const dirRel = parts.slice(0, depth).join('/');
-      const rules = await this.rulesOf(dirRel);
-      if (!rules) continue;
-      const sub = parts.slice(depth).join('/');
-      const r = rules.test(isDir ? `${sub}/` : sub);
-      if (r.ignored) ignored = true;
-      else if (r.unignored) ignored = false;
-    }
-    return ignored;
-  }
-
-  /** Whether `rel` or any of its parent directories is ignored (for paths the watcher reports). */
-  async ignored(rel: string, isDir = false): Promise<boolean> {
-    const parts = rel.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      if (await this.ignoredHere(parts.slice(0, i).join('/'), true)) return true;
-    }
-    return this.ignoredHere(rel, isDir);
-  }
-}
-
 function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');
 }
 
-/** True when `real` is the root or inside it. */
-export function insideRoot(realRoot: string, real: string): boolean {
-  if (real === realRoot) return true;
-  const rel = relative(realRoot, real);
-  return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel);
-}
-
 export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlResult> {
   const root = await realpath(rootIn);
-  const rules = new IgnoreRules(root, opts.excludes, opts.dataDirs);
+  const policy = new PathPolicy(root, opts);
   const dataDirs = realDataDirs(opts.dataDirs, root);
   const skipped = emptySkips();
   const skippedFiles: SkippedFile[] = [];
   const skip = (path: string, reason: SkipReason) => noteSkip(skipped, skippedFiles, path, reason);
+  /** Counts a path the policy hides (secret files by name, the rest as ignored); true when it is hidden. */
+  const leftOut = (path: string, why: HiddenReason | null): boolean => {
+    if (why === 'secretFile') skip(path, 'secretFile');
+    else if (why) skipped.ignored++;
+    return why !== null;
+  };
   const files: CrawledFile[] = [];
   if (insideDataDir(dataDirs, root)) {
     skipped.ignored++;
@@ -293,12 +168,12 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
         }
         isDir = st.isDirectory();
         isFile = st.isFile();
+        // A link to a hidden file (`config -> .env`, `out -> build/`) is as hidden as its target.
+        const target = relative(root, real).split(sep).join('/');
+        if (leftOut(rel, target === '' ? null : await policy.hidden(target, isDir))) continue;
       }
       if (!isDir && !isFile) continue;
-      if (await rules.ignoredHere(rel, isDir)) {
-        skipped.ignored++;
-        continue;
-      }
+      if (leftOut(rel, await policy.hiddenHere(rel, isDir))) continue;
       if (isDir) {
         const real = await realpath(abs).catch(() => null);
         if (!real || visitedDirs.has(real)) {
@@ -330,7 +205,8 @@ export async function crawl(rootIn: string, opts: CrawlOptions): Promise<CrawlRe
           skip(rel, 'tooLarge');
           return;
         }
-        files.push({ path: toPosix(rel), abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+        const path = toPosix(rel);
+        files.push({ path, abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs), ...((await policy.secretAllowed(path)) ? { secretsAllowed: true } : {}) });
       }),
     );
   }

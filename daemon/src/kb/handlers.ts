@@ -8,6 +8,7 @@ import { RpcError } from '../protocol/errors.js';
 import type { DaemonDeps, HandlerContext, Subsystem } from '../rpc/registry.js';
 import { resolveProject } from '../workspace/project.js';
 import { crawl } from './crawl.js';
+import { policyOptions } from '../workspace/policy.js';
 import { configuredModelId, ProviderError } from './embed.js';
 import { addSource, KbInputError, prepareDocument, prepareFaq, prepareUrl } from './documents.js';
 import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps } from './indexer.js';
@@ -121,7 +122,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     if (params.stale) {
       const [stored, crawled] = await Promise.all([
         listStoredFiles(deps.store, project.id, configuredModel, ctx.signal),
-        crawl(root, { excludes: config.excludes, maxFileBytes: config.maxFileBytes, dataDirs: [deps.home], signal: ctx.signal }),
+        crawl(root, { ...policyOptions(config, deps.home), maxFileBytes: config.maxFileBytes, signal: ctx.signal }),
       ]);
       stale = { added: 0, changed: 0, deleted: 0 };
       const present = new Set<string>();

@@ -17,7 +17,8 @@ import type { Store } from '../store/types.js';
 import type { RuntimeConfig } from '../config.js';
 import type { KbIndexSummary } from '../protocol/kb.js';
 import { canonicalRoot, resolveProject, type ProjectRef } from '../workspace/project.js';
-import { crawl, readTextFile, statInside, languageOf, IgnoreRules, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
+import { crawl, readTextFile, statInside, languageOf, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
+import { policyOptions, type PathPolicy } from '../workspace/policy.js';
 import { chunkFile, type Chunk } from './chunk.js';
 import { scanText, redactText } from '../secrets/index.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
@@ -293,7 +294,8 @@ async function examine(file: CrawledFile, stored: StoredSource | undefined, forc
   // Detected secrets are replaced in the whole file before it is chunked (one scan per file, not per chunk);
   // the replacement keeps the secret's line breaks, so every chunk's line range stays exact.
   const text = cleanText(r.text);
-  const findings = detect ? scanText(text, { path: file.path }) : [];
+  // A file on the secret allowlist (a false positive the user allowed) is indexed as it is.
+  const findings = detect && !file.secretsAllowed ? scanText(text, { path: file.path }) : [];
   return {
     outcome: 'prepared',
     invalidUtf8: r.invalidUtf8,
@@ -335,7 +337,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
   const signal = opts.signal;
   const embedder = deps.embedder ?? (await createEmbedder(config.embeddings, signal));
   const stored = await listStoredFiles(store, project.id, embedder.id, signal);
-  const crawled = await crawl(root, { excludes: config.excludes, maxFileBytes: config.maxFileBytes, dataDirs: [deps.home], signal });
+  const crawled = await crawl(root, { ...policyOptions(config, deps.home), maxFileBytes: config.maxFileBytes, signal });
   const skipped: SkipCounts = crawled.skipped;
   const skippedFiles = crawled.skippedFiles;
   const errors: { path: string; message: string }[] = [];
@@ -546,7 +548,7 @@ export async function indexPaths(
   deps: IndexDeps,
   root: string,
   rels: string[],
-  rules: IgnoreRules,
+  policy: PathPolicy,
   signal?: AbortSignal,
 ): Promise<{ indexed: string[]; deleted: string[]; failures: { uri: string; message: string }[]; needsFull: boolean }> {
   const project = await resolveProject(deps.store, await canonicalRoot(root));
@@ -557,7 +559,7 @@ export async function indexPaths(
     const files: CrawledFile[] = [];
     let needsFull = false;
     for (const rel of [...new Set(rels)].sort()) {
-      const st = await lstat(join(rules.root, rel)).catch(() => null);
+      const st = await lstat(join(policy.root, rel)).catch(() => null);
       if (st?.isDirectory()) {
         // A folder moved or copied in: its files are found by a crawl, not by this event.
         needsFull = true;
@@ -567,7 +569,10 @@ export async function indexPaths(
         // A deleted or renamed folder reports only its own name.
         for (const uri of stored.keys()) if (uri.startsWith(`${rel}/`)) toDelete.push(uri);
       }
-      const f = !st || (await rules.ignored(rel)) || isBinaryByName(rel) ? null : await statInside(rules.root, rel);
+      // The policy judges the path and, for a symlink, its target: a link to `.env` is as hidden as `.env`.
+      const visible = st !== null && (await policy.resolve(rel).then(() => true, () => false));
+      const f = !visible || isBinaryByName(rel) ? null : await statInside(policy.root, rel);
+      if (f && (await policy.secretAllowed(rel))) f.secretsAllowed = true;
       if (!f || f.size > deps.config.maxFileBytes) {
         if (stored.has(rel)) toDelete.push(rel);
         continue;

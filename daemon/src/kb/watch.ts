@@ -7,7 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { sep } from 'node:path';
 import type { Logger } from '../rpc/registry.js';
-import { IgnoreRules } from './crawl.js';
+import { PathPolicy, policyOptions } from '../workspace/policy.js';
 import { indexPaths, indexWorkspace, type IndexDeps } from './indexer.js';
 
 export interface WatchOptions {
@@ -29,7 +29,7 @@ export class KbWatcher {
   private firstAt = 0;
   private inFlight: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
-  private rules: IgnoreRules;
+  private policy: PathPolicy;
 
   constructor(
     readonly root: string,
@@ -38,7 +38,7 @@ export class KbWatcher {
     private readonly log: Logger,
     private readonly opts: WatchOptions = {},
   ) {
-    this.rules = new IgnoreRules(root, deps().config.excludes, [deps().home]);
+    this.policy = new PathPolicy(root, policyOptions(deps().config, deps().home));
   }
 
   start(): void {
@@ -85,12 +85,12 @@ export class KbWatcher {
     try {
       const deps = this.deps();
       if (full) {
-        this.rules = new IgnoreRules(this.root, deps.config.excludes, [deps.home]);
+        this.policy = new PathPolicy(this.root, policyOptions(deps.config, deps.home));
         const r = await indexWorkspace(deps, this.root, { signal: this.abort.signal });
         if (r.changedUris.length) this.onBatch({ indexed: r.changedUris, deleted: [], full: true });
         return;
       }
-      const r = await indexPaths(deps, this.root, paths, this.rules, this.abort.signal);
+      const r = await indexPaths(deps, this.root, paths, this.policy, this.abort.signal);
       for (const f of r.failures) this.log.warn('kb watcher could not index a file', { path: f.uri, error: f.message });
       if (r.needsFull) {
         this.full = true;

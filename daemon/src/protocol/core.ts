@@ -31,6 +31,14 @@ export const settingsSchema = z
       .optional(),
     excludes: z.array(z.string()).max(1000).optional().describe('Extra exclude globs for indexing (gitignore syntax).'),
     maxFileBytes: z.number().int().positive().optional().describe('Files larger than this are not indexed.'),
+    secretsAllow: z
+      .array(z.string().min(1).max(1000))
+      .max(1000)
+      .optional()
+      .describe(
+        'Workspace-relative globs (gitignore syntax) of files the secret rules leave alone (false positives): such a file is ' +
+          'neither hidden as a secret file nor redacted. Never lifts an ignore rule.',
+      ),
   })
   .describe('Runtime settings, kept in memory by the daemon.');
 
@@ -54,6 +62,7 @@ export const effectiveConfigSchema = z.object({
   }),
   excludes: z.array(z.string()),
   maxFileBytes: z.number(),
+  secretsAllow: z.array(z.string()),
 });
 
 const progressTokenSchema = z.union([z.string().max(256), z.number().int()]);
@@ -123,6 +132,7 @@ export const coreRequests = {
         embeddings: { provider: 'local-hash', model: null, baseUrl: null, dimensions: null, hasApiKey: false },
         excludes: [],
         maxFileBytes: 1048576,
+        secretsAllow: [],
       },
     },
   }),

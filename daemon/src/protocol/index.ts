@@ -15,6 +15,7 @@ import { chatRequests, chatNotifications } from './chat.js';
 import { agentsRequests, agentsNotifications } from './agents.js';
 import { teamsRequests, teamsNotifications } from './teams.js';
 import { tasksRequests, tasksNotifications } from './tasks.js';
+import { secretsRequests, secretsNotifications } from './secrets.js';
 
 export * from './define.js';
 export * from './errors.js';
@@ -33,6 +34,7 @@ export const requests = {
   ...agentsRequests,
   ...teamsRequests,
   ...tasksRequests,
+  ...secretsRequests,
 } as const;
 
 export const notifications = {
@@ -45,6 +47,7 @@ export const notifications = {
   ...agentsNotifications,
   ...teamsNotifications,
   ...tasksNotifications,
+  ...secretsNotifications,
 } as const;
 
 export type Requests = typeof requests;

@@ -38,6 +38,8 @@ export const kbSkipCounts = z.object({
   embedFailed: z.number().int(),
   /** Files the database refused to write (reported in `errors`); retried on the next run. */
   writeFailed: z.number().int(),
+  /** Secret files (`.env*`, `*.pem`, `id_rsa`, …) left out by the path policy; allow a false positive with `cairn.secrets.allow`. */
+  secretFile: z.number().int(),
 });
 export type KbSkipCounts = z.output<typeof kbSkipCounts>;
 
@@ -69,8 +71,8 @@ export const kbIndexSummary = z.object({
       z.object({
         path: z.string().describe('Workspace-relative POSIX path of the file (or folder) left out.'),
         reason: z
-          .enum(['binary', 'tooLarge', 'unreadable', 'outsideWorkspace', 'symlinkLoop', 'embedFailed', 'writeFailed'])
-          .describe('Why, as counted in `skipped`: binary content, over the size limit, unreadable, a symlink leaving the workspace, a symlink loop, embedding failed, or the database refused the write (the last two are retried on the next run).'),
+          .enum(['binary', 'tooLarge', 'unreadable', 'outsideWorkspace', 'symlinkLoop', 'embedFailed', 'writeFailed', 'secretFile'])
+          .describe('Why, as counted in `skipped`: binary content, over the size limit, unreadable, a symlink leaving the workspace, a symlink loop, embedding failed, the database refused the write (these two are retried on the next run), or a secret file (`.env*`, `*.pem`, …; allow a false positive with `cairn.secrets.allow`).'),
       }),
     )
     .describe('The files counted in `skipped`, by name, at most 200 (ignored files are left out on purpose and not listed).'),
@@ -138,7 +140,7 @@ export const kbRequests = {
         indexed: 3,
         unchanged: 1280,
         deleted: 1,
-        skipped: { binary: 12, tooLarge: 2, ignored: 5310, unreadable: 0, outsideWorkspace: 1, symlinkLoop: 0, invalidUtf8: 1, embedFailed: 0, writeFailed: 0 },
+        skipped: { binary: 12, tooLarge: 2, ignored: 5310, unreadable: 0, outsideWorkspace: 1, symlinkLoop: 0, invalidUtf8: 1, embedFailed: 0, writeFailed: 0, secretFile: 1 },
         chunks: 17,
         embedded: 4,
         reused: 13,

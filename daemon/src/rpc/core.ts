@@ -45,6 +45,7 @@ export function applySettings(config: ConfigHolder, settings?: Settings, secrets
   if (Object.keys(embeddings).length) patch.embeddings = embeddings;
   if (settings?.excludes !== undefined) patch.excludes = settings.excludes;
   if (settings?.maxFileBytes !== undefined) patch.maxFileBytes = settings.maxFileBytes;
+  if (settings?.secretsAllow !== undefined) patch.secretsAllow = settings.secretsAllow;
   return Object.keys(patch).length ? config.update(patch) : config.get();
 }
 
@@ -60,6 +61,7 @@ export function effectiveConfig(c: RuntimeConfig): z.output<typeof effectiveConf
     },
     excludes: c.excludes,
     maxFileBytes: c.maxFileBytes,
+    secretsAllow: c.secretsAllow,
   };
 }
 

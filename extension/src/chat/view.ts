@@ -20,6 +20,7 @@ import type { Ctx } from '../ctx.js';
 import { errorName, explain } from '../errors.js';
 import { describeError, log } from '../log.js';
 import { openWorkspaceLocation } from '../locations.js';
+import { SECRET_CHOICES, screenOutgoing, type SecretChoice } from './secret-guard.js';
 
 type Message = ResultOf<'sessions/get'>['messages'][number];
 
@@ -59,6 +60,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   private refreshAgain = false;
   /** Whether the workspace folder has an index (`kb/status`), null until known: an empty chat offers to index it. */
   private indexed: boolean | null = null;
+  /** Secret warnings shown in the webview, waiting for the user's choice. */
+  private readonly secretQuestions = new Map<string, { message: string; answer: (choice: SecretChoice) => void }>();
 
   constructor(private readonly ctx: Ctx) {
     // `kb/changed` tells the chat when the workspace gets indexed (the topic is re-subscribed on every connect).
@@ -202,6 +205,22 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     let sent!: () => void;
     this.sending = new Promise<void>((resolve) => (sent = resolve));
     this.error = null;
+    // A secret in the message is caught before it leaves the machine: the user redacts, sends anyway or cancels.
+    let outgoing: string | null;
+    try {
+      outgoing = await screenOutgoing(content, (text) => client.request('secrets/check', { text }), (question) => this.askAboutSecrets(question));
+    } catch (err) {
+      outgoing = null;
+      const e = explain(err);
+      this.showError({ message: `Not sent: the message could not be checked for secrets: ${e.message}`, actions: e.actions });
+    }
+    if (outgoing === null) {
+      this.post('draft', { text: content });
+      this.sending = null;
+      sent();
+      return;
+    }
+    content = outgoing;
     const local: ChatEntry = { id: `local-${Date.now()}`, role: 'user', content, status: 'pending', tools: [] };
     this.entries.push(local);
     this.sendSnapshot();
@@ -235,6 +254,29 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     }
   }
 
+  /**
+   * Asks what to do with a message holding a secret: in the chat view when it is showing, else in a modal.
+   * A view that goes away meanwhile counts as Cancel.
+   */
+  private async askAboutSecrets(question: string): Promise<SecretChoice> {
+    const view = this.view;
+    if (view?.visible) {
+      const warningId = `secret-${Date.now()}-${this.secretQuestions.size}`;
+      return new Promise<SecretChoice>((resolve) => {
+        const gone = view.onDidDispose(() => answer('cancel'));
+        const answer = (choice: SecretChoice) => {
+          gone.dispose();
+          this.secretQuestions.delete(warningId);
+          resolve(choice);
+        };
+        this.secretQuestions.set(warningId, { message: question, answer });
+        this.post('secretWarning', { warningId, message: question });
+      });
+    }
+    const picked = await vscode.window.showWarningMessage(question, { modal: true }, SECRET_CHOICES.redact, SECRET_CHOICES.send);
+    return picked === SECRET_CHOICES.redact ? 'redact' : picked === SECRET_CHOICES.send ? 'send' : 'cancel';
+  }
+
   async stop(): Promise<void> {
     const streaming = this.entries.find((e) => e.status === 'streaming');
     if (!streaming || !this.ctx.client) return;
@@ -245,6 +287,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     switch (msg.type) {
       case 'ready':
         this.sendSnapshot();
+        // A webview that was rebuilt while a question waited asks it again.
+        for (const [warningId, q] of this.secretQuestions) this.post('secretWarning', { warningId, message: q.message });
         void this.readIndexState();
         this.post('agents', { agents: this.agents, selected: this.agentId });
         void this.loadAgents();
@@ -286,6 +330,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         return;
       case 'openLocation':
         return openWorkspaceLocation(msg.body);
+      case 'secretChoice': {
+        this.secretQuestions.get(msg.body.warningId)?.answer(msg.body.choice);
+        return;
+      }
       case 'openFull': {
         const entry = this.entries.find((e) => e.id === msg.body.messageId);
         if (!entry) return;

@@ -32,12 +32,12 @@ export const command: CliCommand = {
       ctx.stdout(JSON.stringify(summary));
       return summary.complete ? 0 : 1;
     }
-    const skippedTotal = skipped.binary + skipped.tooLarge + skipped.unreadable + skipped.outsideWorkspace + skipped.symlinkLoop + skipped.embedFailed + skipped.writeFailed;
+    const skippedTotal = skipped.binary + skipped.tooLarge + skipped.unreadable + skipped.outsideWorkspace + skipped.symlinkLoop + skipped.embedFailed + skipped.writeFailed + skipped.secretFile;
     const lines = [
       `indexed ${summary.root}`,
       `  files:   ${summary.files} (${summary.indexed} written, ${summary.unchanged} unchanged, ${summary.deleted} removed)`,
       `  chunks:  ${summary.chunks} written (${summary.embedded} embedded, ${summary.reused} reused)`,
-      `  skipped: ${skippedTotal} (binary ${skipped.binary}, too large ${skipped.tooLarge}, unreadable ${skipped.unreadable}, outside ${skipped.outsideWorkspace}, links ${skipped.symlinkLoop}, embedding failed ${skipped.embedFailed}, write failed ${skipped.writeFailed}); ${skipped.ignored} ignored; ${skipped.invalidUtf8} with invalid UTF-8`,
+      `  skipped: ${skippedTotal} (binary ${skipped.binary}, too large ${skipped.tooLarge}, unreadable ${skipped.unreadable}, outside ${skipped.outsideWorkspace}, links ${skipped.symlinkLoop}, embedding failed ${skipped.embedFailed}, write failed ${skipped.writeFailed}, secret files ${skipped.secretFile}); ${skipped.ignored} ignored; ${skipped.invalidUtf8} with invalid UTF-8`,
       `  model:   ${summary.model}${summary.activeModel !== summary.model ? ` (search still uses ${summary.activeModel})` : ''}`,
       `  seconds: ${summary.seconds}`,
     ];
