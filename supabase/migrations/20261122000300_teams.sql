@@ -2,7 +2,7 @@
 -- Teams and their members. Roles, from most to least: owner, admin, member, viewer.
 -- Managing members needs owner or admin *and* an aal2 session (TOTP MFA); only owners make owners; a team
 -- always keeps at least one owner. Nobody is added to a team: a person joins by accepting an invitation
--- (20261122001000_team_invitations.sql) or by creating the team.
+-- (20261122000400_team_invitations.sql) or by creating the team.
 -- =====================================================================================================
 
 create table public.teams (

@@ -76,11 +76,6 @@ revoke all on table public.team_invitations from anon, authenticated;
 grant select, delete on table public.team_invitations to authenticated;
 grant insert (team_id, email, role) on table public.team_invitations to authenticated;
 
--- Invitations belong to their team in the audit log (private.audit).
-create trigger team_invitations_audit after insert or update or delete on public.team_invitations
-  for each row execute function private.audit();
-
-
 create or replace function public.invite_member(p_team_id uuid, p_email text, p_role text default 'member')
 returns public.team_invitations
 language plpgsql

@@ -1,5 +1,5 @@
 -- =====================================================================================================
--- Knowledge base ranking: kb_search, and the per-project term statistics it needs.
+-- Knowledge base search: kb_search, and the per-project term statistics it ranks with.
 --
 -- Lexical leg: BM25 over every chunk that holds a query word (nothing is cut before it is ranked). Words are
 -- identifier-aware (private.kb_lexemes: camelCase and snake_case parts plus the whole identifier); a word's
@@ -102,6 +102,33 @@ create trigger kb_chunks_count_terms_delete after delete on public.kb_chunks
 create trigger kb_chunks_count_terms_update after update on public.kb_chunks
   referencing old table as old_rows new table as new_rows
   for each statement execute function private.kb_count_terms();
+
+-- A path glob as an anchored regular expression: `**` any depth, `*` and `?` within one segment; a glob
+-- without a slash matches the file name in any folder (as .gitignore does).
+create or replace function private.glob_to_regex(p_glob text)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v text := regexp_replace(p_glob, '([.+^${}()|\[\]\\])', '\\\1', 'g');
+begin
+  v := replace(v, '**/', chr(1));
+  v := replace(v, '**', chr(2));
+  v := replace(v, '*', '[^/]*');
+  v := replace(v, '?', '[^/]');
+  v := replace(v, chr(1), '(.*/)?');
+  v := replace(v, chr(2), '.*');
+  if position('/' in p_glob) = 0 then
+    v := '(.*/)?' || v;
+  end if;
+  return '^' || ltrim(v, '/') || '$';
+end;
+$$;
+
+revoke all on function private.glob_to_regex(text) from public;
+grant execute on function private.glob_to_regex(text) to authenticated, service_role;
 
 -- Hybrid search. Filters apply to both legs. `score` orders the results; fts_rank and vector_rank are each
 -- leg's own rank of the chunk (null when that leg did not find it).
