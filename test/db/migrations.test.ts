@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { addRelease, checkReleased, readManifest, releasedFiles, type ReleasedManifest } from '../../scripts/release-manifest.js';
 import { findMigrationsDir, listMigrations } from '../../daemon/src/store/migrate.js';
 import { freshDb } from '../support/db.js';
 import { dumpMigrations, dumpSchema } from '../support/schema-dump.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
+const manifestFile = join(root, 'supabase', 'released-migrations.json');
 
 /** The SQL of a migration without comments and dollar-quoted bodies (what remains are its top-level statements). */
 function statementsText(sql: string): string {
@@ -40,9 +42,12 @@ function objectsOf(sql: string): Set<string> {
   return out;
 }
 
-/** Objects defined (or dropped) in more than one migration. */
-function redefinitions(files: { name: string; sql: string }[]): string[] {
-  const released = new Set<string>();
+/**
+ * Objects defined (or dropped) in more than one migration where an earlier one is not released: before a
+ * release a definition is edited in place; after it, a new migration may replace it.
+ */
+function redefinitions(files: { name: string; sql: string }[], manifest: ReleasedManifest): string[] {
+  const released = releasedFiles(manifest);
   const seen = new Map<string, string[]>();
   for (const f of files) for (const key of objectsOf(f.sql)) seen.set(key, [...(seen.get(key) ?? []), f.name]);
   const out: string[] = [];
@@ -75,7 +80,61 @@ describe('migrations as files', function () {
   });
 
   it('defines each function, index, policy, trigger and table in one migration (until a release freezes it)', () => {
-    assert.deepEqual(redefinitions(shipped()), []);
+    assert.deepEqual(redefinitions(shipped(), readManifest(manifestFile)), []);
+  });
+
+  it('lets a migration after a release redefine what the release froze, and nothing else', () => {
+    const files = [
+      { name: '1_a.sql', sql: 'create or replace function public.f() returns int language sql as $$ select 1 $$;' },
+      { name: '2_b.sql', sql: 'create or replace function public.f() returns int language sql as $$ select 2 $$;' },
+    ];
+    assert.deepEqual(redefinitions(files, { releases: {} }), ['function f: 1_a.sql, 2_b.sql']);
+    assert.deepEqual(redefinitions(files, { releases: { '0.1.0': { '1_a.sql': 'x' } } }), []);
+  });
+
+  describe('released migrations are frozen', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'cairn-released-'));
+      writeFileSync(join(dir, '20260101000000_first.sql'), 'create table public.a (id int);\n');
+      writeFileSync(join(dir, '20260102000000_second.sql'), 'create table public.b (id int);\n');
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('holds for the shipped migrations (no manifest until the first release: nothing is frozen)', () => {
+      assert.deepEqual(checkReleased(findMigrationsDir(), readManifest(manifestFile)), []);
+    });
+
+    it('freezes nothing without a manifest or with an empty one', () => {
+      assert.deepEqual(readManifest(join(dir, 'absent.json')), { releases: {} });
+      assert.deepEqual(checkReleased(dir, { releases: {} }), []);
+    });
+
+    it('fails when a released migration changes or goes, and not for a new one after the release', () => {
+      const manifest = addRelease(dir, { releases: {} }, '0.1.0');
+      assert.deepEqual(Object.keys(manifest.releases['0.1.0']!), ['20260101000000_first.sql', '20260102000000_second.sql']);
+      writeFileSync(join(dir, '20260103000000_third.sql'), 'alter table public.a add column note text;\n');
+      assert.deepEqual(checkReleased(dir, manifest), []);
+      // Line endings of a Windows checkout are not a change.
+      writeFileSync(join(dir, '20260101000000_first.sql'), 'create table public.a (id int);\r\n');
+      assert.deepEqual(checkReleased(dir, manifest), []);
+
+      writeFileSync(join(dir, '20260101000000_first.sql'), 'create table public.a (id bigint);\n');
+      unlinkSync(join(dir, '20260102000000_second.sql'));
+      assert.deepEqual(checkReleased(dir, manifest), [
+        '20260101000000_first.sql (released in 0.1.0) changed: a released migration is frozen; put the change in a new migration',
+        '20260102000000_second.sql (released in 0.1.0) is missing: a released migration is never removed',
+      ]);
+      assert.throws(() => addRelease(dir, manifest, '0.2.0'), /first\.sql \(released in 0\.1\.0\) changed/);
+    });
+
+    it('releases only what no earlier release holds', () => {
+      const first = addRelease(dir, { releases: {} }, '0.1.0');
+      writeFileSync(join(dir, '20260103000000_third.sql'), 'create table public.c (id int);\n');
+      const second = addRelease(dir, first, '0.2.0');
+      assert.deepEqual(Object.keys(second.releases['0.2.0']!), ['20260103000000_third.sql']);
+      assert.throws(() => addRelease(dir, second, '0.2.0'), /already in the manifest/);
+    });
   });
 
   describe('schema dump (scripts/schema-diff.ts)', () => {
