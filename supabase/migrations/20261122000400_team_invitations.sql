@@ -90,7 +90,7 @@ begin
     raise exception using errcode = '22023', message = 'role must be owner, admin, member or viewer';
   end if;
   if p_role = 'owner' and not private.has_team_role(p_team_id, 'owner') then
-    raise exception using errcode = '42501', message = 'only an owner can invite an owner';
+    raise exception using errcode = 'CR004', message = 'only an owner can invite an owner';
   end if;
   if v_email is null or v_email !~ '^[^@\s]+@[^@\s]+$' then
     raise exception using errcode = '22023', message = 'that is not an email address';

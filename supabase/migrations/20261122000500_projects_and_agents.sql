@@ -222,16 +222,16 @@ begin
     return v_from;
   end if;
   if v_from.team_id is not null and not private.has_team_role(v_from.team_id, 'admin') then
-    raise exception using errcode = '42501', message = 'only owners and admins of the team a project belongs to can move it out of that team';
+    raise exception using errcode = 'CR004', message = 'only owners and admins of the team a project belongs to can move it out of that team';
   end if;
   if p_team_id is not null and not private.has_team_role(p_team_id, 'admin') then
-    raise exception using errcode = '42501', message = 'only team owners and admins can move a project into the team';
+    raise exception using errcode = 'CR004', message = 'only team owners and admins can move a project into the team';
   end if;
   if p_team_id is null and v_from.owner_id is distinct from v_uid then
     raise exception using errcode = '42501', message = 'only the creator of a team project can make it personal (theirs) again';
   end if;
   if not private.is_aal2() then
-    raise exception using errcode = '42501', message = 'moving a project between teams requires a second factor (aal2)';
+    raise exception using errcode = 'CR002', message = 'moving a project between teams requires a second factor (aal2)';
   end if;
   update public.projects set team_id = p_team_id where id = p_project_id returning * into v_row;
   return v_row;
@@ -272,7 +272,7 @@ declare
 begin
   perform private.require_uid();
   if p_team_id is not null and not private.has_team_role(p_team_id, 'member') then
-    raise exception using errcode = '42501', message = 'only team members with role member or above can create team agents';
+    raise exception using errcode = 'CR004', message = 'only team members with role member or above can create team agents';
   end if;
   insert into public.agents (team_id, name, description, system_prompt, model, temperature, tools)
   values (p_team_id, btrim(p_name), p_description, p_system_prompt, p_model, p_temperature, coalesce(p_tools, '{}'))
@@ -463,7 +463,7 @@ begin
 
   if p_team_id is not null then
     if not private.has_team_role(p_team_id, 'member') then
-      raise exception using errcode = '42501', message = 'only team members with role member or above can add team projects';
+      raise exception using errcode = 'CR004', message = 'only team members with role member or above can add team projects';
     end if;
     select * into v_row from public.projects p
     where p.team_id = p_team_id

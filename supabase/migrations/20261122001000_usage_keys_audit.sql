@@ -371,7 +371,7 @@ declare
 begin
   perform private.require_uid();
   if not private.has_team_role(p_team_id, 'admin') then
-    raise exception using errcode = '42501', message = 'only team owners and admins can read the audit log';
+    raise exception using errcode = 'CR004', message = 'only team owners and admins can read the audit log';
   end if;
   if p_limit is null or p_limit not between 1 and 1000 then
     raise exception using errcode = '22023', message = 'limit must be between 1 and 1000';
