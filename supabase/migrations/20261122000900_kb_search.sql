@@ -15,10 +15,10 @@
 -- floor of its embedder), with a small weight; a vector alone never brings a chunk in when the query has
 -- words and none of them occurs in the project, so a word found nowhere returns no results.
 -- Parameters were tuned on `npm run eval` (docs/eval.md).
--- Plan notes (100k-chunk bench, bench/kb.bench.ts): without statistics (PGlite has no autovacuum) the planner
--- read every chunk of the project through the (project_id, ...) btree; the candidate query hides project_id
--- and embedding_model from that index and sequential scans are off, so the GIN index finds the matches.
--- HNSW recall@10 needs ef_search >= 400 at 100k chunks.
+-- Plans: the query is written for a database with statistics. PGlite has no autovacuum, so the embedded
+-- store runs ANALYZE where autovacuum would (daemon/src/store/embedded.ts); with statistics the GIN index
+-- finds the chunks holding a query word (test/kb/search-plan.test.ts checks the plan at 12,000 chunks).
+-- ef_search is at least 400: the recall@10 bench/kb.bench.ts measures at 100k chunks needs it.
 -- =====================================================================================================
 
 -- Document frequency of each word per project and model: how many chunks hold it.
@@ -214,8 +214,6 @@ begin
   -- pgvector's ceiling is 1000; p_limit 100 gives a pool of 500.
   perform set_config('hnsw.ef_search', least(greatest(v_pool * 4, 400), 1000)::text, true);
   perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
-  -- See the header: the GIN index, not a per-chunk test, must find full-text candidates.
-  perform set_config('enable_seqscan', 'off', true);
 
   return query execute format($q$
     with src as materialized (
@@ -235,8 +233,8 @@ begin
       cross join lateral (
         select c.id, c.source_id, c.token_count, c.symbols
         from public.kb_chunks c
-        where coalesce(c.project_id, c.project_id) = $1 and coalesce(c.embedding_model, c.embedding_model) = $4
-          and c.fts @@ q.tsq and (not $11 or c.source_id in (select id from src))
+        where c.project_id = $1 and c.embedding_model = $4 and c.fts @@ q.tsq
+          and (not $11 or c.source_id in (select id from src))
       ) c
       group by c.id, c.source_id, c.token_count, c.symbols
     ),
