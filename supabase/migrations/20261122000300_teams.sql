@@ -2,7 +2,7 @@
 -- Teams and their members. Roles, from most to least: owner, admin, member, viewer.
 -- Managing members needs owner or admin *and* an aal2 session (TOTP MFA); only owners make owners; a team
 -- always keeps at least one owner. Nobody is added to a team: a person joins by accepting an invitation
--- (20261122001000_team_invitations.sql) or by creating the team.
+-- (20261122000400_team_invitations.sql) or by creating the team.
 -- =====================================================================================================
 
 create table public.teams (
@@ -218,7 +218,7 @@ begin
          select 1 from public.team_members tm
          where tm.team_id = old.team_id and tm.role = 'owner' and tm.user_id <> old.user_id
        ) then
-      raise exception using errcode = '23514', message = 'a team must keep at least one owner';
+      raise exception using errcode = 'CR003', message = 'a team must keep at least one owner';
     end if;
   end if;
   return case when tg_op = 'DELETE' then old else new end;
@@ -259,10 +259,10 @@ as $$
 begin
   perform private.require_uid();
   if not private.has_team_role(p_team_id, 'admin') then
-    raise exception using errcode = '42501', message = 'only team owners and admins can manage members';
+    raise exception using errcode = 'CR004', message = 'only team owners and admins can manage members';
   end if;
   if not private.is_aal2() then
-    raise exception using errcode = '42501', message = 'managing team members requires a second factor (aal2)';
+    raise exception using errcode = 'CR002', message = 'managing team members requires a second factor (aal2)';
   end if;
 end;
 $$;
@@ -302,7 +302,7 @@ begin
     raise exception using errcode = '22023', message = 'team name must be 1 to 100 characters';
   end if;
   if not private.has_team_role(p_team_id, 'admin') then
-    raise exception using errcode = '42501', message = 'only team owners and admins can rename the team';
+    raise exception using errcode = 'CR004', message = 'only team owners and admins can rename the team';
   end if;
   update public.teams set name = btrim(p_name) where id = p_team_id returning * into v_row;
   return v_row;
@@ -349,7 +349,7 @@ begin
   if (p_role = 'owner' or private.team_role(p_team_id) <> 'owner' and exists (
         select 1 from public.team_members tm where tm.team_id = p_team_id and tm.user_id = p_user_id and tm.role = 'owner'))
      and not private.has_team_role(p_team_id, 'owner') then
-    raise exception using errcode = '42501', message = 'only an owner can grant or take away the owner role';
+    raise exception using errcode = 'CR004', message = 'only an owner can grant or take away the owner role';
   end if;
   update public.team_members set role = p_role
   where team_id = p_team_id and user_id = p_user_id
@@ -370,7 +370,7 @@ begin
   perform private.require_member_manager(p_team_id);
   if exists (select 1 from public.team_members tm where tm.team_id = p_team_id and tm.user_id = p_user_id and tm.role = 'owner')
      and not private.has_team_role(p_team_id, 'owner') then
-    raise exception using errcode = '42501', message = 'only an owner can remove an owner';
+    raise exception using errcode = 'CR004', message = 'only an owner can remove an owner';
   end if;
   delete from public.team_members where team_id = p_team_id and user_id = p_user_id;
   if not found then
@@ -389,7 +389,7 @@ declare
 begin
   delete from public.team_members where team_id = p_team_id and user_id = v_uid;
   if not found then
-    raise exception using errcode = 'P0002', message = 'you are not a member of that team';
+    raise exception using errcode = 'CR004', message = 'you are not a member of that team';
   end if;
 end;
 $$;

@@ -84,7 +84,7 @@ describe('the last owner under concurrency (native PostgreSQL, two connections)'
       const { error } = await benTry;
       assert.ok(error, 'the second demotion is refused');
       assert.match(error.message, /a team must keep at least one owner/);
-      assert.equal((error as Error & { code?: string }).code, '23514');
+      assert.equal((error as Error & { code?: string }).code, 'CR003');
       await ben.query('rollback');
     } finally {
       await ana.end();

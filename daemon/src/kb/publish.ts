@@ -1,6 +1,6 @@
 /**
  * Moves freshly written chunk vectors into the HNSW indexes in the background (kb_publish_vectors). Until
- * then search scans them exactly (see migration kb_ann), so nothing waits for this: it only keeps the exact
+ * then search scans them exactly (see migration 20261122000800_knowledge_base), so nothing waits for this: it only keeps the exact
  * part small. It must never make a request wait: PGlite has one connection, and an HNSW insert costs
  * milliseconds, so a fixed batch of hundreds held a search for seconds. The background loop therefore works
  * in slices sized to take about SLICE_TARGET_MS, and before each slice waits until no call of the user is

@@ -75,6 +75,39 @@ export function pgliteDb(db: PGlite): SqlDb {
 }
 
 /**
+ * Planner statistics. PGlite runs no autovacuum, so without this the planner would never learn how many rows
+ * a table holds or how its values spread, and would pick plans for empty tables (a btree walk over every chunk
+ * of a project instead of the full-text index). The store runs ANALYZE where autovacuum would: after
+ * migrations on tables never analyzed, and, looking at most every ANALYZE_NAPTIME_MS after a write, on each
+ * table that autovacuum's default rule picks (more than 50 rows plus 10% of the table changed since its last
+ * ANALYZE; a large index batch crosses it, as does a slow trickle of edits).
+ */
+export const ANALYZE_NAPTIME_MS = 10_000;
+
+const NEVER_ANALYZED = `
+  select format('%I.%I', n.nspname, c.relname) as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = 'public' and c.relkind = 'r' and c.reltuples < 0`;
+
+const DUE_FOR_ANALYZE = `
+  select format('%I.%I', s.schemaname, s.relname) as t from pg_stat_user_tables s
+  where s.schemaname = 'public' and s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup`;
+
+/** ANALYZEs the tables `query` names; returns them. The activity counters are flushed for the next look. */
+async function analyzeTables(db: SqlDb, query: string): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_stat_force_next_flush()');
+    const tables = (await tx.query<{ t: string }>(query)).rows.map((r) => r.t);
+    if (tables.length) await tx.exec(`analyze ${tables.join(', ')}`);
+    return tables;
+  });
+}
+
+/** ANALYZEs the tables of `public` that were never analyzed (after migrations: every new table). */
+export const analyzeNeverAnalyzed = (db: SqlDb) => analyzeTables(db, NEVER_ANALYZED);
+/** ANALYZEs the tables of `public` autovacuum's default rule picks; returns them. */
+export const analyzeDue = (db: SqlDb) => analyzeTables(db, DUE_FOR_ANALYZE);
+
+/**
  * Makes a data dir owner-only: folders 0700, files 0600. PGlite creates its files 0666 whatever the umask, so
  * this runs after it has written (open, restore, close); the home's own 0700 is the other wall.
  */
@@ -93,6 +126,8 @@ export class EmbeddedStore extends SqlApiStore {
   opened?: OpenedHow;
   /** Making the data dir owner-only after open; close waits for it. */
   private securing: Promise<void> = Promise.resolve();
+  /** When the store last looked for tables due for ANALYZE (see ANALYZE_NAPTIME_MS). */
+  private lastAnalyzeCheck = Date.now();
 
   private constructor(
     readonly home: string,
@@ -150,6 +185,7 @@ export class EmbeddedStore extends SqlApiStore {
       const sql = pgliteDb(db);
       await bootstrapIfNeeded(sql);
       const applied = await applyMigrations(sql, migrationsDir);
+      await analyzeNeverAnalyzed(sql);
       const user = await ensureLocalUser(home, sql);
       const store = new EmbeddedStore(home, db, lock, user, migrationsDir);
       store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length };
@@ -194,9 +230,16 @@ export class EmbeddedStore extends SqlApiStore {
   /** Runs `work` alone on the database, after every call queued before it (PGlite has one connection). */
   protected schedule<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'The store is closed.'));
-    const run = this.tail.then(work);
+    const run = this.tail.then(() => this.keepStatistics()).then(work);
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** Autovacuum's ANALYZE, at most once per ANALYZE_NAPTIME_MS, before the next queued call (so it plans with it). */
+  private async keepStatistics(): Promise<void> {
+    if (this.closed || Date.now() - this.lastAnalyzeCheck < ANALYZE_NAPTIME_MS) return;
+    this.lastAnalyzeCheck = Date.now();
+    await analyzeDue(this.sql).catch(() => undefined);
   }
 
   async onChange(listener: (event: ChangeEvent) => void): Promise<() => Promise<void>> {

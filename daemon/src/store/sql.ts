@@ -165,6 +165,10 @@ const KIND_BY_SQLSTATE: Record<string, StoreErrorKind> = {
   '23505': 'conflict',
   // ensure_project: the folder's repository is a team project this user has not chosen for it (docs/sql-api.md).
   CR001: 'conflict',
+  // Reasons a client acts on (docs/sql-api.md): a second factor needed, the last owner, not a member of the team.
+  CR002: 'permission_denied',
+  CR003: 'invalid_input',
+  CR004: 'permission_denied',
   '40001': 'conflict',
   '40P01': 'conflict',
   '28000': 'not_signed_in',

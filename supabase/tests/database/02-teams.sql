@@ -18,18 +18,18 @@ select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-0000000
 select lives_ok($$ select public.create_team('Team T') $$, 'a signed-in user creates a team');
 select lives_ok($$ select public.invite_member((select id from public.teams where name = 'Team T'), 'admin@example.test', 'admin') $$, 'the owner invites an admin');
 select lives_ok($$ select public.invite_member((select id from public.teams where name = 'Team T'), 'member@example.test', 'member') $$, 'the owner invites a member');
-select throws_ok($$ select public.leave_team((select id from public.teams where name = 'Team T')) $$, '23514', 'a team must keep at least one owner', 'the last owner cannot leave');
+select throws_ok($$ select public.leave_team((select id from public.teams where name = 'Team T')) $$, 'CR003', 'a team must keep at least one owner', 'the last owner cannot leave');
 
 -- Each invitee joins by accepting; the admin, without a second factor, cannot invite.
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);
 select lives_ok($$ select public.accept_invitation((select id from public.list_my_invitations())) $$, 'the member accepts their invitation');
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
 select lives_ok($$ select public.accept_invitation((select id from public.list_my_invitations())) $$, 'the admin accepts their invitation');
-select throws_ok($$ select public.invite_member((select id from public.teams where name = 'Team T'), 'outsider@example.test') $$, '42501', 'managing team members requires a second factor (aal2)', 'aal1 cannot manage members');
+select throws_ok($$ select public.invite_member((select id from public.teams where name = 'Team T'), 'outsider@example.test') $$, 'CR002', 'managing team members requires a second factor (aal2)', 'aal1 cannot manage members');
 
 -- The admin with a second factor still cannot make owners.
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal2"}', true);
-select throws_ok($$ select public.set_member_role((select id from public.teams where name = 'Team T'), '10000000-0000-4000-8000-000000000002', 'owner') $$, '42501', 'only an owner can grant or take away the owner role', 'an admin cannot make themself owner');
+select throws_ok($$ select public.set_member_role((select id from public.teams where name = 'Team T'), '10000000-0000-4000-8000-000000000002', 'owner') $$, 'CR004', 'only an owner can grant or take away the owner role', 'an admin cannot make themself owner');
 
 -- A member cannot escalate by writing the table directly: the row is simply not theirs to change.
 select set_config('request.jwt.claims', '{"sub":"10000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal2"}', true);

@@ -33,7 +33,7 @@ select is_empty($$ select 1 from public.api_keys where key_hash !~ '^[0-9a-f]{64
 -- The member does not see the owner's key or the audit log.
 select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
 select is_empty($$ select id from public.api_keys $$, 'a teammate sees no one else''s API keys');
-select throws_ok($$ select * from public.list_audit_log(current_setting('test.team')::uuid) $$, '42501',
+select throws_ok($$ select * from public.list_audit_log(current_setting('test.team')::uuid) $$, 'CR004',
   'only team owners and admins can read the audit log', 'a member cannot read the audit log');
 
 -- Another user cannot charge usage to the team.

@@ -76,11 +76,6 @@ revoke all on table public.team_invitations from anon, authenticated;
 grant select, delete on table public.team_invitations to authenticated;
 grant insert (team_id, email, role) on table public.team_invitations to authenticated;
 
--- Invitations belong to their team in the audit log (private.audit).
-create trigger team_invitations_audit after insert or update or delete on public.team_invitations
-  for each row execute function private.audit();
-
-
 create or replace function public.invite_member(p_team_id uuid, p_email text, p_role text default 'member')
 returns public.team_invitations
 language plpgsql
@@ -95,7 +90,7 @@ begin
     raise exception using errcode = '22023', message = 'role must be owner, admin, member or viewer';
   end if;
   if p_role = 'owner' and not private.has_team_role(p_team_id, 'owner') then
-    raise exception using errcode = '42501', message = 'only an owner can invite an owner';
+    raise exception using errcode = 'CR004', message = 'only an owner can invite an owner';
   end if;
   if v_email is null or v_email !~ '^[^@\s]+@[^@\s]+$' then
     raise exception using errcode = '22023', message = 'that is not an email address';

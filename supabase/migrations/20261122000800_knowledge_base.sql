@@ -1,9 +1,16 @@
 -- =====================================================================================================
 -- Knowledge base: sources (workspace files, documents, URLs, FAQ entries) and their chunks, with an
--- identifier-aware full-text vector per chunk and per path, and embeddings (search and its term statistics:
--- 20261122100500_kb_ranking.sql). A source row exists per embedding model, so a model
--- change writes a second, independent generation while search keeps using the first; vectors of different
--- models (or dimensions) are never compared. Follows the project: readers read, writers index.
+-- identifier-aware full-text vector per chunk and per path, and embeddings; the write path the indexer
+-- uses and the vector queue. Search and its term statistics are 20261122000900_kb_search.sql. A source row
+-- exists per embedding model, so a model change writes a second, independent generation while search keeps
+-- using the first; vectors of different models (or dimensions) are never compared. Follows the project:
+-- readers read, writers index.
+--
+-- Writing a chunk into an HNSW index is the cost of indexing in PGlite (WASM), so kb_chunks has no vector
+-- index: a statement-level trigger queues each new chunk in kb_ann_pending, and the daemon moves queued
+-- vectors into kb_ann, which carries the per-dimension HNSW indexes, in small batches in the background
+-- (kb_publish_vectors). Search reads the HNSW neighbours from kb_ann plus an exact scan of the queue, so a
+-- chunk is searchable the moment its file's transaction commits. bench/kb.bench.ts measures both paths.
 -- =====================================================================================================
 
 -- Text as the full-text parser should see it: camelCase boundaries split into words (snake_case is split by
@@ -132,7 +139,7 @@ create table public.kb_chunks (
   scope text check (scope is null or char_length(scope) <= 1000),
   -- Identifier-aware words of the symbols (weight A) and the content (weight D); see private.kb_lexemes.
   fts tsvector generated always as (private.kb_chunk_lexemes(content, symbols)) stored,
-  -- Dimension varies by model, so the column is untyped; per-dimension partial HNSW indexes below.
+  -- Dimension varies by model, so the column is untyped; the HNSW indexes are on kb_ann (below).
   embedding extensions.vector,
   created_at timestamptz not null default now(),
   constraint kb_chunks_line_range check (end_line >= start_line),
@@ -145,15 +152,6 @@ create table public.kb_chunks (
 comment on table public.kb_chunks is 'A searchable piece of a source: text, line range, full-text vector and embedding.';
 create index kb_chunks_fts_idx on public.kb_chunks using gin (fts);
 create index kb_chunks_reuse_idx on public.kb_chunks (project_id, embedding_model, content_hash);
--- HNSW per common dimension (cosine), used when the query casts to the same dimension and model.
-create index kb_chunks_embedding_384_idx on public.kb_chunks
-  using hnsw ((embedding::extensions.vector(384)) extensions.vector_cosine_ops) where embedding_dims = 384;
-create index kb_chunks_embedding_768_idx on public.kb_chunks
-  using hnsw ((embedding::extensions.vector(768)) extensions.vector_cosine_ops) where embedding_dims = 768;
-create index kb_chunks_embedding_1024_idx on public.kb_chunks
-  using hnsw ((embedding::extensions.vector(1024)) extensions.vector_cosine_ops) where embedding_dims = 1024;
-create index kb_chunks_embedding_1536_idx on public.kb_chunks
-  using hnsw ((embedding::extensions.vector(1536)) extensions.vector_cosine_ops) where embedding_dims = 1536;
 
 -- -----------------------------------------------------------------------------------------------------
 -- RLS
@@ -191,7 +189,7 @@ create policy "Users can remove chunks of projects they can write to" on public.
 
 revoke all on table public.kb_sources from anon, authenticated;
 revoke all on table public.kb_chunks from anon, authenticated;
--- Ids, timestamps and the indexer's identity (indexed_by, from auth.uid()) are the server's (issue 11, rule 2).
+-- Ids, timestamps and the indexer's identity (indexed_by, from auth.uid()) are the server's.
 grant select, delete on table public.kb_sources to authenticated;
 grant insert (project_id, kind, uri, title, language, content_hash, size_bytes, mtime_ms, embedding_model,
               embedding_dims, chunk_count, indexed_by, indexed_at),
@@ -204,34 +202,97 @@ grant insert (source_id, project_id, embedding_model, embedding_dims, ordinal, s
   on table public.kb_chunks to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
--- Helpers
+-- The vector queue and the published vectors
 -- -----------------------------------------------------------------------------------------------------
--- A path glob as an anchored regular expression: `**` any depth, `*` and `?` within one segment; a glob
--- without a slash matches the file name in any folder (as .gitignore does).
-create or replace function private.glob_to_regex(p_glob text)
-returns text
+create table public.kb_ann (
+  chunk_id uuid primary key references public.kb_chunks (id) on delete cascade,
+  -- Copied from the chunk so search filters without visiting kb_chunks.
+  source_id uuid not null,
+  project_id uuid not null references public.projects (id) on delete cascade,
+  embedding_model text not null,
+  embedding_dims integer not null,
+  embedding extensions.vector not null
+);
+comment on table public.kb_ann is 'Chunk vectors published into the approximate-nearest-neighbour (HNSW) indexes.';
+-- HNSW per common dimension (cosine), used when the query casts to the same dimension and model. m = 12 and
+-- ef_construction = 40, below pgvector's defaults (16, 64), make each publish cheaper; kb_search makes up
+-- for it with a large ef_search, and bench/kb.bench.ts reports the recall@10 this gives against an exact scan.
+create index kb_ann_embedding_384_idx on public.kb_ann
+  using hnsw ((embedding::extensions.vector(384)) extensions.vector_cosine_ops) with (m = 12, ef_construction = 40)
+  where embedding_dims = 384;
+create index kb_ann_embedding_768_idx on public.kb_ann
+  using hnsw ((embedding::extensions.vector(768)) extensions.vector_cosine_ops) with (m = 12, ef_construction = 40)
+  where embedding_dims = 768;
+create index kb_ann_embedding_1024_idx on public.kb_ann
+  using hnsw ((embedding::extensions.vector(1024)) extensions.vector_cosine_ops) with (m = 12, ef_construction = 40)
+  where embedding_dims = 1024;
+create index kb_ann_embedding_1536_idx on public.kb_ann
+  using hnsw ((embedding::extensions.vector(1536)) extensions.vector_cosine_ops) with (m = 12, ef_construction = 40)
+  where embedding_dims = 1536;
+
+create table public.kb_ann_pending (
+  chunk_id uuid primary key references public.kb_chunks (id) on delete cascade,
+  project_id uuid not null references public.projects (id) on delete cascade,
+  embedding_model text not null
+);
+comment on table public.kb_ann_pending is 'Chunks written but not yet in kb_ann; search scans them exactly.';
+create index kb_ann_pending_project_idx on public.kb_ann_pending (project_id, embedding_model);
+
+alter table public.kb_ann enable row level security;
+alter table public.kb_ann_pending enable row level security;
+
+create policy "Users can read published vectors of projects they can read" on public.kb_ann
+  for select to authenticated
+  using (project_id in (select private.readable_project_ids()));
+-- Only the vector of a chunk of that same project, read under the caller's RLS: nobody can claim another
+-- tenant's chunk (its primary key here) and so keep it out of that tenant's index, or publish a vector
+-- other than the chunk's own.
+create policy "Users can publish vectors of projects they can write to" on public.kb_ann
+  for insert to authenticated
+  with check (
+    project_id in (select private.writable_project_ids())
+    and exists (
+      select 1 from public.kb_chunks c
+      where c.id = kb_ann.chunk_id and c.source_id = kb_ann.source_id and c.project_id = kb_ann.project_id
+        and c.embedding_model = kb_ann.embedding_model and c.embedding_dims = kb_ann.embedding_dims
+        and c.embedding operator(extensions.=) kb_ann.embedding
+    )
+  );
+create policy "Users can remove vectors of projects they can write to" on public.kb_ann
+  for delete to authenticated
+  using (project_id in (select private.writable_project_ids()));
+
+create policy "Users can read the pending vectors of projects they can read" on public.kb_ann_pending
+  for select to authenticated
+  using (project_id in (select private.readable_project_ids()));
+create policy "Users can dequeue pending vectors of projects they can write to" on public.kb_ann_pending
+  for delete to authenticated
+  using (project_id in (select private.writable_project_ids()));
+
+revoke all on table public.kb_ann from anon, authenticated;
+revoke all on table public.kb_ann_pending from anon, authenticated;
+grant select, insert, delete on table public.kb_ann to authenticated;
+grant select, delete on table public.kb_ann_pending to authenticated;
+
+-- Queues every new chunk (one statement-level insert per upsert). Security definer: the chunk insert itself
+-- already passed RLS; the queue row is bookkeeping of that insert.
+create or replace function private.kb_queue_ann()
+returns trigger
 language plpgsql
-immutable
+security definer
 set search_path = ''
 as $$
-declare
-  v text := regexp_replace(p_glob, '([.+^${}()|\[\]\\])', '\\\1', 'g');
 begin
-  v := replace(v, '**/', chr(1));
-  v := replace(v, '**', chr(2));
-  v := replace(v, '*', '[^/]*');
-  v := replace(v, '?', '[^/]');
-  v := replace(v, chr(1), '(.*/)?');
-  v := replace(v, chr(2), '.*');
-  if position('/' in p_glob) = 0 then
-    v := '(.*/)?' || v;
-  end if;
-  return '^' || ltrim(v, '/') || '$';
+  insert into public.kb_ann_pending (chunk_id, project_id, embedding_model)
+  select n.id, n.project_id, n.embedding_model from new_rows n where n.embedding is not null;
+  return null;
 end;
 $$;
+revoke all on function private.kb_queue_ann() from public;
 
-revoke all on function private.glob_to_regex(text) from public;
-grant execute on function private.glob_to_regex(text) to authenticated, service_role;
+create trigger kb_chunks_queue_ann after insert on public.kb_chunks
+  referencing new table as new_rows
+  for each statement execute function private.kb_queue_ann();
 
 -- -----------------------------------------------------------------------------------------------------
 -- SQL API: writing the index
@@ -290,6 +351,98 @@ begin
 end;
 $$;
 
+-- A batch of sources with their chunks in three set-based statements (sources, old chunks out, new chunks in)
+-- rather than kb_upsert_source per item: workspace files average a few chunks each, so per-statement cost
+-- would dominate a cold index. One transaction, so every source of the batch lands whole or not at all.
+create or replace function public.kb_upsert_sources(p_project_id uuid, p_sources jsonb)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_ids uuid[];
+begin
+  perform private.require_uid();
+  if not private.can_write_project(p_project_id) then
+    raise exception using errcode = '42501', message = 'you cannot write to the knowledge base of that project';
+  end if;
+  if p_sources is null or jsonb_typeof(p_sources) <> 'array' then
+    raise exception using errcode = '22023', message = 'sources must be a JSON array of {source, chunks}';
+  end if;
+  if exists (
+    select 1 from jsonb_array_elements(p_sources) e
+    where jsonb_typeof(e -> 'source') is distinct from 'object' or jsonb_typeof(e -> 'chunks') is distinct from 'array'
+       or (e -> 'source' ->> 'kind') is null or (e -> 'source' ->> 'uri') is null
+       or (e -> 'source' ->> 'embedding_model') is null or (e -> 'source' ->> 'embedding_dims') is null
+       or (e -> 'source' ->> 'content_hash') is null
+  ) then
+    raise exception using errcode = '22023', message = 'each source needs kind, uri, content_hash, embedding_model and embedding_dims, and a chunks array';
+  end if;
+  if (select count(*) from jsonb_array_elements(p_sources)) <> (
+    select count(distinct (e -> 'source' ->> 'kind', e -> 'source' ->> 'uri', e -> 'source' ->> 'embedding_model'))
+    from jsonb_array_elements(p_sources) e
+  ) then
+    raise exception using errcode = '22023', message = 'a source appears twice in one batch';
+  end if;
+
+  with up as (
+    insert into public.kb_sources as s (project_id, kind, uri, title, language, content_hash, size_bytes, mtime_ms,
+                                        embedding_model, embedding_dims, chunk_count, indexed_by, indexed_at)
+    select p_project_id, src ->> 'kind', src ->> 'uri', src ->> 'title', src ->> 'language', src ->> 'content_hash',
+           coalesce((src ->> 'size_bytes')::bigint, 0), coalesce((src ->> 'mtime_ms')::bigint, 0),
+           src ->> 'embedding_model', (src ->> 'embedding_dims')::integer, jsonb_array_length(e -> 'chunks'), auth.uid(), now()
+    from jsonb_array_elements(p_sources) e, lateral (select e -> 'source' as src) x
+    on conflict (project_id, embedding_model, kind, uri) do update set
+      title = excluded.title, language = excluded.language, content_hash = excluded.content_hash,
+      size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms, embedding_dims = excluded.embedding_dims,
+      chunk_count = excluded.chunk_count, indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
+    returning s.id
+  )
+  select array_agg(id) into v_ids from up;
+
+  delete from public.kb_chunks c where c.source_id = any (v_ids);
+
+  insert into public.kb_chunks (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line,
+                                content, content_hash, token_count, symbols, scope, embedding)
+  select s.id, p_project_id, s.embedding_model, s.embedding_dims, x.ordinal, x.start_line, x.end_line,
+         x.content, x.content_hash, coalesce(x.token_count, 0), coalesce(x.symbols, '{}'), x.scope,
+         x.embedding::extensions.vector
+  from jsonb_array_elements(p_sources) e
+  join public.kb_sources s
+    on s.project_id = p_project_id and s.embedding_model = e -> 'source' ->> 'embedding_model'
+   and s.kind = e -> 'source' ->> 'kind' and s.uri = e -> 'source' ->> 'uri'
+  cross join lateral jsonb_to_recordset(e -> 'chunks') as x(ordinal integer, start_line integer, end_line integer,
+                                                             content text, content_hash text, token_count integer,
+                                                             symbols text[], scope text, embedding text);
+  return coalesce(array_length(v_ids, 1), 0);
+end;
+$$;
+
+-- p_items: [{uri, size_bytes, mtime_ms}] of files of `p_embedding_model`; returns how many rows changed.
+create or replace function public.kb_touch_sources(p_project_id uuid, p_embedding_model text, p_items jsonb)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  perform private.require_uid();
+  if not private.can_write_project(p_project_id) then
+    raise exception using errcode = '42501', message = 'you cannot write to the knowledge base of that project';
+  end if;
+  if p_items is null or jsonb_typeof(p_items) <> 'array' then
+    raise exception using errcode = '22023', message = 'items must be a JSON array of {uri, size_bytes, mtime_ms}';
+  end if;
+  update public.kb_sources s
+  set size_bytes = x.size_bytes, mtime_ms = x.mtime_ms
+  from jsonb_to_recordset(p_items) as x(uri text, size_bytes bigint, mtime_ms bigint)
+  where s.project_id = p_project_id and s.embedding_model = p_embedding_model and s.kind = 'file' and s.uri = x.uri;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
 create or replace function public.kb_delete_sources(
   p_project_id uuid,
   p_embedding_model text,
@@ -331,6 +484,38 @@ begin
     raise exception using errcode = '42501', message = 'you cannot write to the knowledge base of that project';
   end if;
   delete from public.kb_sources s where s.project_id = p_project_id and s.embedding_model = p_embedding_model;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+-- Moves up to p_limit queued vectors of a project into the HNSW indexes; returns how many moved (0 when
+-- the queue is empty). Small batches keep each call short, so searches interleave with a long backlog.
+create or replace function public.kb_publish_vectors(p_project_id uuid, p_limit integer default 200)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  perform private.require_uid();
+  if not private.can_write_project(p_project_id) then
+    raise exception using errcode = '42501', message = 'you cannot write to the knowledge base of that project';
+  end if;
+  if p_limit is null or p_limit not between 1 and 10000 then
+    raise exception using errcode = '22023', message = 'limit must be between 1 and 10000';
+  end if;
+  with picked as (
+    select p.chunk_id from public.kb_ann_pending p where p.project_id = p_project_id limit p_limit
+  ), moved as (
+    insert into public.kb_ann (chunk_id, source_id, project_id, embedding_model, embedding_dims, embedding)
+    select c.id, c.source_id, c.project_id, c.embedding_model, c.embedding_dims, c.embedding
+    from public.kb_chunks c join picked on picked.chunk_id = c.id
+    where c.embedding is not null
+    on conflict (chunk_id) do nothing
+  )
+  delete from public.kb_ann_pending p using picked where p.chunk_id = picked.chunk_id;
   get diagnostics v_count = row_count;
   return v_count;
 end;
@@ -380,15 +565,55 @@ as $$
   order by s.embedding_model, s.kind;
 $$;
 
+-- The sources of the given kinds of one generation, each with its chunks (text, lines, hashes, symbols; no vectors).
+create or replace function public.kb_source_chunks(p_project_id uuid, p_embedding_model text, p_kinds text[])
+returns table (source_id uuid, kind text, uri text, title text, language text, content_hash text,
+               size_bytes bigint, mtime_ms bigint, chunks jsonb)
+language sql
+stable
+set search_path = ''
+as $$
+  select s.id, s.kind, s.uri, s.title, s.language, s.content_hash, s.size_bytes, s.mtime_ms,
+         coalesce((select jsonb_agg(jsonb_build_object('ordinal', c.ordinal, 'start_line', c.start_line,
+                                                       'end_line', c.end_line, 'content', c.content,
+                                                       'content_hash', c.content_hash, 'token_count', c.token_count,
+                                                       'symbols', c.symbols, 'scope', c.scope)
+                                    order by c.ordinal)
+                   from public.kb_chunks c where c.source_id = s.id), '[]'::jsonb)
+  from public.kb_sources s
+  where s.project_id = p_project_id and s.embedding_model = p_embedding_model and s.kind = any (p_kinds)
+  order by s.kind, s.uri;
+$$;
+
+-- How many chunks of a project wait for kb_publish_vectors.
+create or replace function public.kb_pending_vectors(p_project_id uuid)
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select count(*) from public.kb_ann_pending p where p.project_id = p_project_id;
+$$;
+
 revoke all on function public.kb_upsert_source(uuid, jsonb, jsonb) from public, anon;
 revoke all on function public.kb_delete_sources(uuid, text, text[], text) from public, anon;
 revoke all on function public.kb_delete_model(uuid, text) from public, anon;
 revoke all on function public.kb_list_sources(uuid, text, text) from public, anon;
 revoke all on function public.kb_embeddings_by_hash(uuid, text, text[]) from public, anon;
 revoke all on function public.kb_status(uuid) from public, anon;
+revoke all on function public.kb_upsert_sources(uuid, jsonb) from public, anon;
+revoke all on function public.kb_touch_sources(uuid, text, jsonb) from public, anon;
+revoke all on function public.kb_source_chunks(uuid, text, text[]) from public, anon;
+revoke all on function public.kb_publish_vectors(uuid, integer) from public, anon;
+revoke all on function public.kb_pending_vectors(uuid) from public, anon;
 grant execute on function public.kb_upsert_source(uuid, jsonb, jsonb) to authenticated;
 grant execute on function public.kb_delete_sources(uuid, text, text[], text) to authenticated;
 grant execute on function public.kb_delete_model(uuid, text) to authenticated;
 grant execute on function public.kb_list_sources(uuid, text, text) to authenticated;
 grant execute on function public.kb_embeddings_by_hash(uuid, text, text[]) to authenticated;
 grant execute on function public.kb_status(uuid) to authenticated;
+grant execute on function public.kb_upsert_sources(uuid, jsonb) to authenticated;
+grant execute on function public.kb_touch_sources(uuid, text, jsonb) to authenticated;
+grant execute on function public.kb_source_chunks(uuid, text, text[]) to authenticated;
+grant execute on function public.kb_publish_vectors(uuid, integer) to authenticated;
+grant execute on function public.kb_pending_vectors(uuid) to authenticated;

@@ -1,13 +1,14 @@
 -- =====================================================================================================
--- Change feed for live updates: Supabase Realtime reads the `supabase_realtime` publication (RLS applied
--- per subscriber); the embedded and Postgres-URL stores LISTEN on `cairn_changes`, whose payload carries
--- only ids and routing keys (never content), so each listener re-reads rows as its own user.
+-- Change feed for live updates of sessions, messages and access changes: Supabase Realtime reads the
+-- `supabase_realtime` publication (RLS applied per subscriber, which lets exactly the people who lost access
+-- see an access_changes row); the embedded and Postgres-URL stores LISTEN on `cairn_changes`, whose payload
+-- carries only ids and routing keys (never content), so each listener re-reads rows as its own user.
 -- =====================================================================================================
 
 do $$
 begin
   if exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
-    alter publication supabase_realtime add table public.sessions, public.messages;
+    alter publication supabase_realtime add table public.sessions, public.messages, public.access_changes;
   end if;
 end;
 $$;
@@ -25,6 +26,10 @@ begin
   if tg_table_name = 'messages' then
     v_record := jsonb_build_object('id', v_row.id, 'session_id', v_row.session_id, 'seq', v_row.seq,
                                    'status', v_row.status, 'author_id', v_row.author_id);
+  elsif tg_table_name = 'access_changes' then
+    v_record := jsonb_build_object('id', v_row.id, 'team_id', v_row.team_id, 'reason', v_row.reason,
+                                   'user_id', v_row.user_id, 'project_id', v_row.project_id,
+                                   'session_id', v_row.session_id);
   else
     v_record := jsonb_build_object('id', v_row.id, 'project_id', v_row.project_id, 'owner_id', v_row.owner_id,
                                    'visibility', v_row.visibility, 'archived', v_row.archived_at is not null);
@@ -38,6 +43,8 @@ revoke all on function private.notify_change() from public;
 create trigger sessions_notify_change after insert or update or delete on public.sessions
   for each row execute function private.notify_change();
 create trigger messages_notify_change after insert or update on public.messages
+  for each row execute function private.notify_change();
+create trigger access_changes_notify_change after insert on public.access_changes
   for each row execute function private.notify_change();
 
 -- Newest migration applied, for the daemon's "schema behind" check (the table is not readable otherwise).

@@ -313,6 +313,8 @@ create trigger teams_audit after insert or update or delete on public.teams
   for each row execute function private.audit();
 create trigger team_members_audit after insert or update or delete on public.team_members
   for each row execute function private.audit();
+create trigger team_invitations_audit after insert or update or delete on public.team_invitations
+  for each row execute function private.audit();
 create trigger projects_audit after insert or update or delete on public.projects
   for each row execute function private.audit();
 create trigger sessions_audit after insert or update or delete on public.sessions
@@ -324,6 +326,31 @@ create trigger api_keys_audit after insert or update or delete on public.api_key
 -- Knowledge-base sources: additions and removals (re-indexing a changed file is not an audited event).
 create trigger kb_sources_audit after insert or delete on public.kb_sources
   for each row execute function private.audit();
+
+-- A project moving between teams (or out of one) is recorded in the audit log of both: the team it goes to (by the
+-- general audit trigger, which files a row under the team it belongs to now) and the team it leaves,
+-- whose owners and admins would otherwise never read that their project, its shared sessions and its
+-- knowledge base went elsewhere. See public.set_project_team for who may move a project.
+create or replace function private.audit_project_move()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  -- The team it leaves; a team being deleted takes its log with it.
+  if old.team_id is not null and exists (select 1 from public.teams t where t.id = old.team_id) then
+    insert into public.audit_log (team_id, actor_id, action, table_name, record_id, old_values, new_values)
+    values (old.team_id, auth.uid(), 'update', 'projects', old.id::text, to_jsonb(old), to_jsonb(new));
+  end if;
+  return null;
+end;
+$$;
+revoke all on function private.audit_project_move() from public;
+
+create trigger projects_audit_move_out after update of team_id on public.projects
+  for each row when (old.team_id is not null and old.team_id is distinct from new.team_id)
+  execute function private.audit_project_move();
 
 -- A team's audit log, newest first, for its owners and admins. `p_before_id` (the oldest entry a client has
 -- shown) continues exactly after it in the log's order (created_at desc, id desc); `p_before` is a date
@@ -344,7 +371,7 @@ declare
 begin
   perform private.require_uid();
   if not private.has_team_role(p_team_id, 'admin') then
-    raise exception using errcode = '42501', message = 'only team owners and admins can read the audit log';
+    raise exception using errcode = 'CR004', message = 'only team owners and admins can read the audit log';
   end if;
   if p_limit is null or p_limit not between 1 and 1000 then
     raise exception using errcode = '22023', message = 'limit must be between 1 and 1000';

@@ -584,7 +584,11 @@ end;
 $$;
 
 -- Replies left 'streaming' by a crash become 'failed', so nothing acknowledged is ever silently missing.
-create or replace function public.fail_streaming_messages(p_reason text default 'interrupted')
+-- Without p_stale_after_seconds every streaming reply of the caller is failed, as a lone embedded daemon
+-- does at start. When the same user may run several daemons (team mode: two machines), only replies
+-- untouched for longer than p_stale_after_seconds: a live reply is saved at least every 30 seconds (its
+-- content as it grows, or a heartbeat), so one untouched for longer belongs to a daemon that is gone.
+create or replace function public.fail_streaming_messages(p_reason text default 'interrupted', p_stale_after_seconds integer default null)
 returns integer
 language plpgsql
 set search_path = ''
@@ -593,11 +597,42 @@ declare
   v_uid uuid := private.require_uid();
   v_count integer;
 begin
+  if p_stale_after_seconds is not null and p_stale_after_seconds < 0 then
+    raise exception using errcode = '22023', message = 'p_stale_after_seconds must not be negative';
+  end if;
   update public.messages
   set status = 'failed', metadata = metadata || jsonb_build_object('error', coalesce(p_reason, 'interrupted'))
-  where author_id = v_uid and status = 'streaming';
+  where author_id = v_uid and status = 'streaming'
+    and (p_stale_after_seconds is null or updated_at < now() - make_interval(secs => p_stale_after_seconds));
   get diagnostics v_count = row_count;
   return v_count;
+end;
+$$;
+
+-- What the caller may do in a session they can read, so a client can offer only what will work (a viewer's
+-- chat shows the conversation without an input box): 'owner' (their own session, in a project they can
+-- still write to), 'write' (a team session, role member or above) or 'read' (a team session as a viewer,
+-- and a creator's own session once their role in the team is viewer). In a team project this follows the
+-- caller's role now, not who started the session. Not visible (a removed member's own sessions there
+-- included): P0002, as get_session.
+create or replace function public.session_access(p_session_id uuid)
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_uid();
+  v_owner uuid;
+begin
+  select s.owner_id into v_owner from public.sessions s where s.id = p_session_id;
+  if not found then
+    raise exception using errcode = 'P0002', message = 'session not found';
+  end if;
+  if not private.can_write_session(p_session_id) then
+    return 'read';
+  end if;
+  return case when v_owner = v_uid then 'owner' else 'write' end;
 end;
 $$;
 
@@ -611,7 +646,8 @@ revoke all on function public.delete_session(uuid) from public, anon;
 revoke all on function public.append_message(uuid, text, text, text, jsonb, jsonb, text, text) from public, anon;
 revoke all on function public.update_message(uuid, text, text, jsonb) from public, anon;
 revoke all on function public.list_messages(uuid, integer, integer) from public, anon;
-revoke all on function public.fail_streaming_messages(text) from public, anon;
+revoke all on function public.fail_streaming_messages(text, integer) from public, anon;
+revoke all on function public.session_access(uuid) from public, anon;
 grant execute on function public.create_session(uuid, text, uuid, text) to authenticated;
 grant execute on function public.list_sessions(uuid, integer, timestamptz, boolean) to authenticated;
 grant execute on function public.get_session(uuid) to authenticated;
@@ -622,4 +658,5 @@ grant execute on function public.delete_session(uuid) to authenticated;
 grant execute on function public.append_message(uuid, text, text, text, jsonb, jsonb, text, text) to authenticated;
 grant execute on function public.update_message(uuid, text, text, jsonb) to authenticated;
 grant execute on function public.list_messages(uuid, integer, integer) to authenticated;
-grant execute on function public.fail_streaming_messages(text) to authenticated;
+grant execute on function public.fail_streaming_messages(text, integer) to authenticated;
+grant execute on function public.session_access(uuid) to authenticated;

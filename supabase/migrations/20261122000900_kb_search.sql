@@ -1,5 +1,5 @@
 -- =====================================================================================================
--- Knowledge base ranking: kb_search, and the per-project term statistics it needs.
+-- Knowledge base search: kb_search, and the per-project term statistics it ranks with.
 --
 -- Lexical leg: BM25 over every chunk that holds a query word (nothing is cut before it is ranked). Words are
 -- identifier-aware (private.kb_lexemes: camelCase and snake_case parts plus the whole identifier); a word's
@@ -15,10 +15,10 @@
 -- floor of its embedder), with a small weight; a vector alone never brings a chunk in when the query has
 -- words and none of them occurs in the project, so a word found nowhere returns no results.
 -- Parameters were tuned on `npm run eval` (docs/eval.md).
--- Plan notes (100k-chunk bench, bench/kb.bench.ts): without statistics (PGlite has no autovacuum) the planner
--- read every chunk of the project through the (project_id, ...) btree; the candidate query hides project_id
--- and embedding_model from that index and sequential scans are off, so the GIN index finds the matches.
--- HNSW recall@10 needs ef_search >= 400 at 100k chunks.
+-- Plans: the query is written for a database with statistics. PGlite has no autovacuum, so the embedded
+-- store runs ANALYZE where autovacuum would (daemon/src/store/embedded.ts); with statistics the GIN index
+-- finds the chunks holding a query word (test/kb/search-plan.test.ts checks the plan at 12,000 chunks).
+-- ef_search is at least 400: the recall@10 bench/kb.bench.ts measures at 100k chunks needs it.
 -- =====================================================================================================
 
 -- Document frequency of each word per project and model: how many chunks hold it.
@@ -102,6 +102,33 @@ create trigger kb_chunks_count_terms_delete after delete on public.kb_chunks
 create trigger kb_chunks_count_terms_update after update on public.kb_chunks
   referencing old table as old_rows new table as new_rows
   for each statement execute function private.kb_count_terms();
+
+-- A path glob as an anchored regular expression: `**` any depth, `*` and `?` within one segment; a glob
+-- without a slash matches the file name in any folder (as .gitignore does).
+create or replace function private.glob_to_regex(p_glob text)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v text := regexp_replace(p_glob, '([.+^${}()|\[\]\\])', '\\\1', 'g');
+begin
+  v := replace(v, '**/', chr(1));
+  v := replace(v, '**', chr(2));
+  v := replace(v, '*', '[^/]*');
+  v := replace(v, '?', '[^/]');
+  v := replace(v, chr(1), '(.*/)?');
+  v := replace(v, chr(2), '.*');
+  if position('/' in p_glob) = 0 then
+    v := '(.*/)?' || v;
+  end if;
+  return '^' || ltrim(v, '/') || '$';
+end;
+$$;
+
+revoke all on function private.glob_to_regex(text) from public;
+grant execute on function private.glob_to_regex(text) to authenticated, service_role;
 
 -- Hybrid search. Filters apply to both legs. `score` orders the results; fts_rank and vector_rank are each
 -- leg's own rank of the chunk (null when that leg did not find it).
@@ -187,8 +214,6 @@ begin
   -- pgvector's ceiling is 1000; p_limit 100 gives a pool of 500.
   perform set_config('hnsw.ef_search', least(greatest(v_pool * 4, 400), 1000)::text, true);
   perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
-  -- See the header: the GIN index, not a per-chunk test, must find full-text candidates.
-  perform set_config('enable_seqscan', 'off', true);
 
   return query execute format($q$
     with src as materialized (
@@ -208,8 +233,8 @@ begin
       cross join lateral (
         select c.id, c.source_id, c.token_count, c.symbols
         from public.kb_chunks c
-        where coalesce(c.project_id, c.project_id) = $1 and coalesce(c.embedding_model, c.embedding_model) = $4
-          and c.fts @@ q.tsq and (not $11 or c.source_id in (select id from src))
+        where c.project_id = $1 and c.embedding_model = $4 and c.fts @@ q.tsq
+          and (not $11 or c.source_id in (select id from src))
       ) c
       group by c.id, c.source_id, c.token_count, c.symbols
     ),

@@ -4,7 +4,8 @@
 -- Realtime applies RLS to each change before sending it, so a change that takes a row *out* of someone's
 -- view (a session unshared, a project moved out of the team, the person removed from the team) reaches
 -- nobody who lost it, and a role change touches no row they watch. Triggers record each such change here as
--- a small row the people concerned may still read, and the table is in the change feed: their daemons
+-- a small row the people concerned may still read, and the table is in the change feed
+-- (20261122001200_realtime.sql): their daemons
 -- re-read what they were showing, drop what is gone and refresh what they may do. Rows carry keys only,
 -- never content, and are kept for a day.
 -- =====================================================================================================
@@ -104,43 +105,3 @@ create trigger sessions_access_change_on_unshare after update of visibility, pro
   for each row execute function private.record_access_changes();
 create trigger projects_access_change_on_unshare after update of team_id on public.projects
   for each row execute function private.record_access_changes();
-
--- The change feed: Supabase Realtime (RLS per subscriber lets exactly the people who lost access see the
--- row) and `cairn_changes` for the local stores.
-do $$
-begin
-  if exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
-    alter publication supabase_realtime add table public.access_changes;
-  end if;
-end;
-$$;
-
-create or replace function private.notify_change()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_row record := case when tg_op = 'DELETE' then old else new end;
-  v_record jsonb;
-begin
-  if tg_table_name = 'messages' then
-    v_record := jsonb_build_object('id', v_row.id, 'session_id', v_row.session_id, 'seq', v_row.seq,
-                                   'status', v_row.status, 'author_id', v_row.author_id);
-  elsif tg_table_name = 'access_changes' then
-    v_record := jsonb_build_object('id', v_row.id, 'team_id', v_row.team_id, 'reason', v_row.reason,
-                                   'user_id', v_row.user_id, 'project_id', v_row.project_id,
-                                   'session_id', v_row.session_id);
-  else
-    v_record := jsonb_build_object('id', v_row.id, 'project_id', v_row.project_id, 'owner_id', v_row.owner_id,
-                                   'visibility', v_row.visibility, 'archived', v_row.archived_at is not null);
-  end if;
-  perform pg_notify('cairn_changes', jsonb_build_object('table', tg_table_name, 'op', tg_op, 'record', v_record)::text);
-  return null;
-end;
-$$;
-revoke all on function private.notify_change() from public;
-
-create trigger access_changes_notify_change after insert on public.access_changes
-  for each row execute function private.notify_change();
