@@ -49,14 +49,16 @@ create policy "Team members can read their team's model gateway" on public.model
 revoke all on table public.model_gateways from anon, authenticated;
 grant select on table public.model_gateways to authenticated;
 
--- The team's gateway settings as the caller may read them (members: RLS), or no row.
-create or replace function public.get_model_gateway(p_team_id uuid)
+-- The gateway settings of a team, or of a project's team, as the caller may read them (members: RLS), or no
+-- row. The daemon asks by project before a reply, to send the team's chat through its gateway.
+create or replace function public.get_model_gateway(p_team_id uuid default null, p_project_id uuid default null)
 returns setof public.model_gateways
 language sql
 stable
 set search_path = ''
 as $$
-  select g.* from public.model_gateways g where g.team_id = p_team_id;
+  select g.* from public.model_gateways g
+  where g.team_id = coalesce(p_team_id, (select p.team_id from public.projects p where p.id = p_project_id));
 $$;
 
 -- Sets the team's gateway (owners and admins, second factor). Security definer: the only write path, so the
@@ -235,8 +237,8 @@ $$;
 
 revoke all on function public.set_model_gateway(uuid, text[], bigint, bigint, integer, boolean, text, text) from public, anon;
 revoke all on function public.model_gateway_usage(uuid, timestamptz) from public, anon;
-revoke all on function public.get_model_gateway(uuid) from public, anon;
-grant execute on function public.get_model_gateway(uuid) to authenticated;
+revoke all on function public.get_model_gateway(uuid, uuid) from public, anon;
+grant execute on function public.get_model_gateway(uuid, uuid) to authenticated;
 grant execute on function public.set_model_gateway(uuid, text[], bigint, bigint, integer, boolean, text, text) to authenticated;
 grant execute on function public.model_gateway_usage(uuid, timestamptz) to authenticated;
 revoke all on function public.model_gateway_admit(uuid, uuid, text, text) from public, anon, authenticated;

@@ -12,6 +12,7 @@ import { tool } from '@langchain/core/tools';
 import { z } from 'zod';
 import { createChatModel, describeProviderError, type ModelChoice } from '../../daemon/src/chat/model.js';
 import { OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
+import { connectWs, fails, migratedHome, ok, removeHome, startDaemon, stopDaemon, waitForNotification, type DaemonProcess, type Json, type RawConnection } from '../support/daemon.js';
 import { asUser } from '../support/supabase/as-user.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { startModelGateway, type ModelGateway } from './gateway.js';
@@ -231,6 +232,70 @@ describe('team model gateway (Edge Function under Deno)', function () {
     assert.deepEqual(await usage(team.owner), before, 'the report is unchanged');
     // And the member is still over budget: a client row cannot lower what counts.
     await assert.rejects(chat(team.member, 'again'), (e: { status?: number }) => e.status === 429);
+  });
+
+  it('is what a member\'s daemon in team mode chats through, with no model key of its own; over budget the chat says so', async function () {
+    this.timeout(400_000);
+    const t0 = Date.now();
+    const step = (what: string) => console.log(`      ${what}: ${Date.now() - t0} ms`);
+    const homes: string[] = [];
+    const daemons: DaemonProcess[] = [];
+    const conns: RawConnection[] = [];
+    try {
+      // One daemon, handed each person's sign-in in turn, as when people share a machine (and to spare the CPU).
+      const home = await migratedHome();
+      homes.push(home);
+      const d = await startDaemon(home, { timeoutMs: 240_000 });
+      daemons.push(d);
+      const conn = await connectWs(d.info);
+      conns.push(conn);
+      const signIn = async (m: Member) => {
+        const s = m.person.session();
+        const r = await ok(conn, 'auth/setSession', { supabaseUrl: project.url, anonKey: project.anonKey, accessToken: s.accessToken, refreshToken: s.refreshToken });
+        assert.equal(r.user.id, m.person.id);
+        return conn;
+      };
+      const sam = await signIn(second);
+      step('daemon signed in');
+
+      const settings = await ok(sam, 'teams/gateway', { teamId: team.teamId });
+      assert.equal(settings.chatModel, 'gpt-4o-mini');
+
+      const before = provider.requests.length;
+      provider.queue({ content: 'Answered by the team model.', usage: { prompt_tokens: 40, completion_tokens: 6 } });
+      const session = await ok(sam, 'sessions/create', { projectId: team.projectId, title: 'gateway' });
+      const sent = await ok(sam, 'chat/send', { sessionId: session.id, content: 'What is our rebate rule?' });
+      const done = await waitForNotification(sam, 'chat/done', (p) => p.messageId === sent.replyId, 60_000);
+      assert.equal(done.status, 'complete', JSON.stringify(done.error));
+      step('chat through the gateway done');
+      const got = await ok(sam, 'sessions/get', { sessionId: session.id });
+      assert.equal(got.messages.find((m: Json) => m.id === sent.replyId)?.content, 'Answered by the team model.');
+      const reached = provider.requests.slice(before).filter((r) => r.path === '/v1/chat/completions');
+      assert.ok(reached.length >= 1 && reached.every((r) => r.headers.authorization === `Bearer ${PROVIDER_KEY}`));
+
+      // The admin's view through the daemon method: Sam's chat is there with the provider's numbers.
+      const owner = await signIn(team.owner);
+      const report = await ok(owner, 'teams/gatewayUsage', { teamId: team.teamId });
+      const samChat = report.rows.find((r: Json) => r.userId === second.person.id && r.kind === 'chat');
+      const samReported = reached.reduce((n, r) => n + r.reportedUsage!.prompt_tokens + r.reportedUsage!.completion_tokens, 0);
+      assert.ok(samChat.promptTokens + samChat.completionTokens >= samReported);
+      await signIn(second);
+      await fails(sam, 'teams/gatewayUsage', { teamId: team.teamId }, ['PermissionDenied']);
+
+      // Bob is over his monthly budget (above): his chat fails with the gateway's reason and when to retry.
+      step('usage report read');
+      const bob = await signIn(team.member);
+      const bobSession = await ok(bob, 'sessions/create', { projectId: team.projectId, title: 'over budget' });
+      const bobSent = await ok(bob, 'chat/send', { sessionId: bobSession.id, content: 'one more?' });
+      const bobDone = await waitForNotification(bob, 'chat/done', (p) => p.messageId === bobSent.replyId, 60_000);
+      assert.equal(bobDone.status, 'failed');
+      assert.equal(bobDone.error.code, 'QuotaExceeded');
+      assert.match(bobDone.error.message, /over budget, retry after \d+ days/);
+    } finally {
+      for (const c of conns) await c.close().catch(() => undefined);
+      for (const d of daemons) await stopDaemon(d);
+      for (const h of homes) await removeHome(h);
+    }
   });
 
   it('limits the request rate per member', async () => {

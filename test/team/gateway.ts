@@ -3,6 +3,7 @@
  * with the env the Edge Runtime injects and the given secrets, behind `<project>/functions/v1/model-gateway`.
  */
 import { startEdgeFunction, type EdgeFunction } from '../support/deno.js';
+import { gatewayBaseUrl } from '../../daemon/src/teams/gateway.js';
 import type { Project } from './harness.js';
 
 export interface ModelGateway {
@@ -12,9 +13,6 @@ export interface ModelGateway {
   stop(): Promise<void>;
 }
 
-export function gatewayBaseUrl(projectUrl: string, teamId: string): string {
-  return `${projectUrl.replace(/\/+$/, '')}/functions/v1/model-gateway/teams/${teamId}/v1`;
-}
 
 export async function startModelGateway(project: Project, secrets: Record<string, string>): Promise<ModelGateway> {
   if (!project.servers || !project.serviceRoleKey) throw new Error('the local test project runs the function; a live project has it deployed');

@@ -18,6 +18,8 @@ export interface ModelChoice {
   apiKey: string;
   /** False when no key was set (a local server takes any, so a placeholder is sent). */
   keySet: boolean;
+  /** The team's model gateway (the key is the user's access token; the gateway records usage itself). */
+  viaGateway?: boolean;
 }
 
 /**
