@@ -32,7 +32,8 @@ interface UsageRow {
 }
 
 describe('team model gateway (Edge Function under Deno)', function () {
-  this.timeout(120_000);
+  // Generous: a migrated project, Deno and a team of five people, on a shared machine.
+  this.timeout(300_000);
   let project: Project;
   let provider: FakeOpenAIServer;
   let gateway: ModelGateway;
