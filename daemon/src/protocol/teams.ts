@@ -101,6 +101,17 @@ const exampleTeam: Team = {
 const exampleUser = '22222222-2222-4222-8222-222222222222';
 const exampleInvitation = '5c1e0f7a-2b3c-4d5e-8f9a-0b1c2d3e4f5a';
 
+const exampleGatewaySettings: ModelGatewaySettings = {
+  teamId: exampleTeam.id,
+  enabled: true,
+  allowedModels: ['gpt-4o-mini'],
+  chatModel: 'gpt-4o-mini',
+  embeddingModel: null,
+  teamMonthlyTokens: null,
+  memberMonthlyTokens: 2_000_000,
+  memberRequestsPerMinute: 30,
+};
+
 export const teamsRequests = {
   'teams/list': request('teams/list', {
     summary: "The caller's teams, with the caller's role in each.",
@@ -280,28 +291,7 @@ export const teamsRequests = {
     params: ModelGatewaySettings.omit({ enabled: true }).extend({ enabled: z.boolean().default(true) }),
     result: ModelGatewaySettings,
     errors: ['PermissionDenied', 'InvalidInput'],
-    example: {
-      params: {
-        teamId: exampleTeam.id,
-        enabled: true,
-        allowedModels: ['gpt-4o-mini'],
-        chatModel: 'gpt-4o-mini',
-        embeddingModel: null,
-        teamMonthlyTokens: null,
-        memberMonthlyTokens: 2_000_000,
-        memberRequestsPerMinute: 30,
-      },
-      result: {
-        teamId: exampleTeam.id,
-        enabled: true,
-        allowedModels: ['gpt-4o-mini'],
-        chatModel: 'gpt-4o-mini',
-        embeddingModel: null,
-        teamMonthlyTokens: null,
-        memberMonthlyTokens: 2_000_000,
-        memberRequestsPerMinute: 30,
-      },
-    },
+    example: { params: exampleGatewaySettings, result: exampleGatewaySettings },
   }),
   'teams/gatewayUsage': request('teams/gatewayUsage', {
     summary: "The team's usage through the model gateway by member and model since `since` (default: the start of this month, UTC), from the provider's usage reports; owners and admins only. Usage a member's daemon reports itself is not in it.",
