@@ -16,6 +16,7 @@ import { describeShareFindings, findingsInMessages } from './chat/secret-guard.j
 import { chooseProject } from './teams/projects.js';
 import { requireTeamMode, type TeamModeNeed } from './teams/mode.js';
 import { showInvitations } from './teams/invitations.js';
+import { showGatewayUsage } from './teams/gateway-usage.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
 import { describeError, log } from './log.js';
@@ -209,6 +210,9 @@ export function createCommands(): Record<string, CommandSpec> {
     'cairn.showAuditLog': {
       // Explains itself when not signed in to a team project, or when the caller may not read the log.
       enabled: (parts, client) => (opts?: unknown) => parts.audit.show(client, opts),
+    },
+    'cairn.showGatewayUsage': {
+      enabled: (parts, client) => (opts?: unknown) => showGatewayUsage(client, parts.auth, opts),
     },
     // Team commands explain themselves outside team mode; the database decides who may do what.
     'cairn.createTeam': {

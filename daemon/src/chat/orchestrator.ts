@@ -28,6 +28,7 @@ import { SqlChatMessageHistory, type MessageRow } from './history.js';
 import { chatModelFor, checkModelChoice, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
 import { offlineAnswer } from './offline.js';
 import { toSession, type SessionRow } from './rows.js';
+import { gatewayChatChoice } from '../teams/gateway.js';
 import { countMessageTokens, countTokens } from './tokens.js';
 import { buildTools, toolDefinitions, type KbSearch } from './tools.js';
 import { Workspace } from './workspace-files.js';
@@ -294,6 +295,9 @@ export class ChatOrchestrator {
       usage.model = model;
       usage.promptTokens += promptTokens;
       usage.completionTokens += completionTokens;
+      // Through the team's gateway the gateway records usage from the provider's report; a row of ours would
+      // only be a second, uncounted copy.
+      if (choice?.viaGateway) return;
       void write(() =>
         store.rpc('record_usage', {
           p_model: model,
@@ -317,7 +321,9 @@ export class ChatOrchestrator {
         findAgent(store, job.agentId ?? session.agent_id).catch(() => DEFAULT_AGENT),
         this.workspaceFor(session, job.root),
       ]);
-      choice = resolveModel(this.deps.config.get().chat, agent.model);
+      const chatConfig = this.deps.config.get().chat;
+      choice =
+        (await gatewayChatChoice(store, session.project_id, [agent.model, chatConfig.model])) ?? resolveModel(chatConfig, agent.model);
       if (!choice) {
         metadata.offline = true;
         metadata.sources = await offlineAnswer({

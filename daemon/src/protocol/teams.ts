@@ -62,6 +62,31 @@ export const AuditEntry = z.object({
   at: z.string(),
 });
 
+/** The team model gateway's settings (supabase/functions/model-gateway; docs/team-mode.md). */
+export const ModelGatewaySettings = z.object({
+  teamId: z.guid(),
+  enabled: z.boolean().describe('While false, members use their own model settings and the gateway refuses the team.'),
+  allowedModels: z.array(z.string()).describe('Models members may ask the gateway for (chat and embeddings).'),
+  chatModel: z.string().nullable().describe('The chat model members use by default (one of allowedModels), or null for their own choice if allowed.'),
+  embeddingModel: z.string().nullable().describe('The embedding model members index with through the gateway, or null to keep their own embedder.'),
+  teamMonthlyTokens: z.number().int().nullable().describe('Prompt + completion tokens per calendar month (UTC) for the whole team; null is no limit.'),
+  memberMonthlyTokens: z.number().int().nullable().describe('The same for each member; null is no limit.'),
+  memberRequestsPerMinute: z.number().int().nullable().describe('Requests per member in any 60 seconds; null is no limit.'),
+});
+export type ModelGatewaySettings = z.infer<typeof ModelGatewaySettings>;
+
+export const GatewayUsageRow = z.object({
+  userId: z.guid(),
+  email: z.string().nullable(),
+  displayName: z.string().nullable(),
+  model: z.string(),
+  kind: z.enum(['chat', 'embedding', 'summary', 'title']).describe('chat completions or embeddings'),
+  requests: z.number().int().describe('Requests the gateway admitted (refused ones are not counted).'),
+  promptTokens: z.number().int().describe("Prompt tokens, from the provider's usage reports."),
+  completionTokens: z.number().int().describe("Completion tokens, from the provider's usage reports."),
+});
+export type GatewayUsageRow = z.infer<typeof GatewayUsageRow>;
+
 const TeamRef = z.object({ teamId: z.guid() });
 const InvitationRef = z.object({ invitationId: z.guid().describe('The invitation, as teams/myInvitations lists it.') });
 const MemberRef = TeamRef.extend({ userId: z.guid() });
@@ -75,6 +100,17 @@ const exampleTeam: Team = {
 };
 const exampleUser = '22222222-2222-4222-8222-222222222222';
 const exampleInvitation = '5c1e0f7a-2b3c-4d5e-8f9a-0b1c2d3e4f5a';
+
+const exampleGatewaySettings: ModelGatewaySettings = {
+  teamId: exampleTeam.id,
+  enabled: true,
+  allowedModels: ['gpt-4o-mini'],
+  chatModel: 'gpt-4o-mini',
+  embeddingModel: null,
+  teamMonthlyTokens: null,
+  memberMonthlyTokens: 2_000_000,
+  memberRequestsPerMinute: 30,
+};
 
 export const teamsRequests = {
   'teams/list': request('teams/list', {
@@ -229,6 +265,47 @@ export const teamsRequests = {
           at: '2026-11-22T01:05:00.000Z',
         },
       ],
+    },
+  }),
+  'teams/gateway': request('teams/gateway', {
+    summary: "The team model gateway's settings as a member reads them, or null when the team has none. While it is enabled, the daemon sends this team's chat (and, with an embedding model set, indexing) through the gateway with the user's access token as the key.",
+    params: TeamRef,
+    result: ModelGatewaySettings.nullable(),
+    errors: ['PermissionDenied'],
+    example: {
+      params: { teamId: exampleTeam.id },
+      result: {
+        teamId: exampleTeam.id,
+        enabled: true,
+        allowedModels: ['gpt-4o-mini', 'text-embedding-3-small'],
+        chatModel: 'gpt-4o-mini',
+        embeddingModel: 'text-embedding-3-small',
+        teamMonthlyTokens: 50_000_000,
+        memberMonthlyTokens: 5_000_000,
+        memberRequestsPerMinute: 60,
+      },
+    },
+  }),
+  'teams/setGateway': request('teams/setGateway', {
+    summary: "Sets the team model gateway's models and limits (owners and admins, with a second factor: aal2). The provider key is not here: it is a secret of the Edge Function, set with the Supabase CLI or dashboard.",
+    params: ModelGatewaySettings.omit({ enabled: true }).extend({ enabled: z.boolean().default(true) }),
+    result: ModelGatewaySettings,
+    errors: ['PermissionDenied', 'InvalidInput'],
+    example: { params: exampleGatewaySettings, result: exampleGatewaySettings },
+  }),
+  'teams/gatewayUsage': request('teams/gatewayUsage', {
+    summary: "The team's usage through the model gateway by member and model since `since` (default: the start of this month, UTC), from the provider's usage reports; owners and admins only. Usage a member's daemon reports itself is not in it.",
+    params: TeamRef.extend({ since: z.string().optional().describe('ISO time; default the first of this month, 00:00 UTC.') }),
+    result: z.object({ since: z.string().describe('The start of the period reported.'), rows: z.array(GatewayUsageRow) }),
+    errors: ['PermissionDenied'],
+    example: {
+      params: { teamId: exampleTeam.id },
+      result: {
+        since: '2026-12-01T00:00:00.000Z',
+        rows: [
+          { userId: exampleUser, email: 'ana@example.com', displayName: 'Ana', model: 'gpt-4o-mini', kind: 'chat', requests: 42, promptTokens: 51234, completionTokens: 8120 },
+        ],
+      },
     },
   }),
 } as const;

@@ -196,6 +196,19 @@ export class SupabaseStore implements Store {
     return this.acting;
   }
 
+  /** The project's URL, e.g. for its Edge Functions (`<url>/functions/v1/<name>`). */
+  get projectUrl(): string {
+    return this.opts.url;
+  }
+
+  /**
+   * The user's current access token, for the team's Edge Functions (the model gateway takes it as its API
+   * key). Held in memory only; never logged.
+   */
+  accessToken(): string | null {
+    return this.session?.accessToken ?? null;
+  }
+
   async rpc<T = unknown>(fn: string, args: Record<string, unknown> = {}, opts: { signal?: AbortSignal } = {}): Promise<T> {
     if (this.closed) throw new StoreError('unavailable', 'The store is closed');
     if (!this.session) throw new StoreError('not_signed_in', 'Team mode needs a signed-in user: sign in to Supabase first');

@@ -6,8 +6,24 @@ import { RpcError } from '../protocol/errors.js';
 import type { HandlerRegistry, Subsystem } from '../rpc/registry.js';
 import type { Store } from '../store/types.js';
 import { forgetProjects, resolveProject } from '../workspace/project.js';
+import { forgetGateways, gatewaySettings, type GatewayRow } from './gateway.js';
 
 type Role = 'owner' | 'admin' | 'member' | 'viewer';
+
+interface GatewayUsageDbRow {
+  user_id: string;
+  email: string | null;
+  display_name: string | null;
+  model: string;
+  kind: 'chat' | 'embedding' | 'summary' | 'title';
+  requests: number | string;
+  prompt_tokens: number | string;
+  completion_tokens: number | string;
+}
+
+function monthStart(now = new Date()): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+}
 
 interface TeamRow {
   id: string;
@@ -148,6 +164,42 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
     });
     forgetProjects(store);
     return { projectId: row.id, teamId: row.team_id };
+  });
+  registry.handle('teams/gateway', async (p, { store }) => {
+    const [row] = await store.rpc<GatewayRow[]>('get_model_gateway', { p_team_id: p.teamId });
+    return row ? gatewaySettings(row) : null;
+  });
+  registry.handle('teams/setGateway', async (p, { store }) => {
+    const row = await store.rpc<GatewayRow>('set_model_gateway', {
+      p_team_id: p.teamId,
+      p_allowed_models: p.allowedModels,
+      p_team_monthly_tokens: p.teamMonthlyTokens,
+      p_member_monthly_tokens: p.memberMonthlyTokens,
+      p_member_requests_per_minute: p.memberRequestsPerMinute,
+      p_enabled: p.enabled,
+      p_chat_model: p.chatModel,
+      p_embedding_model: p.embeddingModel,
+    });
+    forgetGateways();
+    return gatewaySettings(row);
+  });
+  registry.handle('teams/gatewayUsage', async (p, { store }) => {
+    const since = p.since ? new Date(p.since) : monthStart();
+    if (Number.isNaN(since.getTime())) throw new RpcError('InvalidParams', 'since is not a valid time');
+    const rows = await store.rpc<GatewayUsageDbRow[]>('model_gateway_usage', { p_team_id: p.teamId, p_since: since.toISOString() });
+    return {
+      since: since.toISOString(),
+      rows: rows.map((r) => ({
+        userId: r.user_id,
+        email: r.email,
+        displayName: r.display_name,
+        model: r.model,
+        kind: r.kind,
+        requests: Number(r.requests),
+        promptTokens: Number(r.prompt_tokens),
+        completionTokens: Number(r.completion_tokens),
+      })),
+    };
   });
   registry.handle('teams/auditLog', async (p, { store }) => {
     const rows = await store.rpc<AuditRow[]>('list_audit_log', {

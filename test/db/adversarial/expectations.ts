@@ -26,6 +26,7 @@ export const TABLES: Record<string, string> = {
   kb_stats: 'the project’s',
   api_keys: 'user(owner)',
   api_usage: 'user(user)',
+  model_gateways: 'team(team)',
   project_folders: 'user(user)',
   audit_log: 'derived: written by triggers; judged by what an entry shows its reader',
   access_changes: 'derived: written by triggers; judged by what an entry shows its reader',
@@ -100,6 +101,13 @@ export const FUNCTIONS: Record<string, FunctionExpectation> = {
   revoke_api_key: write,
   record_usage: write,
   list_audit_log: read,
+  // The team model gateway: settings (admins, aal2), the usage report (admins), and the gateway's own
+  // admission and settling, which only service_role may execute.
+  get_model_gateway: read,
+  set_model_gateway: write,
+  model_gateway_usage: read,
+  model_gateway_admit: write,
+  model_gateway_settle: write,
 };
 
 /** What the catalog holds that the matrix does not name, and what the matrix names that the catalog lacks. */

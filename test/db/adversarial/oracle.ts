@@ -251,6 +251,7 @@ begin
     when 'api_keys' then jsonb_build_object('kind', 'user', 'user', r ->> 'owner_id')
     when 'api_usage' then jsonb_build_object('kind', 'usage', 'user', r ->> 'user_id', 'team', r ->> 'team_id')
     when 'project_folders' then jsonb_build_object('kind', 'user', 'user', r ->> 'user_id')
+    when 'model_gateways' then jsonb_build_object('kind', 'team', 'team', r ->> 'team_id')
     when 'audit_log' then jsonb_build_object('kind', 'derived')
     when 'access_changes' then jsonb_build_object('kind', 'derived')
   end;
