@@ -8,7 +8,7 @@
  * accepted too, for what tests do as the project's administrator (confirming or deleting users through the
  * Auth admin API); nothing under test holds it.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { PGliteInterface } from '@electric-sql/pglite';
@@ -16,7 +16,7 @@ import { AuthServer } from './auth-server.js';
 import { PostgrestServer } from './postgrest-server.js';
 import { RealtimeServer } from './realtime-server.js';
 import { apiKey, sendJson } from './http.js';
-import { makeAnonKey, makeServiceRoleKey, signJwt, type AccessTokenClaims } from './jwt.js';
+import { makeAnonKey, makeServiceRoleKey, signJwt, verifyJwt, type AccessTokenClaims } from './jwt.js';
 
 export { AuthServer } from './auth-server.js';
 export { PostgrestServer, httpStatusForSqlstate } from './postgrest-server.js';
@@ -52,6 +52,12 @@ export interface SupabaseTestServers {
   setRealtimeDown(down: boolean): void;
   /** Signs an access token for arbitrary claims (e.g. an already-expired one). */
   signToken(claims: AccessTokenClaims, expiresAt: number): Promise<string>;
+  /**
+   * Routes `/functions/v1/<name>/...` to an Edge Function served at `origin` (test/support/deno.ts), as the
+   * project's functions route does: the path the function sees is `/<name>/...`, and with `verifyJwt` (the
+   * default, config.toml `verify_jwt`) a request without a valid JWT of the project is answered 401 first.
+   */
+  addFunction(name: string, origin: string, opts?: { verifyJwt?: boolean }): void;
   close(): Promise<void>;
 }
 
@@ -78,6 +84,7 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
   const realtime = new RealtimeServer({ db: opts.db, jwtSecret, anonKey });
   await realtime.start();
 
+  const functions = new Map<string, { origin: string; verifyJwt: boolean }>();
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     if (offline) return void req.socket.destroy();
@@ -93,6 +100,13 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
     if (path.startsWith('/rest/v1/')) {
       if (!gatewayAllows(req.headers, url, [anonKey, serviceRoleKey], res)) return;
       void rest.handle(req, res, url, path.slice('/rest/v1'.length));
+      return;
+    }
+    const fn = /^\/functions\/v1\/([^/?]+)/.exec(path);
+    if (fn) {
+      const target = functions.get(fn[1]!);
+      if (!target) return sendJson(res, 404, { code: 'NOT_FOUND', message: 'Requested function was not found' });
+      void forwardToFunction(req, res, target, jwtSecret, req.url!.slice('/functions/v1'.length));
       return;
     }
     sendJson(res, 404, { message: 'no Route matched with those values' });
@@ -133,6 +147,9 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
       if (value) realtime.dropAllSockets();
     },
     signToken: (claims, expiresAt) => signJwt(jwtSecret, claims, expiresAt),
+    addFunction(name, origin, fnOpts = {}) {
+      functions.set(name, { origin, verifyJwt: fnOpts.verifyJwt ?? true });
+    },
     async close() {
       await realtime.close();
       for (const s of sockets) s.destroy();
@@ -158,4 +175,42 @@ function gatewayAllows(
     return false;
   }
   return true;
+}
+
+/**
+ * The functions route in front of the Edge Runtime: `verify_jwt` checks the bearer token's signature and
+ * expiry (401 `Invalid JWT` / `Missing authorization header`; CORS preflights pass), then the request is
+ * relayed with its body and the response streamed back as it comes (SSE stays incremental).
+ */
+async function forwardToFunction(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { origin: string; verifyJwt: boolean },
+  jwtSecret: string,
+  path: string,
+): Promise<void> {
+  if (target.verifyJwt && req.method !== 'OPTIONS') {
+    const auth = String(req.headers.authorization ?? '');
+    const m = /^Bearer\s+(.+)$/i.exec(auth);
+    if (!m) return sendJson(res, 401, { code: 401, message: 'Missing authorization header' });
+    try {
+      await verifyJwt(jwtSecret, m[1]!);
+    } catch {
+      return sendJson(res, 401, { code: 401, message: 'Invalid JWT' });
+    }
+  }
+  const up = new URL(target.origin);
+  const headers = { ...req.headers, host: up.host };
+  const out = httpRequest({ host: up.hostname, port: up.port, method: req.method, path, headers }, (fnRes) => {
+    res.writeHead(fnRes.statusCode ?? 502, fnRes.headers);
+    fnRes.pipe(res);
+  });
+  out.on('error', () => {
+    if (!res.headersSent) sendJson(res, 503, { code: 'BOOT_ERROR', message: 'Function failed to start (please check logs)' });
+    else res.destroy();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) out.destroy();
+  });
+  req.pipe(out);
 }
