@@ -15,6 +15,7 @@ import { chatRequests, chatNotifications } from './chat.js';
 import { agentsRequests, agentsNotifications } from './agents.js';
 import { teamsRequests, teamsNotifications } from './teams.js';
 import { tasksRequests, tasksNotifications } from './tasks.js';
+import { apiKeysRequests } from './api-keys.js';
 
 export * from './define.js';
 export * from './errors.js';
@@ -33,6 +34,7 @@ export const requests = {
   ...agentsRequests,
   ...teamsRequests,
   ...tasksRequests,
+  ...apiKeysRequests,
 } as const;
 
 export const notifications = {
