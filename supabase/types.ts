@@ -41,31 +41,37 @@ isOneToOne: false
                   ]
                 },"api_keys": {
                   Row: {
-                    "created_at": string,"id": string,"key_hash": string,"last_used_at": string | null,"name": string,"owner_id": string,"prefix": string,"revoked_at": string | null,"updated_at": string
+                    "created_at": string,"expires_at": string | null,"id": string,"key_hash": string,"last_used_at": string | null,"name": string,"owner_id": string,"prefix": string,"project_ids": (string)[] | null,"revoked_at": string | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"id"?: string,"key_hash": string,"last_used_at"?: string | null,"name": string,"owner_id"?: string,"prefix": string,"revoked_at"?: string | null,"updated_at"?: string
+                    "created_at"?: string,"expires_at"?: string | null,"id"?: string,"key_hash": string,"last_used_at"?: string | null,"name": string,"owner_id"?: string,"prefix": string,"project_ids"?: (string)[] | null,"revoked_at"?: string | null,"updated_at"?: string
                   }
                   Update: {
-                    "created_at"?: string,"id"?: string,"key_hash"?: string,"last_used_at"?: string | null,"name"?: string,"owner_id"?: string,"prefix"?: string,"revoked_at"?: string | null,"updated_at"?: string
+                    "created_at"?: string,"expires_at"?: string | null,"id"?: string,"key_hash"?: string,"last_used_at"?: string | null,"name"?: string,"owner_id"?: string,"prefix"?: string,"project_ids"?: (string)[] | null,"revoked_at"?: string | null,"updated_at"?: string
                   }
                   Relationships: [
                     
                   ]
                 },"api_usage": {
                   Row: {
-                    "completion_tokens": number,"created_at": string,"id": string,"kind": string,"message_id": string | null,"model": string,"project_id": string | null,"prompt_tokens": number,"session_id": string | null,"team_id": string | null,"user_id": string
+                    "api_key_id": string | null,"completion_tokens": number,"created_at": string,"id": string,"kind": string,"message_id": string | null,"model": string,"project_id": string | null,"prompt_tokens": number,"session_id": string | null,"team_id": string | null,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model": string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
+                    "api_key_id"?: string | null,"completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model": string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
                   }
                   Update: {
-                    "completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model"?: string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
+                    "api_key_id"?: string | null,"completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model"?: string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
                   }
                   Relationships: [
                     {
+      foreignKeyName: "api_usage_api_key_id_fkey"
+      columns: ["api_key_id"]
+isOneToOne: false
+      referencedRelation: "api_keys"
+      referencedColumns: ["id"]
+    },{
       foreignKeyName: "api_usage_message_id_fkey"
       columns: ["message_id"]
 isOneToOne: false
@@ -531,7 +537,7 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "create_api_key":
-{ Args: { "p_name": string }; Returns: Record<string, unknown>
+{ Args: { "p_expires_at"?: string,"p_name": string,"p_project_ids"?: (string)[] }; Returns: Record<string, unknown>
                            },
 "create_session":
 { Args: { "p_agent_id"?: string,"p_project_id"?: string,"p_title"?: string,"p_visibility"?: string }; Returns: {
@@ -763,6 +769,11 @@ isOneToOne: false
         isOneToOne: false
         isSetofReturn: true
       } },
+"list_api_keys":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "created_at": string,"expires_at": string,"id": string,"last_used_at": string,"name": string,"prefix": string,"project_ids": (string)[],"revoked_at": string,"use_count": number
+            }[]
+                           },
 "list_audit_log":
 { Args: { "p_before"?: string,"p_before_id"?: string,"p_limit"?: number,"p_team_id": string }; Returns: {
               "action": string,
@@ -902,7 +913,8 @@ isOneToOne: false
                            },
 "record_usage":
 { Args: { "p_completion_tokens": number,"p_kind"?: string,"p_message_id"?: string,"p_model": string,"p_prompt_tokens": number,"p_session_id"?: string }; Returns: {
-              "completion_tokens": number,
+              "api_key_id": string | null,
+"completion_tokens": number,
 "created_at": string,
 "id": string,
 "kind": string,
