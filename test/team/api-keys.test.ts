@@ -22,6 +22,8 @@ import type { MessageRow } from '../../daemon/src/chat/history.js';
 import { sessionMarkdown } from '../../daemon/src/mcp/tools.js';
 import type { Store } from '../../daemon/src/store/types.js';
 import { startEdgeFunction, type EdgeFunction } from '../support/deno.js';
+import { migratedHome, removeHome, startDaemon, stopDaemon } from '../support/daemon.js';
+import { DaemonClient, DaemonResponseError } from '../../daemon/src/protocol/client/client.js';
 import { signUp, startProject, type Project } from './harness.js';
 import { buildTeam, leaveAll, type Team } from './scenarios.js';
 
@@ -233,5 +235,56 @@ describe('API keys through the cairn-api Edge Function (Deno, PGlite over a sock
     assert.equal((await api(`/sessions/${own.id}.md`, key)).status, 404, 'a private session, even the key owner\'s, is not served');
     const { key: outsiderKey } = await createKey(team.outsider.store, { p_name: 'outsider' });
     assert.equal((await api(`/sessions/${shared.id}.md`, outsiderKey)).status, 404, 'another team\'s session is not found');
+  });
+});
+
+describe('auth/createApiKey, auth/listApiKeys, auth/revokeApiKey at the daemon\'s JSON-RPC boundary', function () {
+  this.timeout(120_000);
+
+  it('creates a key shown once with its projects and expiry, lists it without the key, revokes it; bad input changes nothing', async () => {
+    const home = await migratedHome();
+    const d = await startDaemon(home);
+    const client = await DaemonClient.connect(d.info);
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'cairn-api-keys-ws-'));
+      const project = await client.request('workspace/resolveProject', { root: dir });
+      const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+      const created = await client.request('auth/createApiKey', { name: ' CI docs job ', projectIds: [project.id], expiresAt });
+      assert.match(created.key, /^cairn_[0-9a-f]{64}$/);
+      assert.equal(created.prefix, created.key.slice(0, 10));
+      assert.deepEqual(
+        { name: created.name, projectIds: created.projectIds, expiresAt: created.expiresAt, revokedAt: created.revokedAt, uses: created.uses },
+        { name: 'CI docs job', projectIds: [project.id], expiresAt, revokedAt: null, uses: 0 },
+      );
+      const everything = await client.request('auth/createApiKey', { name: 'everything' });
+      assert.equal(everything.projectIds, null);
+      assert.equal(everything.expiresAt, null);
+
+      const refusals: Array<[Record<string, unknown>, string]> = [
+        [{ name: 'past', expiresAt: new Date(Date.now() - 60_000).toISOString() }, 'InvalidInput'],
+        [{ name: 'unknown project', projectIds: ['ffffffff-ffff-4fff-8fff-ffffffffffff'] }, 'NotFound'],
+        [{ name: '' }, 'InvalidParams'],
+        [{ name: 'none', projectIds: [] }, 'InvalidParams'],
+      ];
+      for (const [params, code] of refusals) {
+        const err = await client.request('auth/createApiKey', params as never).then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof DaemonResponseError && err.codeName === code, `${JSON.stringify(params)}: ${String(err)}`);
+      }
+
+      const listed = await client.request('auth/listApiKeys', {});
+      assert.deepEqual(listed.map((k) => k.name).sort(), ['CI docs job', 'everything']);
+      assert.ok(listed.every((k) => !JSON.stringify(k).includes(created.key) && !('key' in k)), 'the key is never listed');
+      assert.deepEqual(await client.request('auth/revokeApiKey', { keyId: created.id }), { revoked: true });
+      const after = await client.request('auth/listApiKeys', {});
+      assert.ok(after.find((k) => k.id === created.id)?.revokedAt);
+      assert.equal(after.find((k) => k.id === everything.id)?.revokedAt, null);
+      const unknown = await client.request('auth/revokeApiKey', { keyId: 'ffffffff-ffff-4fff-8fff-ffffffffffff' }).then(() => null, (e: unknown) => e);
+      assert.ok(unknown instanceof DaemonResponseError && unknown.codeName === 'NotFound');
+      await rm(dir, { recursive: true, force: true });
+    } finally {
+      await client.close();
+      await stopDaemon(d);
+      await removeHome(home);
+    }
   });
 });
