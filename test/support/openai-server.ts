@@ -38,6 +38,8 @@ export interface RecordedRequest {
   receivedAt: number;
   /** `performance.now()` when each content chunk was written, in order. */
   chunkTimes: number[];
+  /** The usage this server reported for the request (in the body, or the stream's usage chunk), if any. */
+  reportedUsage?: { prompt_tokens: number; completion_tokens: number };
 }
 
 export interface ScriptedToolCall {
@@ -194,7 +196,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
       if (req.method === 'GET' && path === '/v1/models') {
         send(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'cairn-test' })) });
       } else if (req.method === 'POST' && path === '/v1/embeddings') {
-        handleEmbeddings(res, body as { input: string | string[]; model: string; encoding_format?: string; dimensions?: number });
+        handleEmbeddings(res, body as { input: string | string[]; model: string; encoding_format?: string; dimensions?: number }, rec);
       } else if (req.method === 'POST' && path === '/v1/chat/completions') {
         const cb = body as ChatRequestBody;
         const reply = queued.length > 0 ? queued.shift()! : await responder(cb, rec);
@@ -212,7 +214,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
     s.on('close', () => sockets.delete(s));
   });
 
-  function handleEmbeddings(res: ServerResponse, body: { input: string | string[]; model: string; encoding_format?: string; dimensions?: number }) {
+  function handleEmbeddings(res: ServerResponse, body: { input: string | string[]; model: string; encoding_format?: string; dimensions?: number }, rec: RecordedRequest) {
     const inputs = Array.isArray(body.input) ? body.input : [body.input];
     const dims = body.dimensions ?? options.embeddingDims ?? 16;
     const data = inputs.map((text, index) => {
@@ -221,6 +223,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
       return { object: 'embedding', index, embedding };
     });
     const tokens = inputs.reduce((n, t) => n + approxTokens(String(t)), 0);
+    rec.reportedUsage = { prompt_tokens: tokens, completion_tokens: 0 };
     send(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
@@ -250,6 +253,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
     const fullUsage = { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
 
     if (!body.stream) {
+      rec.reportedUsage = usage;
       send(res, 200, {
         id,
         object: 'chat.completion',
@@ -318,6 +322,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
     });
     chunk({}, finish);
     if (body.stream_options?.include_usage) {
+      rec.reportedUsage = usage;
       write({ id, object: 'chat.completion.chunk', created, model: body.model, system_fingerprint: null, choices: [], usage: fullUsage });
     }
     if (!closed) res.end('data: [DONE]\n\n');

@@ -96,6 +96,18 @@ export function createChatModel(choice: ModelChoice, opts: { temperature?: numbe
   });
 }
 
+/** The SQLSTATE-like reason the team model gateway gives for its budgets and rates (HTTP 429). */
+export const GATEWAY_LIMIT_SQLSTATE = 'CR005';
+
+/** A retry-after in seconds as a person reads it: "41 s", "12 min", "5 h", "24 days (2027-01-01 00:00 UTC)". */
+export function describeWait(seconds: number, now = Date.now()): string {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  const at = new Date(now + seconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)} h (${at} UTC)`;
+  return `${Math.round(seconds / 86400)} days (${at} UTC)`;
+}
+
 export interface ProviderFailure {
   /** InternalError when the failure is ours, not the provider's. */
   code: 'ProviderError' | 'QuotaExceeded' | 'InternalError';
@@ -124,6 +136,14 @@ export function describeProviderError(err: unknown, choice: ModelChoice): Provid
     let retry = '';
     const h = e.headers;
     const ra = h ? (typeof (h as Headers).get === 'function' ? (h as Headers).get('retry-after') : (h as Record<string, string>)['retry-after']) : null;
+    const body = (err as { error?: { code?: unknown; type?: unknown; message?: unknown } }).error;
+    if (e.code === GATEWAY_LIMIT_SQLSTATE || body?.code === GATEWAY_LIMIT_SQLSTATE) {
+      // The team gateway's own limits: its message says whose budget or rate, in its words.
+      const what = body?.type === 'rate_limit_exceeded' ? 'over the team\'s request rate' : 'over budget';
+      const detail = typeof body?.message === 'string' ? ` ${body.message.replace(/\s*Retry after \d+ s\.?\s*$/, '')}` : '';
+      const when = ra && /^\d+$/.test(ra) ? `retry after ${describeWait(Number(ra))}` : 'retry later';
+      return { code: 'QuotaExceeded', message: `The team model gateway says you are ${what}, ${when}.${detail}` };
+    }
     if (ra) retry = ` Retry after ${ra} s.`;
     return { code: 'QuotaExceeded', message: `The model provider is rate limiting requests (HTTP 429) for ${where}.${retry}` };
   }

@@ -1,0 +1,252 @@
+/**
+ * The team model gateway (supabase/functions/model-gateway) run by Deno as deployed, behind the test
+ * project's `/functions/v1/` route, in front of the contract-faithful OpenAI server as the provider. Members
+ * call it with the daemon's own model clients (ChatOpenAI, OpenAIEmbeddings) whose key is their Supabase
+ * access token; the provider sees only the gateway's key; the usage an admin reads is the provider's reports;
+ * budgets and rates answer 429 with retry-after and CR005, for that member only; usage a client writes itself
+ * counts for nothing.
+ */
+import assert from 'node:assert/strict';
+import { HumanMessage } from '@langchain/core/messages';
+import { tool } from '@langchain/core/tools';
+import { z } from 'zod';
+import { createChatModel, describeProviderError, type ModelChoice } from '../../daemon/src/chat/model.js';
+import { OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
+import { asUser } from '../support/supabase/as-user.js';
+import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
+import { startModelGateway, type ModelGateway } from './gateway.js';
+import { reachAal2, signUp, startProject, storeFor, type Project } from './harness.js';
+import { buildTeam, expectFailure, join, leaveAll, type Member, type Team } from './scenarios.js';
+
+const PROVIDER_KEY = 'sk-provider-team-secret-0123456789';
+
+interface UsageRow {
+  user_id: string;
+  email: string | null;
+  model: string;
+  kind: string;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+describe('team model gateway (Edge Function under Deno)', function () {
+  this.timeout(120_000);
+  let project: Project;
+  let provider: FakeOpenAIServer;
+  let gateway: ModelGateway;
+  let team: Team;
+  let second: Member;
+
+  const choiceFor = (m: Member, model = 'gpt-4o-mini'): ModelChoice => ({
+    baseUrl: gateway.baseUrlFor(team.teamId),
+    model,
+    apiKey: m.person.session().accessToken,
+    keySet: true,
+  });
+
+  async function chat(m: Member, text: string, model?: string): Promise<string> {
+    let out = '';
+    for await (const chunk of await createChatModel(choiceFor(m, model), { maxRetries: 0 }).stream([new HumanMessage(text)])) {
+      out += typeof chunk.content === 'string' ? chunk.content : '';
+    }
+    return out;
+  }
+
+  async function usage(m: Member): Promise<UsageRow[]> {
+    const rows = await m.store.rpc<UsageRow[]>('model_gateway_usage', { p_team_id: team.teamId });
+    return rows.map((r) => ({ ...r, requests: Number(r.requests), prompt_tokens: Number(r.prompt_tokens), completion_tokens: Number(r.completion_tokens) }));
+  }
+
+  /** What the provider reported for each chat/embedding call it answered, summed per caller-visible model. */
+  function providerTokens(): { prompt: number; completion: number } {
+    let prompt = 0;
+    let completion = 0;
+    for (const r of provider.requests) {
+      const u = r.reportedUsage;
+      if (u) {
+        prompt += u.prompt_tokens;
+        completion += u.completion_tokens;
+      }
+    }
+    return { prompt, completion };
+  }
+
+  before(async () => {
+    project = await startProject();
+    provider = await startOpenAIServer({ apiKey: PROVIDER_KEY });
+    gateway = await startModelGateway(project, { CAIRN_PROVIDER_BASE_URL: provider.baseURL, CAIRN_PROVIDER_API_KEY: PROVIDER_KEY });
+    team = await buildTeam({ project, person: (name) => signUp(project, name) }, 'gw');
+    // A second member, to show one member's budget leaves another unaffected.
+    const p = await signUp(project, 'gw-sam');
+    await team.owner.store.rpc('invite_member', { p_team_id: team.teamId, p_email: p.email, p_role: 'member' });
+    second = await join({ project, person: (n) => signUp(project, n) }, p);
+    const [inv] = await second.store.rpc<{ id: string }[]>('list_my_invitations');
+    await second.store.rpc('accept_invitation', { p_invitation_id: inv!.id });
+  });
+
+  after(async () => {
+    if (team) await leaveAll([team.owner, team.member, team.viewer, team.outsider, second]);
+    await gateway?.stop();
+    await provider?.close();
+    await project?.close();
+  });
+
+  it('is configured only by owners and admins with a second factor', async () => {
+    const args = {
+      p_team_id: team.teamId,
+      p_allowed_models: ['gpt-4o-mini', 'text-embedding-3-small'],
+      p_member_monthly_tokens: 400,
+      p_member_requests_per_minute: 100,
+      p_chat_model: 'gpt-4o-mini',
+      p_embedding_model: 'text-embedding-3-small',
+    };
+    await expectFailure(team.member.store.rpc('set_model_gateway', args), ['permission_denied'], 'a member configuring the gateway');
+    await expectFailure(team.outsider.store.rpc('set_model_gateway', args), ['permission_denied'], 'an outsider configuring the gateway');
+    // The owner signed in again at aal1: the second factor is asked for (CR002).
+    const aal1 = await storeFor(project, await (await import('./harness.js')).signIn(project, team.owner.person.email, team.owner.person.password));
+    try {
+      await assert.rejects(aal1.rpc('set_model_gateway', args), (e: { sqlstate?: string }) => e.sqlstate === 'CR002');
+    } finally {
+      await aal1.close();
+    }
+    const row = await team.owner.store.rpc<{ allowed_models: string[] }>('set_model_gateway', args);
+    assert.deepEqual(row.allowed_models, args.p_allowed_models);
+    const seen = await team.member.store.rpc<{ chat_model: string }[]>('get_model_gateway', { p_team_id: team.teamId });
+    assert.equal(seen[0]?.chat_model, 'gpt-4o-mini', 'members read the settings their daemon needs');
+    assert.deepEqual(await team.outsider.store.rpc('get_model_gateway', { p_team_id: team.teamId }), []);
+  });
+
+  it('lets a member with no model key of their own chat (streaming, tool calls) and embed through it', async () => {
+    const before = provider.requests.length;
+    provider.queue({ content: 'Hello from the team model.', usage: { prompt_tokens: 21, completion_tokens: 7 } });
+    assert.equal(await chat(team.member, 'hi'), 'Hello from the team model.');
+
+    provider.queue({ toolCalls: [{ id: 'call_1', name: 'search', arguments: { query: 'rebate' } }], usage: { prompt_tokens: 30, completion_tokens: 9 } });
+    const search = tool(async () => 'found', { name: 'search', description: 'search the kb', schema: z.object({ query: z.string() }) });
+    const bound = createChatModel(choiceFor(team.member), { maxRetries: 0 }).bindTools([search]);
+    let args = '';
+    let name = '';
+    for await (const chunk of await bound.stream([new HumanMessage('find the rebate')])) {
+      for (const c of chunk.tool_call_chunks ?? []) {
+        args += c.args ?? '';
+        name ||= c.name ?? '';
+      }
+    }
+    assert.equal(name, 'search');
+    assert.deepEqual(JSON.parse(args), { query: 'rebate' });
+
+    const embedder = await OpenAIEmbedder.create({ model: 'text-embedding-3-small', baseUrl: gateway.baseUrlFor(team.teamId), apiKey: team.member.person.session().accessToken, dimensions: 16 });
+    const vectors = await embedder.embed(['export function rebate() {}', 'the quarterly tax report']);
+    assert.equal(vectors.length, 2);
+    assert.equal(vectors[0]!.length, 16);
+
+    const seen = provider.requests.slice(before);
+    assert.equal(seen.length, 3);
+    for (const r of seen) assert.equal(r.headers.authorization, `Bearer ${PROVIDER_KEY}`, 'the provider gets the gateway key, not the member token');
+    assert.ok(seen.every((r) => !JSON.stringify(r.headers).includes(team.member.person.session().accessToken)));
+    assert.equal((seen[1]!.body as { tools?: unknown[] }).tools?.length, 1, 'tools passed through');
+  });
+
+  it('reports to admins exactly the usage the provider reported, by member and model', async () => {
+    const rows = await usage(team.owner);
+    const total = rows.reduce((a, r) => ({ prompt: a.prompt + r.prompt_tokens, completion: a.completion + r.completion_tokens }), { prompt: 0, completion: 0 });
+    assert.deepEqual(total, providerTokens());
+    const chatRow = rows.find((r) => r.user_id === team.member.person.id && r.model === 'gpt-4o-mini' && r.kind === 'chat');
+    assert.deepEqual(chatRow && [chatRow.requests, chatRow.prompt_tokens, chatRow.completion_tokens], [2, 51, 16]);
+    assert.equal(chatRow!.email, team.member.person.email);
+    assert.ok(rows.some((r) => r.user_id === team.member.person.id && r.kind === 'embedding' && r.prompt_tokens > 0));
+    await expectFailure(team.member.store.rpc('model_gateway_usage', { p_team_id: team.teamId }), ['permission_denied'], 'a member reading the team usage');
+  });
+
+  it('refuses outsiders, tokens that are not a sign-in, and models the team does not allow', async () => {
+    const r1 = await fetch(`${gateway.baseUrlFor(team.teamId)}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${team.outsider.person.session().accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(r1.status, 403);
+    assert.equal(((await r1.json()) as { error: { code: string } }).error.code, 'CR004');
+    const r2 = await fetch(`${gateway.baseUrlFor(team.teamId)}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${project.anonKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [] }),
+    });
+    assert.equal(r2.status, 401, 'the anon key is a valid JWT but no sign-in');
+    await assert.rejects(chat(team.member, 'hi', 'gpt-5-enormous'), (e: { status?: number }) => e.status === 403);
+  });
+
+  it('answers a member over budget 429 with retry-after and CR005, in the chat too, while another member is unaffected', async () => {
+    provider.queue({ content: 'A long answer.', usage: { prompt_tokens: 300, completion_tokens: 100 } });
+    await chat(team.member, 'use up my budget');
+    const before = provider.requests.length;
+    const r = await fetch(`${gateway.baseUrlFor(team.teamId)}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${team.member.person.session().accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'more' }] }),
+    });
+    assert.equal(r.status, 429);
+    const retryAfter = Number(r.headers.get('retry-after'));
+    assert.ok(retryAfter > 0 && retryAfter <= 31 * 86400, `retry-after ${retryAfter}`);
+    assert.equal(r.headers.get('x-should-retry'), 'false');
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'CR005');
+    assert.equal(provider.requests.length, before, 'nothing reached the provider');
+
+    // What the chat shows: the daemon's reading of the same 429 through ChatOpenAI.
+    const err = await chat(team.member, 'more').then(() => null, (e: unknown) => e);
+    const shown = describeProviderError(err, choiceFor(team.member));
+    assert.equal(shown.code, 'QuotaExceeded');
+    assert.match(shown.message, /over budget.*retry after/i);
+
+    assert.equal(await chat(second, 'hello'), 'You said: hello', 'another member is unaffected');
+  });
+
+  it('does not count usage a client writes itself, and clients cannot call the gateway\'s accounting', async () => {
+    const before = await usage(team.owner);
+    // The member's own daemon path (record_usage) and a direct insert with a forged source.
+    await team.member.store.rpc('record_usage', { p_model: 'gpt-4o-mini', p_prompt_tokens: 1, p_completion_tokens: 1 });
+    // A direct insert as the member (what PostgREST's table endpoint would run): `source` is not theirs to write.
+    const asMember = { role: 'authenticated', sub: team.member.person.id, aal: 'aal1' as const };
+    await assert.rejects(
+      asUser(project.tdb!.db, asMember, (tx) =>
+        tx.query(`insert into public.api_usage (team_id, model, source, prompt_tokens) values ($1, 'gpt-4o-mini', 'gateway', 0)`, [team.teamId]),
+      ),
+      (e: { code?: string }) => e.code === '42501',
+    );
+    // Without it, the row is the member's own report: it lands as 'client' and counts for nothing.
+    await asUser(project.tdb!.db, asMember, (tx) =>
+      tx.query(`insert into public.api_usage (team_id, model, prompt_tokens) values ($1, 'gpt-4o-mini', 0)`, [team.teamId]),
+    );
+    await expectFailure(
+      team.member.store.rpc('model_gateway_admit', { p_user_id: team.member.person.id, p_team_id: team.teamId, p_model: 'gpt-4o-mini', p_kind: 'chat' }),
+      ['permission_denied', 'not_found'],
+      'a client admitting itself',
+    );
+    await expectFailure(
+      team.member.store.rpc('model_gateway_settle', { p_usage_id: '00000000-0000-4000-8000-000000000000', p_prompt_tokens: 0, p_completion_tokens: 0 }),
+      ['permission_denied', 'not_found'],
+      'a client settling usage',
+    );
+    assert.deepEqual(await usage(team.owner), before, 'the report is unchanged');
+    // And the member is still over budget: a client row cannot lower what counts.
+    await assert.rejects(chat(team.member, 'again'), (e: { status?: number }) => e.status === 429);
+  });
+
+  it('limits the request rate per member', async () => {
+    await reachAal2(team.owner.person);
+    team.owner.store.setSession(team.owner.person.session());
+    await team.owner.store.rpc('set_model_gateway', {
+      p_team_id: team.teamId,
+      p_allowed_models: ['gpt-4o-mini'],
+      p_member_requests_per_minute: 2,
+    });
+    await chat(team.viewer, 'one');
+    await chat(team.viewer, 'two');
+    const err = await chat(team.viewer, 'three').then(() => null, (e: { status?: number; headers?: Headers }) => e);
+    assert.equal(err?.status, 429);
+    const ra = Number((err?.headers as Headers | undefined)?.get?.('retry-after'));
+    assert.ok(ra >= 1 && ra <= 60, `retry-after ${ra}`);
+    assert.equal(await chat(second, 'still fine'), 'You said: still fine');
+  });
+});
