@@ -59,10 +59,15 @@ alter table public.api_usage
 comment on column public.api_usage.api_key_id is 'The API key of a cairn-api request (kind api); model then names the endpoint.';
 create index api_usage_api_key_id_idx on public.api_usage (api_key_id) where api_key_id is not null;
 
+-- Written by the server, like the gateway's rows (20261207000100_model_gateway.sql): source 'api'. They carry
+-- no tokens, so budgets, which count source 'gateway', never see them.
+alter table public.api_usage drop constraint api_usage_source_check;
+alter table public.api_usage add constraint api_usage_source_check check (source in ('client', 'gateway', 'api'));
+
 alter table public.api_usage drop constraint api_usage_kind_check;
 alter table public.api_usage add constraint api_usage_kind_check
   check (kind in ('chat', 'embedding', 'summary', 'title', 'api'));
-alter table public.api_usage add constraint api_usage_key_only_on_api_rows check (api_key_id is null or kind = 'api');
+alter table public.api_usage add constraint api_usage_key_only_on_api_rows check (api_key_id is null or (kind = 'api' and source = 'api'));
 
 -- Clients record model calls only; 'api' rows come from private.authenticate_api_key, so nobody can add
 -- uses to a key's count or forge API traffic in a report.
@@ -196,7 +201,7 @@ begin
     return;
   end if;
   update public.api_keys k set last_used_at = now() where k.id = v_key.id;
-  insert into public.api_usage (user_id, api_key_id, model, kind) values (v_key.owner_id, v_key.id, p_endpoint, 'api');
+  insert into public.api_usage (user_id, api_key_id, model, kind, source) values (v_key.owner_id, v_key.id, p_endpoint, 'api', 'api');
   return query select v_key.id, v_key.owner_id, v_email, v_key.project_ids;
 end;
 $$;
