@@ -99,6 +99,11 @@ export class PostgresStore extends SqlApiStore {
   }
 
   /** Runs `work` on the pool and tracks it, so close() waits for it. */
+  /** A pool runs calls at once: background work need not wait for requests. */
+  override whenIdle(): Promise<void> {
+    return Promise.resolve();
+  }
+
   protected schedule<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'The store is closed.'));
     const p = work();

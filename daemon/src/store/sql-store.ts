@@ -24,6 +24,9 @@ export abstract class SqlApiStore implements Store {
   abstract readonly mode: StoreMode;
   protected readonly catalog = new FunctionCatalog();
   protected closed = false;
+  /** Calls of the SQL API queued or running, and who waits for them to drain (`whenIdle`). */
+  private callsInFlight = 0;
+  private idleWaiters: (() => void)[] = [];
 
   protected constructor(
     protected readonly sql: SqlDb,
@@ -48,6 +51,7 @@ export abstract class SqlApiStore implements Store {
 
   /** Calls the SQL API with arbitrary claims (another user, aal2, anon): for tests of multi-user behaviour. */
   rpcAs<T = unknown>(claims: JwtClaims, fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+    this.callsInFlight++;
     return this.schedule(async () => {
       opts?.signal?.throwIfAborted();
       try {
@@ -55,7 +59,17 @@ export abstract class SqlApiStore implements Store {
       } catch (err) {
         throw toStoreError(err);
       }
+    }).finally(() => {
+      if (--this.callsInFlight > 0) return;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
     });
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.callsInFlight === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Runs `fn` as the connection's own role (seeding, maintenance). Never exposed over RPC. */

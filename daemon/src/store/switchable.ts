@@ -89,6 +89,10 @@ export class SwitchableStore implements Store {
     return this.current.stats();
   }
 
+  whenIdle(): Promise<void> {
+    return this.current.whenIdle?.() ?? Promise.resolve();
+  }
+
   onChange(listener: Listener): Promise<() => Promise<void>> {
     return this.serially(async () => {
       const sub: Subscription = { listener, off: await this.current.onChange(listener) };

@@ -88,6 +88,12 @@ export interface Store {
   onChange(listener: (event: ChangeEvent) => void): Promise<() => Promise<void>>;
   /** Row counts and size for metrics. */
   stats(): Promise<{ tables: Record<string, number>; bytes: number | null }>;
+  /**
+   * Resolves when no call of the acting user is queued or running. Background work (publishing vectors)
+   * awaits it before each slice, so on a store with one connection (PGlite) a request waits at most for the
+   * slice under way, never for a backlog. Stores whose calls run at once (a pool, PostgREST) resolve at once.
+   */
+  whenIdle?(): Promise<void>;
   /** Finishes in-flight work and closes the database. */
   close(): Promise<void>;
 }
