@@ -17,6 +17,7 @@ import { chooseProject } from './teams/projects.js';
 import { requireTeamMode, type TeamModeNeed } from './teams/mode.js';
 import { showInvitations } from './teams/invitations.js';
 import { showGatewayUsage } from './teams/gateway-usage.js';
+import { createApiKey, manageApiKeys } from './teams/api-keys.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
 import { describeError, log } from './log.js';
@@ -232,6 +233,13 @@ export function createCommands(): Record<string, CommandSpec> {
     },
     'cairn.leaveTeam': {
       enabled: (parts, client) => (opts?: unknown) => leaveTeam(client, parts, opts),
+    },
+    // API keys for scripts and CI: explain themselves outside team mode.
+    'cairn.createApiKey': {
+      enabled: (parts, client) => () => createApiKey(client, parts),
+    },
+    'cairn.manageApiKeys': {
+      enabled: (parts, client) => () => manageApiKeys(client, parts),
     },
     'cairn.shareProject': {
       enabled: (parts, client) => async (opts?: unknown) => {

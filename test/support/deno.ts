@@ -4,7 +4,7 @@
  *
  * - The environment the Edge Runtime injects (SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY,
  *   SUPABASE_DB_URL) plus the function's secrets (`supabase secrets set`), and nothing else of ours.
- * - Network only to 127.0.0.1 (`--allow-net=127.0.0.1`), no file writes, env reads only of those variables.
+ * - Network only to 127.0.0.1 (`--allow-net=127.0.0.1`), no file writes; the environment holds only those variables.
  * - Nothing is downloaded: `npm:` imports resolve from the repository's node_modules
  *   (`--node-modules-dir=manual`, found through the root package.json), DENO_DIR is a fresh temp folder and
  *   `--cached-only` refuses any remote module; JSR and deno.land are unreachable here anyway.
@@ -85,7 +85,9 @@ export async function startEdgeFunction(name: string, env: EdgeFunctionEnv, opts
       '--no-prompt',
       '--no-check',
       '--allow-net=127.0.0.1',
-      `--allow-env=${Object.keys(fnEnv).join(',')},DENO_SERVE_ADDRESS`,
+      // Any name, as the Edge Runtime allows (an unset one reads as undefined; postgres.js probes PG*): the
+      // child's environment below holds only the runtime's variables and the secrets.
+      '--allow-env',
       `--allow-read=${join(ROOT, 'node_modules')},${join(ROOT, 'supabase', 'functions')}`,
       entry,
     ],

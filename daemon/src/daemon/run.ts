@@ -16,11 +16,12 @@ import { startDaemon } from '../server.js';
 import { openSwitchableStore } from '../store/switchable.js';
 import { registerAuth } from '../auth/handlers.js';
 import { registerTeams } from '../teams/handlers.js';
+import { registerApiKeys } from '../auth/api-keys.js';
 import { registerKb } from '../kb/handlers.js';
 import { registerChat } from '../chat/handlers.js';
 
 /** Every subsystem of the daemon besides its core methods, in start order (chat searches the knowledge base). */
-export const subsystems: Subsystem[] = [registerKb, registerChat, registerTeams, registerAuth];
+export const subsystems: Subsystem[] = [registerKb, registerChat, registerTeams, registerAuth, registerApiKeys];
 
 export interface RunOptions {
   stdio: boolean;

@@ -13,6 +13,10 @@
  */
 import type { OpenAIEmbeddings } from '@langchain/openai';
 import type { EmbeddingsConfig, RuntimeConfig } from '../config.js';
+import { LOCAL_HASH_DIMS, LOCAL_HASH_ID, localHashEmbed } from '../../../supabase/functions/_shared/kb-query.js';
+
+// The offline embedder and the vector text form are shared with the Edge Function cairn-api.
+export { LOCAL_HASH_ID, identifierTokens, localHashEmbed, vectorText } from '../../../supabase/functions/_shared/kb-query.js';
 
 export interface Embedder {
   /** Model name stored in the database with every vector. */
@@ -32,72 +36,9 @@ export class ProviderError extends Error {
   }
 }
 
-export const LOCAL_HASH_ID = 'cairn-local-hash-v1-384';
-const LOCAL_DIMS = 384;
-
-/** FNV-1a, 32-bit: cheap, stable across runs and platforms, good enough spread for feature hashing. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-const WORD = /[\p{L}\p{N}_$]+/gu;
-const CAMEL = /[\p{Lu}]?[\p{Ll}\p{N}]+|[\p{Lu}]+(?![\p{Ll}])|[\p{N}]+/gu;
-
-/** `parseHTTPResponse_v2` → `parsehttpresponse_v2`, `parse`, `http`, `response`, `v2`. */
-export function identifierTokens(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(WORD)) {
-    const word = m[0];
-    const lower = word.toLowerCase();
-    if (lower.length > 1) out.push(lower);
-    for (const part of word.split(/[_$]+/)) {
-      if (!part) continue;
-      const subs = part.match(CAMEL);
-      if (!subs || (subs.length === 1 && part.length === word.length)) continue;
-      for (const s of subs) if (s.length > 1) out.push(s.toLowerCase());
-    }
-  }
-  return out;
-}
-
-/**
- * Signed feature hashing of identifier tokens (weight 1) and their character trigrams (weight 0.25, so
- * partial and misspelt identifiers still overlap), square-root damped per feature so one repeated token
- * cannot dominate, then L2-normalised. Deterministic: the same text gives the same vector everywhere.
- */
-export function localHashEmbed(text: string, dims = LOCAL_DIMS): Float32Array {
-  const v = new Float32Array(dims);
-  const counts = new Map<string, number>();
-  for (const tok of identifierTokens(text)) {
-    counts.set(tok, (counts.get(tok) ?? 0) + 1);
-  }
-  for (const [tok, n] of counts) {
-    const w = Math.sqrt(n);
-    const h = fnv1a(tok);
-    v[h % dims]! += h & 0x80000000 ? -w : w;
-    const padded = `^${tok}$`;
-    for (let i = 0; i + 3 <= padded.length; i++) {
-      const g = fnv1a(padded.slice(i, i + 3)) ;
-      v[g % dims]! += (g & 0x80000000 ? -w : w) * 0.25;
-    }
-  }
-  let norm = 0;
-  for (let i = 0; i < dims; i++) norm += v[i]! * v[i]!;
-  if (norm > 0) {
-    const inv = 1 / Math.sqrt(norm);
-    for (let i = 0; i < dims; i++) v[i]! *= inv;
-  }
-  return v;
-}
-
 export class LocalHashEmbedder implements Embedder {
   readonly id = LOCAL_HASH_ID;
-  readonly dims = LOCAL_DIMS;
+  readonly dims = LOCAL_HASH_DIMS;
   async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
     signal?.throwIfAborted();
     return texts.map((t) => localHashEmbed(t, this.dims));
@@ -276,15 +217,4 @@ export function wrongDims(vectors: ArrayLike<number>[], dims: number): number[] 
     if (!v || v.length !== dims) bad.push(i);
   });
   return bad;
-}
-
-/** pgvector's text form. Six decimals keep cosine ranking intact and halve the text versus full precision. */
-export function vectorText(v: ArrayLike<number>): string {
-  let s = '[';
-  for (let i = 0; i < v.length; i++) {
-    if (i) s += ',';
-    const x = v[i]!;
-    s += x === 0 ? '0' : x.toFixed(6);
-  }
-  return s + ']';
 }

@@ -10,6 +10,7 @@ import type { Store } from '../store/types.js';
 import type { RuntimeConfig } from '../config.js';
 import { cairnHome } from '../config.js';
 import { configuredModelId } from './embed.js';
+import { chunkCounts, modelWithMostChunks } from '../../../supabase/functions/_shared/kb-query.js';
 
 interface StateFile {
   projects: Record<string, { active: string }>;
@@ -73,14 +74,11 @@ export interface KbStatusRow {
  * configured model when it has rows; else the model with most chunks; null when nothing is indexed.
  */
 export function chooseActiveModel(rows: KbStatusRow[], recorded: string | null, config: RuntimeConfig): string | null {
-  const chunks = new Map<string, number>();
-  for (const r of rows) chunks.set(r.embedding_model, (chunks.get(r.embedding_model) ?? 0) + Number(r.chunks));
+  const chunks = chunkCounts(rows);
   if (recorded && chunks.has(recorded)) return recorded;
   const configured = configuredModelId(config.embeddings);
   if (chunks.has(configured)) return configured;
-  let best: string | null = null;
-  for (const [m, n] of chunks) if (best === null || n > (chunks.get(best) ?? 0)) best = m;
-  return best;
+  return modelWithMostChunks(rows);
 }
 
 export async function activeModel(store: Store, config: RuntimeConfig, projectId: string, signal?: AbortSignal): Promise<string | null> {

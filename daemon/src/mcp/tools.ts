@@ -10,7 +10,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { KbHit } from '../protocol/kb.js';
-import type { Message, Session } from '../protocol/sessions.js';
+import { sessionMarkdown } from '../../../supabase/functions/_shared/session-markdown.js';
 import type { CallMethod } from '../rpc/internal.js';
 
 export interface McpToolContext {
@@ -58,21 +58,7 @@ export function rootOf(args: { root?: string | undefined }, ctx: McpToolContext)
 const sessionId = z.guid().describe('A session id, as list_sessions returns it.');
 
 /** A session as Markdown: what the `cairn://session/<id>` resource and the read_session tool return. */
-export function sessionMarkdown(session: Session, messages: readonly Message[], access: string): string {
-  const head = [
-    `# ${session.title ?? 'Untitled session'}`,
-    '',
-    `- id: ${session.id}`,
-    `- visibility: ${session.visibility}${session.archived ? ' (archived)' : ''}`,
-    `- your access: ${access}`,
-    `- updated: ${session.updatedAt}`,
-  ];
-  const body = messages
-    .filter((m) => m.role === 'user' || m.role === 'assistant')
-    .filter((m) => m.content.trim().length > 0)
-    .map((m) => `## ${m.role === 'user' ? 'User' : 'Assistant'} (#${m.seq}, ${m.createdAt}${m.status === 'complete' ? '' : `, ${m.status}`})\n\n${m.content}`);
-  return [...head, '', ...(body.length > 0 ? body : ['_No messages yet._'])].join('\n\n').replace(/\n\n- /g, '\n- ');
-}
+export { sessionMarkdown };
 
 function hitsText(query: string, hits: readonly KbHit[]): string {
   if (hits.length === 0) return `No passages in the knowledge base match "${query}".`;

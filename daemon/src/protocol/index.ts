@@ -16,6 +16,7 @@ import { agentsRequests, agentsNotifications } from './agents.js';
 import { teamsRequests, teamsNotifications } from './teams.js';
 import { tasksRequests, tasksNotifications } from './tasks.js';
 import { secretsRequests, secretsNotifications } from './secrets.js';
+import { apiKeysRequests } from './api-keys.js';
 
 export * from './define.js';
 export * from './errors.js';
@@ -35,6 +36,7 @@ export const requests = {
   ...teamsRequests,
   ...tasksRequests,
   ...secretsRequests,
+  ...apiKeysRequests,
 } as const;
 
 export const notifications = {

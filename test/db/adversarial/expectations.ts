@@ -98,6 +98,7 @@ export const FUNCTIONS: Record<string, FunctionExpectation> = {
   kb_status: read,
   // Keys, usage, audit (rules 3, 8).
   create_api_key: write,
+  list_api_keys: read,
   revoke_api_key: write,
   record_usage: write,
   list_audit_log: read,
