@@ -15,6 +15,7 @@ import { searchKnowledgeBase } from './search.js';
 import { bindKbHome, chooseActiveModel, recordedActiveModel, type KbStatusRow } from './state.js';
 import { KbWatcher } from './watch.js';
 import { VectorPublisher } from './publish.js';
+import { addTeamDocument, objectForUri, openTeamDocument, teamDocuments } from './team-documents.js';
 
 /** The real path of a workspace folder, or a typed error a user can act on. */
 export async function workspaceRoot(root: string): Promise<string> {
@@ -28,7 +29,7 @@ export async function workspaceRoot(root: string): Promise<string> {
 /** Provider and input failures as the protocol's typed errors (StoreErrors are mapped by the server). */
 function toRpcError(e: unknown): unknown {
   if (e instanceof ProviderError) return new RpcError('ProviderError', e.message, { reason: e.reason });
-  if (e instanceof KbInputError) return new RpcError(e.code, e.message);
+  if (e instanceof KbInputError) return new RpcError(e.code, e.message, e.data);
   return e;
 }
 
@@ -160,7 +161,33 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
       return added;
     });
 
-  registry.handle('kb/addDocument', (params, ctx) => add(params.root, () => prepareDocument(params), ctx));
+  registry.handle('kb/addDocument', async (params, ctx) => {
+    const real = await workspaceRoot(params.root);
+    const project = await resolveProject(deps.store, real);
+    const docs = params.path !== undefined ? teamDocuments(deps.store, project) : null;
+    // A team project's file goes to the team's Storage bucket, then into the shared index.
+    if (!docs || params.path === undefined) return add(real, () => prepareDocument(params), ctx);
+    const path = params.path;
+    return guarded(async () => {
+      const added = await deps.track(
+        addTeamDocument(deps.store, docs, deps.config.get(), project, { path, ...(params.title ? { title: params.title } : {}), ...(params.format ? { format: params.format } : {}) }, signalOf(ctx)),
+      );
+      publisher.schedule(project.id);
+      publish(real, project.id, 'add', [added.uri], null);
+      return added;
+    });
+  });
+
+  registry.handle('kb/openDocument', async (params, ctx) => {
+    const root = await workspaceRoot(params.root);
+    const project = await resolveProject(deps.store, root);
+    const docs = teamDocuments(deps.store, project);
+    if (!docs) throw new RpcError('NotFound', `${params.uri} has no stored file: outside a team project a document is kept only as indexed text`);
+    const doc = await guarded(() => openTeamDocument(docs, project, params.uri, ctx.signal));
+    const text = doc.format === 'pdf' ? {} : { text: doc.bytes.toString('utf8') };
+    const bytes = doc.format === 'pdf' ? { base64: doc.bytes.toString('base64') } : {};
+    return { name: doc.name, format: doc.format, contentType: doc.contentType, size: doc.bytes.length, storagePath: doc.storagePath, ...text, ...bytes };
+  });
   registry.handle('kb/addUrl', (params, ctx) => add(params.root, () => prepareUrl(params.url, params.title, ctx.signal), ctx));
   registry.handle('kb/addFaq', (params, ctx) => add(params.root, async () => prepareFaq(params.question, params.answer), ctx));
 
@@ -172,8 +199,12 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     for (const model of new Set(rows.map((r) => r.embedding_model))) {
       removed += Number(await deps.store.rpc<number>('kb_delete_sources', { p_project_id: project.id, p_embedding_model: model, p_uris: [params.uri], p_kind: params.kind }, { signal: ctx.signal }));
     }
-    if (removed > 0) publish(root, project.id, 'remove', [params.uri], null);
-    return { removed };
+    // A team document's file goes with it (after the index: a refusal there leaves both in place).
+    const docs = params.kind === 'document' ? teamDocuments(deps.store, project) : null;
+    const object = docs ? objectForUri(project, params.uri) : null;
+    const storageRemoved = docs && object ? (await docs.remove([object], { signal: ctx.signal })).includes(object) : undefined;
+    if (removed > 0 || storageRemoved) publish(root, project.id, 'remove', [params.uri], null);
+    return storageRemoved === undefined ? { removed } : { removed, storageRemoved };
   });
 
   registry.handle('kb/watch', async (params) => {

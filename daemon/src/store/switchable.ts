@@ -7,7 +7,7 @@
 import { forgetProjects } from '../workspace/project.js';
 import { openStore } from './index.js';
 import type { SupabaseStore } from './supabase.js';
-import type { ChangeEvent, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
+import type { ChangeEvent, DocumentStorage, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
 
 type Listener = (event: ChangeEvent) => void;
 export type CallObserver = (fn: string, args: Record<string, unknown>, result: unknown) => void;
@@ -58,6 +58,11 @@ export class SwitchableStore implements Store {
 
   user(): StoreUser | null {
     return this.current.user();
+  }
+
+  /** The current store's file storage: Supabase Storage while signed in to a team project, else null. */
+  documents(): DocumentStorage | null {
+    return this.current.documents?.() ?? null;
   }
 
   async rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
