@@ -17,6 +17,7 @@ import { KB_DOCUMENTS_BUCKET } from '../../daemon/src/store/supabase.js';
 import { TEAM_DOCUMENT_MAX_BYTES } from '../../daemon/src/kb/team-documents.js';
 import { signInClient, signUp, startProject, type Project } from './harness.js';
 import { buildTeam, leaveAll, type Member, type Team } from './scenarios.js';
+import { pdfWith } from '../support/pdf.js';
 
 const RUNBOOK = '# Incident runbook\n\nWhen the payment gateway answers 502, fail over to the secondary region within five minutes.\n';
 
@@ -127,6 +128,18 @@ describe('team documents in Supabase Storage', function () {
     assert.equal(opened.format, 'html');
     assert.match(opened.text ?? '', /duty manager/);
     assert.ok((await search(ann, 'duty manager refund disputes')).some((h) => h.path === 'doc:escalation.html'));
+
+    const pdf = pdfWith('Quarterly chargeback ledger reconciliation');
+    const pdfPath = join(folder, 'ledger.pdf');
+    await writeFile(pdfPath, pdf);
+    await bob.client.request('kb/addDocument', { root: bob.root, path: pdfPath });
+    const pdfHit = (await search(ann, 'chargeback ledger reconciliation')).find((h) => h.path === 'doc:ledger.pdf');
+    assert.ok(pdfHit, 'Ann finds the PDF by its text');
+    const openedPdf = await ann.client.request('kb/openDocument', { root: ann.root, uri: pdfHit.path });
+    assert.equal(openedPdf.format, 'pdf');
+    assert.equal(openedPdf.contentType, 'application/pdf');
+    assert.equal(openedPdf.text, undefined);
+    assert.deepEqual(Buffer.from(openedPdf.base64 ?? '', 'base64'), pdf, 'the same bytes come back');
   });
 
   it('a viewer cannot upload: PermissionDenied, and nothing is stored or indexed', async () => {
@@ -155,7 +168,7 @@ describe('team documents in Supabase Storage', function () {
     const anon = signInClient(project).storage.from(KB_DOCUMENTS_BUCKET);
     assert.deepEqual((await anon.list(`${team.teamId}/${team.projectId}`)).data, []);
     assert.ok((await anon.download(name)).error, 'anon cannot download');
-    assert.deepEqual(await listed(team.owner), ['escalation.html', 'oncall-runbook.md'], 'nothing planted');
+    assert.deepEqual(await listed(team.owner), ['escalation.html', 'ledger.pdf', 'oncall-runbook.md'], 'nothing planted');
   });
 
   it('a file over the size limit or of a wrong type is refused with a typed error, and nothing changes', async () => {
@@ -201,7 +214,7 @@ describe('team documents in Supabase Storage', function () {
     const result = await bob.client.request('kb/remove', { root: bob.root, uri: 'doc:oncall-runbook.md', kind: 'document' });
     assert.ok(result.removed >= 1);
     assert.equal(result.storageRemoved, true);
-    assert.deepEqual(await listed(team.owner), ['escalation.html']);
+    assert.deepEqual(await listed(team.owner), ['escalation.html', 'ledger.pdf']);
     assert.ok(!(await search(ann, 'payment gateway fail over')).some((h) => h.path === 'doc:oncall-runbook.md'), 'gone from the index');
     const gone = await rpcError(ann.client.request('kb/openDocument', { root: ann.root, uri: 'doc:oncall-runbook.md' }));
     assert.equal(gone.codeName, 'NotFound');
