@@ -6,11 +6,11 @@ import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { RpcError } from '../protocol/errors.js';
 import type { DaemonDeps, HandlerContext, Subsystem } from '../rpc/registry.js';
-import { resolveProject } from '../workspace/project.js';
+import { resolveProject, type ProjectRef } from '../workspace/project.js';
 import { crawl } from './crawl.js';
 import { configuredModelId, ProviderError } from './embed.js';
 import { addSource, KbInputError, prepareDocument, prepareFaq, prepareUrl } from './documents.js';
-import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps } from './indexer.js';
+import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps, type PreparedSource } from './indexer.js';
 import { searchKnowledgeBase } from './search.js';
 import { bindKbHome, chooseActiveModel, recordedActiveModel, type KbStatusRow } from './state.js';
 import { KbWatcher } from './watch.js';
@@ -150,33 +150,36 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     return guarded(() => searchKnowledgeBase(deps.store, deps.config, { ...params, root }, ctx.signal));
   });
 
-  const add = async (root: string, prepare: () => Promise<Parameters<typeof addSource>[3]>, ctx: HandlerContext) =>
+  /** Adds a source to the folder's project (`write` stores it) and announces it. */
+  const add = async <T extends { uri: string }>(root: string, write: (project: ProjectRef, signal: AbortSignal) => Promise<T>, ctx: HandlerContext) =>
     guarded(async () => {
       const real = await workspaceRoot(root);
       const project = await resolveProject(deps.store, real);
-      const source = await prepare();
-      const added = await deps.track(addSource(deps.store, deps.config.get(), project.id, source, signalOf(ctx)));
+      const added = await deps.track(write(project, signalOf(ctx)));
       publisher.schedule(project.id);
       publish(real, project.id, 'add', [added.uri], null);
       return added;
     });
+  const addPrepared = (root: string, prepare: () => Promise<PreparedSource>, ctx: HandlerContext) =>
+    add(root, async (project, signal) => addSource(deps.store, deps.config.get(), project.id, await prepare(), signal), ctx);
 
-  registry.handle('kb/addDocument', async (params, ctx) => {
-    const real = await workspaceRoot(params.root);
-    const project = await resolveProject(deps.store, real);
-    const docs = params.path !== undefined ? teamDocuments(deps.store, project) : null;
-    // A team project's file goes to the team's Storage bucket, then into the shared index.
-    if (!docs || params.path === undefined) return add(real, () => prepareDocument(params), ctx);
-    const path = params.path;
-    return guarded(async () => {
-      const added = await deps.track(
-        addTeamDocument(deps.store, docs, deps.config.get(), project, { path, ...(params.title ? { title: params.title } : {}), ...(params.format ? { format: params.format } : {}) }, signalOf(ctx)),
-      );
-      publisher.schedule(project.id);
-      publish(real, project.id, 'add', [added.uri], null);
-      return added;
-    });
-  });
+  registry.handle('kb/addDocument', (params, ctx) =>
+    add(
+      params.root,
+      async (project, signal) => {
+        const docs = params.path !== undefined ? teamDocuments(deps.store, project) : null;
+        // A team project's file goes to the team's Storage bucket, then into the shared index.
+        if (docs && params.path !== undefined) {
+          const opts = { path: params.path, ...(params.title ? { title: params.title } : {}), ...(params.format ? { format: params.format } : {}) };
+          return addTeamDocument(deps.store, docs, deps.config.get(), project, opts, signal);
+        }
+        return addSource(deps.store, deps.config.get(), project.id, await prepareDocument(params), signal);
+      },
+      ctx,
+    ),
+  );
+  registry.handle('kb/addUrl', (params, ctx) => addPrepared(params.root, () => prepareUrl(params.url, params.title, ctx.signal), ctx));
+  registry.handle('kb/addFaq', (params, ctx) => addPrepared(params.root, async () => prepareFaq(params.question, params.answer), ctx));
 
   registry.handle('kb/openDocument', async (params, ctx) => {
     const root = await workspaceRoot(params.root);
@@ -188,8 +191,6 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     const bytes = doc.format === 'pdf' ? { base64: doc.bytes.toString('base64') } : {};
     return { name: doc.name, format: doc.format, contentType: doc.contentType, size: doc.bytes.length, storagePath: doc.storagePath, ...text, ...bytes };
   });
-  registry.handle('kb/addUrl', (params, ctx) => add(params.root, () => prepareUrl(params.url, params.title, ctx.signal), ctx));
-  registry.handle('kb/addFaq', (params, ctx) => add(params.root, async () => prepareFaq(params.question, params.answer), ctx));
 
   registry.handle('kb/remove', async (params, ctx) => {
     const root = await workspaceRoot(params.root);
