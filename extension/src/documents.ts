@@ -60,9 +60,11 @@ export class DocumentView implements vscode.TextDocumentContentProvider {
     } catch (err) {
       if (isCancellation(err)) return undefined;
       const e = explain(err);
-      const picked = await vscode.window.showErrorMessage(`Cairn could not add the document: ${e.message}`, ...e.actions.map((a) => a.label));
-      const a = e.actions.find((x) => x.label === picked);
-      if (a) await vscode.commands.executeCommand(a.command, ...(a.args ?? []));
+      // Not awaited: the command ends now (with nothing added) and the message waits for the reader.
+      void vscode.window.showErrorMessage(`Cairn could not add the document: ${e.message}`, ...e.actions.map((a) => a.label)).then((picked) => {
+        const a = e.actions.find((x) => x.label === picked);
+        if (a) void vscode.commands.executeCommand(a.command, ...(a.args ?? []));
+      });
       return undefined;
     }
   }
