@@ -10,6 +10,7 @@ import type { SessionsTree, SessionRow } from './sessions/tree.js';
 import type { StatusBar } from './status.js';
 import type { AuthService } from './auth/service.js';
 import type { AuditLogView } from './teams/audit.js';
+import type { DocumentView } from './documents.js';
 import type { TeamMode } from './teams/mode.js';
 import { createTeam, inviteToTeam, leaveTeam, manageTeam, renameTeam, shareProject } from './teams/manage.js';
 import { describeShareFindings, findingsInMessages } from './chat/secret-guard.js';
@@ -32,6 +33,7 @@ export interface Parts {
   auth: AuthService;
   audit: AuditLogView;
   teamMode: TeamMode;
+  documents: DocumentView;
 }
 
 type Handler = (...args: any[]) => unknown;
@@ -83,7 +85,14 @@ export function createCommands(): Record<string, CommandSpec> {
       enabled: (parts, client) => async (query?: unknown) => {
         const root = needsWorkspace(parts);
         if (!root) return;
-        await searchKnowledgeBase(client, root, typeof query === 'string' ? query : selectionQuery());
+        await searchKnowledgeBase(client, root, typeof query === 'string' ? query : selectionQuery(), parts.documents);
+      },
+    },
+    'cairn.addDocument': {
+      enabled: (parts, client) => async (file?: unknown) => {
+        const root = needsWorkspace(parts);
+        if (!root) return undefined;
+        return parts.documents.add(client, root, file);
       },
       // The QuickPick opens at once; a query typed while the daemon starts runs once it is up.
       starting: (parts, client) => async (query?: unknown) => {

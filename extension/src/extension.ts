@@ -14,6 +14,7 @@ import { AuditLogView } from './teams/audit.js';
 import { TeamMode } from './teams/mode.js';
 import { InvitationPrompts } from './teams/invitations.js';
 import { registerCommands, type Parts } from './commands.js';
+import { DocumentView } from './documents.js';
 import { registerChatIntegration } from './participant.js';
 import { describeError, log } from './log.js';
 import { affectsDaemon, MODEL_KEY_SECRET } from './settings.js';
@@ -33,7 +34,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<CairnA
     const sessions = new SessionsTree(ctx);
     const audit = new AuditLogView(ctx, auth);
     const teamMode = new TeamMode(ctx, auth);
-    const parts: Parts = { ctx, chat, sessions, status, auth, audit, teamMode };
+    const documents = new DocumentView(ctx);
+    const parts: Parts = { ctx, chat, sessions, status, auth, audit, teamMode, documents };
     new InvitationPrompts(ctx, teamMode, () => parts);
     const authProvider = new CairnAuthProvider(auth);
     ctx.pushExtension(

@@ -9,6 +9,7 @@ import type { ResultOf } from '../../daemon/src/protocol/index.js';
 import type { DaemonClient } from './client.js';
 import { explain, isCancellation } from './errors.js';
 import { revealLines } from './locations.js';
+import type { DocumentView } from './documents.js';
 
 type Hit = ResultOf<'kb/search'>[number];
 interface HitItem extends vscode.QuickPickItem {
@@ -27,7 +28,7 @@ function oneLine(s: string, max = 160): string {
  * Opens at once, even while the daemon is still starting (`client` then a promise of it): a query typed
  * meanwhile shows that it waits, and runs when the daemon is up.
  */
-export async function searchKnowledgeBase(client: DaemonClient | Promise<DaemonClient | null>, root: string, initial?: string): Promise<void> {
+export async function searchKnowledgeBase(client: DaemonClient | Promise<DaemonClient | null>, root: string, initial?: string, documents?: DocumentView): Promise<void> {
   const qp = vscode.window.createQuickPick<HitItem>();
   let ready: DaemonClient | null = client instanceof Promise ? null : client;
   const daemon = client instanceof Promise ? client.then((c) => (ready = c)) : Promise.resolve(client);
@@ -108,10 +109,18 @@ export async function searchKnowledgeBase(client: DaemonClient | Promise<DaemonC
   }
   qp.show();
   const hit = await picked;
-  if (hit) await openHit(root, hit);
+  if (hit) await openHit(root, hit, ready ?? undefined, documents);
 }
 
-export async function openHit(root: string, hit: Hit): Promise<void> {
+/** Opens a hit: a file at its lines; a team document downloaded from Storage; anything else as its passage. */
+export async function openHit(root: string, hit: Hit, client?: DaemonClient, documents?: DocumentView): Promise<void> {
+  if (hit.kind === 'document' && client && documents) {
+    try {
+      if (await documents.open(client, root, hit.path)) return;
+    } catch (err) {
+      if (!isCancellation(err)) void vscode.window.showWarningMessage(`Cairn could not download the document, showing the passage instead: ${explain(err).message}`);
+    }
+  }
   if (hit.kind !== 'file') {
     const doc = await vscode.workspace.openTextDocument({ content: `${hit.title ?? hit.path}\n\n${hit.snippet}`, language: 'markdown' });
     await vscode.window.showTextDocument(doc, { preview: true });

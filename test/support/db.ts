@@ -5,9 +5,10 @@
  * `runAsUser` and `callFunction`: the code under test, not a copy of it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { createPGlite, pgliteDb } from '../../daemon/src/store/embedded.js';
 import { applyMigrations, bootstrapIfNeeded, findMigrationsDir } from '../../daemon/src/store/migrate.js';
@@ -25,22 +26,34 @@ import { StoreError, type Store } from '../../daemon/src/store/types.js';
 
 const templates = new Map<string, Promise<Blob>>();
 
-/** The migrated template image for `migrationsDir`, built once per process. */
-export function migratedTemplate(migrationsDir: string = findMigrationsDir()): Promise<Blob> {
-  let t = templates.get(migrationsDir);
+export interface TemplateOptions {
+  /**
+   * Give the database Supabase's `storage` schema before the migrations (test/support/supabase/
+   * storage-schema.sql), as a Supabase project has it: the kb-documents bucket and its policies exist then.
+   */
+  storage?: boolean;
+}
+
+const STORAGE_SCHEMA = fileURLToPath(new URL('./supabase/storage-schema.sql', import.meta.url));
+
+/** The migrated template image for `migrationsDir`, built once per process (and per option set). */
+export function migratedTemplate(migrationsDir: string = findMigrationsDir(), opts: TemplateOptions = {}): Promise<Blob> {
+  const key = `${migrationsDir}${opts.storage ? '|storage' : ''}`;
+  let t = templates.get(key);
   if (!t) {
     t = (async () => {
       const db = await createPGlite();
       try {
         const sql = pgliteDb(db);
         await bootstrapIfNeeded(sql);
+        if (opts.storage) await db.exec(await readFile(STORAGE_SCHEMA, 'utf8'));
         await applyMigrations(sql, migrationsDir);
         return (await db.dumpDataDir('gzip')) as Blob;
       } finally {
         await db.close();
       }
     })();
-    templates.set(migrationsDir, t);
+    templates.set(key, t);
   }
   return t;
 }
@@ -94,8 +107,8 @@ export interface TestDb {
 }
 
 /** A fresh, migrated, in-memory database for one test. */
-export async function freshDb(migrationsDir?: string): Promise<TestDb> {
-  const db = await createPGlite({ loadDataDir: await migratedTemplate(migrationsDir) });
+export async function freshDb(migrationsDir?: string, opts: TemplateOptions = {}): Promise<TestDb> {
+  const db = await createPGlite({ loadDataDir: await migratedTemplate(migrationsDir, opts) });
   const sql = pgliteDb(db);
   const catalog = new FunctionCatalog();
   let n = 0;

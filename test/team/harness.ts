@@ -26,7 +26,8 @@ export interface Project {
 }
 
 export async function startProject(opts: Omit<Parameters<typeof startSupabaseTestServers>[0], 'db'> = {}): Promise<Project> {
-  const tdb = await freshDb();
+  // A Supabase project has the storage schema (the kb-documents bucket and its policies come with it).
+  const tdb = await freshDb(undefined, { storage: true });
   const servers = await startSupabaseTestServers({ db: tdb.db, ...opts });
   return {
     url: servers.url,

@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { confirmEmail, signIn, signInClient, type Person, type Project } from './harness.js';
-import { buildTeam, daemonsFollowLive, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
+import { buildTeam, daemonsFollowLive, documentsFollowTeam, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
 
 const url = process.env.SUPABASE_URL;
 const anonKey = process.env.SUPABASE_ANON_KEY;
@@ -89,6 +89,11 @@ describe('team mode on a live Supabase project', function () {
   it("through two daemons: the share reaches B's tree, B's post reaches A, unsharing leaves B's tree and chat", async function () {
     if (!team) return this.skip();
     await daemonsFollowLive(team, project);
+  });
+
+  it('team documents in Storage: B adds one, A finds and downloads it, the viewer cannot upload, the outsider sees nothing, delete removes it', async function () {
+    if (!team) return this.skip();
+    await documentsFollowTeam(team);
   });
 
   it('removing B from the team cuts B off at once', async function () {

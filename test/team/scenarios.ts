@@ -4,6 +4,12 @@
  * people sign in with it as the extension does, and each acts through a SupabaseStore as their daemon does.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { configFromEnv } from '../../daemon/src/config.js';
+import { addTeamDocument, openTeamDocument } from '../../daemon/src/kb/team-documents.js';
+import { bindKbHome } from '../../daemon/src/kb/state.js';
 import type { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';
 import {
@@ -267,5 +273,53 @@ export async function daemonsFollowLive(t: Team, project: Project): Promise<void
     for (const c of conns) await c.close().catch(() => undefined);
     for (const d of daemons) await stopDaemon(d);
     for (const h of homes) await removeHome(h);
+  }
+}
+
+/**
+ * Team documents in Supabase Storage, as the daemon handles them (daemon/src/kb/team-documents.ts) through
+ * each person's own store: B adds a runbook, A finds it by search and downloads the same bytes; the viewer
+ * cannot upload; the outsider can neither list nor download it; B's delete takes it out of Storage and the
+ * index.
+ */
+export async function documentsFollowTeam(t: Team): Promise<void> {
+  const tmp = await mkdtemp(joinPath(tmpdir(), 'cairn-docs-scenario-'));
+  try {
+    const config = configFromEnv({});
+    const ref = { id: t.projectId, name: 'documents', teamId: t.teamId };
+    for (const m of [t.owner, t.member, t.viewer]) bindKbHome(m.store, tmp);
+    const text = `# Runbook ${Date.now().toString(36)}\n\nWhen the ledger export stalls, restart the reconciliation worker.\n`;
+    const path = joinPath(tmp, 'ledger-runbook.md');
+    await writeFile(path, text);
+    const folder = `${t.teamId}/${t.projectId}`;
+    const names = async (m: Member) => (await m.store.documents().list(folder)).map((o) => o.name);
+
+    const added = await addTeamDocument(t.member.store, t.member.store.documents(), config, ref, { path });
+    assert.equal(added.storagePath, `kb-documents/${folder}/ledger-runbook.md`);
+    const hits = await t.owner.store.rpc<{ uri: string }[]>('kb_search', {
+      p_project_id: t.projectId,
+      p_query: 'ledger export reconciliation worker',
+      p_query_embedding: null,
+      p_embedding_model: added.model,
+      p_limit: 5,
+    });
+    assert.ok(hits.some((h) => h.uri === added.uri), `A finds B's document: ${JSON.stringify(hits.map((h) => h.uri))}`);
+    const opened = await openTeamDocument(t.owner.store.documents(), ref, added.uri);
+    assert.equal(opened.bytes.toString('utf8'), text, 'A downloads the bytes B uploaded');
+
+    await expectFailure(
+      addTeamDocument(t.viewer.store, t.viewer.store.documents(), config, ref, { path }),
+      ['permission_denied'],
+      'a viewer uploading',
+    );
+    assert.deepEqual(await names(t.outsider), [], 'the outsider lists nothing');
+    await expectFailure(t.outsider.store.documents().download(`${folder}/ledger-runbook.md`), ['not_found', 'permission_denied'], 'the outsider downloading');
+
+    assert.deepEqual(await t.member.store.documents().remove([`${folder}/ledger-runbook.md`]), [`${folder}/ledger-runbook.md`]);
+    await t.member.store.rpc('kb_delete_sources', { p_project_id: t.projectId, p_embedding_model: added.model, p_uris: [added.uri], p_kind: 'document' });
+    assert.deepEqual(await names(t.owner), []);
+    await expectFailure(openTeamDocument(t.owner.store.documents(), ref, added.uri), ['not_found'], 'opening a deleted document');
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 }

@@ -15,11 +15,12 @@ import { createEmbedder, embedderForModel, type Embedder } from './embed.js';
 import { cleanText, SourceWriter, type PreparedSource, type StoredSource } from './indexer.js';
 import { activeModel } from './state.js';
 
-/** A bad document, URL or answer from a web server; the handler answers with its `code`. */
+/** A bad document, URL or answer from a web server; the handler answers with its `code` (and `data`). */
 export class KbInputError extends Error {
   constructor(
     readonly code: 'InvalidInput' | 'NotFound' | 'TooLarge' | 'ProviderError',
     message: string,
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'KbInputError';
@@ -51,6 +52,20 @@ async function pdfText(bytes: Uint8Array): Promise<string> {
   return text.join('\n\n');
 }
 
+/** Readable text of an HTML page or file (links, images, navigation and scripts left out). */
+function htmlText(html: string): string {
+  return htmlToText(html, {
+    wordwrap: false,
+    selectors: [
+      { selector: 'a', options: { ignoreHref: true } },
+      { selector: 'img', format: 'skip' },
+      { selector: 'nav', format: 'skip' },
+      { selector: 'script', format: 'skip' },
+      { selector: 'style', format: 'skip' },
+    ],
+  });
+}
+
 function decodeText(bytes: Buffer, what: string): string {
   if (looksBinary(bytes)) throw new KbInputError('InvalidInput', `${what} is not text (give a .md, .txt or .pdf file)`);
   // Invalid UTF-8 becomes U+FFFD rather than a refusal: the rest of the document is still worth having.
@@ -78,18 +93,84 @@ function prepared(kind: PreparedSource['kind'], uriIn: string, titleIn: string |
   return { kind, uri, title, language, contentHash: sha256(clean), size: Buffer.byteLength(clean), mtimeMs: 0, chunks, redactions: body.redactions };
 }
 
-export async function prepareDocument(params: { path?: string; text?: string; title?: string; format?: 'markdown' | 'text' | 'pdf' }): Promise<PreparedSource> {
+export type DocumentFormat = 'markdown' | 'text' | 'html' | 'pdf';
+
+/** The MIME type a document of each format is stored with (the kb-documents bucket allows exactly these). */
+export const DOCUMENT_CONTENT_TYPES: Record<DocumentFormat, string> = {
+  markdown: 'text/markdown',
+  text: 'text/plain',
+  html: 'text/html',
+  pdf: 'application/pdf',
+};
+
+const FORMAT_BY_EXTENSION: Record<string, DocumentFormat> = {
+  '.md': 'markdown',
+  '.markdown': 'markdown',
+  '.txt': 'text',
+  '.text': 'text',
+  '.html': 'html',
+  '.htm': 'html',
+  '.pdf': 'pdf',
+};
+
+/** A document file read from disk, its format decided by its bytes (the extension only has to agree). */
+export interface DocumentFile {
+  name: string;
+  bytes: Buffer;
+  format: DocumentFormat;
+  contentType: string;
+}
+
+function unsupported(message: string, detected: string): KbInputError {
+  return new KbInputError('InvalidInput', message, { reason: 'unsupportedType', detected, allowed: ['markdown', 'text', 'html', 'pdf'] });
+}
+
+/**
+ * The format of a document by its content: a PDF by its `%PDF-` signature, HTML by its markup, text when
+ * it is not binary; a `.pdf` that is not a PDF, a PDF or binary under a text name, or an extension of another
+ * kind of file is refused. `strict` (team uploads) also refuses names with no known extension.
+ */
+export function detectDocumentFormat(name: string, bytes: Buffer, opts: { declared?: DocumentFormat; strict?: boolean } = {}): DocumentFormat {
+  const ext = extname(name).toLowerCase();
+  const byName = opts.declared ?? FORMAT_BY_EXTENSION[ext];
+  if (!byName && (opts.strict || ext === '.pdf')) throw unsupported(`${name}: only Markdown, text, HTML and PDF documents can be added (.md, .txt, .html, .pdf)`, ext || 'no extension');
+  const isPdf = bytes.subarray(0, 5).toString('latin1') === '%PDF-';
+  if (byName === 'pdf') {
+    if (!isPdf) throw unsupported(`${name} is not a PDF (it does not start with %PDF-)`, 'not-pdf');
+    return 'pdf';
+  }
+  if (isPdf) throw unsupported(`${name} is a PDF: name it .pdf`, 'pdf');
+  if (looksBinary(bytes)) throw unsupported(`${name} is not text (give a .md, .txt, .html or .pdf file)`, 'binary');
+  if (byName === 'html' || (!byName && /^\s*<(!doctype html|html)[\s>]/i.test(bytes.subarray(0, 512).toString('utf8')))) return 'html';
+  return byName ?? 'text';
+}
+
+/** Reads a document file within `maxBytes`, its format checked by content. */
+export async function readDocumentFile(path: string, maxBytes: number, opts: { declared?: DocumentFormat; strict?: boolean } = {}): Promise<DocumentFile> {
+  if (!isAbsolute(path)) throw new KbInputError('InvalidInput', 'path must be absolute');
+  const st = await stat(path).catch(() => null);
+  if (!st || !st.isFile()) throw new KbInputError('NotFound', `no file at ${path}`);
+  const name = basename(path);
+  if (st.size > maxBytes) throw new KbInputError('TooLarge', `${name} is ${st.size} bytes, over the limit of ${maxBytes} bytes`, { limit: 'documentBytes', max: maxBytes, size: st.size });
+  const bytes = await readFile(path);
+  if (bytes.length > maxBytes) throw new KbInputError('TooLarge', `${name} is over the limit of ${maxBytes} bytes`, { limit: 'documentBytes', max: maxBytes });
+  const format = detectDocumentFormat(name, bytes, opts);
+  return { name, bytes, format, contentType: DOCUMENT_CONTENT_TYPES[format] };
+}
+
+/** The text of a document file, ready to chunk. */
+export async function prepareDocumentFile(file: DocumentFile, uri: string, title?: string): Promise<PreparedSource> {
+  let text: string;
+  if (file.format === 'pdf') text = await pdfText(file.bytes);
+  else if (file.format === 'html') text = htmlText(file.bytes.toString('utf8'));
+  else text = decodeText(file.bytes, file.name);
+  return prepared('document', uri, title ?? file.name, text, file.format === 'markdown' ? 'markdown' : null);
+}
+
+export async function prepareDocument(params: { path?: string; text?: string; title?: string; format?: DocumentFormat }): Promise<PreparedSource> {
   if (params.path !== undefined) {
-    if (!isAbsolute(params.path)) throw new KbInputError('InvalidInput', 'path must be absolute');
-    const st = await stat(params.path).catch(() => null);
-    if (!st || !st.isFile()) throw new KbInputError('NotFound', `no file at ${params.path}`);
-    if (st.size > MAX_DOCUMENT_BYTES) throw new KbInputError('TooLarge', `${basename(params.path)} is over ${MAX_DOCUMENT_BYTES} bytes`);
-    const bytes = await readFile(params.path);
-    const ext = extname(params.path).toLowerCase();
-    const format = params.format ?? (ext === '.pdf' ? 'pdf' : ext === '.md' || ext === '.markdown' ? 'markdown' : 'text');
-    const name = basename(params.path);
-    const text = format === 'pdf' ? await pdfText(bytes) : decodeText(bytes, name);
-    return prepared('document', `doc:${name}`, params.title ?? name, text, format === 'markdown' ? 'markdown' : null);
+    const file = await readDocumentFile(params.path, MAX_DOCUMENT_BYTES, params.format ? { declared: params.format } : {});
+    return prepareDocumentFile(file, `doc:${file.name}`, params.title);
   }
   const text = params.text ?? '';
   const title = params.title ?? text.split('\n', 1)[0]!.replace(/^#+\s*/, '').slice(0, 200);
@@ -120,16 +201,7 @@ export async function prepareUrl(url: string, title?: string, signal?: AbortSign
     const html = bytes.toString('utf8');
     // The page is untrusted: its title comes from the same linear-time HTML parser as its text, never a regex.
     pageTitle = htmlToText(html, { wordwrap: false, baseElements: { selectors: ['title'], returnDomByDefault: false } }).trim().slice(0, 300) || null;
-    text = htmlToText(html, {
-      wordwrap: false,
-      selectors: [
-        { selector: 'a', options: { ignoreHref: true } },
-        { selector: 'img', format: 'skip' },
-        { selector: 'nav', format: 'skip' },
-        { selector: 'script', format: 'skip' },
-        { selector: 'style', format: 'skip' },
-      ],
-    });
+    text = htmlText(html);
   } else {
     text = decodeText(bytes, url);
     if (type.includes('markdown') || /\.md$/i.test(new URL(url).pathname)) language = 'markdown';

@@ -6,16 +6,17 @@ import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { RpcError } from '../protocol/errors.js';
 import type { DaemonDeps, HandlerContext, Subsystem } from '../rpc/registry.js';
-import { resolveProject } from '../workspace/project.js';
+import { resolveProject, type ProjectRef } from '../workspace/project.js';
 import { crawl } from './crawl.js';
 import { policyOptions } from '../workspace/policy.js';
 import { configuredModelId, ProviderError } from './embed.js';
 import { addSource, KbInputError, prepareDocument, prepareFaq, prepareUrl } from './documents.js';
-import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps } from './indexer.js';
+import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps, type PreparedSource } from './indexer.js';
 import { searchKnowledgeBase } from './search.js';
 import { bindKbHome, chooseActiveModel, recordedActiveModel, type KbStatusRow } from './state.js';
 import { KbWatcher } from './watch.js';
 import { VectorPublisher } from './publish.js';
+import { addTeamDocument, objectForUri, openTeamDocument, teamDocuments } from './team-documents.js';
 
 /** The real path of a workspace folder, or a typed error a user can act on. */
 export async function workspaceRoot(root: string): Promise<string> {
@@ -29,7 +30,7 @@ export async function workspaceRoot(root: string): Promise<string> {
 /** Provider and input failures as the protocol's typed errors (StoreErrors are mapped by the server). */
 function toRpcError(e: unknown): unknown {
   if (e instanceof ProviderError) return new RpcError('ProviderError', e.message, { reason: e.reason });
-  if (e instanceof KbInputError) return new RpcError(e.code, e.message);
+  if (e instanceof KbInputError) return new RpcError(e.code, e.message, e.data);
   return e;
 }
 
@@ -150,20 +151,47 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     return guarded(() => searchKnowledgeBase(deps.store, deps.config, { ...params, root }, ctx.signal));
   });
 
-  const add = async (root: string, prepare: () => Promise<Parameters<typeof addSource>[3]>, ctx: HandlerContext) =>
+  /** Adds a source to the folder's project (`write` stores it) and announces it. */
+  const add = async <T extends { uri: string }>(root: string, write: (project: ProjectRef, signal: AbortSignal) => Promise<T>, ctx: HandlerContext) =>
     guarded(async () => {
       const real = await workspaceRoot(root);
       const project = await resolveProject(deps.store, real);
-      const source = await prepare();
-      const added = await deps.track(addSource(deps.store, deps.config.get(), project.id, source, signalOf(ctx)));
+      const added = await deps.track(write(project, signalOf(ctx)));
       publisher.schedule(project.id);
       publish(real, project.id, 'add', [added.uri], null);
       return added;
     });
+  const addPrepared = (root: string, prepare: () => Promise<PreparedSource>, ctx: HandlerContext) =>
+    add(root, async (project, signal) => addSource(deps.store, deps.config.get(), project.id, await prepare(), signal), ctx);
 
-  registry.handle('kb/addDocument', (params, ctx) => add(params.root, () => prepareDocument(params), ctx));
-  registry.handle('kb/addUrl', (params, ctx) => add(params.root, () => prepareUrl(params.url, params.title, ctx.signal), ctx));
-  registry.handle('kb/addFaq', (params, ctx) => add(params.root, async () => prepareFaq(params.question, params.answer), ctx));
+  registry.handle('kb/addDocument', (params, ctx) =>
+    add(
+      params.root,
+      async (project, signal) => {
+        const docs = params.path !== undefined ? teamDocuments(deps.store, project) : null;
+        // A team project's file goes to the team's Storage bucket, then into the shared index.
+        if (docs && params.path !== undefined) {
+          const opts = { path: params.path, ...(params.title ? { title: params.title } : {}), ...(params.format ? { format: params.format } : {}) };
+          return addTeamDocument(deps.store, docs, deps.config.get(), project, opts, signal);
+        }
+        return addSource(deps.store, deps.config.get(), project.id, await prepareDocument(params), signal);
+      },
+      ctx,
+    ),
+  );
+  registry.handle('kb/addUrl', (params, ctx) => addPrepared(params.root, () => prepareUrl(params.url, params.title, ctx.signal), ctx));
+  registry.handle('kb/addFaq', (params, ctx) => addPrepared(params.root, async () => prepareFaq(params.question, params.answer), ctx));
+
+  registry.handle('kb/openDocument', async (params, ctx) => {
+    const root = await workspaceRoot(params.root);
+    const project = await resolveProject(deps.store, root);
+    const docs = teamDocuments(deps.store, project);
+    if (!docs) throw new RpcError('NotFound', `${params.uri} has no stored file: outside a team project a document is kept only as indexed text`);
+    const doc = await guarded(() => openTeamDocument(docs, project, params.uri, ctx.signal));
+    const text = doc.format === 'pdf' ? {} : { text: doc.bytes.toString('utf8') };
+    const bytes = doc.format === 'pdf' ? { base64: doc.bytes.toString('base64') } : {};
+    return { name: doc.name, format: doc.format, contentType: doc.contentType, size: doc.bytes.length, storagePath: doc.storagePath, ...text, ...bytes };
+  });
 
   registry.handle('kb/remove', async (params, ctx) => {
     const root = await workspaceRoot(params.root);
@@ -173,8 +201,12 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     for (const model of new Set(rows.map((r) => r.embedding_model))) {
       removed += Number(await deps.store.rpc<number>('kb_delete_sources', { p_project_id: project.id, p_embedding_model: model, p_uris: [params.uri], p_kind: params.kind }, { signal: ctx.signal }));
     }
-    if (removed > 0) publish(root, project.id, 'remove', [params.uri], null);
-    return { removed };
+    // A team document's file goes with it (after the index: a refusal there leaves both in place).
+    const docs = params.kind === 'document' ? teamDocuments(deps.store, project) : null;
+    const object = docs ? objectForUri(project, params.uri) : null;
+    const storageRemoved = docs && object ? (await docs.remove([object], { signal: ctx.signal })).includes(object) : undefined;
+    if (removed > 0 || storageRemoved) publish(root, project.id, 'remove', [params.uri], null);
+    return storageRemoved === undefined ? { removed } : { removed, storageRemoved };
   });
 
   registry.handle('kb/watch', async (params) => {

@@ -101,7 +101,15 @@ const addResult = z.object({
   chunks: z.number().int(),
   model: z.string(),
   redactions: z.number().int().describe('Secrets replaced by `[redacted: <rule>]` before the text was embedded and stored.'),
+  storagePath: z
+    .string()
+    .optional()
+    .describe(
+      'In a team project: where the file is kept in Supabase Storage, `kb-documents/<team_id>/<project_id>/<file>` (every member may download it with `kb/openDocument`). Absent when the document lives only in the index (embedded mode, inline text, URLs, FAQ entries).',
+    ),
 });
+
+const documentFormat = z.enum(['markdown', 'text', 'html', 'pdf']);
 
 const exampleHit: KbHit = {
   path: 'src/auth/session.ts',
@@ -223,18 +231,19 @@ export const kbRequests = {
     },
   }),
   'kb/addDocument': request('kb/addDocument', {
-    summary: 'Adds a document (markdown, text or PDF) to the project knowledge base: from a file path, or inline text.',
+    summary:
+      'Adds a document (Markdown, text, HTML or PDF) to the project knowledge base: from a file path, or inline text. The type is checked by content (a PDF by its signature, text must not be binary), not only by extension. In a team project (signed in to Supabase) a file is uploaded to the team\'s Storage bucket as the user (members and above may; a viewer gets PermissionDenied), at most 10 MiB, then indexed for every member; if indexing fails the upload is taken back. Elsewhere the document lives in the local index only (at most 25 MiB).',
     params: z
       .object({
         root,
-        path: z.string().optional().describe('Absolute path of a .md, .txt or .pdf file.'),
-        text: z.string().max(10 * 1024 * 1024).optional(),
+        path: z.string().optional().describe('Absolute path of a .md, .txt, .html or .pdf file.'),
+        text: z.string().max(10 * 1024 * 1024).optional().describe('Inline text instead of a file (kept in the index only, never uploaded).'),
         title: z.string().max(500).optional(),
-        format: z.enum(['markdown', 'text', 'pdf']).optional(),
+        format: documentFormat.optional().describe('Overrides the format the file name suggests; the content must still match it.'),
       })
       .refine((p) => (p.path === undefined) !== (p.text === undefined), { message: 'give exactly one of path or text' }),
     result: addResult,
-    errors: ['InvalidInput', 'NotFound', 'TooLarge', 'ProviderError'],
+    errors: ['InvalidInput', 'NotFound', 'TooLarge', 'ProviderError', 'PermissionDenied', 'NotSignedIn'],
     example: {
       params: { root: '/home/ana/acme-api', path: '/home/ana/Documents/oncall-runbook.pdf' },
       result: {
@@ -285,11 +294,41 @@ export const kbRequests = {
     },
   }),
   'kb/remove': request('kb/remove', {
-    summary: 'Removes a source (document, URL, FAQ entry or file) from the knowledge base, for every model.',
+    summary:
+      'Removes a source (document, URL, FAQ entry or file) from the knowledge base, for every model; a team document\'s file is removed from Supabase Storage too.',
     params: z.object({ root, uri: z.string().min(1), kind: kbKind }),
-    result: z.object({ removed: z.number().int() }),
-    errors: ['InvalidInput'],
+    result: z.object({
+      removed: z.number().int().describe('Index rows (one per model) removed.'),
+      storageRemoved: z.boolean().optional().describe("In a team project, for a document: whether its file was removed from the team's Storage bucket."),
+    }),
+    errors: ['InvalidInput', 'PermissionDenied'],
     example: { params: { root: '/home/ana/acme-api', uri: 'https://supabase.com/docs/guides/auth', kind: 'url' }, result: { removed: 1 } },
+  }),
+  'kb/openDocument': request('kb/openDocument', {
+    summary:
+      "Downloads a team document's file from Supabase Storage as the user, for a read-only view (a search hit of kind `document`). NotFound when the document has no stored file (embedded mode, inline text) or the user may not read it.",
+    params: z.object({ root, uri: z.string().min(1).describe('The document\'s `uri` (a search hit\'s `path`), e.g. `doc:runbook.md`.') }),
+    result: z.object({
+      name: z.string().describe('File name.'),
+      format: documentFormat,
+      contentType: z.string().describe('MIME type it was stored with.'),
+      size: z.number().int().describe('Bytes.'),
+      storagePath: z.string().describe('`kb-documents/<team_id>/<project_id>/<file>`.'),
+      text: z.string().optional().describe('The content, for Markdown, text and HTML.'),
+      base64: z.string().optional().describe('The bytes, base64, for a PDF.'),
+    }),
+    errors: ['InvalidInput', 'NotFound', 'NotSignedIn'],
+    example: {
+      params: { root: '/home/ana/acme-api', uri: 'doc:oncall-runbook.md' },
+      result: {
+        name: 'oncall-runbook.md',
+        format: 'markdown',
+        contentType: 'text/markdown',
+        size: 1843,
+        storagePath: 'kb-documents/4c1d2e3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f/2d9f7c1a-5b3e-4c8d-a1f0-9e6b4d2c8a73/oncall-runbook.md',
+        text: '# On-call runbook\n\nPage the secondary after 15 minutes.\n',
+      },
+    },
   }),
   'kb/watch': request('kb/watch', {
     summary: 'Starts or stops re-indexing a folder on file changes while the daemon runs (kb/index starts it by default).',

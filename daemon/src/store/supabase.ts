@@ -12,7 +12,7 @@
  */
 import { createClient, type RealtimeChannel, type SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
-import { StoreError, type ChangeEvent, type SchemaStatus, type Store, type StoreErrorKind, type StoreUser } from './types.js';
+import { StoreError, type ChangeEvent, type DocumentStorage, type SchemaStatus, type Store, type StoreErrorKind, type StoreUser } from './types.js';
 
 export interface SupabaseSession {
   accessToken: string;
@@ -123,6 +123,33 @@ export function storeErrorFrom(error: PostgrestFailure, status: number): StoreEr
   if (!kind && status === 401) kind = 'not_signed_in';
   return new StoreError(kind ?? 'internal', message, code || undefined);
 }
+
+/** The private bucket of team knowledge-base documents (supabase/migrations/20261207000300_kb_documents_storage.sql). */
+export const KB_DOCUMENTS_BUCKET = 'kb-documents';
+
+interface StorageFailure {
+  message?: string;
+  /** HTTP status (storage-api answers 400 for client errors and puts the real one in `statusCode`). */
+  status?: number;
+  statusCode?: string;
+  name?: string;
+}
+
+/** Maps a Storage API error (storage-js's StorageApiError, or a network failure) to a StoreError. */
+export function storeErrorFromStorage(error: StorageFailure): StoreError {
+  const message = error.message || 'Supabase Storage failed';
+  const status = Number(error.statusCode ?? error.status ?? 0);
+  if (!error.statusCode && !error.status) return new StoreError('unavailable', `Supabase Storage is unreachable: ${message}`);
+  if (status === 403 || status === 401) return new StoreError('permission_denied', `Supabase Storage refused: ${message}`, '42501');
+  if (status === 404) return new StoreError('not_found', `Supabase Storage: ${message}`);
+  if (status === 409) return new StoreError('conflict', `Supabase Storage: ${message}`);
+  if (status === 413 || status === 415 || status === 400) return new StoreError('invalid_input', `Supabase Storage refused the file: ${message}`);
+  if (status >= 500) return new StoreError('unavailable', `Supabase Storage failed: ${message}`);
+  return new StoreError('internal', `Supabase Storage: ${message}`);
+}
+
+/** storage-api's answer for an expired access token (InvalidJWT, 400, message `jwt expired`). */
+const storageTokenExpired = (error: StorageFailure) => /jwt expired|exp.*claim/i.test(error.message ?? '');
 
 export class SupabaseStore implements Store {
   readonly mode = 'supabase' as const;
@@ -256,6 +283,64 @@ export class SupabaseStore implements Store {
       })();
     }
     return this.refreshing;
+  }
+
+  /**
+   * Supabase Storage's `kb-documents` bucket as the signed-in user: the bucket's policies decide, and an
+   * expired token costs the same single refresh round as an RPC.
+   */
+  documents(): DocumentStorage {
+    const bucket = () => this.client.storage.from(KB_DOCUMENTS_BUCKET);
+    return {
+      upload: async (name, bytes, contentType, opts = {}) => {
+        await this.storageCall(async () => {
+          const { error } = await bucket().upload(name, Buffer.from(bytes), { contentType, upsert: true, cacheControl: '60' });
+          return { error };
+        }, opts.signal);
+      },
+      download: async (name, opts = {}) => {
+        const blob = await this.storageCall(async () => {
+          const { data, error } = await bucket().download(name, undefined, opts.signal ? { signal: opts.signal } : undefined);
+          return { data, error };
+        }, opts.signal);
+        return { bytes: Buffer.from(await blob!.arrayBuffer()), contentType: blob!.type || 'application/octet-stream' };
+      },
+      remove: async (names, opts = {}) => {
+        const rows = await this.storageCall(async () => {
+          const { data, error } = await bucket().remove(names);
+          return { data, error };
+        }, opts.signal);
+        return (rows ?? []).map((r) => r.name);
+      },
+      list: async (folder, opts = {}) => {
+        const rows = await this.storageCall(async () => {
+          const { data, error } = await bucket().list(folder, { limit: 1000, sortBy: { column: 'name', order: 'asc' } }, opts.signal ? { signal: opts.signal } : undefined);
+          return { data, error };
+        }, opts.signal);
+        return (rows ?? [])
+          .filter((r) => r.id !== null)
+          .map((r) => {
+            const meta = (r.metadata ?? {}) as { size?: number; mimetype?: string };
+            return { name: r.name, size: typeof meta.size === 'number' ? meta.size : null, contentType: meta.mimetype ?? null };
+          });
+      },
+    };
+  }
+
+  private async storageCall<T>(call: () => Promise<{ data?: T; error: StorageFailure | null }>, signal?: AbortSignal): Promise<T | undefined> {
+    if (this.closed) throw new StoreError('unavailable', 'The store is closed');
+    if (!this.session) throw new StoreError('not_signed_in', 'Team mode needs a signed-in user: sign in to Supabase first');
+    const tokenUsed = this.session.accessToken;
+    let result = await call();
+    if (result.error && storageTokenExpired(result.error)) {
+      if (!(await this.refreshAfterExpiry(tokenUsed))) {
+        throw new StoreError('not_signed_in', 'The Supabase session expired and could not be refreshed: sign in again');
+      }
+      result = await call();
+    }
+    if (!result.error) return result.data;
+    if (signal?.aborted) throw signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+    throw storeErrorFromStorage(result.error);
   }
 
   async schemaStatus(): Promise<SchemaStatus> {

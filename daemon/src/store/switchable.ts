@@ -8,7 +8,7 @@ import { redactWriteArgs } from '../secrets/outbound.js';
 import { forgetProjects } from '../workspace/project.js';
 import { openStore } from './index.js';
 import type { SupabaseStore } from './supabase.js';
-import type { ChangeEvent, OpenedHow, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
+import type { ChangeEvent, DocumentStorage, OpenedHow, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
 
 type Listener = (event: ChangeEvent) => void;
 export type CallObserver = (fn: string, args: Record<string, unknown>, result: unknown) => void;
@@ -67,6 +67,11 @@ export class SwitchableStore implements Store {
 
   user(): StoreUser | null {
     return this.current.user();
+  }
+
+  /** The current store's file storage: Supabase Storage while signed in to a team project, else null. */
+  documents(): DocumentStorage | null {
+    return this.current.documents?.() ?? null;
   }
 
   async rpc<T = unknown>(fn: string, argsIn?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {

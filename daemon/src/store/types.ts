@@ -80,6 +80,28 @@ export interface OpenedHow {
   appliedMigrations: number;
 }
 
+/** One stored file of a knowledge base (Supabase Storage in team mode). */
+export interface StoredDocument {
+  bytes: Buffer;
+  contentType: string;
+}
+
+/**
+ * Files beside the database: team documents in Supabase Storage's `kb-documents` bucket, as the acting user
+ * (the bucket's policies on `storage.objects` decide). Object names are `<team_id>/<project_id>/<file>`.
+ * Throws StoreError (`permission_denied` when the policies refuse, `not_found` for an object the user
+ * cannot see or that does not exist).
+ */
+export interface DocumentStorage {
+  /** Stores (or replaces) the object. */
+  upload(name: string, bytes: Uint8Array, contentType: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  download(name: string, opts?: { signal?: AbortSignal }): Promise<StoredDocument>;
+  /** Removes the objects the user may delete; returns the names removed. */
+  remove(names: string[], opts?: { signal?: AbortSignal }): Promise<string[]>;
+  /** The files directly under a folder (`<team_id>/<project_id>`) that the user may read. */
+  list(folder: string, opts?: { signal?: AbortSignal }): Promise<{ name: string; size: number | null; contentType: string | null }[]>;
+}
+
 export interface Store {
   readonly mode: StoreMode;
   /** How the local database was opened (embedded store only). */
@@ -110,4 +132,6 @@ export interface Store {
   whenIdle?(): Promise<void>;
   /** Finishes in-flight work and closes the database. */
   close(): Promise<void>;
+  /** File storage for team documents, where the store has one (Supabase); absent or null elsewhere. */
+  documents?(): DocumentStorage | null;
 }

@@ -6,7 +6,8 @@
  * other in order.
  */
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TOTP, Secret } from 'otpauth';
@@ -496,6 +497,34 @@ describe('teams: the team commands, driven from the command palette', function (
     assert.deepEqual([after.id, after.teamId], [before.id, team!.id]);
     sharedProjectId = after.id;
     await said(new RegExp(`“${before.name}” now belongs to ${teamName}`));
+  });
+
+  it("adds a document to the team's knowledge base (uploaded to Storage), finds it and opens the downloaded file read-only; a fake PDF is refused", async function () {
+    if (!team || !sharedProjectId) this.skip();
+    const api = await cairn();
+    const client = await ready(api);
+    const root = api.ctx.workspaceRoot()!;
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-ui-doc-'));
+    const file = join(dir, 'pager-duty.md');
+    const text = '# Pager duty\n\nThe on-call engineer acknowledges a page within ten minutes and opens an incident channel.\n';
+    writeFileSync(file, text);
+    const added = (await vscode.commands.executeCommand('cairn.addDocument', vscode.Uri.file(file))) as { uri: string; storagePath?: string } | undefined;
+    assert.equal(added?.storagePath, `kb-documents/${team!.id}/${sharedProjectId}/pager-duty.md`, `uploaded (notifications: ${notes.messages.join(' | ')})`);
+    await said(/added “pager-duty.md” to the team's knowledge base \(stored in the team's Supabase Storage/);
+
+    const hit = (await client.request('kb/search', { root, query: 'acknowledges a page incident channel', limit: 5 })).find((h) => h.kind === 'document');
+    assert.equal(hit?.path, 'doc:pager-duty.md');
+    assert.equal(await api.documents.open(client, root, hit!.path), true);
+    const editor = await waitFor('the downloaded document in an editor', () => (vscode.window.activeTextEditor?.document.uri.scheme === 'cairn-doc' ? vscode.window.activeTextEditor : null));
+    assert.equal(editor.document.getText(), text);
+    assert.equal(editor.document.languageId, 'markdown');
+
+    const fake = join(dir, 'contract.pdf');
+    writeFileSync(fake, 'just text, no PDF signature\n');
+    assert.equal(await vscode.commands.executeCommand('cairn.addDocument', vscode.Uri.file(fake)), undefined);
+    await said(/Cairn could not add the document: contract\.pdf is not a PDF/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses the last owner leaving, with what to do first, and asks nothing', async function () {

@@ -66,7 +66,7 @@ export interface TestServices {
 
 export async function startTestServices(): Promise<TestServices> {
   const model = await startOpenAIServer({ apiKey: MODEL_API_KEY, responder: (body) => scriptedReply(lastUserMessage(body), body) });
-  const db = await freshDb();
+  const db = await freshDb(undefined, { storage: true });
   const supabase = await startSupabaseTestServers({ db: db.db });
   return {
     settings: {

@@ -1,9 +1,9 @@
 /**
- * Starts the three Supabase test servers behind one HTTP listener on 127.0.0.1 (port 0), the way a project
- * URL serves `/auth/v1`, `/rest/v1` and `/realtime/v1` behind its API gateway, all against one PGlite, so
+ * Starts the four Supabase test servers behind one HTTP listener on 127.0.0.1 (port 0), the way a project
+ * URL serves `/auth/v1`, `/rest/v1`, `/realtime/v1` and `/storage/v1` behind its API gateway, all against one PGlite, so
  * `createClient(url, anonKey)` from the real `@supabase/supabase-js` talks to them unchanged.
  *
- * The gateway part checks the `apikey` (Kong's 401 bodies) on REST and Realtime; the auth routes that a
+ * The gateway part checks the `apikey` (Kong's 401 bodies) on REST, Storage and Realtime; the auth routes that a
  * browser opens (authorize, the fake consent, callback) need none, as on Supabase. The service-role key is
  * accepted too, for what tests do as the project's administrator (confirming or deleting users through the
  * Auth admin API); nothing under test holds it.
@@ -15,12 +15,14 @@ import type { PGliteInterface } from '@electric-sql/pglite';
 import { AuthServer } from './auth-server.js';
 import { PostgrestServer } from './postgrest-server.js';
 import { RealtimeServer } from './realtime-server.js';
+import { StorageServer } from './storage-server.js';
 import { apiKey, sendJson } from './http.js';
 import { makeAnonKey, makeServiceRoleKey, signJwt, verifyJwt, type AccessTokenClaims } from './jwt.js';
 
 export { AuthServer } from './auth-server.js';
 export { PostgrestServer, httpStatusForSqlstate } from './postgrest-server.js';
 export { RealtimeServer } from './realtime-server.js';
+export { StorageServer } from './storage-server.js';
 
 export interface SupabaseTestServersOptions {
   /** A bootstrapped and migrated database (see test/support/db.ts). */
@@ -46,6 +48,8 @@ export interface SupabaseTestServers {
   auth: AuthServer;
   rest: PostgrestServer;
   realtime: RealtimeServer;
+  /** Storage (needs the `storage` schema in the database: test/support/db.ts `freshDb(dir, { storage: true })`). */
+  storage: StorageServer;
   /** While offline, every connection is reset at once, as when the network is down. */
   setOffline(offline: boolean): void;
   /** While down, Realtime drops its sockets and refuses new ones; REST and Auth keep working. */
@@ -83,6 +87,8 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
   const rest = new PostgrestServer({ db: opts.db, jwtSecret, anonKey });
   const realtime = new RealtimeServer({ db: opts.db, jwtSecret, anonKey });
   await realtime.start();
+  const storage = new StorageServer({ db: opts.db, jwtSecret });
+  await storage.start();
 
   const functions = new Map<string, { origin: string; verifyJwt: boolean }>();
   const sockets = new Set<Socket>();
@@ -100,6 +106,11 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
     if (path.startsWith('/rest/v1/')) {
       if (!gatewayAllows(req.headers, url, [anonKey, serviceRoleKey], res)) return;
       void rest.handle(req, res, url, path.slice('/rest/v1'.length));
+      return;
+    }
+    if (path.startsWith('/storage/v1/')) {
+      if (!gatewayAllows(req.headers, url, [anonKey, serviceRoleKey], res)) return;
+      void storage.handle(req, res, url, path.slice('/storage/v1'.length));
       return;
     }
     const fn = /^\/functions\/v1\/([^/?]+)/.exec(path);
@@ -135,6 +146,7 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
     auth,
     rest,
     realtime,
+    storage,
     setOffline(value: boolean) {
       offline = value;
       if (value) {
@@ -154,6 +166,7 @@ export async function startSupabaseTestServers(opts: SupabaseTestServersOptions)
       await realtime.close();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await storage.close();
     },
   };
 }
