@@ -241,7 +241,7 @@ export class LiveBridge {
   /** The session as the acting user sees it now, or null when they cannot see it. */
   private async read(sessionId: string): Promise<Session | null> {
     try {
-      return toSession(await this.opts.store.rpc<SessionRow>('get_session', { p_session_id: sessionId }));
+      return toSession(await this.opts.store.rpc('get_session', { p_session_id: sessionId }));
     } catch (err) {
       if (err instanceof StoreError && (err.kind === 'not_found' || err.kind === 'permission_denied')) return null;
       throw err;

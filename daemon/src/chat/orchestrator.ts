@@ -22,10 +22,10 @@ import type { Connection, EventHub, Logger } from '../rpc/registry.js';
 import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT, findAgent } from './agents.js';
-import { SqlChatMessageHistory, type MessageRow } from './history.js';
+import { SqlChatMessageHistory } from './history.js';
 import { chatModelFor, checkModelChoice, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
 import { offlineAnswer } from './offline.js';
-import { toSession, type SessionRow } from './rows.js';
+import { toSession, type MessageRow, type SessionRow } from './rows.js';
 import { countMessageTokens, countTokens } from './tokens.js';
 import { buildTools, toolDefinitions, type KbSearch } from './tools.js';
 import { Workspace } from './workspace-files.js';
@@ -159,7 +159,7 @@ export class ChatOrchestrator {
       const agent = await findAgent(store, params.agentId, { strict: true });
       // Named after the question from the start: a reply that fails, is stopped, or dies with the daemon
       // leaves a session the user can tell apart, not another "New chat". The model may improve it later.
-      created = await store.rpc<SessionRow>('create_session', { p_project_id: projectId, p_title: deriveTitle(params.content), p_agent_id: agent.builtIn ? null : agent.id });
+      created = await store.rpc('create_session', { p_project_id: projectId, p_title: deriveTitle(params.content), p_agent_id: agent.builtIn ? null : agent.id });
     }
     const sessionId = created?.id ?? params.sessionId!;
     if (this.runs.has(sessionId)) {
@@ -170,8 +170,8 @@ export class ChatOrchestrator {
     const run: Run = { sessionId, replyId: '', controller, done: Promise.resolve() };
     this.runs.set(sessionId, run);
     try {
-      const user = await store.rpc<MessageRow>('append_message', { p_session_id: sessionId, p_role: 'user', p_content: params.content });
-      const reply = await store.rpc<MessageRow>('append_message', {
+      const user = await store.rpc('append_message', { p_session_id: sessionId, p_role: 'user', p_content: params.content });
+      const reply = await store.rpc('append_message', {
         p_session_id: sessionId,
         p_role: 'assistant',
         p_content: '',
@@ -302,7 +302,7 @@ export class ChatOrchestrator {
     let error: { code: ErrorCodeName; message: string } | undefined;
     let choice: ModelChoice | null = null;
     try {
-      const session = job.session ?? (await store.rpc<SessionRow>('get_session', { p_session_id: sessionId }));
+      const session = job.session ?? (await store.rpc('get_session', { p_session_id: sessionId }));
       this.remember(session);
       shared = session.visibility === 'team';
       const [agent, workspace] = await Promise.all([
@@ -359,11 +359,11 @@ export class ChatOrchestrator {
       ...(metadata.historyTrimmed ? { historyTrimmed: metadata.historyTrimmed as { droppedMessages: number; keptTokens: number } } : {}),
     });
     try {
-      const latest = await store.rpc<SessionRow>('get_session', { p_session_id: sessionId });
+      const latest = await store.rpc('get_session', { p_session_id: sessionId });
       // Still the placeholder or the question's first line (nobody renamed it meanwhile): the first exchange titles it.
       if ((latest.title === DEFAULT_TITLE || latest.title === deriveTitle(job.userMessage.content)) && job.userMessage.seq === 1) {
         const title = await this.makeTitle(store, job.userMessage.content, content, choice);
-        this.publishSession(await store.rpc<SessionRow>('rename_session', { p_session_id: sessionId, p_title: title }), 'updated');
+        this.publishSession(await store.rpc('rename_session', { p_session_id: sessionId, p_title: title }), 'updated');
       } else {
         this.publishSession(latest, 'updated');
       }
@@ -492,10 +492,10 @@ export class ChatOrchestrator {
     let known = this.memberNames.get(projectId);
     if (!known || Date.now() - known.at > 60_000 || ids.some((id) => !known!.names.has(id))) {
       try {
-        const projects = await store.rpc<Array<{ id: string; team_id: string | null }>>('list_projects', {});
+        const projects = await store.rpc('list_projects', {});
         const teamId = projects.find((p) => p.id === projectId)?.team_id;
         const members = teamId
-          ? await store.rpc<Array<{ user_id: string; email: string | null; display_name: string | null }>>('list_team_members', { p_team_id: teamId })
+          ? await store.rpc('list_team_members', { p_team_id: teamId })
           : [];
         known = { at: Date.now(), names: new Map(members.map((m) => [m.user_id, m.display_name ?? m.email ?? ''])) };
         if (this.memberNames.size >= 100) this.memberNames.delete(this.memberNames.keys().next().value!);

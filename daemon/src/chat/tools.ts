@@ -111,7 +111,7 @@ export function buildTools(ctx: ToolContext, allowed: readonly string[]): Struct
     tools.push(
       tool(
         async ({ title, description }) => {
-          const t = await ctx.store.rpc<{ id: string; title: string; status: string }>('create_task', {
+          const t = await ctx.store.rpc('create_task', {
             p_project_id: projectId,
             p_title: title,
             p_description: description ?? null,
@@ -135,7 +135,7 @@ export function buildTools(ctx: ToolContext, allowed: readonly string[]): Struct
           if (title !== undefined) patch.title = title;
           if (description !== undefined) patch.description = description;
           if (status !== undefined) patch.status = status;
-          const t = await ctx.store.rpc<{ id: string; title: string; status: string }>('update_task', { p_task_id: taskId, p_patch: patch });
+          const t = await ctx.store.rpc('update_task', { p_task_id: taskId, p_patch: patch });
           return `Updated task ${t.id} "${t.title}" (${t.status}).`;
         },
         {

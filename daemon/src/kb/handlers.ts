@@ -105,7 +105,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     const root = await workspaceRoot(params.root);
     const project = await resolveProject(deps.store, root);
     const config = deps.config.get();
-    const rows = await deps.store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
+    const rows = await deps.store.rpc('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
     const byModel = new Map<string, { model: string; dims: number; sources: number; chunks: number; byKind: Record<string, { sources: number; chunks: number }>; lastIndexedAt: string | null }>();
     for (const r of rows) {
       let m = byModel.get(r.embedding_model);
@@ -167,10 +167,10 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
   registry.handle('kb/remove', async (params, ctx) => {
     const root = await workspaceRoot(params.root);
     const project = await resolveProject(deps.store, root);
-    const rows = await deps.store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
+    const rows = await deps.store.rpc('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
     let removed = 0;
     for (const model of new Set(rows.map((r) => r.embedding_model))) {
-      removed += Number(await deps.store.rpc<number>('kb_delete_sources', { p_project_id: project.id, p_embedding_model: model, p_uris: [params.uri], p_kind: params.kind }, { signal: ctx.signal }));
+      removed += Number(await deps.store.rpc('kb_delete_sources', { p_project_id: project.id, p_embedding_model: model, p_uris: [params.uri], p_kind: params.kind }, { signal: ctx.signal }));
     }
     if (removed > 0) publish(root, project.id, 'remove', [params.uri], null);
     return { removed };

@@ -3,9 +3,9 @@
  * tool: one `kb_search` SQL call (BM25 over identifier-aware words plus vector similarity above a floor) against the project's active
  * embedding model, so a model switch in progress never mixes vectors of different dimensions.
  */
-import type { Store } from '../store/types.js';
+import type { RpcRow, Store } from '../store/types.js';
 import type { ConfigHolder } from '../config.js';
-import type { KbHit, KbKind } from '../protocol/kb.js';
+import { kbKind, type KbHit } from '../protocol/kb.js';
 import { canonicalRoot, resolveProject } from '../workspace/project.js';
 import { activeModel } from './state.js';
 import { embedderForModel, identifierTokens, type Embedder, vectorText, configuredModelId, LOCAL_HASH_ID } from './embed.js';
@@ -22,19 +22,7 @@ export interface KbSearchParams {
   kind?: string;
 }
 
-interface KbSearchRow {
-  chunk_id: string;
-  source_id: string;
-  kind: KbKind;
-  uri: string;
-  title: string | null;
-  language: string | null;
-  start_line: number;
-  end_line: number;
-  content: string;
-  snippet: string | null;
-  score: number;
-}
+type KbSearchRow = RpcRow<'kb_search'>;
 
 const queryEmbedders = new Map<string, Promise<Embedder | null>>();
 
@@ -132,7 +120,7 @@ export async function searchKnowledgeBase(
       embedding = null;
     }
   }
-  const rows = await store.rpc<KbSearchRow[]>(
+  const rows = await store.rpc(
     'kb_search',
     {
       p_project_id: project.id,
@@ -154,7 +142,7 @@ export async function searchKnowledgeBase(
     endLine: r.end_line,
     score: Number(r.score),
     snippet: snippetFor(r.content, params.query),
-    kind: r.kind,
+    kind: kbKind.parse(r.kind),
     title: r.title,
     language: r.language,
     sourceId: r.source_id,

@@ -10,7 +10,7 @@ export const Session = z.object({
   projectId: z.guid().nullable(),
   /** The agent the session talks to; null is the built-in default agent. */
   agentId: z.guid().nullable(),
-  ownerId: z.guid(),
+  ownerId: z.guid().nullable().describe("Who started it; null once their account is deleted (a team session outlives its creator's account)."),
   visibility: Visibility,
   archived: z.boolean(),
   createdAt: z.string(),
@@ -59,6 +59,11 @@ const exampleSession: Session = {
   updatedAt: '2026-11-22T01:04:10.000Z',
 };
 
+/** What the user may do in a session: `owner`, `write` (a teammate, member or above) or `read` (a viewer). */
+export const SessionAccess = z
+  .enum(['owner', 'write', 'read'])
+  .describe('What the user may do here: `owner`, `write` (a teammate, member or above) or `read` (a viewer).');
+
 const SessionRef = z.object({ sessionId: z.guid() });
 
 export const sessionsRequests = {
@@ -97,8 +102,7 @@ export const sessionsRequests = {
     }),
     result: z.object({
       session: Session,
-      /** What the user may do here: `owner`, `write` (a teammate, member or above) or `read` (a viewer). */
-      access: z.enum(['owner', 'write', 'read']),
+      access: SessionAccess,
       messages: z.array(Message),
       nextAfterSeq: z.number().int().nullable(),
     }),

@@ -97,6 +97,7 @@ const storeErrorCodes: Record<StoreErrorKind, ErrorCodeName> = {
   // The database is locked, closing or unreachable: the client may retry.
   unavailable: 'Busy',
   disk_full: 'DiskFull',
+  quota_exceeded: 'QuotaExceeded',
   internal: 'InternalError',
 };
 

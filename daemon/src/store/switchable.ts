@@ -7,7 +7,7 @@
 import { forgetProjects } from '../workspace/project.js';
 import { openStore } from './index.js';
 import type { SupabaseStore } from './supabase.js';
-import type { ChangeEvent, OpenedHow, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
+import type { ChangeEvent, OpenedHow, RpcName, RpcRest, RpcResult, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
 
 type Listener = (event: ChangeEvent) => void;
 export type CallObserver = (fn: string, args: Record<string, unknown>, result: unknown) => void;
@@ -68,8 +68,9 @@ export class SwitchableStore implements Store {
     return this.current.user();
   }
 
-  async rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
-    const result = await this.current.rpc<T>(fn, args, opts);
+  async rpc<F extends RpcName>(fn: F, ...rest: RpcRest<F>): Promise<RpcResult<F>> {
+    const result = await this.current.rpc(fn, ...rest);
+    const args = rest[0];
     for (const observer of this.callObservers) {
       try {
         observer(fn, args ?? {}, result);
