@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { notifications, PROTOCOL_LIMITS, PROTOCOL_VERSION, requests, RpcErrorCodes, RpcErrorDescriptions, type ErrorCodeName } from './index.js';
+import { notifications, PROTOCOL_LIMITS, PROTOCOL_VERSION, requests, RpcErrorCodes, RpcErrorDescriptions, ErrorReasons, type ErrorCodeName, type ErrorReason } from './index.js';
 import type { NotificationDef, RequestDef } from './define.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -173,6 +173,14 @@ are passed by name (an object). Application errors use codes outside the JSON-RP
 | code | name | meaning |
 |---|---|---|
 ${(Object.entries(RpcErrorCodes) as [ErrorCodeName, number][]).map(([name, code]) => `| ${code} | \`${name}\` | ${RpcErrorDescriptions[name]} |`).join('\n')}
+
+An error that comes from the database carries its SQLSTATE in \`data.sqlstate\`. A refusal a client can do
+something about also carries \`data.reason\`, one SQLSTATE of the SQL API each (docs/sql-api.md); act on the
+reason, never on the message's wording, which may change:
+
+| \`data.reason\` | SQLSTATE | meaning |
+|---|---|---|
+${(Object.entries(ErrorReasons) as [ErrorReason, { sqlstate: string; description: string }][]).map(([reason, r]) => `| \`${reason}\` | \`${r.sqlstate}\` | ${r.description} |`).join('\n')}
 `;
 
 function requestSection(d: RequestDef): string {

@@ -14,6 +14,7 @@ import {
   requests as declaredRequests,
   RpcError,
   RpcErrorCodes,
+  reasonOfSqlstate,
   type ErrorCodeName,
   type NotificationMethod,
   type NotificationParamsOf,
@@ -186,7 +187,8 @@ export class RpcServer implements HandlerRegistry {
         this.opts.log.error('store fault', { method, connection, error: err, sqlstate: err.sqlstate });
         return errorObject('InternalError', 'Internal error in the store; see the daemon log.');
       }
-      return errorObject(codeName, err.message, err.sqlstate ? { sqlstate: err.sqlstate } : undefined);
+      const reason = reasonOfSqlstate(err.sqlstate);
+      return errorObject(codeName, err.message, err.sqlstate ? { sqlstate: err.sqlstate, ...(reason ? { reason } : {}) } : undefined);
     }
     const errno = (err as NodeJS.ErrnoException | null)?.code;
     if (isDiskFull(err)) {

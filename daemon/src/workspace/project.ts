@@ -7,7 +7,7 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { RpcError } from '../protocol/errors.js';
+import { reasonOfSqlstate, RpcError } from '../protocol/errors.js';
 import { StoreError, type RpcResult, type Store, type TableRow } from '../store/types.js';
 
 export interface ProjectRef {
@@ -53,9 +53,6 @@ const cache = new WeakMap<Store, Map<string, ProjectRef>>();
 
 const toRef = (row: Pick<TableRow<'projects'>, 'id' | 'name' | 'team_id'>): ProjectRef => ({ id: row.id, name: row.name, teamId: row.team_id });
 
-/** `ensure_project`'s SQLSTATE for "the remote matches a team project this user has not chosen for the folder". */
-export const CHOICE_NEEDED_SQLSTATE = 'CR001';
-
 /** The real path of a workspace root, so a folder reached through a symlink maps to the same project. */
 export async function canonicalRoot(root: string): Promise<string> {
   return realpath(root).catch(() => resolve(root));
@@ -79,7 +76,7 @@ export async function resolveProject(store: Store, root: string): Promise<Projec
   try {
     row = await store.rpc('ensure_project', { p_root_uri: folderUri(abs), p_name: basename(abs) || abs, p_git_remote: remote });
   } catch (err) {
-    if (!(err instanceof StoreError) || err.sqlstate !== CHOICE_NEEDED_SQLSTATE || !remote) throw err;
+    if (!(err instanceof StoreError) || reasonOfSqlstate(err.sqlstate) !== 'projectChoice' || !remote) throw err;
     const candidates = await store.rpc('list_project_candidates', { p_git_remote: remote });
     throw new RpcError(
       'ProjectChoiceNeeded',
