@@ -3,6 +3,7 @@
  * the protocol's table (daemon/src/protocol/errors.ts), so the extension switches on names, not numbers.
  */
 import { errorReason, RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/errors.js';
+import type { FixAction } from '../../webview/src/messages.js';
 
 /**
  * A message safe to show or log: the error's own text, without stack traces or anything token-shaped. A plain
@@ -14,11 +15,6 @@ export function describeError(err: unknown): string {
   return text.replace(/(eyJ[\w-]+\.[\w-]+\.[\w-]+)|(sk-[\w-]{8,})|(Bearer\s+\S+)/g, '[redacted]');
 }
 
-export interface FixAction {
-  readonly label: string;
-  readonly command: string;
-  readonly args?: unknown[];
-}
 
 /**
  * Confirms this sign-in with the user's second factor (its 6-digit code, reaching aal2) or, without one, sets one

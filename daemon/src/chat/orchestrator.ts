@@ -30,6 +30,8 @@ import { countMessageTokens, countTokens } from './tokens.js';
 import { buildTools, toolDefinitions, type KbSearch } from './tools.js';
 import { Workspace } from './workspace-files.js';
 import type { Agent } from '../protocol/agents.js';
+import type { Usage } from '../protocol/chat.js';
+import type { ParamsOf, ResultOf } from '../protocol/index.js';
 
 export interface ChatOptions {
   /** Token budget for the history sent to the model (system prompt included). */
@@ -72,31 +74,11 @@ export interface ChatDeps {
   options?: Partial<ChatOptions>;
 }
 
-export interface SendParams {
-  sessionId?: string;
-  root?: string;
-  projectId?: string;
-  content: string;
-  agentId?: string;
-}
-
-export interface SendResult {
-  sessionId: string;
-  messageId: string;
-  replyId: string;
-}
-
 interface Run {
   sessionId: string;
   replyId: string;
   controller: AbortController;
   done: Promise<void>;
-}
-
-interface UsageTotals {
-  model: string;
-  promptTokens: number;
-  completionTokens: number;
 }
 
 const DEFAULT_TITLE = 'New chat';
@@ -151,7 +133,7 @@ export class ChatOrchestrator {
    * existing session `append_message` is the visibility check (it raises not found), so the session row is
    * read only after the answer, while the reply starts.
    */
-  async send(params: SendParams, connection?: Connection, store: Store = this.deps.store): Promise<SendResult> {
+  async send(params: ParamsOf<'chat/send'>, connection?: Connection, store: Store = this.deps.store): Promise<ResultOf<'chat/send'>> {
     const root = params.root ? resolve(params.root) : null;
     let created: SessionRow | null = null;
     if (!params.sessionId) {
@@ -254,7 +236,7 @@ export class ChatOrchestrator {
     let index = 0;
     let saved = 0;
     let writes: Promise<unknown> = Promise.resolve();
-    const usage: UsageTotals = { model: '', promptTokens: 0, completionTokens: 0 };
+    const usage: Usage = { model: '', promptTokens: 0, completionTokens: 0 };
     const metadata: Record<string, unknown> = {};
 
     const delta = (text: string) => {

@@ -9,11 +9,12 @@ import type { Store } from '../store/types.js';
 import type { Workspace } from './workspace-files.js';
 
 import type { KbHit } from '../protocol/kb.js';
+import type { ParamsOf } from '../protocol/index.js';
 
 /** Knowledge-base search of one workspace folder's project (the kb subsystem's `searchKnowledgeBase`). */
 export type KbSearch = (
   store: Store,
-  q: { root: string; query: string; limit: number; pathPrefix?: string; language?: string },
+  q: ParamsOf<'kb/search'>,
   signal?: AbortSignal,
 ) => Promise<KbHit[]>;
 

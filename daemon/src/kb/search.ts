@@ -6,21 +6,12 @@
 import type { RpcRow, Store } from '../store/types.js';
 import type { ConfigHolder } from '../config.js';
 import { kbKind, type KbHit } from '../protocol/kb.js';
+import type { ParamsOf } from '../protocol/index.js';
 import { canonicalRoot, resolveProject } from '../workspace/project.js';
 import { activeModel } from './state.js';
 import { embedderForModel, identifierTokens, type Embedder, vectorText, configuredModelId, LOCAL_HASH_ID } from './embed.js';
 
 export type { KbHit };
-
-export interface KbSearchParams {
-  root: string;
-  query: string;
-  limit?: number;
-  pathPrefix?: string;
-  glob?: string;
-  language?: string;
-  kind?: string;
-}
 
 type KbSearchRow = RpcRow<'kb_search'>;
 
@@ -102,7 +93,7 @@ function cutAtWords(text: string, at: number, maxChars: number): string {
 export async function searchKnowledgeBase(
   store: Store,
   config: ConfigHolder,
-  params: { root: string; query: string; limit?: number; pathPrefix?: string; glob?: string; language?: string; kind?: string },
+  params: ParamsOf<'kb/search'>,
   signal?: AbortSignal,
 ): Promise<KbHit[]> {
   const limit = Math.min(Math.max(Math.trunc(params.limit ?? 10), 1), 100);

@@ -56,7 +56,23 @@ export const effectiveConfigSchema = z.object({
   maxFileBytes: z.number(),
 });
 
-const progressTokenSchema = z.union([z.string().max(256), z.number().int()]);
+/** The token a client puts in a request's params to receive `$/progress` for it; every method takes the same. */
+export const progressTokenSchema = z
+  .union([z.string().max(256), z.number().int()])
+  .describe('Any string (up to 256 characters) or integer the client chooses; `$/progress` notifications carry it back.');
+
+/** One step of a long request's progress (`$/progress` `value`), as LSP's work-done progress. */
+export const progressValueSchema = z.object({
+  kind: z.enum(['begin', 'report', 'end']),
+  title: z.string().optional(),
+  message: z.string().optional(),
+  percentage: z.number().min(0).max(100).optional().describe('0..100 when known.'),
+  data: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Structured counters, method-specific (e.g. files seen, indexed, skipped, chunks, rate, etaSeconds).'),
+});
+export type ProgressValue = z.output<typeof progressValueSchema>;
 
 const methodMetricsSchema = z.object({
   count: z.number().int(),
@@ -255,13 +271,7 @@ export const coreNotifications = {
     direction: 'daemon->client',
     params: z.object({
       token: progressTokenSchema,
-      value: z.object({
-        kind: z.enum(['begin', 'report', 'end']),
-        title: z.string().optional(),
-        message: z.string().optional(),
-        percentage: z.number().min(0).max(100).optional(),
-        data: z.record(z.string(), z.unknown()).optional(),
-      }),
+      value: progressValueSchema,
     }),
     example: { token: 'index-1', value: { kind: 'report', message: 'src/main.ts', percentage: 42, data: { files: 420, chunks: 3100 } } },
   }),

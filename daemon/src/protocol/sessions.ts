@@ -8,14 +8,12 @@ export const Session = z.object({
   id: z.guid(),
   title: z.string().nullable(),
   projectId: z.guid().nullable(),
-  /** The agent the session talks to; null is the built-in default agent. */
-  agentId: z.guid().nullable(),
+  agentId: z.guid().nullable().describe('The agent the session talks to; null is the built-in default agent.'),
   ownerId: z.guid().nullable().describe("Who started it; null once their account is deleted (a team session outlives its creator's account)."),
   visibility: Visibility,
   archived: z.boolean(),
   createdAt: z.string(),
-  /** Time of the newest message: the list is ordered by it. */
-  updatedAt: z.string(),
+  updatedAt: z.string().describe('Time of the newest message: the list is ordered by it.'),
 });
 export type Session = z.infer<typeof Session>;
 
@@ -28,21 +26,15 @@ export const ToolCall = z.object({ id: z.string(), name: z.string(), args: z.rec
 export const Message = z.object({
   id: z.guid(),
   sessionId: z.guid(),
-  /** Position in the session, ascending from 1. */
-  seq: z.number().int(),
+  seq: z.number().int().describe('Position in the session, ascending from 1.'),
   role: MessageRole,
-  /** Who wrote it: the user who posted a user message, the user whose daemon generated a reply. */
-  authorId: z.guid().nullable(),
+  authorId: z.guid().nullable().describe('Who wrote it: the user who posted a user message, the user whose daemon generated a reply.'),
   content: z.string(),
   status: MessageStatus,
-  /** Tool calls the assistant asked for in this message. */
-  toolCalls: z.array(ToolCall).nullable(),
-  /** For role `tool`: the call this result answers. */
-  toolCallId: z.string().nullable(),
-  /** For role `tool`: the tool's name. */
-  name: z.string().nullable(),
-  /** Model, usage, error of a reply; sources of an offline answer. */
-  metadata: z.record(z.string(), z.unknown()),
+  toolCalls: z.array(ToolCall).nullable().describe('Tool calls the assistant asked for in this message.'),
+  toolCallId: z.string().nullable().describe('For role `tool`: the call this result answers.'),
+  name: z.string().nullable().describe("For role `tool`: the tool's name."),
+  metadata: z.record(z.string(), z.unknown()).describe('Model, usage, error of a reply; sources of an offline answer.'),
   createdAt: z.string(),
 });
 export type Message = z.infer<typeof Message>;
@@ -86,8 +78,7 @@ export const sessionsRequests = {
       projectId: z.guid().optional(),
       root: z.string().optional(),
       limit: z.number().int().min(1).max(200).default(50),
-      /** `nextBefore` of the previous page. */
-      before: z.string().optional(),
+      before: z.string().optional().describe('`nextBefore` of the previous page.'),
       includeArchived: z.boolean().default(false),
     }),
     result: z.object({ sessions: z.array(Session), nextBefore: z.string().nullable() }),

@@ -208,9 +208,7 @@ export const teamsRequests = {
     summary: "The team's audit log, newest first (owners and admins only); page with `beforeId`, the id of the oldest entry shown.",
     params: TeamRef.extend({
       limit: z.number().int().min(1).max(1000).default(100),
-      /** Only entries older than this time (a date filter; to page, use `beforeId`). */
-      before: z.string().optional(),
-      /** Only entries older than this one in the log's order: the oldest a client has shown, to page exactly. */
+      before: z.string().optional().describe('Only entries older than this time (a date filter; to page, use `beforeId`).'),
       beforeId: z.guid().optional().describe('The id of the oldest entry shown: the page continues right after it.'),
     }),
     result: z.array(AuditEntry),

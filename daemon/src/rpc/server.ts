@@ -24,7 +24,8 @@ import {
 import { isDiskFull, StoreError, type Store, type StoreErrorKind } from '../store/types.js';
 import { TopicHub } from './hub.js';
 import { RequestMetrics } from './metrics.js';
-import type { Connection, Handler, HandlerContext, HandlerRegistry, Logger, ProgressValue } from './registry.js';
+import type { ProgressValue } from '../protocol/core.js';
+import type { Connection, Handler, HandlerContext, HandlerRegistry, Logger } from './registry.js';
 
 export interface Limits {
   /** Largest frame accepted, in bytes. */
