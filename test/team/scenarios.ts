@@ -247,7 +247,7 @@ export async function daemonsFollowLive(t: Team, project: Project): Promise<void
     await waitForNotification(bobRpc, 'sessions/changed', (p) => p.sessionId === session.id && p.session?.visibility === 'team', 3000);
     assert.ok((await ok(bobRpc, 'sessions/list', {})).sessions.some((s: Json) => s.id === session.id), "the shared session is in B's tree");
 
-    await ok(bobChat, 'daemon/subscribe', { topics: [`session:${session.id}`] });
+    await ok(bobChat, 'sessions/subscribe', { sessionId: session.id });
     const annFrom = annRpc.notifications('sessions/changed').length;
     const sent = await ok(bobRpc, 'chat/send', { sessionId: session.id, content: 'Seen from my daemon?' });
     await waitForNotification(annRpc, 'sessions/changed', (p) => p.sessionId === session.id, 3000, annFrom);

@@ -63,8 +63,8 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     const onShutdown = () => void chat.dispose();
     deps.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
 
-    const publishSession = (row: SessionRow, change: 'created' | 'updated') =>
-      deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row) });
+    const publishSession = (row: SessionRow, change: 'created' | 'updated', writer: string | null) =>
+      deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row), cause: 'session', writer });
 
     registry.handle('chat/send', async (p, ctx) => {
       warmTokenizer();
@@ -82,7 +82,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
         p_visibility: p.visibility,
       });
       ctx.connection.subscribe(`session:${row.id}`);
-      publishSession(row, 'created');
+      publishSession(row, 'created', ctx.store.user()?.id ?? null);
       return toSession(row);
     });
     registry.handle('sessions/list', async (p, ctx) => {
@@ -112,31 +112,31 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     });
     registry.handle('sessions/rename', async (p, ctx) => {
       const row = await ctx.store.rpc('rename_session', { p_session_id: p.sessionId, p_title: p.title });
-      publishSession(row, 'updated');
+      publishSession(row, 'updated', ctx.store.user()?.id ?? null);
       return toSession(row);
     });
     registry.handle('sessions/archive', async (p, ctx) => {
       const row = await ctx.store.rpc('archive_session', { p_session_id: p.sessionId, p_archived: p.archived });
-      publishSession(row, 'updated');
+      publishSession(row, 'updated', ctx.store.user()?.id ?? null);
       return toSession(row);
     });
     registry.handle('sessions/share', async (p, ctx) => {
       const row = await ctx.store.rpc('share_session', { p_session_id: p.sessionId, p_visibility: p.visibility });
-      publishSession(row, 'updated');
+      publishSession(row, 'updated', ctx.store.user()?.id ?? null);
       return toSession(row);
     });
     registry.handle('sessions/delete', async (p, ctx) => {
       chat.cancel({ sessionId: p.sessionId });
       await ctx.store.rpc('delete_session', { p_session_id: p.sessionId });
       chat.forget(p.sessionId);
-      deps.hub.publish('sessions', 'sessions/changed', { sessionId: p.sessionId, change: 'deleted', session: null });
+      deps.hub.publish('sessions', 'sessions/changed', { sessionId: p.sessionId, change: 'deleted', session: null, cause: 'session', writer: ctx.store.user()?.id ?? null });
       return { deleted: true as const };
     });
     registry.handle('sessions/post', async (p, ctx) => {
       // append_message is the access check: NotFound for a session the user cannot see, PermissionDenied for read-only.
       const message = await ctx.store.rpc('append_message', { p_session_id: p.sessionId, p_role: 'user', p_content: p.content });
       const session = toSession(await ctx.store.rpc('get_session', { p_session_id: p.sessionId }));
-      const change = { sessionId: p.sessionId, change: 'updated' as const, session };
+      const change = { sessionId: p.sessionId, change: 'updated' as const, session, cause: 'message' as const, writer: message.author_id };
       deps.hub.publish('sessions', 'sessions/changed', change);
       deps.hub.publish(`session:${p.sessionId}`, 'sessions/changed', change);
       return toMessage(message);

@@ -124,8 +124,9 @@ export class ChatOrchestrator {
     this.options = { ...defaultChatOptions, ...deps.options };
   }
 
-  private publishSession(row: SessionRow, change: 'created' | 'updated'): void {
-    this.deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row) });
+  /** Announces a session this daemon's chat just wrote in (its reply streamed on `session:<id>`). */
+  private publishSession(row: SessionRow, change: 'created' | 'updated', store: Store): void {
+    this.deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row), cause: 'reply', writer: store.user()?.id ?? null });
   }
 
   /**
@@ -164,7 +165,7 @@ export class ChatOrchestrator {
       connection?.subscribe(`session:${sessionId}`);
       if (created) {
         this.remember(created);
-        this.publishSession({ ...created, last_message_at: reply.created_at }, 'created');
+        this.publishSession({ ...created, last_message_at: reply.created_at }, 'created', store);
       }
       run.done = this.deps.track(
         this.generate({ store, session: this.sessions.get(sessionId) ?? null, sessionId, root, userMessage: user, replyId: reply.id, agentId: params.agentId ?? null, controller }),
@@ -345,9 +346,9 @@ export class ChatOrchestrator {
       // Still the placeholder or the question's first line (nobody renamed it meanwhile): the first exchange titles it.
       if ((latest.title === DEFAULT_TITLE || latest.title === deriveTitle(job.userMessage.content)) && job.userMessage.seq === 1) {
         const title = await this.makeTitle(store, job.userMessage.content, content, choice);
-        this.publishSession(await store.rpc('rename_session', { p_session_id: sessionId, p_title: title }), 'updated');
+        this.publishSession(await store.rpc('rename_session', { p_session_id: sessionId, p_title: title }), 'updated', store);
       } else {
-        this.publishSession(latest, 'updated');
+        this.publishSession(latest, 'updated', store);
       }
     } catch (e) {
       log.warn('chat: updating the session after a reply failed', { sessionId, error: String((e as Error)?.message ?? e) });

@@ -227,11 +227,22 @@ export const coreRequests = {
 
   'daemon/subscribe': request('daemon/subscribe', {
     summary:
-      'Subscribes this connection to notification topics: `sessions` (the session list changed), `session:<id>` (chat deltas and messages of one session), `kb` (index status). Notifications of a topic go only to its subscribers.',
-    params: z.object({ topics: z.array(z.string().min(1).max(200)).min(1).max(256) }),
+      'Subscribes this connection to notification topics: `sessions` (the session list changed), `kb` (index status), `auth` (who the daemon acts as). Notifications of a topic go only to its subscribers. A session\'s own topic is not taken here: `sessions/subscribe` checks that the user may see the session.',
+    params: z.object({
+      topics: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .max(200)
+            .refine((t) => !t.startsWith('session:'), { message: "a session's chat: use sessions/subscribe, which checks that you may see it" }),
+        )
+        .min(1)
+        .max(256),
+    }),
     result: z.object({ topics: z.array(z.string()).describe('Every topic this connection is now subscribed to.') }),
     errors: ['TooLarge'],
-    example: { params: { topics: ['sessions', 'session:0b5c7e8e-3f7a-4a49-a3f4-55d7c9e1d0aa'] }, result: { topics: ['sessions', 'session:0b5c7e8e-3f7a-4a49-a3f4-55d7c9e1d0aa'] } },
+    example: { params: { topics: ['sessions', 'kb'] }, result: { topics: ['kb', 'sessions'] } },
   }),
 
   'daemon/unsubscribe': request('daemon/unsubscribe', {

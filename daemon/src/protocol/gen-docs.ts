@@ -131,8 +131,10 @@ redacted.
 
 Daemon notifications are sent only to connections that asked for them. \`daemon/subscribe {topics}\` adds
 topics to the connection; \`daemon/unsubscribe\` removes them; closing the connection drops them. Topics:
-\`sessions\` (the session list changed), \`session:<id>\` (deltas, tool activity and messages of one chat
-session), \`kb\` (knowledge-base status). \`$/progress\` is the exception: it goes to the connection that made the
+\`sessions\` (the session list changed), \`kb\` (knowledge-base status), \`auth\` (who the daemon acts as). The
+chat of one session (its deltas, tool activity and changes) is followed with \`sessions/subscribe {sessionId}\`,
+which checks that the user may see that session (\`chat/send\` and \`sessions/create\` subscribe their
+connection to the session they write). \`$/progress\` is the exception: it goes to the connection that made the
 request it reports on.
 
 ## Cancellation and progress

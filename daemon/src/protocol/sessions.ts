@@ -206,19 +206,35 @@ export const sessionsRequests = {
   }),
 } as const;
 
+/** Why a `sessions/changed` was sent, so an open chat re-reads only what it has not seen. */
+export const SessionChangeCause = z
+  .enum(['session', 'reply', 'message', 'access', 'resync'])
+  .describe(
+    'Why: `session` its own fields (created, renamed, archived, shared, deleted); `reply` a message or reply that ' +
+      "`chat/send` wrote in it, streamed on `session:<id>` as it was written; `message` a message its watchers have not " +
+      "seen streamed (someone else's, another daemon's, `sessions/post`): re-read after the last `seq`; `access` what the " +
+      "user may do there changed (re-read `access`); `resync` the change feed had a gap, so anything may have changed.",
+  );
+export type SessionChangeCause = z.infer<typeof SessionChangeCause>;
+
 export const sessionsNotifications = {
   'sessions/changed': notification('sessions/changed', {
     summary:
       'A session was created, renamed, archived, shared, deleted or got a message (topic `sessions`). Someone ' +
       "else's message (a teammate's, in team mode) is also announced on `session:<id>`, as is a session leaving " +
-      "the user's view (`deleted`: deleted, unshared, or the user left its team); an open chat re-reads the " +
-      'session after its last finished `seq`.',
+      "the user's view (`deleted`: deleted, unshared, or the user left its team). `cause` says whether an open chat " +
+      'has anything to re-read (after its last finished `seq`).',
     direction: 'daemon->client',
     params: z.object({
       sessionId: z.guid(),
       change: z.enum(['created', 'updated', 'deleted']),
       session: Session.nullable(),
+      cause: SessionChangeCause,
+      writer: z
+        .guid()
+        .nullable()
+        .describe('The user whose change it is, when known (the author of a new message, who renamed or shared); null after a gap in the feed or a change of access.'),
     }),
-    example: { sessionId: exampleSession.id, change: 'updated', session: exampleSession },
+    example: { sessionId: exampleSession.id, change: 'updated', session: exampleSession, cause: 'message', writer: '4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d' },
   }),
 } as const;
