@@ -372,10 +372,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       this.showError({ message: 'This chat is no longer available to you: it was deleted, unshared, or you are no longer in its team.', actions: [] });
       return;
     }
+    const retitled = p.session !== null && p.session.title !== this.title;
     if (p.session) this.title = p.session.title;
     // Its own fields, or a reply this view watched stream: nothing to re-read, the title is in hand.
     if (p.cause === 'session' || p.cause === 'reply') {
-      this.sendSnapshot();
+      if (retitled) this.sendSnapshot();
       return;
     }
     void this.refresh();
