@@ -241,7 +241,7 @@ export async function run(): Promise<KbBenchResult> {
     for (const q of queries) {
       const v = vectorText(localHashEmbed(q));
       // The vector part alone: a query with no lexemes leaves only vector ranks.
-      const ann = await store.rpc<{ chunk_id: string }[]>('kb_search', { p_project_id: synth.id, p_query: '', p_query_embedding: v, p_embedding_model: embedder.id, p_limit: 10 });
+      const ann = await store.rpc('kb_search', { p_project_id: synth.id, p_query: '', p_query_embedding: v, p_embedding_model: embedder.id, p_limit: 10 });
       const t0 = performance.now();
       const exact = await store.asOwner(async (tx) =>
         (await tx.query<{ id: string }>(

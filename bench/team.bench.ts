@@ -18,7 +18,7 @@ export async function run(): Promise<object> {
   const project = await startProject();
   const team = await buildTeam({ project, person: (name) => signUp(project, name) }, 'bench');
   try {
-    const session = await team.owner.store.rpc<Row>('create_session', { p_project_id: team.projectId, p_title: 'Bench', p_visibility: 'team' });
+    const session = await team.owner.store.rpc('create_session', { p_project_id: team.projectId, p_title: 'Bench', p_visibility: 'team' });
     const post = await postLatencies(team.owner, team.member, session.id, 50, 5000);
     const unshare: number[] = [];
     for (let i = 0; i < 20; i++) {

@@ -55,14 +55,14 @@ isOneToOne: false
                   ]
                 },"api_usage": {
                   Row: {
-                    "api_key_id": string | null,"completion_tokens": number,"created_at": string,"id": string,"kind": string,"message_id": string | null,"model": string,"project_id": string | null,"prompt_tokens": number,"session_id": string | null,"team_id": string | null,"user_id": string
+                    "api_key_id": string | null,"completion_tokens": number,"created_at": string,"id": string,"kind": string,"message_id": string | null,"model": string,"project_id": string | null,"prompt_tokens": number,"session_id": string | null,"source": string,"team_id": string | null,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "api_key_id"?: string | null,"completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model": string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
+                    "api_key_id"?: string | null,"completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model": string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"source"?: string,"team_id"?: string | null,"user_id"?: string
                   }
                   Update: {
-                    "api_key_id"?: string | null,"completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model"?: string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"team_id"?: string | null,"user_id"?: string
+                    "api_key_id"?: string | null,"completion_tokens"?: number,"created_at"?: string,"id"?: string,"kind"?: string,"message_id"?: string | null,"model"?: string,"project_id"?: string | null,"prompt_tokens"?: number,"session_id"?: string | null,"source"?: string,"team_id"?: string | null,"user_id"?: string
                   }
                   Relationships: [
                     {
@@ -272,6 +272,26 @@ isOneToOne: false
       columns: ["session_id"]
 isOneToOne: false
       referencedRelation: "sessions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"model_gateways": {
+                  Row: {
+                    "allowed_models": (string)[],"chat_model": string | null,"created_at": string,"embedding_model": string | null,"enabled": boolean,"member_monthly_tokens": number | null,"member_requests_per_minute": number | null,"team_id": string,"team_monthly_tokens": number | null,"updated_at": string,"updated_by": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "allowed_models"?: (string)[],"chat_model"?: string | null,"created_at"?: string,"embedding_model"?: string | null,"enabled"?: boolean,"member_monthly_tokens"?: number | null,"member_requests_per_minute"?: number | null,"team_id": string,"team_monthly_tokens"?: number | null,"updated_at"?: string,"updated_by"?: string | null
+                  }
+                  Update: {
+                    "allowed_models"?: (string)[],"chat_model"?: string | null,"created_at"?: string,"embedding_model"?: string | null,"enabled"?: boolean,"member_monthly_tokens"?: number | null,"member_requests_per_minute"?: number | null,"team_id"?: string,"team_monthly_tokens"?: number | null,"updated_at"?: string,"updated_by"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "model_gateways_team_id_fkey"
+      columns: ["team_id"]
+isOneToOne: true
+      referencedRelation: "teams"
       referencedColumns: ["id"]
     }
                   ]
@@ -637,6 +657,26 @@ isOneToOne: false
 "fail_streaming_messages":
 { Args: { "p_reason"?: string,"p_stale_after_seconds"?: number }; Returns: number
                            },
+"get_model_gateway":
+{ Args: { "p_project_id"?: string,"p_team_id"?: string }; Returns: {
+              "allowed_models": (string)[],
+"chat_model": string | null,
+"created_at": string,
+"embedding_model": string | null,
+"enabled": boolean,
+"member_monthly_tokens": number | null,
+"member_requests_per_minute": number | null,
+"team_id": string,
+"team_monthly_tokens": number | null,
+"updated_at": string,
+"updated_by": string | null
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "model_gateways"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "get_session":
 { Args: { "p_session_id": string }; Returns: {
               "agent_id": string | null,
@@ -911,6 +951,19 @@ isOneToOne: false
               "created_at": string,"id": string,"name": string,"role": string,"slug": string
             }[]
                            },
+"model_gateway_admit":
+{ Args: { "p_kind": string,"p_model": string,"p_team_id": string,"p_user_id": string }; Returns: {
+              "allowed_models": (string)[],"decision": string,"retry_after_seconds": number,"usage_id": string
+            }[]
+                           },
+"model_gateway_settle":
+{ Args: { "p_completion_tokens": number,"p_prompt_tokens": number,"p_usage_id": string }; Returns: undefined
+                           },
+"model_gateway_usage":
+{ Args: { "p_since"?: string,"p_team_id": string }; Returns: {
+              "completion_tokens": number,"display_name": string,"email": string,"kind": string,"model": string,"prompt_tokens": number,"requests": number,"user_id": string
+            }[]
+                           },
 "record_usage":
 { Args: { "p_completion_tokens": number,"p_kind"?: string,"p_message_id"?: string,"p_model": string,"p_prompt_tokens": number,"p_session_id"?: string }; Returns: {
               "api_key_id": string | null,
@@ -923,6 +976,7 @@ isOneToOne: false
 "project_id": string | null,
 "prompt_tokens": number,
 "session_id": string | null,
+"source": string,
 "team_id": string | null,
 "user_id": string
             }
@@ -991,6 +1045,26 @@ isOneToOne: false
                           SetofOptions: {
         from: "*"
         to: "team_members"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"set_model_gateway":
+{ Args: { "p_allowed_models": (string)[],"p_chat_model"?: string,"p_embedding_model"?: string,"p_enabled"?: boolean,"p_member_monthly_tokens"?: number,"p_member_requests_per_minute"?: number,"p_team_id": string,"p_team_monthly_tokens"?: number }; Returns: {
+              "allowed_models": (string)[],
+"chat_model": string | null,
+"created_at": string,
+"embedding_model": string | null,
+"enabled": boolean,
+"member_monthly_tokens": number | null,
+"member_requests_per_minute": number | null,
+"team_id": string,
+"team_monthly_tokens": number | null,
+"updated_at": string,
+"updated_by": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "model_gateways"
         isOneToOne: true
         isSetofReturn: false
       } },

@@ -24,6 +24,8 @@ export class Ctx implements vscode.Disposable {
   private connectionDisposables: vscode.Disposable[] = [];
   private readonly notificationListeners = new Map<NotificationMethod, Set<AnyListener>>();
   private readonly topics = new Set<string>();
+  /** Sessions whose chat notifications this window follows (`sessions/subscribe`). */
+  private readonly sessions = new Set<string>();
   private readonly stateEmitter = new vscode.EventEmitter<ConnectionState>();
   private readonly connectEmitter = new vscode.EventEmitter<DaemonClient>();
   private wake: (() => void) | null = null;
@@ -84,6 +86,20 @@ export class Ctx implements vscode.Disposable {
   async unsubscribe(topic: string): Promise<void> {
     if (!this.topics.delete(topic) || !this.current) return;
     await this.current.request('daemon/unsubscribe', { topics: [topic] }).catch(() => undefined);
+  }
+
+  /**
+   * Follows a session's chat notifications now and again after every reconnect, through `sessions/subscribe`,
+   * which checks that the user may see the session.
+   */
+  async subscribeSession(sessionId: string): Promise<void> {
+    this.sessions.add(sessionId);
+    if (this.current) await this.current.request('sessions/subscribe', { sessionId }).catch((e) => log().warn(`subscribe to session ${sessionId}: ${describeError(e)}`));
+  }
+
+  async unsubscribeSession(sessionId: string): Promise<void> {
+    if (!this.sessions.delete(sessionId) || !this.current) return;
+    await this.current.request('sessions/unsubscribe', { sessionId }).catch(() => undefined);
   }
 
   /** Waits for a ready connection (up to `timeoutMs`); null when the daemon stays unavailable. */
@@ -164,6 +180,9 @@ export class Ctx implements vscode.Disposable {
         this.current = client;
         for (const method of this.notificationListeners.keys()) this.attachNotification(client, method);
         if (this.topics.size > 0) await client.request('daemon/subscribe', { topics: [...this.topics] });
+        for (const sessionId of this.sessions) {
+          await client.request('sessions/subscribe', { sessionId }).catch((e) => log().warn(`subscribe to session ${sessionId}: ${describeError(e)}`));
+        }
         attempt = 0;
         log().info(`connected to daemon ${info.version} (store ${info.store}) in ${Date.now() - started} ms`);
         this.setState({ kind: 'ready', info });

@@ -2,14 +2,19 @@
  * Turns daemon (JSON-RPC) errors into what the user reads and the action that fixes it. Error codes come from
  * the protocol's table (daemon/src/protocol/errors.ts), so the extension switches on names, not numbers.
  */
-import { RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/errors.js';
-import { describeError } from './log.js';
+import { errorReason, RpcErrorCodes, type ErrorCodeName } from '../../daemon/src/protocol/errors.js';
+import type { FixAction } from '../../webview/src/messages.js';
 
-export interface FixAction {
-  readonly label: string;
-  readonly command: string;
-  readonly args?: unknown[];
+/**
+ * A message safe to show or log: the error's own text, without stack traces or anything token-shaped. A plain
+ * `{ code, message }` (a reply's error from `chat/done`) is its message, never "[object Object]".
+ */
+export function describeError(err: unknown): string {
+  const own = err && typeof err === 'object' ? (err as { message?: unknown }).message : undefined;
+  const text = err instanceof Error ? err.message : typeof own === 'string' ? own : String(err);
+  return text.replace(/(eyJ[\w-]+\.[\w-]+\.[\w-]+)|(sk-[\w-]{8,})|(Bearer\s+\S+)/g, '[redacted]');
 }
+
 
 /**
  * Confirms this sign-in with the user's second factor (its 6-digit code, reaching aal2) or, without one, sets one
@@ -17,9 +22,12 @@ export interface FixAction {
  */
 export const SECOND_FACTOR_ACTION: FixAction = { label: 'Verify or Set Up Two-Factor', command: 'cairn.enrollMfa' };
 
-/** A refusal that a second factor on this sign-in (aal2) would lift, in the database's or Supabase Auth's words. */
-export function needsSecondFactor(text: string): boolean {
-  return /\baal2\b|second factor|insufficient_aal/i.test(text);
+/**
+ * A refusal that a second factor on this sign-in (aal2) would lift: the database's (reason `secondFactor`, its
+ * SQLSTATE carried by the daemon) or Supabase Auth's (error code `insufficient_aal`).
+ */
+export function needsSecondFactor(err: unknown): boolean {
+  return errorReason(err) === 'secondFactor' || (!!err && typeof err === 'object' && (err as { code?: unknown }).code === 'insufficient_aal');
 }
 
 const byCode = new Map<number, ErrorCodeName>(Object.entries(RpcErrorCodes).map(([k, v]) => [v, k as ErrorCodeName]));
@@ -67,7 +75,7 @@ export function explain(err: unknown): { message: string; actions: FixAction[] }
     case 'SchemaBehind':
       return { message: `The database schema is older than this Cairn: ${text}`, actions: [{ label: 'Show Log', command: 'cairn.showLog' }] };
     case 'PermissionDenied':
-      if (needsSecondFactor(text)) {
+      if (needsSecondFactor(err)) {
         return {
           message: `Not allowed until this sign-in is confirmed with a second factor: ${text}. Enter the code from your authenticator app (or set one up), then try again.`,
           actions: [SECOND_FACTOR_ACTION],

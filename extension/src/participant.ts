@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import type { ResultOf } from '../../daemon/src/protocol/index.js';
+import type { ParamsOf, ResultOf } from '../../daemon/src/protocol/index.js';
 import type { Ctx } from './ctx.js';
 import { describeError, log } from './log.js';
 
@@ -14,11 +14,8 @@ export const SEARCH_TOOL = 'cairn_searchKnowledgeBase';
 
 type Hit = ResultOf<'kb/search'>[number];
 
-export interface SearchToolInput {
-  query: string;
-  limit?: number;
-  pathPrefix?: string;
-}
+/** What the model gives the search tool (package.json `languageModelTools` declares the same fields): `kb/search` params without the folder. */
+export type SearchToolInput = Pick<ParamsOf<'kb/search'>, 'query' | 'limit' | 'pathPrefix'>;
 
 /** A passage's place in the workspace, for references and anchors; null for documents, URLs and FAQs. */
 export function hitLocation(root: string, hit: Hit): vscode.Location | null {

@@ -204,8 +204,8 @@ describe('chat: cancel, provider errors, history budget, several clients', funct
     await assert.rejects(c.client.request('sessions/get', { sessionId: ids[2]! }), /not found/);
 
     // In a team project a session can be shared with the team and taken back.
-    const team = await h.store.rpc<{ id: string }>('create_team', { p_name: 'Core' });
-    const project = await h.store.rpc<{ id: string }>('ensure_project', { p_root_uri: 'file:///srv/core', p_name: 'core', p_team_id: team.id });
+    const team = await h.store.rpc('create_team', { p_name: 'Core' });
+    const project = await h.store.rpc('ensure_project', { p_root_uri: 'file:///srv/core', p_name: 'core', p_team_id: team.id });
     const teamSession = await c.client.request('sessions/create', { projectId: project.id, title: 'Design review' });
     assert.equal((await c.client.request('sessions/share', { sessionId: teamSession.id, visibility: 'team' })).visibility, 'team');
     assert.equal((await c.client.request('sessions/share', { sessionId: teamSession.id, visibility: 'private' })).visibility, 'private');

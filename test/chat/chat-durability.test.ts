@@ -10,6 +10,7 @@ import type { DiscoveryInfo } from '../../daemon/src/protocol/client/discovery.j
 import { migratedTemplate } from '../support/db.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { RecordingClient, seedKnowledgeBase, startHarness, type Harness } from './harness.js';
+import { toMessage } from '../../daemon/src/chat/rows.js';
 
 const child = resolve(import.meta.dirname, 'fixtures', 'daemon-child.ts');
 
@@ -107,10 +108,10 @@ describe('chat durability', function () {
         assert.equal(await h.daemon.shutdown('test shutdown'), 0);
         assert.ok(Date.now() - t0 < 5000, 'shutdown does not wait for the model to finish');
         reopened = await EmbeddedStore.open(h.home);
-        const rows = await reopened.rpc<Array<{ id: string; status: string; content: string; metadata: { error?: { message: string } } }>>('list_messages', { p_session_id: sent.sessionId });
-        const reply = rows.find((r) => r.id === sent.replyId)!;
+        const rows = await reopened.rpc('list_messages', { p_session_id: sent.sessionId });
+        const reply = toMessage(rows.find((r) => r.id === sent.replyId)!);
         assert.equal(reply.status, 'failed');
-        assert.match(reply.metadata.error!.message, /shut down before the reply finished/);
+        assert.match((reply.metadata.error as { message: string }).message, /shut down before the reply finished/);
         assert.ok(reply.content.startsWith('w0 w1 w2 w3 w4 w5'));
       } finally {
         await reopened?.close();

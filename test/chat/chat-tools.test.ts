@@ -134,8 +134,8 @@ describe('chat: agent tools', function () {
     h.model!.setResponder((b) =>
       toolResults(b).size === 0 ? { toolCalls: [{ id: 'c_etc', name: 'read_file', arguments: { path: 'etc/hostname' } }] } : { content: 'done' },
     );
-    const team = await h.store.rpc<{ id: string }>('create_team', { p_name: 'Core' });
-    const project = await h.store.rpc<{ id: string }>('ensure_project', { p_root_uri: 'file:///', p_name: 'everything', p_team_id: team.id });
+    const team = await h.store.rpc('create_team', { p_name: 'Core' });
+    const project = await h.store.rpc('ensure_project', { p_root_uri: 'file:///', p_name: 'everything', p_team_id: team.id });
     const c = await h.connect();
     const session = await c.client.request('sessions/create', { projectId: project.id, title: 'shared' });
     const sent = await c.client.request('chat/send', { sessionId: session.id, content: 'read /etc/hostname' });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import { SqlChatMessageHistory, fitToBudget } from '../../daemon/src/chat/history.js';
+import { toMessage } from '../../daemon/src/chat/rows.js';
 import { countMessageTokens } from '../../daemon/src/chat/tokens.js';
 import { expectStoreError, freshDb, storeAs, type TestDb } from '../support/db.js';
 
@@ -17,11 +18,11 @@ describe('SqlChatMessageHistory (BaseListChatMessageHistory over the SQL API)', 
     const tdb = (db = await freshDb());
     const ana = await tdb.createUser('ana');
     const store = storeAs(tdb, ana);
-    const session = await store.rpc<{ id: string }>('create_session', {});
+    const session = await store.rpc('create_session', {});
     const history = new SqlChatMessageHistory(store, session.id);
     await history.addUserMessage('where is the retry logic?');
     // The reply row exists first (streaming), its tool steps are appended after it and point back to it.
-    const reply = await store.rpc<{ id: string }>('append_message', { p_session_id: session.id, p_role: 'assistant', p_content: '', p_status: 'streaming' });
+    const reply = await store.rpc('append_message', { p_session_id: session.id, p_role: 'assistant', p_content: '', p_status: 'streaming' });
     const steps = new SqlChatMessageHistory(store, session.id, reply.id);
     await steps.addMessage(new AIMessage({ content: '', tool_calls: [{ id: 'call_1', name: 'grep', args: { pattern: 'retry' }, type: 'tool_call' }] }));
     await steps.addMessage(new ToolMessage({ content: 'src/embed.ts:40: retry(', tool_call_id: 'call_1', name: 'grep' }));
@@ -40,19 +41,19 @@ describe('SqlChatMessageHistory (BaseListChatMessageHistory over the SQL API)', 
     assert.deepEqual((msgs[1] as AIMessage).tool_calls?.map((c) => [c.id, c.name, c.args]), [['call_1', 'grep', { pattern: 'retry' }]]);
     assert.equal((msgs[2] as ToolMessage).tool_call_id, 'call_1');
     // Rows as stored: the reply keeps its place, the steps carry replyId.
-    const rows = await store.rpc<Array<{ role: string; metadata: Record<string, unknown>; tool_calls: unknown }>>('list_messages', { p_session_id: session.id });
+    const rows = await store.rpc('list_messages', { p_session_id: session.id });
     assert.deepEqual(rows.map((r) => r.role), ['user', 'assistant', 'assistant', 'tool']);
-    assert.equal(rows[2]!.metadata.replyId, reply.id);
+    assert.equal(toMessage(rows[2]!).metadata.replyId, reply.id);
   });
 
   it('leaves out replies still streaming and tool calls whose results never came (a cancel mid-tool)', async () => {
     const tdb = (db = await freshDb());
     const ana = await tdb.createUser('ana');
     const store = storeAs(tdb, ana);
-    const session = await store.rpc<{ id: string }>('create_session', {});
+    const session = await store.rpc('create_session', {});
     const history = new SqlChatMessageHistory(store, session.id);
     await history.addUserMessage('q1');
-    const reply = await store.rpc<{ id: string }>('append_message', { p_session_id: session.id, p_role: 'assistant', p_content: 'partial', p_status: 'streaming' });
+    const reply = await store.rpc('append_message', { p_session_id: session.id, p_role: 'assistant', p_content: 'partial', p_status: 'streaming' });
     await new SqlChatMessageHistory(store, session.id, reply.id).addMessage(
       new AIMessage({ content: '', tool_calls: [{ id: 'call_x', name: 'read_file', args: { path: 'a' }, type: 'tool_call' }] }),
     );
@@ -65,7 +66,7 @@ describe('SqlChatMessageHistory (BaseListChatMessageHistory over the SQL API)', 
     const tdb = (db = await freshDb());
     const ana = await tdb.createUser('ana');
     const bob = await tdb.createUser('bob');
-    const session = await storeAs(tdb, ana).rpc<{ id: string }>('create_session', {});
+    const session = await storeAs(tdb, ana).rpc('create_session', {});
     await new SqlChatMessageHistory(storeAs(tdb, ana), session.id).addUserMessage('private note');
     const asBob = new SqlChatMessageHistory(storeAs(tdb, bob), session.id);
     await expectStoreError(asBob.getMessages(), 'not_found', /session not found/);

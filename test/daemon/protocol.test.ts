@@ -61,6 +61,11 @@ const table: Row[] = [
     expect: err(11, -32602, { issues: [{ path: 'settings.chat.baseUrl' }] }),
   },
   { name: 'an array element → -32602 with its index', frame: req(12, 'daemon/subscribe', { topics: ['sessions', ''] }), expect: err(12, -32602, { issues: [{ path: 'topics[1]' }] }) },
+  {
+    name: "a session's chat is not taken by daemon/subscribe (sessions/subscribe checks visibility) → -32602",
+    frame: req(112, 'daemon/subscribe', { topics: ['sessions', 'session:6f1d3c2a-8b7e-4c1f-9a2d-0e5b7c9d1a23'] }),
+    expect: err(112, -32602, { issues: [{ path: 'topics[1]' }] }),
+  },
   { name: 'an application error uses its code', frame: req(13, 'workspace/resolveProject', { root: 'relative/path' }), expect: err(13, -31910, { field: 'root' }) },
   { name: 'backup refuses a relative path', frame: req(14, 'daemon/backup', { file: 'x.tar.gz' }), expect: err(14, -31910) },
   {

@@ -29,7 +29,7 @@ describe('daemon start-up', function () {
     const store = await EmbeddedStore.open(home);
     let sessionId: string;
     try {
-      sessionId = (await store.rpc<{ id: string }>('create_session', { p_title: 'crashed' })).id;
+      sessionId = (await store.rpc('create_session', { p_title: 'crashed' })).id;
       for (let i = 0; i < STREAMING_REPLIES; i++) {
         await store.rpc('append_message', { p_session_id: sessionId, p_role: 'assistant', p_content: `partial ${i}`, p_status: 'streaming' });
       }

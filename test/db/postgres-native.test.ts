@@ -7,8 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PostgresStore } from '../../daemon/src/store/postgres.js';
+import type { JwtClaims } from '../../daemon/src/store/sql.js';
 import type { ChangeEvent } from '../../daemon/src/store/types.js';
-import { expectStoreError } from '../support/db.js';
+import { expectStoreError, rpcUntyped } from '../support/db.js';
 import { startNativePostgres, type NativePostgres } from '../support/native-pg.js';
 
 const MIGRATION = `
@@ -83,10 +84,10 @@ describe('PostgresStore on a real PostgreSQL server', function () {
 
   it('runs concurrent calls on a pool, each as the acting user under RLS', async () => {
     const store = stores[0]!;
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store.rpc('add_note', { p_body: `note ${i}` })));
-    assert.equal(await store.rpc<number>('count_notes'), 20);
-    await expectStoreError(store.rpc('add_note', { p_body: 'x'.repeat(101) }), 'invalid_input', /notes_body_check/);
-    assert.equal(await store.rpc<number>('count_notes'), 20);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => rpcUntyped<{ id: string }>(store, 'add_note', { p_body: `note ${i}` })));
+    assert.equal(await rpcUntyped(store, 'count_notes'), 20);
+    await expectStoreError(rpcUntyped<{ id: string }>(store, 'add_note', { p_body: 'x'.repeat(101) }), 'invalid_input', /notes_body_check/);
+    assert.equal(await rpcUntyped(store, 'count_notes'), 20);
   });
 
   it("delivers its user's changes over LISTEN, and not another user's", async () => {
@@ -96,15 +97,17 @@ describe('PostgresStore on a real PostgreSQL server', function () {
     const other = await store.asOwner(async (tx) =>
       (await tx.query<{ id: string }>(`insert into auth.users (id, aud, role, email) values (gen_random_uuid(), 'authenticated', 'authenticated', 'other@example.test') returning id::text as id`)).rows[0]!.id,
     );
-    const theirs = await store.rpcAs<{ id: string }>({ role: 'authenticated', sub: other }, 'add_note', { p_body: 'theirs' });
-    const mine = await store.rpc<{ id: string }>('add_note', { p_body: 'mine' });
+    // add_note is this test's own function, not part of the SQL API's generated types.
+    const addNoteAs = store.rpcAs as (claims: JwtClaims, fn: string, args: object) => Promise<{ id: string }>;
+    const theirs = await addNoteAs.call(store, { role: 'authenticated', sub: other }, 'add_note', { p_body: 'theirs' });
+    const mine = await rpcUntyped<{ id: string }>(store, 'add_note', { p_body: 'mine' });
     const until = async (cond: () => boolean) => {
       const deadline = Date.now() + 10_000;
       while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     };
     // Visibility is checked when the event arrives, so wait for the insert before deleting the row.
     await until(() => events.length > 0);
-    await store.rpc('delete_note', { p_id: mine.id });
+    await rpcUntyped(store, 'delete_note', { p_id: mine.id });
     await until(() => events.some((e) => e.op === 'DELETE'));
     assert.deepEqual(
       events.map((e) => `${e.op} ${String(e.record.id)}`),

@@ -158,18 +158,19 @@ describe('team-format: members and invitations', () => {
   });
 });
 
-describe("team-format: the database's refusals", () => {
-  const cases: [string, ReturnType<typeof teamRefusal>][] = [
-    ['managing team members requires a second factor (aal2)', 'aal2'],
-    ['inviting needs aal2', 'aal2'],
-    ['a team must keep at least one owner', 'lastOwner'],
-    ['only team owners and admins can manage members', null],
-    ['only an owner can remove an owner', null],
-    ['you are not a member of that team', null],
-    ['schema is behind: run supabase db push (aal2aal)', null],
+describe("team-format: the database's refusals, by reason", () => {
+  // What a client receives: a JSON-RPC error whose data carries the SQLSTATE and the reason it stands for.
+  const refusal = (message: string, data?: Record<string, unknown>) => ({ code: -31902, message, ...(data ? { data } : {}) });
+  const cases: [string, ReturnType<typeof refusal>, ReturnType<typeof teamRefusal>][] = [
+    ['second factor (CR002)', refusal('managing team members requires a second factor (aal2)', { sqlstate: 'CR002', reason: 'secondFactor' }), 'secondFactor'],
+    ['last owner (CR003)', refusal('a team must keep at least one owner', { sqlstate: 'CR003', reason: 'lastOwner' }), 'lastOwner'],
+    ['not a member (CR004)', refusal('you are not a member of that team', { sqlstate: 'CR004', reason: 'notMember' }), null],
+    ['aal2 in the words but no reason', refusal('managing team members requires a second factor (aal2)', { sqlstate: '42501' }), null],
+    ['last owner in the words but no data', refusal('a team must keep at least one owner'), null],
+    ['a reason the protocol does not know', refusal('x', { reason: 'toString' }), null],
   ];
-  for (const [message, kind] of cases) {
-    it(`“${message}” → ${kind ?? 'as it is'}`, () => assert.equal(teamRefusal(message), kind));
+  for (const [what, err, kind] of cases) {
+    it(`${what} → ${kind ?? 'as it is'}`, () => assert.equal(teamRefusal(err), kind));
   }
 });
 

@@ -26,7 +26,7 @@ describe('kb model switch', function () {
 
   const models = async () => {
     const project = await resolveProject(env.store, env.ws);
-    const rows = await env.store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id });
+    const rows = await env.store.rpc('kb_status', { p_project_id: project.id });
     return [...new Set(rows.map((r) => r.embedding_model))].sort();
   };
 

@@ -23,7 +23,7 @@ async function otherUser(env: KbEnv): Promise<Store> {
   const base = env.store;
   return Object.assign(Object.create(base) as Store, {
     user: () => user,
-    rpc: <T>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }) => base.rpcAs<T>(userClaims(user), fn, args, opts),
+    rpc: ((fn, ...rest) => base.rpcAs(userClaims(user), fn, ...rest)) satisfies Store['rpc'],
   });
 }
 
@@ -107,9 +107,9 @@ describe('kb search', function () {
     assert.deepEqual(hers, []);
     const owner = await resolveProject(env.store, env.ws);
     // Even with the owner's project id, the SQL API shows nothing and refuses writes.
-    const direct = await mallory.rpc<unknown[]>('kb_search', { p_project_id: owner.id, p_query: 'refresh session token', p_query_embedding: null, p_embedding_model: 'cairn-local-hash-v1-384', p_limit: 10 });
+    const direct = await mallory.rpc('kb_search', { p_project_id: owner.id, p_query: 'refresh session token', p_query_embedding: null, p_embedding_model: 'cairn-local-hash-v1-384', p_limit: 10 });
     assert.deepEqual(direct, []);
-    const listed = await mallory.rpc<unknown[]>('kb_list_sources', { p_project_id: owner.id, p_embedding_model: 'cairn-local-hash-v1-384' });
+    const listed = await mallory.rpc('kb_list_sources', { p_project_id: owner.id, p_embedding_model: 'cairn-local-hash-v1-384' });
     assert.deepEqual(listed, []);
     await assert.rejects(
       mallory.rpc('kb_delete_sources', { p_project_id: owner.id, p_embedding_model: 'cairn-local-hash-v1-384', p_uris: ['src/auth/session.ts'] }),

@@ -72,10 +72,10 @@ export function countingStore(store: Store): Store & { calls: string[]; reset():
     reset() {
       calls.length = 0;
     },
-    rpc<T>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+    rpc: ((fn, ...rest) => {
       calls.push(fn);
-      return store.rpc<T>(fn, args, opts);
-    },
+      return store.rpc(fn, ...rest);
+    }) satisfies Store['rpc'],
   });
 }
 

@@ -31,7 +31,7 @@ describe('kb watcher', function () {
 
   const uris = async () => {
     const project = await resolveProject(env.store, env.ws);
-    const rows = await env.store.rpc<{ uri: string }[]>('kb_list_sources', { p_project_id: project.id, p_embedding_model: emb.id, p_kind: 'file' });
+    const rows = await env.store.rpc('kb_list_sources', { p_project_id: project.id, p_embedding_model: emb.id, p_kind: 'file' });
     return rows.map((r) => r.uri).sort();
   };
   const settle = async () => {

@@ -177,6 +177,14 @@ export async function freshDb(migrationsDir?: string, opts: TemplateOptions = {}
   return self;
 }
 
+/**
+ * Calls a function the generated types do not declare (a test's own SQL function, a wrong name or argument on
+ * purpose) through a store's typed `rpc`.
+ */
+export function rpcUntyped<T = unknown>(store: Pick<Store, 'rpc'>, fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+  return (store.rpc as (fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }) => Promise<T>)(fn, args, opts);
+}
+
 /** The SQL API as one user, through the same runAsUser path the stores use: a Store for code under test. */
 export function storeAs(db: TestDb, user: TestUser): Store {
   return { rpc: (fn: string, args?: Record<string, unknown>) => db.rpc(user, fn, args), user: () => ({ id: user.id, email: user.email }) } as unknown as Store;

@@ -18,7 +18,7 @@ import { searchKnowledgeBase } from '../../daemon/src/kb/search.js';
 import { bindKbHome } from '../../daemon/src/kb/state.js';
 import { chooseProject } from '../../daemon/src/workspace/project.js';
 import { toMessage, toSession, type SessionRow } from '../../daemon/src/chat/rows.js';
-import type { MessageRow } from '../../daemon/src/chat/history.js';
+import type { MessageRow } from '../../daemon/src/chat/rows.js';
 import { sessionMarkdown } from '../../daemon/src/mcp/tools.js';
 import type { Store } from '../../daemon/src/store/types.js';
 import { startEdgeFunction, type EdgeFunction } from '../support/deno.js';
@@ -27,6 +27,7 @@ import { signUp, startProject, storeFor, type Project } from './harness.js';
 import { buildTeam, leaveAll, type Team } from './scenarios.js';
 import { startDaemon } from '../../daemon/src/server.js';
 import { subsystems } from '../../daemon/src/daemon/run.js';
+import { rpcUntyped } from '../support/db.js';
 
 const BILLING = `export function computeQuarterlyTaxRebate(amountCents: number): number {
   // The rebate is seven percent, rounded to the cent.
@@ -69,7 +70,7 @@ describe('API keys through the cairn-api Edge Function (Deno, PGlite over a sock
       headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json', ...(init.headers ?? {}) },
     });
   const search = (key: string | null, body: Record<string, unknown>) => api('/search', key, { method: 'POST', body: JSON.stringify(body) });
-  const createKey = (store: Store, args: Record<string, unknown>) => store.rpc<CreatedKey>('create_api_key', args);
+  const createKey = (store: Store, args: Record<string, unknown>) => rpcUntyped<CreatedKey>(store, 'create_api_key', args);
   const indexAs = async (store: Store, dir: string, home: string, choice: { projectId: string | null; personal?: boolean }) => {
     await chooseProject(store, dir, choice);
     const run = await indexWorkspace({ store, config, home, embedder: new LocalHashEmbedder() }, dir);
@@ -90,8 +91,8 @@ describe('API keys through the cairn-api Edge Function (Deno, PGlite over a sock
     const dirP = join(tmp, 'ann', 'notes');
     await folder(dirP, { 'NOTES.md': PERSONAL });
     personalProjectId = await indexAs(team.owner.store, dirP, annHome, { projectId: null, personal: true });
-    const rivalTeam = await team.outsider.store.rpc<{ id: string }>('create_team', { p_name: 'Rival' });
-    const rival = await team.outsider.store.rpc<{ id: string }>('ensure_project', {
+    const rivalTeam = await rpcUntyped<{ id: string }>(team.outsider.store, 'create_team', { p_name: 'Rival' });
+    const rival = await rpcUntyped<{ id: string }>(team.outsider.store, 'ensure_project', {
       p_root_uri: 'file:///work/rival',
       p_name: 'rival',
       p_git_remote: 'github.com/example/rival',
@@ -198,7 +199,7 @@ describe('API keys through the cairn-api Edge Function (Deno, PGlite over a sock
     const { id, key } = await createKey(team.member.store, { p_name: 'counted' });
     for (let i = 0; i < 3; i++) assert.equal((await search(key, { query: 'rebate', project: team.projectId })).status, 200);
     assert.equal((await api('/projects', key)).status, 200);
-    const keys = await team.member.store.rpc<Array<{ id: string; use_count: number; last_used_at: string | null }>>('list_api_keys');
+    const keys = await rpcUntyped<Array<{ id: string; use_count: number; last_used_at: string | null }>>(team.member.store, 'list_api_keys');
     const mine = keys.find((k) => k.id === id)!;
     assert.equal(Number(mine.use_count), 4);
     assert.ok(mine.last_used_at);
@@ -218,7 +219,7 @@ describe('API keys through the cairn-api Edge Function (Deno, PGlite over a sock
   it('reads a shared session as Markdown, as the MCP resource renders it; a private one is not found', async () => {
     const { key } = await createKey(team.member.store, { p_name: 'sessions' });
     const owner = team.owner.store;
-    const shared = await owner.rpc<SessionRow>('create_session', { p_project_id: team.projectId, p_title: 'Rebate rounding' });
+    const shared = await rpcUntyped<SessionRow>(owner, 'create_session', { p_project_id: team.projectId, p_title: 'Rebate rounding' });
     await owner.rpc('append_message', { p_session_id: shared.id, p_role: 'user', p_content: 'Why round the rebate to the cent?' });
     await owner.rpc('append_message', { p_session_id: shared.id, p_role: 'assistant', p_content: 'Because **invoices** are in cents.' });
     await owner.rpc('share_session', { p_session_id: shared.id, p_visibility: 'team' });
@@ -227,13 +228,13 @@ describe('API keys through the cairn-api Edge Function (Deno, PGlite over a sock
     assert.match(res.headers.get('content-type') ?? '', /^text\/markdown/);
     const member = team.member.store;
     const expected = sessionMarkdown(
-      toSession(await member.rpc<SessionRow>('get_session', { p_session_id: shared.id })),
-      (await member.rpc<MessageRow[]>('list_messages', { p_session_id: shared.id })).map(toMessage),
-      await member.rpc<string>('session_access', { p_session_id: shared.id }),
+      toSession(await rpcUntyped<SessionRow>(member, 'get_session', { p_session_id: shared.id })),
+      (await rpcUntyped<MessageRow[]>(member, 'list_messages', { p_session_id: shared.id })).map(toMessage),
+      await rpcUntyped<string>(member, 'session_access', { p_session_id: shared.id }),
     );
     assert.equal(await res.text(), expected);
 
-    const own = await member.rpc<SessionRow>('create_session', { p_project_id: team.projectId, p_title: 'My private one' });
+    const own = await rpcUntyped<SessionRow>(member, 'create_session', { p_project_id: team.projectId, p_title: 'My private one' });
     assert.equal((await api(`/sessions/${own.id}.md`, key)).status, 404, 'a private session, even the key owner\'s, is not served');
     const { key: outsiderKey } = await createKey(team.outsider.store, { p_name: 'outsider' });
     assert.equal((await api(`/sessions/${shared.id}.md`, outsiderKey)).status, 404, 'another team\'s session is not found');

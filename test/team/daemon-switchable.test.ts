@@ -56,7 +56,7 @@ describe('SwitchableStore (the daemon store that follows sign-in and sign-out)',
 
     const log = new ChangeLog();
     await sw.onChange(log.push);
-    const s1 = await sw.rpc<Row>('create_session', { p_project_id: localProject.id, p_title: 'local one' });
+    const s1 = await sw.rpc('create_session', { p_project_id: localProject.id, p_title: 'local one' });
     await log.waitFor((e) => e.table === 'sessions' && e.record.id === s1.id, 3000, 'the local session');
 
     const team = await storeFor(project, person);
@@ -67,10 +67,10 @@ describe('SwitchableStore (the daemon store that follows sign-in and sign-out)',
     const teamProject = await resolveProject(sw, workspace);
     assert.notEqual(teamProject.id, localProject.id, 'the project cache of the local store is not reused for the team project');
 
-    const s2 = await elsewhere.rpc<Row>('create_session', { p_project_id: teamProject.id, p_title: 'made elsewhere' });
+    const s2 = await elsewhere.rpc('create_session', { p_project_id: teamProject.id, p_title: 'made elsewhere' });
     await log.waitFor((e) => e.table === 'sessions' && e.record.id === s2.id, 3000, 'the team session, through Realtime');
     const seen = log.events.length;
-    const s3 = await local.rpc<Row>('create_session', { p_project_id: localProject.id, p_title: 'local while signed in' });
+    const s3 = await local.rpc('create_session', { p_project_id: localProject.id, p_title: 'local while signed in' });
     await sleep(500);
     assert.ok(!log.events.slice(seen).some((e) => e.record.id === s3.id), 'the local store no longer feeds the listener');
 
@@ -78,8 +78,8 @@ describe('SwitchableStore (the daemon store that follows sign-in and sign-out)',
     assert.equal(sw.mode, 'embedded');
     assert.deepEqual(sw.user(), localUser);
     await assert.rejects(team.rpc('list_sessions', {}), (err: unknown) => err instanceof StoreError && err.kind === 'unavailable', 'the team store is closed on sign-out');
-    const s4 = await elsewhere.rpc<Row>('create_session', { p_project_id: teamProject.id, p_title: 'after sign-out' });
-    const s5 = await sw.rpc<Row>('create_session', { p_project_id: localProject.id, p_title: 'local again' });
+    const s4 = await elsewhere.rpc('create_session', { p_project_id: teamProject.id, p_title: 'after sign-out' });
+    const s5 = await sw.rpc('create_session', { p_project_id: localProject.id, p_title: 'local again' });
     await log.waitFor((e) => e.table === 'sessions' && e.record.id === s5.id, 3000, 'the local session after sign-out');
     await sleep(300);
     assert.ok(!log.events.some((e) => e.record.id === s4.id), 'team changes stop at sign-out');
@@ -96,7 +96,7 @@ describe('SwitchableStore (the daemon store that follows sign-in and sign-out)',
     await sw.useTeam(second);
     await assert.rejects(first.rpc('list_sessions', {}), (err: unknown) => err instanceof StoreError && err.kind === 'unavailable');
     const teamProject = await resolveProject(sw, workspace);
-    await elsewhere.rpc<Row>('create_session', { p_project_id: teamProject.id, p_title: 'nobody listens' });
+    await elsewhere.rpc('create_session', { p_project_id: teamProject.id, p_title: 'nobody listens' });
     await sleep(500);
     assert.equal(log.events.length, 0);
     assert.equal(sw.detachedListeners, 0);

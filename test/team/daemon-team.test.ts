@@ -246,8 +246,8 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
     assert.ok(bobList.sessions.some((s: Json) => s.id === sessionId), "the shared session is in Bob's list");
 
     // Each side opens the chat on a connection of its own that hears only this session's topic.
-    await ok(ann.chat, 'daemon/subscribe', { topics: [`session:${sessionId}`] });
-    await ok(bob.chat, 'daemon/subscribe', { topics: [`session:${sessionId}`] });
+    await ok(ann.chat, 'sessions/subscribe', { sessionId: sessionId });
+    await ok(bob.chat, 'sessions/subscribe', { sessionId: sessionId });
 
     const annFrom = ann.rpc.notifications('sessions/changed').length;
     const sent = await ok(bob.rpc, 'chat/send', { sessionId, content: 'Can we ship on Friday?' });
@@ -575,7 +575,7 @@ describe('the daemon in team mode (auth/setSession, store switch, live updates)'
       await db.query(`update public.messages set status = 'cancelled' where id = $1`, [live]);
       await sleep(300); // that change reaches both machines as a change someone else made
 
-      await ok(olga.chat, 'daemon/subscribe', { topics: [`session:${sessionId}`] });
+      await ok(olga.chat, 'sessions/subscribe', { sessionId: sessionId });
       const heardThere = olga.chat.notifications('sessions/changed').length;
       const heardHere = changesOf(ann.chat, sessionId).length;
       const sent = await ok(ann.rpc, 'chat/send', { sessionId, content: 'Sent from my laptop.' });

@@ -18,6 +18,7 @@ import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-serv
 import { startModelGateway, type ModelGateway } from './gateway.js';
 import { reachAal2, signUp, startProject, storeFor, type Project } from './harness.js';
 import { buildTeam, expectFailure, join, leaveAll, type Member, type Team } from './scenarios.js';
+import { rpcUntyped } from '../support/db.js';
 
 const PROVIDER_KEY = 'sk-provider-team-secret-0123456789';
 
@@ -56,7 +57,7 @@ describe('team model gateway (Edge Function under Deno)', function () {
   }
 
   async function usage(m: Member): Promise<UsageRow[]> {
-    const rows = await m.store.rpc<UsageRow[]>('model_gateway_usage', { p_team_id: team.teamId });
+    const rows = await rpcUntyped<UsageRow[]>(m.store, 'model_gateway_usage', { p_team_id: team.teamId });
     return rows.map((r) => ({ ...r, requests: Number(r.requests), prompt_tokens: Number(r.prompt_tokens), completion_tokens: Number(r.completion_tokens) }));
   }
 
@@ -83,7 +84,7 @@ describe('team model gateway (Edge Function under Deno)', function () {
     const p = await signUp(project, 'gw-sam');
     await team.owner.store.rpc('invite_member', { p_team_id: team.teamId, p_email: p.email, p_role: 'member' });
     second = await join({ project, person: (n) => signUp(project, n) }, p);
-    const [inv] = await second.store.rpc<{ id: string }[]>('list_my_invitations');
+    const [inv] = await rpcUntyped<{ id: string }[]>(second.store, 'list_my_invitations');
     await second.store.rpc('accept_invitation', { p_invitation_id: inv!.id });
   });
 
@@ -112,9 +113,9 @@ describe('team model gateway (Edge Function under Deno)', function () {
     } finally {
       await aal1.close();
     }
-    const row = await team.owner.store.rpc<{ allowed_models: string[] }>('set_model_gateway', args);
+    const row = await rpcUntyped<{ allowed_models: string[] }>(team.owner.store, 'set_model_gateway', args);
     assert.deepEqual(row.allowed_models, args.p_allowed_models);
-    const seen = await team.member.store.rpc<{ chat_model: string }[]>('get_model_gateway', { p_team_id: team.teamId });
+    const seen = await rpcUntyped<{ chat_model: string }[]>(team.member.store, 'get_model_gateway', { p_team_id: team.teamId });
     assert.equal(seen[0]?.chat_model, 'gpt-4o-mini', 'members read the settings their daemon needs');
     assert.deepEqual(await team.outsider.store.rpc('get_model_gateway', { p_team_id: team.teamId }), []);
   });

@@ -33,11 +33,11 @@ describe('MCP in team mode', function () {
     alpha = await buildTeam(world, 'alpha');
     beta = await buildTeam(world, 'beta');
     // Ann (alpha's owner) shares a session with her team and keeps one private; beta's owner shares one with beta.
-    const shared = await alpha.owner.store.rpc<{ id: string }>('create_session', { p_project_id: alpha.projectId, p_title: 'Alpha rollout plan', p_visibility: 'team' });
+    const shared = await alpha.owner.store.rpc('create_session', { p_project_id: alpha.projectId, p_title: 'Alpha rollout plan', p_visibility: 'team' });
     await alpha.owner.store.rpc('append_message', { p_session_id: shared.id, p_role: 'user', p_content: 'ALPHA-SHARED-MARKER: roll out on Tuesday.' });
-    const mine = await alpha.owner.store.rpc<{ id: string }>('create_session', { p_project_id: alpha.projectId, p_title: 'Ann private notes', p_visibility: 'private' });
+    const mine = await alpha.owner.store.rpc('create_session', { p_project_id: alpha.projectId, p_title: 'Ann private notes', p_visibility: 'private' });
     await alpha.owner.store.rpc('append_message', { p_session_id: mine.id, p_role: 'user', p_content: 'ALPHA-PRIVATE-MARKER' });
-    const other = await beta.owner.store.rpc<{ id: string }>('create_session', { p_project_id: beta.projectId, p_title: 'Beta acquisition', p_visibility: 'team' });
+    const other = await beta.owner.store.rpc('create_session', { p_project_id: beta.projectId, p_title: 'Beta acquisition', p_visibility: 'team' });
     await beta.owner.store.rpc('append_message', { p_session_id: other.id, p_role: 'user', p_content: 'BETA-MARKER: confidential.' });
     Object.assign(ids, { alphaShared: shared.id, alphaPrivate: mine.id, betaShared: other.id });
 
@@ -88,14 +88,14 @@ describe('MCP in team mode', function () {
       assert.equal(post.isError, true);
     }
     // Nothing was written into the other sessions.
-    const betaMessages = await beta.owner.store.rpc<{ content: string }[]>('list_messages', { p_session_id: ids.betaShared, p_after_seq: 0, p_limit: 50 });
+    const betaMessages = await beta.owner.store.rpc('list_messages', { p_session_id: ids.betaShared, p_after_seq: 0, p_limit: 50 });
     assert.deepEqual(betaMessages.map((m) => m.content), ['BETA-MARKER: confidential.']);
   });
 
   it("posts a note into the team's shared session, which the teammate who shared it reads", async () => {
     const r = await mcp.callTool({ name: 'post_note', arguments: { sessionId: ids.alphaShared, text: 'From Bob via MCP: staging is green.' } });
     assert.ok(!r.isError, text(r));
-    const seen = await alpha.owner.store.rpc<{ content: string; author_id: string }[]>('list_messages', { p_session_id: ids.alphaShared, p_after_seq: 0, p_limit: 50 });
+    const seen = await alpha.owner.store.rpc('list_messages', { p_session_id: ids.alphaShared, p_after_seq: 0, p_limit: 50 });
     const note = seen.find((m) => m.content === 'From Bob via MCP: staging is green.');
     assert.ok(note, 'Ann reads the note');
     assert.equal(note.author_id, alpha.member.person.id, 'attributed to Bob, the signed-in user');

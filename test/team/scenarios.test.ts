@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';
+import { rpcUntyped } from '../support/db.js';
 import { ChangeLog, shippedMigrations, signIn, signUp, sleep, startProject, storeFor, type Project } from './harness.js';
 import { buildTeam, expectFailure, join, leaveAll, postLatencies, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
 
@@ -40,7 +41,7 @@ describe('team mode on the Supabase test servers', function () {
   });
 
   it('delivers a teammate\'s message to the others within a second (p95 of 20)', async () => {
-    const session = await team.owner.store.rpc<Row>('create_session', { p_project_id: team.projectId, p_title: 'Latency', p_visibility: 'team' });
+    const session = await team.owner.store.rpc('create_session', { p_project_id: team.projectId, p_title: 'Latency', p_visibility: 'team' });
     const latencies = await postLatencies(team.member, team.viewer, session.id, 20, 3000);
     latencies.sort((a, b) => a - b);
     const p50 = latencies[10]!;
@@ -66,7 +67,7 @@ describe('team mode on the Supabase test servers', function () {
     try {
       const rounds = person.refreshRounds;
       await sleep(2500);
-      const results = await Promise.all(Array.from({ length: 5 }, () => m.store.rpc<Row[]>('list_sessions', {})));
+      const results = await Promise.all(Array.from({ length: 5 }, () => m.store.rpc('list_sessions', {})));
       assert.equal(results.length, 5);
       await sleep(500);
       assert.equal(person.refreshRounds - rounds, 1, 'five calls and a channel that saw the expiry asked the client once');
@@ -95,11 +96,11 @@ describe('team mode on the Supabase test servers', function () {
         const mark = m.log.events.length;
         for (let i = 0; i < 40 && person.refreshRounds === rounds; i++) await sleep(250);
         assert.equal(person.refreshRounds - rounds, 1);
-        const live = await writer.rpc<Row>('create_session', { p_title: 'are you there?' });
+        const live = await writer.rpc('create_session', { p_title: 'are you there?' });
         // realtime-js retries a refused join with growing pauses (1 s, 2 s, 5 s).
         let seen = false;
         for (let i = 0; i < 12 && !seen; i++) {
-          const again = await writer.rpc<Row>('rename_session', { p_session_id: live.id, p_title: `ping ${i}` });
+          const again = await writer.rpc('rename_session', { p_session_id: live.id, p_title: `ping ${i}` });
           seen = await m.log.waitFor((e) => e.record.id === again.id, 1000, 'the session event', mark).then(() => true, () => false);
         }
         assert.ok(seen, 'events flow again on the rejoined channel');
@@ -116,12 +117,12 @@ describe('team mode on the Supabase test servers', function () {
     const m = await join(world, person);
     const writer = await storeFor(project, person);
     try {
-      const before = await writer.rpc<Row>('create_session', { p_title: 'seen' });
+      const before = await writer.rpc('create_session', { p_title: 'seen' });
       await m.log.waitFor((e) => e.record.id === before.id, 3000, 'the event while signed in');
       m.store.clearSession();
       await sleep(200);
-      const after = await writer.rpc<Row>('create_session', { p_title: 'not seen' });
-      const probe = await writer.rpc<Row>('rename_session', { p_session_id: after.id, p_title: 'still not seen' });
+      const after = await writer.rpc('create_session', { p_title: 'not seen' });
+      const probe = await writer.rpc('rename_session', { p_session_id: after.id, p_title: 'still not seen' });
       await sleep(500);
       assert.ok(!m.log.events.some((e) => e.record.id === probe.id), 'no event reaches a signed-out store');
       await expectFailure(m.store.rpc('list_sessions', {}), ['not_signed_in'], 'a call after sign-out');
@@ -156,12 +157,12 @@ describe('team mode on the Supabase test servers', function () {
 
   it('after a dropped Realtime socket no message is lost or duplicated', async () => {
     const servers = project.servers!;
-    const session = await team.owner.store.rpc<Row>('create_session', { p_project_id: team.projectId, p_title: 'Flaky wifi', p_visibility: 'team' });
+    const session = await team.owner.store.rpc('create_session', { p_project_id: team.projectId, p_title: 'Flaky wifi', p_visibility: 'team' });
     // B's chat view: applies message events once each, and re-reads by seq when told a session changed.
     const transcript: { seq: number; content: string }[] = [];
     let lastSeq = 0;
     const catchUp = async () => {
-      const rows = await team.viewer.store.rpc<Row[]>('list_messages', { p_session_id: session.id, p_after_seq: lastSeq });
+      const rows = await team.viewer.store.rpc('list_messages', { p_session_id: session.id, p_after_seq: lastSeq });
       for (const r of rows) {
         if ((r.seq as number) <= lastSeq) continue;
         transcript.push({ seq: r.seq as number, content: r.content as string });
@@ -174,7 +175,7 @@ describe('team mode on the Supabase test servers', function () {
       if (e.record.session_id === session.id || e.record.id === session.id) void catchUp();
     });
     try {
-      const m1 = await team.owner.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'one' });
+      const m1 = await team.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'one' });
       await log.waitFor((e) => e.record.id === m1.id, 3000, 'message one live');
 
       servers.setRealtimeDown(true);
@@ -188,7 +189,7 @@ describe('team mode on the Supabase test servers', function () {
 
       // The store rejoins by itself and announces the session that changed while it was away.
       await log.waitFor((e) => e.table === 'sessions' && e.record.id === session.id, 15_000, 'the resync after reconnect', mark);
-      const m5 = await team.owner.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'five' });
+      const m5 = await team.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'five' });
       await log.waitFor((e) => e.record.id === m5.id, 5000, 'message five live after reconnect');
       await sleep(300);
       await catchUp();
@@ -220,7 +221,7 @@ describe('team mode on the Supabase test servers', function () {
 
   it('maps PostgREST answers to typed store errors (missing function, bad input, network down)', async () => {
     const store = team.owner.store;
-    await expectFailure(store.rpc('no_such_function', {}), ['schema_behind'], 'missing function');
+    await expectFailure(rpcUntyped(store, 'no_such_function', {}), ['schema_behind'], 'missing function');
     await expectFailure(store.rpc('create_session', { p_project_id: team.projectId, p_visibility: 'everyone' }), ['invalid_input'], 'bad visibility');
     await expectFailure(store.rpc('get_session', { p_session_id: '00000000-0000-4000-8000-000000000000' }), ['not_found'], 'unknown session');
     project.servers!.setOffline(true);
@@ -230,7 +231,7 @@ describe('team mode on the Supabase test servers', function () {
     } finally {
       project.servers!.setOffline(false);
     }
-    const back = await store.rpc<Row[]>('list_sessions', {});
+    const back = await store.rpc('list_sessions', {});
     assert.ok(Array.isArray(back));
   });
 });

@@ -26,6 +26,7 @@ import {
   type RawConnection,
 } from '../support/daemon.js';
 import { ChangeLog, reachAal2, sleep, storeFor, type Person, type Project } from './harness.js';
+import { rpcUntyped } from '../support/db.js';
 
 export interface World {
   project: Project;
@@ -73,7 +74,7 @@ export async function postLatencies(from: Member, to: Member, sessionId: string,
   for (let i = 0; i < n; i++) {
     const mark = to.log.events.length;
     const t0 = performance.now();
-    const msg = await from.store.rpc<Row>('append_message', { p_session_id: sessionId, p_role: 'user', p_content: `ping ${i}` });
+    const msg = await from.store.rpc('append_message', { p_session_id: sessionId, p_role: 'user', p_content: `ping ${i}` });
     await to.log.waitFor((e) => e.record.id === msg.id, timeoutMs, `ping ${i}`, mark);
     latencies.push(performance.now() - t0);
   }
@@ -103,18 +104,18 @@ export async function buildTeam(world: World, tag: string): Promise<Team> {
   const owner = await join(world, a);
   await refreshStore(owner);
   assert.equal(owner.store.user()?.aal, 'aal2');
-  const team = await owner.store.rpc<Row>('create_team', { p_name: `Team ${tag}` });
+  const team = await owner.store.rpc('create_team', { p_name: `Team ${tag}` });
   await owner.store.rpc('invite_member', { p_team_id: team.id, p_email: b.email, p_role: 'member' });
   await owner.store.rpc('invite_member', { p_team_id: team.id, p_email: v.email, p_role: 'viewer' });
   const [member, viewer, outsider] = await Promise.all([join(world, b), join(world, v), join(world, o)]);
   // Each invitee joins by their own act: they see the invitation addressed to them and accept it.
   for (const invitee of [member, viewer]) {
-    const [invitation, ...more] = await invitee.store.rpc<Row[]>('list_my_invitations');
+    const [invitation, ...more] = await invitee.store.rpc('list_my_invitations');
     assert.ok(invitation && more.length === 0 && invitation.team_id === team.id, 'one invitation, to this team');
     await invitee.store.rpc('accept_invitation', { p_invitation_id: invitation.id });
   }
-  assert.deepEqual(await outsider.store.rpc<Row[]>('list_my_invitations'), []);
-  const project = await owner.store.rpc<Row>('ensure_project', {
+  assert.deepEqual(await outsider.store.rpc('list_my_invitations'), []);
+  const project = await owner.store.rpc('ensure_project', {
     p_root_uri: `file:///work/${tag}`,
     p_name: tag,
     // Normalised, as the daemon sends it (daemon/src/workspace/project.ts).
@@ -125,32 +126,32 @@ export async function buildTeam(world: World, tag: string): Promise<Team> {
 }
 
 export async function shareAndReplyLive(t: Team): Promise<void> {
-  const session = await t.owner.store.rpc<Row>('create_session', { p_project_id: t.projectId, p_title: 'Design review' });
+  const session = await t.owner.store.rpc('create_session', { p_project_id: t.projectId, p_title: 'Design review' });
   await t.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'What should we build first?' });
   // Private: the member does not see it.
-  const before = await t.member.store.rpc<Row[]>('list_sessions', { p_project_id: t.projectId });
+  const before = await t.member.store.rpc('list_sessions', { p_project_id: t.projectId });
   assert.ok(!before.some((s) => s.id === session.id), 'a private session is not listed for a teammate');
 
-  const shared = await t.owner.store.rpc<Row>('share_session', { p_session_id: session.id, p_visibility: 'team' });
+  const shared = await t.owner.store.rpc('share_session', { p_session_id: session.id, p_visibility: 'team' });
   assert.equal(shared.visibility, 'team');
   const seen = await t.member.log.waitFor((e) => e.table === 'sessions' && e.record.id === session.id && e.record.visibility === 'team', 3000, 'B to see the shared session');
   assert.equal(seen.op, 'UPDATE');
-  const listed = await t.member.store.rpc<Row[]>('list_sessions', { p_project_id: t.projectId });
+  const listed = await t.member.store.rpc('list_sessions', { p_project_id: t.projectId });
   assert.ok(listed.some((s) => s.id === session.id), 'the shared session is in B\'s list');
-  const history = await t.member.store.rpc<Row[]>('list_messages', { p_session_id: session.id });
+  const history = await t.member.store.rpc('list_messages', { p_session_id: session.id });
   assert.deepEqual(history.map((m) => m.content), ['What should we build first?']);
 
-  const reply = await t.member.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'The search first.' });
+  const reply = await t.member.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'The search first.' });
   assert.equal(reply.seq, 2);
   const live = await t.owner.log.waitFor((e) => e.table === 'messages' && e.record.id === reply.id, 3000, 'A to see B\'s reply');
   assert.equal(live.op, 'INSERT');
   assert.equal(live.record.session_id, session.id);
   assert.equal(live.record.author_id, t.member.person.id);
-  const ownerView = await t.owner.store.rpc<Row[]>('list_messages', { p_session_id: session.id, p_after_seq: 1 });
+  const ownerView = await t.owner.store.rpc('list_messages', { p_session_id: session.id, p_after_seq: 1 });
   assert.deepEqual(ownerView.map((m) => m.content), ['The search first.']);
 
   // The outsider: nothing listed, nothing delivered, every read and write refused.
-  const theirs = await t.outsider.store.rpc<Row[]>('list_sessions', {});
+  const theirs = await t.outsider.store.rpc('list_sessions', {});
   assert.ok(!theirs.some((s) => s.id === session.id));
   await expectFailure(t.outsider.store.rpc('get_session', { p_session_id: session.id }), ['not_found', 'permission_denied'], 'outsider get_session');
   await expectFailure(t.outsider.store.rpc('list_messages', { p_session_id: session.id }), ['not_found', 'permission_denied'], 'outsider list_messages');
@@ -168,15 +169,15 @@ export async function shareAndReplyLive(t: Team): Promise<void> {
     [],
     'the outsider receives no realtime event for the team session',
   );
-  const count = await t.owner.store.rpc<Row[]>('list_messages', { p_session_id: session.id });
+  const count = await t.owner.store.rpc('list_messages', { p_session_id: session.id });
   assert.equal(count.length, 2, 'the outsider wrote nothing');
 }
 
 export async function viewerReadsOnly(t: Team): Promise<void> {
-  const session = await t.owner.store.rpc<Row>('create_session', { p_project_id: t.projectId, p_title: 'Read me', p_visibility: 'team' });
+  const session = await t.owner.store.rpc('create_session', { p_project_id: t.projectId, p_title: 'Read me', p_visibility: 'team' });
   await t.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'For your eyes' });
   await t.viewer.log.waitFor((e) => e.table === 'messages' && e.record.session_id === session.id, 3000, 'the viewer to see the message live');
-  const read = await t.viewer.store.rpc<Row[]>('list_messages', { p_session_id: session.id });
+  const read = await t.viewer.store.rpc('list_messages', { p_session_id: session.id });
   assert.deepEqual(read.map((m) => m.content), ['For your eyes']);
   await expectFailure(
     t.viewer.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'may I?' }),
@@ -184,14 +185,14 @@ export async function viewerReadsOnly(t: Team): Promise<void> {
     'viewer append_message',
   );
   await expectFailure(t.viewer.store.rpc('rename_session', { p_session_id: session.id, p_title: 'renamed' }), ['permission_denied', 'not_found'], 'viewer rename');
-  const after = await t.owner.store.rpc<Row[]>('list_messages', { p_session_id: session.id });
+  const after = await t.owner.store.rpc('list_messages', { p_session_id: session.id });
   assert.equal(after.length, 1, 'the viewer posted nothing');
 }
 
 /** Removing a member cuts them off at once: list, reads, writes and the live feed. */
 export async function removalCutsOff(t: Team): Promise<void> {
-  const session = await t.owner.store.rpc<Row>('create_session', { p_project_id: t.projectId, p_title: 'Before removal', p_visibility: 'team' });
-  const first = await t.owner.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'still here?' });
+  const session = await t.owner.store.rpc('create_session', { p_project_id: t.projectId, p_title: 'Before removal', p_visibility: 'team' });
+  const first = await t.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'still here?' });
   await t.member.log.waitFor((e) => e.record.id === first.id, 3000, 'B to see the message before removal');
 
   const mark = t.member.log.events.length;
@@ -205,7 +206,7 @@ export async function removalCutsOff(t: Team): Promise<void> {
   );
   assert.equal(removal.record.team_id, t.teamId);
 
-  const listed = await t.member.store.rpc<Row[]>('list_sessions', {});
+  const listed = await t.member.store.rpc('list_sessions', {});
   assert.ok(!listed.some((s) => s.id === session.id), 'the team session left B\'s list');
   await expectFailure(t.member.store.rpc('list_messages', { p_session_id: session.id }), ['not_found', 'permission_denied'], 'removed member reads');
   await expectFailure(
@@ -213,7 +214,7 @@ export async function removalCutsOff(t: Team): Promise<void> {
     ['not_found', 'permission_denied'],
     'removed member writes',
   );
-  const after = await t.owner.store.rpc<Row>('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'after removal' });
+  const after = await t.owner.store.rpc('append_message', { p_session_id: session.id, p_role: 'user', p_content: 'after removal' });
   await t.owner.log.waitFor((e) => e.record.id === after.id, 3000, 'A to see her own message');
   await t.viewer.log.waitFor((e) => e.record.id === after.id, 3000, 'the viewer to see it');
   await sleep(300);
@@ -253,7 +254,7 @@ export async function daemonsFollowLive(t: Team, project: Project): Promise<void
     await waitForNotification(bobRpc, 'sessions/changed', (p) => p.sessionId === session.id && p.session?.visibility === 'team', 3000);
     assert.ok((await ok(bobRpc, 'sessions/list', {})).sessions.some((s: Json) => s.id === session.id), "the shared session is in B's tree");
 
-    await ok(bobChat, 'daemon/subscribe', { topics: [`session:${session.id}`] });
+    await ok(bobChat, 'sessions/subscribe', { sessionId: session.id });
     const annFrom = annRpc.notifications('sessions/changed').length;
     const sent = await ok(bobRpc, 'chat/send', { sessionId: session.id, content: 'Seen from my daemon?' });
     await waitForNotification(annRpc, 'sessions/changed', (p) => p.sessionId === session.id, 3000, annFrom);
@@ -296,7 +297,7 @@ export async function documentsFollowTeam(t: Team): Promise<void> {
 
     const added = await addTeamDocument(t.member.store, t.member.store.documents(), config, ref, { path });
     assert.equal(added.storagePath, `kb-documents/${folder}/ledger-runbook.md`);
-    const hits = await t.owner.store.rpc<{ uri: string }[]>('kb_search', {
+    const hits = await rpcUntyped<{ uri: string }[]>(t.owner.store, 'kb_search', {
       p_project_id: t.projectId,
       p_query: 'ledger export reconciliation worker',
       p_query_embedding: null,

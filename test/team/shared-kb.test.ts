@@ -97,7 +97,7 @@ describe('shared team knowledge base through the Supabase store', function () {
     assert.equal(bobEmbedder.texts, 1, 'B paid only for NOTES.md, the one text the team did not have');
 
     const search = (store: typeof team.member.store) =>
-      store.rpc<Hit[]>('kb_search', { p_project_id: teamProject.id, p_query: 'quarterly tax rebate', p_query_embedding: null, p_embedding_model: annEmbedder.id, p_limit: 5 });
+      store.rpc('kb_search', { p_project_id: teamProject.id, p_query: 'quarterly tax rebate', p_query_embedding: null, p_embedding_model: annEmbedder.id, p_limit: 5 });
     const found = await search(team.member.store);
     assert.ok(found.some((h) => h.uri === 'src/billing/invoice.ts'), `B finds A's file: ${JSON.stringify(found.map((h) => h.uri))}`);
     const outsider = await search(team.outsider.store).catch((err) => err);

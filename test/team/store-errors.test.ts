@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';
+import { rpcUntyped } from '../support/db.js';
 import { signUp, startProject, storeFor, type Project } from './harness.js';
 
 const CASES: [sqlstate: string, kind: StoreError['kind']][] = [
@@ -20,6 +21,12 @@ const CASES: [sqlstate: string, kind: StoreError['kind']][] = [
   ['28000', 'not_signed_in'],
   ['53300', 'unavailable'],
   ['XX000', 'internal'],
+  // Cairn's own, each with a reason a client acts on (protocol/errors.ts ErrorReasons).
+  ['CR001', 'conflict'],
+  ['CR002', 'permission_denied'],
+  ['CR003', 'invalid_input'],
+  ['CR004', 'permission_denied'],
+  ['CR005', 'quota_exceeded'],
 ];
 
 describe('SupabaseStore error mapping (through PostgREST)', function () {
@@ -42,7 +49,7 @@ describe('SupabaseStore error mapping (through PostgREST)', function () {
 
   for (const [code, kind] of CASES) {
     it(`SQLSTATE ${code} → ${kind}, with the database's message and code`, async () => {
-      await assert.rejects(store.rpc('t_raise', { p_code: code }), (err: unknown) => {
+      await assert.rejects(rpcUntyped(store, 't_raise', { p_code: code }), (err: unknown) => {
         assert.ok(err instanceof StoreError, String(err));
         assert.equal(err.kind, kind);
         assert.equal(err.sqlstate, code);
@@ -55,7 +62,7 @@ describe('SupabaseStore error mapping (through PostgREST)', function () {
   it('a call without a user is refused before it leaves the daemon', async () => {
     const other = await storeFor(project, await signUp(project, 'gone'));
     other.clearSession();
-    await assert.rejects(other.rpc('t_raise', { p_code: '22023' }), (err: unknown) => err instanceof StoreError && err.kind === 'not_signed_in');
+    await assert.rejects(rpcUntyped(other, 't_raise', { p_code: '22023' }), (err: unknown) => err instanceof StoreError && err.kind === 'not_signed_in');
     assert.equal(other.user(), null);
     await other.close();
   });
@@ -63,6 +70,6 @@ describe('SupabaseStore error mapping (through PostgREST)', function () {
   it('an aborted call rejects with the abort reason', async () => {
     const ctl = new AbortController();
     ctl.abort(new Error('cancelled by the user'));
-    await assert.rejects(store.rpc('t_raise', { p_code: '22023' }, { signal: ctl.signal }), /cancelled by the user|abort/i);
+    await assert.rejects(rpcUntyped(store, 't_raise', { p_code: '22023' }, { signal: ctl.signal }), /cancelled by the user|abort/i);
   });
 });

@@ -5,36 +5,40 @@
  */
 // zod/mini: the same validation as zod with a tree-shakable API, so the extension bundle stays small.
 import * as z from 'zod/mini';
+import type { NotificationParamsOf, ResultOf } from '../../daemon/src/protocol/index.js';
+import type { Message } from '../../daemon/src/protocol/sessions.js';
+import type { Agent } from '../../daemon/src/protocol/agents.js';
 
-export const ToolActivity = z.object({
-  toolCallId: z.string(),
-  name: z.string(),
-  args: z.record(z.string(), z.unknown()),
-  status: z.enum(['running', 'done', 'error']),
-  result: z.optional(z.string()),
-});
-export type ToolActivity = z.infer<typeof ToolActivity>;
+/** A tool step of a reply, as `chat/tool` announces it. */
+export type ToolActivity = Omit<NotificationParamsOf<'chat/tool'>, 'sessionId' | 'messageId'>;
 
-export const ChatEntry = z.object({
-  id: z.string(),
-  role: z.enum(['user', 'assistant']),
-  content: z.string(),
-  status: z.enum(['streaming', 'complete', 'cancelled', 'failed', 'pending']),
-  tools: z.array(ToolActivity),
-  error: z.optional(z.object({ code: z.string(), message: z.string() })),
+/** How a reply ended, with its readable error (`chat/done`). */
+type ReplyDone = NotificationParamsOf<'chat/done'>;
+
+/** One bubble of the chat: a user message or a reply with its tool steps folded in. */
+export interface ChatEntry {
+  id: string;
+  role: Extract<Message['role'], 'user' | 'assistant'>;
+  content: string;
+  /** A stored message's status, or `pending` for the user's message until `chat/send` commits it. */
+  status: Message['status'] | 'pending';
+  tools: ToolActivity[];
+  error?: NonNullable<ReplyDone['error']>;
   /** Who wrote a user message when it was not the user (a teammate in a shared session): a name or email. */
-  author: z.optional(z.string()),
-});
-export type ChatEntry = z.infer<typeof ChatEntry>;
+  author?: string;
+}
 
-export const FixAction = z.object({ label: z.string(), command: z.string(), args: z.optional(z.array(z.unknown())) });
-export type FixAction = z.infer<typeof FixAction>;
+/** A button that runs an extension command: the fix an error offers. */
+export interface FixAction {
+  readonly label: string;
+  readonly command: string;
+  readonly args?: unknown[];
+}
 
-export const AgentOption = z.object({ id: z.string(), name: z.string(), description: z.nullable(z.string()) });
-export type AgentOption = z.infer<typeof AgentOption>;
+export type AgentOption = Pick<Agent, 'id' | 'name' | 'description'>;
 
 /** What the user may do in the open chat (`sessions/get` access): `read` is a team viewer, shown without a composer. */
-export type ChatAccess = 'owner' | 'write' | 'read';
+export type ChatAccess = ResultOf<'sessions/get'>['access'];
 
 /** An error shown in place, with the actions that fix it. */
 export interface ChatError {
@@ -60,7 +64,7 @@ export interface ToWebview {
   /** A piece of the streaming reply. */
   delta: { messageId: string; delta: string };
   tool: { messageId: string; activity: ToolActivity };
-  done: { messageId: string; status: 'complete' | 'cancelled' | 'failed'; error?: { code: string; message: string } };
+  done: Pick<ReplyDone, 'messageId' | 'status' | 'error'>;
   agents: { agents: AgentOption[]; selected: string };
   connection: { connected: boolean; message: string | null };
   /** An error shown in place, with the actions that fix it. */

@@ -32,14 +32,15 @@ function toApiKey(r: ApiKeyRow): ApiKey {
 
 export const registerApiKeys: Subsystem = async (registry) => {
   registry.handle('auth/createApiKey', async (p, { store }) => {
-    const row = await store.rpc<ApiKeyRow & { key: string }>('create_api_key', {
+    // A function with OUT parameters is typed as a bare record by the generator.
+    const row = (await store.rpc('create_api_key', {
       p_name: p.name,
       p_project_ids: p.projectIds,
       p_expires_at: p.expiresAt,
-    });
+    })) as unknown as ApiKeyRow & { key: string };
     return { ...toApiKey(row), key: row.key };
   });
-  registry.handle('auth/listApiKeys', async (_p, { store }) => (await store.rpc<ApiKeyRow[]>('list_api_keys')).map(toApiKey));
+  registry.handle('auth/listApiKeys', async (_p, { store }) => (await store.rpc('list_api_keys')).map(toApiKey));
   registry.handle('auth/revokeApiKey', async (p, { store }) => {
     await store.rpc('revoke_api_key', { p_key_id: p.keyId });
     return { revoked: true as const };

@@ -32,8 +32,13 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** What happened to the session row (anyone's change; compared with what clients were last told). */
   sessionOp: ChangeEvent['op'] | null;
-  /** Open chats must re-read: someone else posted or updated a message, the feed had a gap, or the role changed. */
-  remoteMessage: boolean;
+  /**
+   * Why open chats must re-read, if they must: someone else posted or updated a message, the role changed, or
+   * the feed had a gap (which wins: anything may have changed).
+   */
+  reread: 'message' | 'access' | 'resync' | null;
+  /** Who wrote the messages, when it was one known person. */
+  writer: string | null | undefined;
   /** Messages of the session that changed; those this daemon wrote are dropped at flush time. */
   messageIds: Set<string>;
 }
@@ -71,6 +76,8 @@ export class LiveBridge {
   private readonly deletedHere = new Set<string>();
   /** Messages this daemon wrote (newest last, bounded), whose feed events are its own echo. */
   private readonly writtenHere = new Set<string>();
+  /** Authors of messages seen in the feed and not announced yet (by message id), to name the writer. */
+  private readonly authors = new Map<string, string | null>();
   private readonly inFlight = new Set<Promise<void>>();
   private off: (() => Promise<void>) | null = null;
   private stopObserving: (() => void) | null = null;
@@ -142,8 +149,9 @@ export class LiveBridge {
         // Whether this daemon wrote it is decided at flush time: the echo can overtake the call's answer.
         if (typeof r.id === 'string') this.mark(sessionId).messageIds.add(r.id);
       } else if (me === null || r.author_id !== me) {
-        this.mark(sessionId).remoteMessage = true;
+        this.noteMessage(this.mark(sessionId), typeof r.author_id === 'string' ? r.author_id : null);
       }
+      if (this.opts.store.observeCalls && typeof r.id === 'string') this.authors.set(r.id, typeof r.author_id === 'string' ? r.author_id : null);
     } else if (event.table === 'sessions') {
       const sessionId = typeof r.id === 'string' ? r.id : null;
       if (!sessionId) return;
@@ -155,7 +163,7 @@ export class LiveBridge {
       if (event.op === 'DELETE' || p.sessionOp === null) p.sessionOp = event.op;
       // After a gap in the feed the store cannot say what changed: messages may have arrived, so open chats
       // re-read the session (by `seq`, so nothing is shown twice).
-      if (event.resync) p.remoteMessage = true;
+      if (event.resync) p.reread = 'resync';
     }
   }
 
@@ -183,8 +191,14 @@ export class LiveBridge {
     for (const sessionId of affected) {
       const p = this.mark(sessionId);
       p.sessionOp ??= 'UPDATE';
-      if (reread) p.remoteMessage = true;
+      if (reread && p.reread !== 'resync') p.reread = 'access';
     }
+  }
+
+  /** A message its clients have not seen streamed: open chats re-read; the writer is kept while it is one person. */
+  private noteMessage(p: Pending, author: string | null): void {
+    if (p.reread === null) p.reread = 'message';
+    p.writer = p.writer === undefined || p.writer === author ? author : null;
   }
 
   private mark(sessionId: string): Pending {
@@ -193,7 +207,8 @@ export class LiveBridge {
       p = {
         timer: setTimeout(() => this.flush(sessionId), this.coalesceMs),
         sessionOp: null,
-        remoteMessage: false,
+        reread: null,
+        writer: undefined,
         messageIds: new Set(),
       };
       this.pending.set(sessionId, p);
@@ -205,9 +220,10 @@ export class LiveBridge {
     const p = this.pending.get(sessionId);
     this.pending.delete(sessionId);
     if (!p || this.stopped) return;
-    for (const id of p.messageIds) if (!this.writtenHere.has(id)) p.remoteMessage = true;
+    for (const id of p.messageIds) if (!this.writtenHere.has(id)) this.noteMessage(p, this.authors.get(id) ?? null);
+    for (const id of p.messageIds) this.authors.delete(id);
     // Only this daemon's own messages echoed back: nothing to tell anyone.
-    if (!p.remoteMessage && p.sessionOp === null) return;
+    if (!p.reread && p.sessionOp === null) return;
     const work = this.announce(sessionId, p).catch((err: unknown) =>
       this.opts.log.warn('live update could not be announced', { sessionId, error: err instanceof Error ? err.message : String(err) }),
     );
@@ -226,22 +242,24 @@ export class LiveBridge {
       // A session its clients were never shown is nobody's business here (a DELETE reaches every subscriber).
       if (before === undefined) return;
       this.known.delete(sessionId);
-      hub.publish('sessions', 'sessions/changed', { sessionId, change: 'deleted', session: null });
-      hub.publish(`session:${sessionId}`, 'sessions/changed', { sessionId, change: 'deleted', session: null });
+      const gone = { sessionId, change: 'deleted' as const, session: null, cause: p.sessionOp === 'DELETE' ? ('session' as const) : ('access' as const), writer: null };
+      hub.publish('sessions', 'sessions/changed', gone);
+      hub.publish(`session:${sessionId}`, 'sessions/changed', gone);
       return;
     }
     const print = fingerprint(session);
     this.remember(session);
-    if (!p.remoteMessage && before === print) return;
-    const change = p.sessionOp === 'INSERT' ? 'created' : 'updated';
-    hub.publish('sessions', 'sessions/changed', { sessionId, change, session });
-    if (p.remoteMessage) hub.publish(`session:${sessionId}`, 'sessions/changed', { sessionId, change, session });
+    if (!p.reread && before === print) return;
+    const change = p.sessionOp === 'INSERT' ? ('created' as const) : ('updated' as const);
+    const note = { sessionId, change, session, cause: p.reread ?? ('session' as const), writer: p.reread === 'message' ? (p.writer ?? null) : null };
+    hub.publish('sessions', 'sessions/changed', note);
+    if (p.reread) hub.publish(`session:${sessionId}`, 'sessions/changed', note);
   }
 
   /** The session as the acting user sees it now, or null when they cannot see it. */
   private async read(sessionId: string): Promise<Session | null> {
     try {
-      return toSession(await this.opts.store.rpc<SessionRow>('get_session', { p_session_id: sessionId }));
+      return toSession(await this.opts.store.rpc('get_session', { p_session_id: sessionId }));
     } catch (err) {
       if (err instanceof StoreError && (err.kind === 'not_found' || err.kind === 'permission_denied')) return null;
       throw err;

@@ -2,7 +2,7 @@
 import type { Agent } from '../protocol/agents.js';
 import { RpcError } from '../protocol/errors.js';
 import type { Store } from '../store/types.js';
-import { toAgent, type AgentRow } from './rows.js';
+import { toAgent } from './rows.js';
 import { TOOL_NAMES } from './tools.js';
 
 export const DEFAULT_AGENT_ID = 'default';
@@ -27,14 +27,14 @@ export const DEFAULT_AGENT: Agent = {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function listAgents(store: Store, projectId?: string): Promise<Agent[]> {
-  const rows = await store.rpc<AgentRow[]>('list_agents', { p_project_id: projectId ?? null });
+  const rows = await store.rpc('list_agents', { p_project_id: projectId ?? null });
   return [DEFAULT_AGENT, ...rows.map(toAgent)];
 }
 
 /** An agent by id or by name (the CLI's `--agent name`); `default`, null or a deleted agent give the built-in. */
 export async function findAgent(store: Store, idOrName: string | null | undefined, opts: { strict?: boolean } = {}): Promise<Agent> {
   if (!idOrName || idOrName === DEFAULT_AGENT_ID) return DEFAULT_AGENT;
-  const rows = await store.rpc<AgentRow[]>('list_agents', { p_project_id: null });
+  const rows = await store.rpc('list_agents', { p_project_id: null });
   const row = UUID.test(idOrName) ? rows.find((r) => r.id === idOrName) : rows.find((r) => r.name.toLowerCase() === idOrName.toLowerCase());
   if (row) return toAgent(row);
   if (opts.strict) throw new RpcError('NotFound', `No agent named or with id "${idOrName}" is visible to you.`);

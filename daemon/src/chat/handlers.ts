@@ -5,14 +5,14 @@
 import { isAbsolute, resolve } from 'node:path';
 import { searchKnowledgeBase } from '../kb/search.js';
 import { RpcError } from '../protocol/errors.js';
+import { SessionAccess } from '../protocol/sessions.js';
 import type { DaemonDeps, HandlerRegistry, Subsystem } from '../rpc/registry.js';
 import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT_ID, listAgents } from './agents.js';
-import type { MessageRow } from './history.js';
 import { failInterruptedReplies } from './interrupted.js';
 import type { ChatOrchestrator, ChatOptions } from './orchestrator.js';
-import { toAgent, toMessage, toSession, toTask, type AgentRow, type SessionRow, type TaskRow } from './rows.js';
+import { toAgent, toMessage, toSession, toTask, type SessionRow } from './rows.js';
 import { countTokens } from './tokens.js';
 import { PathRefused, Workspace } from './workspace-files.js';
 import { policyOptions } from '../workspace/policy.js';
@@ -65,8 +65,8 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     const onShutdown = () => void chat.dispose();
     deps.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
 
-    const publishSession = (row: SessionRow, change: 'created' | 'updated') =>
-      deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row) });
+    const publishSession = (row: SessionRow, change: 'created' | 'updated', writer: string | null) =>
+      deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row), cause: 'session', writer });
 
     registry.handle('chat/send', async (p, ctx) => {
       warmTokenizer();
@@ -77,19 +77,19 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
 
     registry.handle('sessions/create', async (p, ctx) => {
       const projectId = p.projectId ?? (p.root ? (await resolveProject(ctx.store, resolve(p.root))).id : null);
-      const row = await ctx.store.rpc<SessionRow>('create_session', {
+      const row = await ctx.store.rpc('create_session', {
         p_project_id: projectId,
         p_title: p.title ?? null,
         p_agent_id: p.agentId && p.agentId !== DEFAULT_AGENT_ID ? p.agentId : null,
         p_visibility: p.visibility,
       });
       ctx.connection.subscribe(`session:${row.id}`);
-      publishSession(row, 'created');
+      publishSession(row, 'created', ctx.store.user()?.id ?? null);
       return toSession(row);
     });
     registry.handle('sessions/list', async (p, ctx) => {
       const projectId = p.projectId ?? (p.root ? (await resolveProject(ctx.store, resolve(p.root))).id : null);
-      const rows = await ctx.store.rpc<SessionRow[]>('list_sessions', {
+      const rows = await ctx.store.rpc('list_sessions', {
         p_project_id: projectId,
         p_limit: p.limit,
         p_before: p.before ?? null,
@@ -101,44 +101,44 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     registry.handle('sessions/get', async (p, ctx) => {
       warmTokenizer();
       const [row, access, rows] = await Promise.all([
-        ctx.store.rpc<SessionRow>('get_session', { p_session_id: p.sessionId }),
-        ctx.store.rpc<'owner' | 'write' | 'read'>('session_access', { p_session_id: p.sessionId }),
-        ctx.store.rpc<MessageRow[]>('list_messages', { p_session_id: p.sessionId, p_after_seq: p.afterSeq, p_limit: p.limit }),
+        ctx.store.rpc('get_session', { p_session_id: p.sessionId }),
+        ctx.store.rpc('session_access', { p_session_id: p.sessionId }),
+        ctx.store.rpc('list_messages', { p_session_id: p.sessionId, p_after_seq: p.afterSeq, p_limit: p.limit }),
       ]);
       return {
         session: toSession(row),
-        access,
+        access: SessionAccess.parse(access),
         messages: rows.map(toMessage),
         nextAfterSeq: rows.length === p.limit ? rows[rows.length - 1]!.seq : null,
       };
     });
     registry.handle('sessions/rename', async (p, ctx) => {
-      const row = await ctx.store.rpc<SessionRow>('rename_session', { p_session_id: p.sessionId, p_title: p.title });
-      publishSession(row, 'updated');
+      const row = await ctx.store.rpc('rename_session', { p_session_id: p.sessionId, p_title: p.title });
+      publishSession(row, 'updated', ctx.store.user()?.id ?? null);
       return toSession(row);
     });
     registry.handle('sessions/archive', async (p, ctx) => {
-      const row = await ctx.store.rpc<SessionRow>('archive_session', { p_session_id: p.sessionId, p_archived: p.archived });
-      publishSession(row, 'updated');
+      const row = await ctx.store.rpc('archive_session', { p_session_id: p.sessionId, p_archived: p.archived });
+      publishSession(row, 'updated', ctx.store.user()?.id ?? null);
       return toSession(row);
     });
     registry.handle('sessions/share', async (p, ctx) => {
-      const row = await ctx.store.rpc<SessionRow>('share_session', { p_session_id: p.sessionId, p_visibility: p.visibility });
-      publishSession(row, 'updated');
+      const row = await ctx.store.rpc('share_session', { p_session_id: p.sessionId, p_visibility: p.visibility });
+      publishSession(row, 'updated', ctx.store.user()?.id ?? null);
       return toSession(row);
     });
     registry.handle('sessions/delete', async (p, ctx) => {
       chat.cancel({ sessionId: p.sessionId });
       await ctx.store.rpc('delete_session', { p_session_id: p.sessionId });
       chat.forget(p.sessionId);
-      deps.hub.publish('sessions', 'sessions/changed', { sessionId: p.sessionId, change: 'deleted', session: null });
+      deps.hub.publish('sessions', 'sessions/changed', { sessionId: p.sessionId, change: 'deleted', session: null, cause: 'session', writer: ctx.store.user()?.id ?? null });
       return { deleted: true as const };
     });
     registry.handle('sessions/post', async (p, ctx) => {
       // append_message is the access check: NotFound for a session the user cannot see, PermissionDenied for read-only.
-      const message = await ctx.store.rpc<MessageRow>('append_message', { p_session_id: p.sessionId, p_role: 'user', p_content: p.content });
-      const session = toSession(await ctx.store.rpc<SessionRow>('get_session', { p_session_id: p.sessionId }));
-      const change = { sessionId: p.sessionId, change: 'updated' as const, session };
+      const message = await ctx.store.rpc('append_message', { p_session_id: p.sessionId, p_role: 'user', p_content: p.content });
+      const session = toSession(await ctx.store.rpc('get_session', { p_session_id: p.sessionId }));
+      const change = { sessionId: p.sessionId, change: 'updated' as const, session, cause: 'message' as const, writer: message.author_id };
       deps.hub.publish('sessions', 'sessions/changed', change);
       deps.hub.publish(`session:${p.sessionId}`, 'sessions/changed', change);
       return toMessage(message);
@@ -172,7 +172,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
 
     registry.handle('agents/list', async (p, ctx) => ({ agents: await listAgents(ctx.store, p.projectId) }));
     registry.handle('agents/create', async (p, ctx) => {
-      const row = await ctx.store.rpc<AgentRow>('create_agent', {
+      const row = await ctx.store.rpc('create_agent', {
         p_name: p.name,
         p_system_prompt: p.systemPrompt,
         p_description: p.description ?? null,
@@ -191,7 +191,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       if (p.patch.model !== undefined) patch.model = p.patch.model;
       if (p.patch.temperature !== undefined) patch.temperature = p.patch.temperature;
       if (p.patch.tools !== undefined) patch.tools = p.patch.tools;
-      return toAgent(await ctx.store.rpc<AgentRow>('update_agent', { p_agent_id: p.agentId, p_patch: patch }));
+      return toAgent(await ctx.store.rpc('update_agent', { p_agent_id: p.agentId, p_patch: patch }));
     });
     registry.handle('agents/delete', async (p, ctx) => {
       await ctx.store.rpc('delete_agent', { p_agent_id: p.agentId });
@@ -199,11 +199,11 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     });
 
     registry.handle('tasks/list', async (p, ctx) => {
-      const rows = await ctx.store.rpc<TaskRow[]>('list_tasks', { p_project_id: await projectOf(ctx.store, p), p_status: p.status ?? null });
+      const rows = await ctx.store.rpc('list_tasks', { p_project_id: await projectOf(ctx.store, p), p_status: p.status ?? null });
       return { tasks: rows.map(toTask) };
     });
     registry.handle('tasks/create', async (p, ctx) => {
-      const row = await ctx.store.rpc<TaskRow>('create_task', {
+      const row = await ctx.store.rpc('create_task', {
         p_project_id: await projectOf(ctx.store, p),
         p_title: p.title,
         p_description: p.description ?? null,
@@ -212,7 +212,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       return toTask(row);
     });
     registry.handle('tasks/update', async (p, ctx) =>
-      toTask(await ctx.store.rpc<TaskRow>('update_task', { p_task_id: p.taskId, p_patch: p.patch })),
+      toTask(await ctx.store.rpc('update_task', { p_task_id: p.taskId, p_patch: p.patch })),
     );
 
     return {

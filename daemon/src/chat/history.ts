@@ -13,33 +13,18 @@
 import { BaseListChatMessageHistory } from '@langchain/core/chat_history';
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, trimMessages, type BaseMessage } from '@langchain/core/messages';
 import type { Store } from '../store/types.js';
+import type { Message } from '../protocol/sessions.js';
+import { toMessage } from './rows.js';
 import { countMessageTokens, countTokens } from './tokens.js';
-
-/** A row of `public.messages` as the SQL API returns it. */
-export interface MessageRow {
-  id: string;
-  session_id: string;
-  seq: number;
-  role: 'user' | 'assistant' | 'tool';
-  content: string;
-  status: 'streaming' | 'complete' | 'cancelled' | 'failed';
-  author_id: string | null;
-  name: string | null;
-  tool_calls: Array<{ id: string; name: string; args: Record<string, unknown> }> | null;
-  tool_call_id: string | null;
-  metadata: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-}
 
 const PAGE = 1000;
 
-export async function listAllMessages(store: Store, sessionId: string, signal?: AbortSignal): Promise<MessageRow[]> {
-  const out: MessageRow[] = [];
+export async function listAllMessages(store: Store, sessionId: string, signal?: AbortSignal): Promise<Message[]> {
+  const out: Message[] = [];
   let after = 0;
   for (;;) {
-    const page = await store.rpc<MessageRow[]>('list_messages', { p_session_id: sessionId, p_after_seq: after, p_limit: PAGE }, { signal });
-    out.push(...page);
+    const page = await store.rpc('list_messages', { p_session_id: sessionId, p_after_seq: after, p_limit: PAGE }, { signal });
+    out.push(...page.map(toMessage));
     if (page.length < PAGE) return out;
     after = page[page.length - 1]!.seq;
   }
@@ -66,9 +51,9 @@ function authorLabel(authorId: string | null, names: ReadonlyMap<string, string>
  * quoted the same way (nothing another daemon stored is trusted as this model's words); their tool steps
  * are left out. Null when there is nothing to show.
  */
-function quoted(r: MessageRow, names: ReadonlyMap<string, string>): HumanMessage | null {
+function quoted(r: Message, names: ReadonlyMap<string, string>): HumanMessage | null {
   if (r.content.length === 0 || r.status === 'streaming') return null;
-  const who = authorLabel(r.author_id, names);
+  const who = authorLabel(r.authorId, names);
   if (r.role === 'user') return new HumanMessage({ id: r.id, content: `[Message from ${who}]\n${r.content}` });
   if (r.role === 'assistant') return new HumanMessage({ id: r.id, content: `[Reply the assistant gave ${who}]\n${r.content}` });
   return null;
@@ -82,9 +67,9 @@ function quoted(r: MessageRow, names: ReadonlyMap<string, string>): HumanMessage
  * their roles (and only their own tool steps join their replies); other authors' rows are quoted as user
  * content naming the author (`names`).
  */
-export function rowsToMessages(rows: MessageRow[], me: string | null, names: ReadonlyMap<string, string> = new Map()): BaseMessage[] {
-  const mine = (r: MessageRow) => me !== null && r.author_id === me;
-  const byReply = new Map<string, MessageRow[]>();
+export function rowsToMessages(rows: Message[], me: string | null, names: ReadonlyMap<string, string> = new Map()): BaseMessage[] {
+  const mine = (r: Message) => me !== null && r.authorId === me;
+  const byReply = new Map<string, Message[]>();
   for (const r of rows) {
     const replyId = typeof r.metadata?.replyId === 'string' ? r.metadata.replyId : null;
     if (replyId && mine(r)) {
@@ -94,16 +79,16 @@ export function rowsToMessages(rows: MessageRow[], me: string | null, names: Rea
     }
   }
   const out: BaseMessage[] = [];
-  const emitToolSteps = (steps: MessageRow[]) => {
-    const answered = new Set(steps.filter((s) => s.role === 'tool' && s.tool_call_id).map((s) => s.tool_call_id!));
+  const emitToolSteps = (steps: Message[]) => {
+    const answered = new Set(steps.filter((s) => s.role === 'tool' && s.toolCallId).map((s) => s.toolCallId!));
     const kept = new Set<string>();
     for (const s of steps) {
-      if (s.role === 'assistant' && s.tool_calls && s.tool_calls.length > 0) {
-        if (!s.tool_calls.every((c) => answered.has(c.id))) continue;
-        s.tool_calls.forEach((c) => kept.add(c.id));
-        out.push(new AIMessage({ id: s.id, content: s.content, tool_calls: s.tool_calls.map((c) => ({ id: c.id, name: c.name, args: c.args, type: 'tool_call' as const })) }));
-      } else if (s.role === 'tool' && s.tool_call_id && kept.has(s.tool_call_id)) {
-        out.push(new ToolMessage({ id: s.id, content: s.content, tool_call_id: s.tool_call_id, name: s.name ?? undefined }));
+      if (s.role === 'assistant' && s.toolCalls && s.toolCalls.length > 0) {
+        if (!s.toolCalls.every((c) => answered.has(c.id))) continue;
+        s.toolCalls.forEach((c) => kept.add(c.id));
+        out.push(new AIMessage({ id: s.id, content: s.content, tool_calls: s.toolCalls.map((c) => ({ id: c.id, name: c.name, args: c.args, type: 'tool_call' as const })) }));
+      } else if (s.role === 'tool' && s.toolCallId && kept.has(s.toolCallId)) {
+        out.push(new ToolMessage({ id: s.id, content: s.content, tool_call_id: s.toolCallId, name: s.name ?? undefined }));
       }
     }
   };
@@ -145,7 +130,7 @@ export class SqlChatMessageHistory extends BaseListChatMessageHistory {
   async getMessages(): Promise<BaseMessage[]> {
     const rows = await listAllMessages(this.store, this.sessionId);
     const { me, names } = this.attribution;
-    const others = [...new Set(rows.filter((r) => r.author_id !== null && r.author_id !== me).map((r) => r.author_id!))];
+    const others = [...new Set(rows.filter((r) => r.authorId !== null && r.authorId !== me).map((r) => r.authorId!))];
     return rowsToMessages(rows, me, others.length > 0 && names ? await names(others) : new Map());
   }
 
@@ -154,22 +139,22 @@ export class SqlChatMessageHistory extends BaseListChatMessageHistory {
   }
 
   /** Appends and returns the stored row (its id and seq). */
-  async append(message: BaseMessage, extra: { status?: MessageRow['status']; metadata?: Record<string, unknown> } = {}): Promise<MessageRow> {
+  async append(message: BaseMessage, extra: { status?: Message['status']; metadata?: Record<string, unknown> } = {}): Promise<Message> {
     const type = message.getType();
     const metadata = { ...(this.replyId ? { replyId: this.replyId } : {}), ...extra.metadata };
     const common = { p_session_id: this.sessionId, p_content: textOf(message), p_status: extra.status ?? 'complete', p_metadata: metadata };
-    if (type === 'human') return this.store.rpc<MessageRow>('append_message', { ...common, p_role: 'user' });
+    if (type === 'human') return toMessage(await this.store.rpc('append_message', { ...common, p_role: 'user' }));
     if (type === 'tool') {
       const t = message as ToolMessage;
-      return this.store.rpc<MessageRow>('append_message', { ...common, p_role: 'tool', p_tool_call_id: t.tool_call_id, p_name: t.name ?? null });
+      return toMessage(await this.store.rpc('append_message', { ...common, p_role: 'tool', p_tool_call_id: t.tool_call_id, p_name: t.name ?? null }));
     }
     if (type === 'ai') {
       const calls = (message as AIMessage).tool_calls ?? [];
-      return this.store.rpc<MessageRow>('append_message', {
+      return toMessage(await this.store.rpc('append_message', {
         ...common,
         p_role: 'assistant',
         p_tool_calls: calls.length > 0 ? calls.map((c) => ({ id: c.id ?? '', name: c.name, args: c.args })) : null,
-      });
+      }));
     }
     // System prompts live in the agent definition, never in a session.
     throw new Error(`Messages of type ${type} cannot be stored in a session.`);

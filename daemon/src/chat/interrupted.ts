@@ -18,7 +18,7 @@ export const STALE_REPLY_SECONDS = 120;
  */
 export async function failInterruptedReplies(store: Store, onlyStale: boolean): Promise<number> {
   return Number(
-    await store.rpc<number>('fail_streaming_messages', {
+    await store.rpc('fail_streaming_messages', {
       p_reason: 'the daemon stopped before the reply finished',
       ...(onlyStale ? { p_stale_after_seconds: STALE_REPLY_SECONDS } : {}),
     }),

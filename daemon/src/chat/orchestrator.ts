@@ -24,16 +24,18 @@ import type { Connection, EventHub, Logger } from '../rpc/registry.js';
 import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT, findAgent } from './agents.js';
-import { SqlChatMessageHistory, type MessageRow } from './history.js';
+import { SqlChatMessageHistory } from './history.js';
 import { chatModelFor, checkModelChoice, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
 import { offlineAnswer } from './offline.js';
-import { toSession, type SessionRow } from './rows.js';
+import { toSession, type MessageRow, type SessionRow } from './rows.js';
 import { gatewayChatChoice } from '../teams/gateway.js';
 import { countMessageTokens, countTokens } from './tokens.js';
 import { buildTools, toolDefinitions, type KbSearch } from './tools.js';
 import { Workspace } from './workspace-files.js';
 import { policyOptions } from '../workspace/policy.js';
 import type { Agent } from '../protocol/agents.js';
+import type { Usage } from '../protocol/chat.js';
+import type { ParamsOf, ResultOf } from '../protocol/index.js';
 
 export interface ChatOptions {
   /** Token budget for the history sent to the model (system prompt included). */
@@ -76,32 +78,11 @@ export interface ChatDeps {
   options?: Partial<ChatOptions>;
 }
 
-export interface SendParams {
-  sessionId?: string;
-  root?: string;
-  projectId?: string;
-  content: string;
-  agentId?: string;
-}
-
-export interface SendResult {
-  sessionId: string;
-  messageId: string;
-  replyId: string;
-  redactions: number;
-}
-
 interface Run {
   sessionId: string;
   replyId: string;
   controller: AbortController;
   done: Promise<void>;
-}
-
-interface UsageTotals {
-  model: string;
-  promptTokens: number;
-  completionTokens: number;
 }
 
 const DEFAULT_TITLE = 'New chat';
@@ -147,8 +128,9 @@ export class ChatOrchestrator {
     this.options = { ...defaultChatOptions, ...deps.options };
   }
 
-  private publishSession(row: SessionRow, change: 'created' | 'updated'): void {
-    this.deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row) });
+  /** Announces a session this daemon's chat just wrote in (its reply streamed on `session:<id>`). */
+  private publishSession(row: SessionRow, change: 'created' | 'updated', store: Store): void {
+    this.deps.hub.publish('sessions', 'sessions/changed', { sessionId: row.id, change, session: toSession(row), cause: 'reply', writer: store.user()?.id ?? null });
   }
 
   /**
@@ -156,7 +138,7 @@ export class ChatOrchestrator {
    * existing session `append_message` is the visibility check (it raises not found), so the session row is
    * read only after the answer, while the reply starts.
    */
-  async send(paramsIn: SendParams, connection?: Connection, store: Store = this.deps.store): Promise<SendResult> {
+  async send(paramsIn: ParamsOf<'chat/send'>, connection?: Connection, store: Store = this.deps.store): Promise<ResultOf<'chat/send'>> {
     // Redacted before anything derives from it (the title is cut from its first line, which could cut a key
     // in half where no rule recognises it any more).
     const redacted = redactSecrets(paramsIn.content);
@@ -168,7 +150,7 @@ export class ChatOrchestrator {
       const agent = await findAgent(store, params.agentId, { strict: true });
       // Named after the question from the start: a reply that fails, is stopped, or dies with the daemon
       // leaves a session the user can tell apart, not another "New chat". The model may improve it later.
-      created = await store.rpc<SessionRow>('create_session', { p_project_id: projectId, p_title: deriveTitle(params.content), p_agent_id: agent.builtIn ? null : agent.id });
+      created = await store.rpc('create_session', { p_project_id: projectId, p_title: deriveTitle(params.content), p_agent_id: agent.builtIn ? null : agent.id });
     }
     const sessionId = created?.id ?? params.sessionId!;
     if (this.runs.has(sessionId)) {
@@ -179,8 +161,8 @@ export class ChatOrchestrator {
     const run: Run = { sessionId, replyId: '', controller, done: Promise.resolve() };
     this.runs.set(sessionId, run);
     try {
-      const user = await store.rpc<MessageRow>('append_message', { p_session_id: sessionId, p_role: 'user', p_content: params.content });
-      const reply = await store.rpc<MessageRow>('append_message', {
+      const user = await store.rpc('append_message', { p_session_id: sessionId, p_role: 'user', p_content: params.content });
+      const reply = await store.rpc('append_message', {
         p_session_id: sessionId,
         p_role: 'assistant',
         p_content: '',
@@ -191,7 +173,7 @@ export class ChatOrchestrator {
       connection?.subscribe(`session:${sessionId}`);
       if (created) {
         this.remember(created);
-        this.publishSession({ ...created, last_message_at: reply.created_at }, 'created');
+        this.publishSession({ ...created, last_message_at: reply.created_at }, 'created', store);
       }
       run.done = this.deps.track(
         this.generate({ store, session: this.sessions.get(sessionId) ?? null, sessionId, root, userMessage: user, replyId: reply.id, agentId: params.agentId ?? null, controller }),
@@ -263,7 +245,7 @@ export class ChatOrchestrator {
     let index = 0;
     let saved = 0;
     let writes: Promise<unknown> = Promise.resolve();
-    const usage: UsageTotals = { model: '', promptTokens: 0, completionTokens: 0 };
+    const usage: Usage = { model: '', promptTokens: 0, completionTokens: 0 };
     const metadata: Record<string, unknown> = {};
 
     const delta = (text: string) => {
@@ -314,7 +296,7 @@ export class ChatOrchestrator {
     let error: { code: ErrorCodeName; message: string } | undefined;
     let choice: ModelChoice | null = null;
     try {
-      const session = job.session ?? (await store.rpc<SessionRow>('get_session', { p_session_id: sessionId }));
+      const session = job.session ?? (await store.rpc('get_session', { p_session_id: sessionId }));
       this.remember(session);
       shared = session.visibility === 'team';
       const [agent, workspace] = await Promise.all([
@@ -373,13 +355,13 @@ export class ChatOrchestrator {
       ...(metadata.historyTrimmed ? { historyTrimmed: metadata.historyTrimmed as { droppedMessages: number; keptTokens: number } } : {}),
     });
     try {
-      const latest = await store.rpc<SessionRow>('get_session', { p_session_id: sessionId });
+      const latest = await store.rpc('get_session', { p_session_id: sessionId });
       // Still the placeholder or the question's first line (nobody renamed it meanwhile): the first exchange titles it.
       if ((latest.title === DEFAULT_TITLE || latest.title === deriveTitle(job.userMessage.content)) && job.userMessage.seq === 1) {
         const title = await this.makeTitle(store, job.userMessage.content, content, choice);
-        this.publishSession(await store.rpc<SessionRow>('rename_session', { p_session_id: sessionId, p_title: title }), 'updated');
+        this.publishSession(await store.rpc('rename_session', { p_session_id: sessionId, p_title: title }), 'updated', store);
       } else {
-        this.publishSession(latest, 'updated');
+        this.publishSession(latest, 'updated', store);
       }
     } catch (e) {
       log.warn('chat: updating the session after a reply failed', { sessionId, error: String((e as Error)?.message ?? e) });
@@ -509,10 +491,10 @@ export class ChatOrchestrator {
     let known = this.memberNames.get(projectId);
     if (!known || Date.now() - known.at > 60_000 || ids.some((id) => !known!.names.has(id))) {
       try {
-        const projects = await store.rpc<Array<{ id: string; team_id: string | null }>>('list_projects', {});
+        const projects = await store.rpc('list_projects', {});
         const teamId = projects.find((p) => p.id === projectId)?.team_id;
         const members = teamId
-          ? await store.rpc<Array<{ user_id: string; email: string | null; display_name: string | null }>>('list_team_members', { p_team_id: teamId })
+          ? await store.rpc('list_team_members', { p_team_id: teamId })
           : [];
         known = { at: Date.now(), names: new Map(members.map((m) => [m.user_id, m.display_name ?? m.email ?? ''])) };
         if (this.memberNames.size >= 100) this.memberNames.delete(this.memberNames.keys().next().value!);

@@ -1,45 +1,16 @@
 /** SQL API rows (snake_case) to protocol objects (camelCase). */
-import type { Session, Message } from '../protocol/sessions.js';
-import type { Agent } from '../protocol/agents.js';
-import type { Task } from '../protocol/tasks.js';
-import type { MessageRow } from './history.js';
+import { MessageRole, MessageStatus, ToolCall, Visibility, type Session, type Message } from '../protocol/sessions.js';
+import { AgentToolName, type Agent } from '../protocol/agents.js';
+import { TaskStatus, type Task } from '../protocol/tasks.js';
+import { jsonObject, type TableRow } from '../store/types.js';
 
-export interface SessionRow {
-  id: string;
-  project_id: string | null;
-  owner_id: string;
-  agent_id: string | null;
-  title: string;
-  visibility: 'private' | 'team';
-  archived_at: string | null;
-  last_message_at: string;
-  message_count: number;
-  created_at: string;
-  updated_at: string;
-}
+export type SessionRow = TableRow<'sessions'>;
+export type MessageRow = TableRow<'messages'>;
+export type AgentRow = TableRow<'agents'>;
+export type TaskRow = TableRow<'tasks'>;
 
-export interface AgentRow {
-  id: string;
-  team_id: string | null;
-  owner_id: string;
-  name: string;
-  description: string | null;
-  system_prompt: string;
-  model: string | null;
-  temperature: number | null;
-  tools: string[];
-}
-
-export interface TaskRow {
-  id: string;
-  project_id: string;
-  session_id: string | null;
-  title: string;
-  description: string | null;
-  status: Task['status'];
-  created_at: string;
-  updated_at: string;
-}
+/** A tool this daemon can give an agent (a stored name it does not know is left out). */
+const isToolName = (t: string): t is Agent['tools'][number] => AgentToolName.safeParse(t).success;
 
 /** PGlite returns Date objects for timestamptz, PostgREST returns ISO strings. */
 export function iso(v: unknown): string {
@@ -54,7 +25,7 @@ export function toSession(r: SessionRow): Session {
     projectId: r.project_id,
     agentId: r.agent_id,
     ownerId: r.owner_id,
-    visibility: r.visibility,
+    visibility: Visibility.parse(r.visibility),
     archived: r.archived_at != null,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.last_message_at),
@@ -66,14 +37,14 @@ export function toMessage(r: MessageRow): Message {
     id: r.id,
     sessionId: r.session_id,
     seq: r.seq,
-    role: r.role,
+    role: MessageRole.parse(r.role),
     authorId: r.author_id,
     content: r.content,
-    status: r.status,
-    toolCalls: r.tool_calls,
+    status: MessageStatus.parse(r.status),
+    toolCalls: r.tool_calls === null ? null : ToolCall.array().parse(r.tool_calls),
     toolCallId: r.tool_call_id,
     name: r.name,
-    metadata: r.metadata ?? {},
+    metadata: jsonObject(r.metadata) ?? {},
     createdAt: iso(r.created_at),
   };
 }
@@ -86,7 +57,7 @@ export function toAgent(r: AgentRow): Agent {
     systemPrompt: r.system_prompt,
     model: r.model,
     temperature: r.temperature,
-    tools: r.tools as Agent['tools'],
+    tools: r.tools.filter(isToolName),
     teamId: r.team_id,
     builtIn: false,
   };
@@ -99,7 +70,7 @@ export function toTask(r: TaskRow): Task {
     sessionId: r.session_id,
     title: r.title,
     description: r.description,
-    status: r.status,
+    status: TaskStatus.parse(r.status),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };

@@ -9,11 +9,12 @@ import type { Store } from '../store/types.js';
 import type { Workspace } from './workspace-files.js';
 
 import type { KbHit } from '../protocol/kb.js';
+import type { ParamsOf } from '../protocol/index.js';
 
 /** Knowledge-base search of one workspace folder's project (the kb subsystem's `searchKnowledgeBase`). */
 export type KbSearch = (
   store: Store,
-  q: { root: string; query: string; limit: number; pathPrefix?: string; language?: string },
+  q: ParamsOf<'kb/search'>,
   signal?: AbortSignal,
 ) => Promise<KbHit[]>;
 
@@ -111,7 +112,7 @@ export function buildTools(ctx: ToolContext, allowed: readonly string[]): Struct
     tools.push(
       tool(
         async ({ title, description }) => {
-          const t = await ctx.store.rpc<{ id: string; title: string; status: string }>('create_task', {
+          const t = await ctx.store.rpc('create_task', {
             p_project_id: projectId,
             p_title: title,
             p_description: description ?? null,
@@ -135,7 +136,7 @@ export function buildTools(ctx: ToolContext, allowed: readonly string[]): Struct
           if (title !== undefined) patch.title = title;
           if (description !== undefined) patch.description = description;
           if (status !== undefined) patch.status = status;
-          const t = await ctx.store.rpc<{ id: string; title: string; status: string }>('update_task', { p_task_id: taskId, p_patch: patch });
+          const t = await ctx.store.rpc('update_task', { p_task_id: taskId, p_patch: patch });
           return `Updated task ${t.id} "${t.title}" (${t.status}).`;
         },
         {

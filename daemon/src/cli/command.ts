@@ -10,7 +10,7 @@ import type {
   RequestMethod,
   ResultOf,
 } from '../protocol/index.js';
-import type { ProgressValue } from '../rpc/registry.js';
+import type { ProgressValue } from '../protocol/core.js';
 
 export interface RpcClient {
   request<M extends RequestMethod>(

@@ -257,7 +257,7 @@ export async function addSource(store: Store, config: RuntimeConfig, projectId: 
     const failure = writer.failures[0];
     if (written.length === 0) throw new KbInputError(failure?.kind === 'embed' ? 'ProviderError' : 'InvalidInput', failure?.message ?? 'nothing written');
     if (id === null) {
-      const rows = await store.rpc<StoredSource[]>('kb_list_sources', { p_project_id: projectId, p_embedding_model: e.id, p_kind: source.kind }, { signal });
+      const rows = await store.rpc('kb_list_sources', { p_project_id: projectId, p_embedding_model: e.id, p_kind: source.kind }, { signal });
       id = rows.find((r) => r.uri === source.uri)?.id ?? null;
     }
   }

@@ -107,7 +107,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     const root = await workspaceRoot(params.root);
     const project = await resolveProject(deps.store, root);
     const config = deps.config.get();
-    const rows = await deps.store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
+    const rows = await deps.store.rpc('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
     const byModel = new Map<string, { model: string; dims: number; sources: number; chunks: number; byKind: Record<string, { sources: number; chunks: number }>; lastIndexedAt: string | null }>();
     for (const r of rows) {
       let m = byModel.get(r.embedding_model);
@@ -196,10 +196,10 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
   registry.handle('kb/remove', async (params, ctx) => {
     const root = await workspaceRoot(params.root);
     const project = await resolveProject(deps.store, root);
-    const rows = await deps.store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
+    const rows = await deps.store.rpc('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
     let removed = 0;
     for (const model of new Set(rows.map((r) => r.embedding_model))) {
-      removed += Number(await deps.store.rpc<number>('kb_delete_sources', { p_project_id: project.id, p_embedding_model: model, p_uris: [params.uri], p_kind: params.kind }, { signal: ctx.signal }));
+      removed += Number(await deps.store.rpc('kb_delete_sources', { p_project_id: project.id, p_embedding_model: model, p_uris: [params.uri], p_kind: params.kind }, { signal: ctx.signal }));
     }
     // A team document's file goes with it (after the index: a refusal there leaves both in place).
     const docs = params.kind === 'document' ? teamDocuments(deps.store, project) : null;

@@ -13,9 +13,9 @@ import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Store } from '../store/types.js';
+import type { RpcRow, Store, TableRow } from '../store/types.js';
 import type { RuntimeConfig } from '../config.js';
-import type { KbIndexSummary } from '../protocol/kb.js';
+import { kbKind, type KbIndexSummary } from '../protocol/kb.js';
 import { canonicalRoot, resolveProject, type ProjectRef } from '../workspace/project.js';
 import { crawl, readTextFile, statInside, languageOf, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
 import { policyOptions, type PathPolicy } from '../workspace/policy.js';
@@ -24,15 +24,7 @@ import { scanText, redactText } from '../secrets/index.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
 
-export interface StoredSource {
-  id: string;
-  kind: string;
-  uri: string;
-  content_hash: string;
-  size_bytes: number | string;
-  mtime_ms: number | string;
-  chunk_count: number;
-}
+export type StoredSource = RpcRow<'kb_list_sources'>;
 
 export interface PreparedSource {
   kind: 'file' | 'document' | 'url' | 'faq';
@@ -138,7 +130,7 @@ export class SourceWriter {
     const missing = new Set<string>();
     for (const s of sources) for (const c of s.chunks) if (!this.vectors.has(c.contentHash)) missing.add(c.contentHash);
     if (missing.size > 0) {
-      const rows = await this.store.rpc<{ content_hash: string; embedding: string }[]>(
+      const rows = await this.store.rpc(
         'kb_embeddings_by_hash',
         { p_project_id: this.projectId, p_embedding_model: this.embedder.id, p_hashes: [...missing] },
         { signal },
@@ -266,14 +258,14 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 }
 
 export async function listStoredFiles(store: Store, projectId: string, model: string, signal?: AbortSignal): Promise<Map<string, StoredSource>> {
-  const rows = await store.rpc<StoredSource[]>('kb_list_sources', { p_project_id: projectId, p_embedding_model: model, p_kind: 'file' }, { signal });
+  const rows = await store.rpc('kb_list_sources', { p_project_id: projectId, p_embedding_model: model, p_kind: 'file' }, { signal });
   return new Map(rows.map((r) => [r.uri, r]));
 }
 
 async function deleteUris(store: Store, projectId: string, model: string, uris: string[], kind = 'file', signal?: AbortSignal): Promise<number> {
   let n = 0;
   for (let i = 0; i < uris.length; i += 1000) {
-    n += Number(await store.rpc<number>('kb_delete_sources', { p_project_id: projectId, p_embedding_model: model, p_uris: uris.slice(i, i + 1000), p_kind: kind }, { signal }));
+    n += Number(await store.rpc('kb_delete_sources', { p_project_id: projectId, p_embedding_model: model, p_uris: uris.slice(i, i + 1000), p_kind: kind }, { signal }));
   }
   return n;
 }
@@ -453,7 +445,7 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
   }
   const complete = !cancelled && writer.failures.length === 0;
   if (complete) await finalizeGeneration(deps, project.id, embedder);
-  const statusRows = await store.rpc<KbStatusRow[]>('kb_status', { p_project_id: project.id });
+  const statusRows = await store.rpc('kb_status', { p_project_id: project.id });
   const activeModel = chooseActiveModel(statusRows, recordedActiveModel(deps.home, project.id), config) ?? embedder.id;
   report(true);
   return {
@@ -481,23 +473,15 @@ async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts
 }
 
 async function currentModels(store: Store, projectId: string): Promise<Map<string, KbStatusRow[]>> {
-  const rows = await store.rpc<KbStatusRow[]>('kb_status', { p_project_id: projectId });
+  const rows = await store.rpc('kb_status', { p_project_id: projectId });
   const byModel = new Map<string, KbStatusRow[]>();
   for (const r of rows) byModel.set(r.embedding_model, [...(byModel.get(r.embedding_model) ?? []), r]);
   return byModel;
 }
 
-interface SourceChunksRow {
-  source_id: string;
-  kind: PreparedSource['kind'];
-  uri: string;
-  title: string | null;
-  language: string | null;
-  content_hash: string;
-  size_bytes: number | string;
-  mtime_ms: number | string;
-  chunks: { ordinal: number; start_line: number; end_line: number; content: string; content_hash: string; token_count: number; symbols?: string[]; scope?: string | null }[];
-}
+/** A chunk as `kb_source_chunks` returns it inside its json `chunks` column: a row of `kb_chunks`, in part. */
+type StoredChunk = Pick<TableRow<'kb_chunks'>, 'ordinal' | 'start_line' | 'end_line' | 'content' | 'content_hash' | 'token_count'> &
+  Partial<Pick<TableRow<'kb_chunks'>, 'symbols' | 'scope'>>;
 
 /**
  * After a complete run of `embedder`: it becomes the project's active model; documents, URLs and FAQ entries
@@ -509,21 +493,21 @@ export async function finalizeGeneration(deps: IndexDeps, projectId: string, emb
   const others = [...models.keys()].filter((m) => m !== embedder.id);
   if (others.length > 0) {
     const writer = new SourceWriter(deps.store, projectId, embedder);
-    const have = new Set((await deps.store.rpc<StoredSource[]>('kb_list_sources', { p_project_id: projectId, p_embedding_model: embedder.id })).filter((s) => s.kind !== 'file').map((s) => `${s.kind}\u0000${s.uri}`));
+    const have = new Set((await deps.store.rpc('kb_list_sources', { p_project_id: projectId, p_embedding_model: embedder.id })).filter((s) => s.kind !== 'file').map((s) => `${s.kind}\u0000${s.uri}`));
     for (const old of others) {
-      const rows = await deps.store.rpc<SourceChunksRow[]>('kb_source_chunks', { p_project_id: projectId, p_embedding_model: old, p_kinds: ['document', 'url', 'faq'] });
+      const rows = await deps.store.rpc('kb_source_chunks', { p_project_id: projectId, p_embedding_model: old, p_kinds: ['document', 'url', 'faq'] });
       const toCopy = rows.filter((r) => !have.has(`${r.kind}\u0000${r.uri}`));
       for (let i = 0; i < toCopy.length; i += 32) {
         await writer.write(
           toCopy.slice(i, i + 32).map((r) => ({
-            kind: r.kind,
+            kind: kbKind.parse(r.kind),
             uri: r.uri,
             title: r.title,
             language: r.language,
             contentHash: r.content_hash,
             size: Number(r.size_bytes),
             mtimeMs: Number(r.mtime_ms),
-            chunks: r.chunks.map((c) => ({ ordinal: c.ordinal, startLine: c.start_line, endLine: c.end_line, content: c.content, contentHash: c.content_hash, tokenCount: c.token_count, symbols: c.symbols ?? [], scope: c.scope ?? null })),
+            chunks: (r.chunks as StoredChunk[]).map((c) => ({ ordinal: c.ordinal, startLine: c.start_line, endLine: c.end_line, content: c.content, contentHash: c.content_hash, tokenCount: c.token_count, symbols: c.symbols ?? [], scope: c.scope ?? null })),
           })),
         );
       }
@@ -533,7 +517,7 @@ export async function finalizeGeneration(deps: IndexDeps, projectId: string, emb
   }
   await setActiveModel(deps.home, projectId, embedder.id);
   for (const old of others) {
-    const all = await deps.store.rpc<StoredSource[]>('kb_list_sources', { p_project_id: projectId, p_embedding_model: old });
+    const all = await deps.store.rpc('kb_list_sources', { p_project_id: projectId, p_embedding_model: old });
     const byKind = new Map<string, string[]>();
     for (const s of all) byKind.set(s.kind, [...(byKind.get(s.kind) ?? []), s.uri]);
     for (const [kind, uris] of byKind) await deleteUris(deps.store, projectId, old, uris, kind);

@@ -21,7 +21,7 @@ export async function publishAll(store: Store, projectId: string, signal?: Abort
   let total = 0;
   for (;;) {
     signal?.throwIfAborted();
-    const n = Number(await store.rpc<number>('kb_publish_vectors', { p_project_id: projectId, p_limit: batch }, { signal }));
+    const n = Number(await store.rpc('kb_publish_vectors', { p_project_id: projectId, p_limit: batch }, { signal }));
     total += n;
     if (n < batch) return total;
   }
@@ -50,7 +50,7 @@ export async function publishYielding(store: Store, projectId: string, signal?: 
     await store.whenIdle?.();
     signal?.throwIfAborted();
     const started = performance.now();
-    const n = Number(await store.rpc<number>('kb_publish_vectors', { p_project_id: projectId, p_limit: size }, { signal }));
+    const n = Number(await store.rpc('kb_publish_vectors', { p_project_id: projectId, p_limit: size }, { signal }));
     total += n;
     if (n < size) return total;
     size = nextSliceSize(size, n, performance.now() - started, targetMs);

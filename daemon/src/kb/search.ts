@@ -3,27 +3,19 @@
  * tool: one `kb_search` SQL call (BM25 over identifier-aware words plus vector similarity above a floor) against the project's active
  * embedding model, so a model switch in progress never mixes vectors of different dimensions.
  */
-import type { Store } from '../store/types.js';
+import type { RpcArgs, Store } from '../store/types.js';
 import type { ConfigHolder } from '../config.js';
-import type { KbHit } from '../protocol/kb.js';
+import { kbKind, type KbHit } from '../protocol/kb.js';
+import type { ParamsOf } from '../protocol/index.js';
 import { canonicalRoot, resolveProject } from '../workspace/project.js';
 import { activeModel } from './state.js';
 import { embedderForModel, type Embedder, vectorText, configuredModelId } from './embed.js';
-import { kbSearchArgs, searchHit, searchLimit, type KbSearchRow } from '../../../supabase/functions/_shared/kb-query.js';
+import { kbSearchArgs, searchHit, searchLimit } from '../../../supabase/functions/_shared/kb-query.js';
 
 // Query preparation and snippets are shared with the Edge Function cairn-api (same hits for an API key).
 export { similarityFloor, snippetFor } from '../../../supabase/functions/_shared/kb-query.js';
 export type { KbHit };
 
-export interface KbSearchParams {
-  root: string;
-  query: string;
-  limit?: number;
-  pathPrefix?: string;
-  glob?: string;
-  language?: string;
-  kind?: string;
-}
 
 const queryEmbedders = new Map<string, Promise<Embedder | null>>();
 
@@ -43,7 +35,7 @@ async function queryEmbedder(model: string, config: ConfigHolder, signal?: Abort
 export async function searchKnowledgeBase(
   store: Store,
   config: ConfigHolder,
-  params: { root: string; query: string; limit?: number; pathPrefix?: string; glob?: string; language?: string; kind?: string },
+  params: ParamsOf<'kb/search'>,
   signal?: AbortSignal,
 ): Promise<KbHit[]> {
   const limit = searchLimit(params.limit);
@@ -61,6 +53,6 @@ export async function searchKnowledgeBase(
       embedding = null;
     }
   }
-  const rows = await store.rpc<KbSearchRow[]>('kb_search', kbSearchArgs(project.id, model, embedding, { ...params, limit }), { signal });
-  return rows.map((r) => searchHit(r, params.query));
+  const rows = await store.rpc('kb_search', kbSearchArgs(project.id, model, embedding, { ...params, limit }) as RpcArgs<'kb_search'>, { signal });
+  return rows.map((r) => searchHit({ ...r, kind: kbKind.parse(r.kind) }, params.query));
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Store } from '../store/types.js';
+import type { RpcRow, Store } from '../store/types.js';
 import type { RuntimeConfig } from '../config.js';
 import { cairnHome } from '../config.js';
 import { configuredModelId } from './embed.js';
@@ -60,14 +60,7 @@ export function recordedActiveModel(home: string, projectId: string): string | n
   return readState(home).projects[projectId]?.active ?? null;
 }
 
-export interface KbStatusRow {
-  embedding_model: string;
-  embedding_dims: number;
-  kind: string;
-  sources: number | string;
-  chunks: number | string;
-  last_indexed_at: string | null;
-}
+export type KbStatusRow = RpcRow<'kb_status'>;
 
 /**
  * The model whose vectors search reads: the recorded active model while it still has rows; else the
@@ -82,6 +75,6 @@ export function chooseActiveModel(rows: KbStatusRow[], recorded: string | null, 
 }
 
 export async function activeModel(store: Store, config: RuntimeConfig, projectId: string, signal?: AbortSignal): Promise<string | null> {
-  const rows = await store.rpc<KbStatusRow[]>('kb_status', { p_project_id: projectId }, { signal });
+  const rows = await store.rpc('kb_status', { p_project_id: projectId }, { signal });
   return chooseActiveModel(rows, recordedActiveModel(kbHomeOf(store), projectId), config);
 }

@@ -6,13 +6,11 @@ import { request } from './define.js';
 export const AgentToolName = z.enum(['search_knowledge_base', 'read_file', 'list_files', 'grep', 'create_task', 'update_task']);
 
 export const Agent = z.object({
-  /** A uuid, or `default` for the built-in agent. */
-  id: z.string(),
+  id: z.string().describe('A uuid, or `default` for the built-in agent.'),
   name: z.string(),
   description: z.string().nullable(),
   systemPrompt: z.string(),
-  /** Overrides the configured chat model; null uses it. */
-  model: z.string().nullable(),
+  model: z.string().nullable().describe('Overrides the configured chat model; null uses it.'),
   temperature: z.number().nullable(),
   tools: z.array(AgentToolName),
   teamId: z.guid().nullable(),

@@ -5,7 +5,10 @@ import { request, notification } from './define.js';
 const sessionId = '6f1d3c2a-8b7e-4c1f-9a2d-0e5b7c9d1a23';
 const replyId = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
 
-export const Usage = z.object({ model: z.string(), promptTokens: z.number().int(), completionTokens: z.number().int() });
+export const Usage = z
+  .object({ model: z.string(), promptTokens: z.number().int(), completionTokens: z.number().int() })
+  .describe("The tokens a reply cost, summed over its model calls, as the provider counted them.");
+export type Usage = z.infer<typeof Usage>;
 
 export const chatRequests = {
   'chat/send': request('chat/send', {
@@ -21,14 +24,12 @@ export const chatRequests = {
     }),
     result: z.object({
       sessionId: z.guid(),
-      /** The stored user message. */
-      messageId: z.guid(),
-      /** The assistant reply, stored as `streaming` until `chat/done`. */
-      replyId: z.guid(),
+      messageId: z.guid().describe('The stored user message.'),
+      replyId: z.guid().describe('The assistant reply, stored as `streaming` until `chat/done`.'),
       redactions: z
         .number()
         .int()
-        .describe('Secrets (keys, tokens, passwords, JWTs) replaced by `[redacted: <rule>]` in the stored message, the session title and what the model receives; 0 when none.'),
+        .describe('Secrets (keys, tokens, passwords, JWTs) replaced by `[redacted: <rule>]` in the stored message, the session title and what the model receives; 0 when none.')
     }),
     errors: ['NotFound', 'PermissionDenied', 'Busy'],
     example: {
@@ -64,8 +65,7 @@ export const chatNotifications = {
       name: z.string(),
       args: z.record(z.string(), z.unknown()),
       status: z.enum(['running', 'done', 'error']),
-      /** The result as the model sees it, shortened for display. */
-      result: z.string().optional(),
+      result: z.string().optional().describe('The result as the model sees it, shortened for display.'),
     }),
     example: {
       sessionId,
@@ -86,8 +86,7 @@ export const chatNotifications = {
       status: z.enum(['complete', 'cancelled', 'failed']),
       error: z.object({ code: z.string(), message: z.string() }).optional(),
       usage: Usage.optional(),
-      /** Older messages left out of the model's context to fit its token budget (still stored in the session). */
-      historyTrimmed: z.object({ droppedMessages: z.number().int(), keptTokens: z.number().int() }).optional(),
+      historyTrimmed: z.object({ droppedMessages: z.number().int(), keptTokens: z.number().int() }).optional().describe("Older messages left out of the model's context to fit its token budget (still stored in the session)."),
     }),
     example: { sessionId, messageId: replyId, status: 'complete', usage: { model: 'gpt-4o-mini', promptTokens: 812, completionTokens: 41 } },
   }),

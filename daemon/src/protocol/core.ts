@@ -65,7 +65,23 @@ export const effectiveConfigSchema = z.object({
   secretsAllow: z.array(z.string()),
 });
 
-const progressTokenSchema = z.union([z.string().max(256), z.number().int()]);
+/** The token a client puts in a request's params to receive `$/progress` for it; every method takes the same. */
+export const progressTokenSchema = z
+  .union([z.string().max(256), z.number().int()])
+  .describe('Any string (up to 256 characters) or integer the client chooses; `$/progress` notifications carry it back.');
+
+/** One step of a long request's progress (`$/progress` `value`), as LSP's work-done progress. */
+export const progressValueSchema = z.object({
+  kind: z.enum(['begin', 'report', 'end']),
+  title: z.string().optional(),
+  message: z.string().optional(),
+  percentage: z.number().min(0).max(100).optional().describe('0..100 when known.'),
+  data: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Structured counters, method-specific (e.g. files seen, indexed, skipped, chunks, rate, etaSeconds).'),
+});
+export type ProgressValue = z.output<typeof progressValueSchema>;
 
 const methodMetricsSchema = z.object({
   count: z.number().int(),
@@ -221,11 +237,22 @@ export const coreRequests = {
 
   'daemon/subscribe': request('daemon/subscribe', {
     summary:
-      'Subscribes this connection to notification topics: `sessions` (the session list changed), `session:<id>` (chat deltas and messages of one session), `kb` (index status). Notifications of a topic go only to its subscribers.',
-    params: z.object({ topics: z.array(z.string().min(1).max(200)).min(1).max(256) }),
+      'Subscribes this connection to notification topics: `sessions` (the session list changed), `kb` (index status), `auth` (who the daemon acts as). Notifications of a topic go only to its subscribers. A session\'s own topic is not taken here: `sessions/subscribe` checks that the user may see the session.',
+    params: z.object({
+      topics: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .max(200)
+            .refine((t) => !t.startsWith('session:'), { message: "a session's chat: use sessions/subscribe, which checks that you may see it" }),
+        )
+        .min(1)
+        .max(256),
+    }),
     result: z.object({ topics: z.array(z.string()).describe('Every topic this connection is now subscribed to.') }),
     errors: ['TooLarge'],
-    example: { params: { topics: ['sessions', 'session:0b5c7e8e-3f7a-4a49-a3f4-55d7c9e1d0aa'] }, result: { topics: ['sessions', 'session:0b5c7e8e-3f7a-4a49-a3f4-55d7c9e1d0aa'] } },
+    example: { params: { topics: ['sessions', 'kb'] }, result: { topics: ['kb', 'sessions'] } },
   }),
 
   'daemon/unsubscribe': request('daemon/unsubscribe', {
@@ -265,13 +292,7 @@ export const coreNotifications = {
     direction: 'daemon->client',
     params: z.object({
       token: progressTokenSchema,
-      value: z.object({
-        kind: z.enum(['begin', 'report', 'end']),
-        title: z.string().optional(),
-        message: z.string().optional(),
-        percentage: z.number().min(0).max(100).optional(),
-        data: z.record(z.string(), z.unknown()).optional(),
-      }),
+      value: progressValueSchema,
     }),
     example: { token: 'index-1', value: { kind: 'report', message: 'src/main.ts', percentage: 42, data: { files: 420, chunks: 3100 } } },
   }),

@@ -60,6 +60,43 @@ export const RpcErrorDescriptions: Record<ErrorCodeName, string> = {
     'and reads keep working; free some space and retry.',
 };
 
+/**
+ * Why the database refused, when a client has something to do about it: each reason is one documented SQLSTATE
+ * of the SQL API (docs/sql-api.md), raised by the SQL and carried through the daemon as `data.reason` (with
+ * `data.sqlstate`) of the error its store kind maps to. Clients act on the reason, never on a message's wording.
+ */
+export const ErrorReasons = {
+  projectChoice: {
+    sqlstate: 'CR001',
+    description: "The folder's git remote matches a team project the user has not chosen for it (`ProjectChoiceNeeded`).",
+  },
+  secondFactor: {
+    sqlstate: 'CR002',
+    description: 'The operation needs a second factor on this sign-in (aal2): verify one, or set one up, then retry.',
+  },
+  lastOwner: { sqlstate: 'CR003', description: 'The change would leave a team without an owner: make someone else an owner first.' },
+  notMember: { sqlstate: 'CR004', description: 'The user is not a member of that team, or their role there does not allow it.' },
+  overBudget: { sqlstate: 'CR005', description: 'A budget or rate limit of the model gateway was reached.' },
+} as const;
+
+export type ErrorReason = keyof typeof ErrorReasons;
+
+const reasonBySqlstate = new Map<string, ErrorReason>(
+  (Object.entries(ErrorReasons) as [ErrorReason, { sqlstate: string }][]).map(([reason, r]) => [r.sqlstate, reason]),
+);
+
+/** The reason a SQLSTATE stands for; null for the SQLSTATEs that carry none. */
+export function reasonOfSqlstate(sqlstate: string | null | undefined): ErrorReason | null {
+  return (sqlstate && reasonBySqlstate.get(sqlstate)) || null;
+}
+
+/** The reason a daemon error carries (`data.reason`), read from the error object a client received. */
+export function errorReason(err: unknown): ErrorReason | null {
+  const data = err && typeof err === 'object' ? (err as { data?: unknown }).data : undefined;
+  const reason = data && typeof data === 'object' ? (data as { reason?: unknown }).reason : undefined;
+  return typeof reason === 'string' && Object.hasOwn(ErrorReasons, reason) ? (reason as ErrorReason) : null;
+}
+
 /** An error a handler throws to answer with a typed application error. */
 export class RpcError extends Error {
   readonly code: number;

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { notifications, PROTOCOL_LIMITS, PROTOCOL_VERSION, requests, RpcErrorCodes, RpcErrorDescriptions, type ErrorCodeName } from './index.js';
+import { notifications, PROTOCOL_LIMITS, PROTOCOL_VERSION, requests, RpcErrorCodes, RpcErrorDescriptions, ErrorReasons, type ErrorCodeName, type ErrorReason } from './index.js';
 import type { NotificationDef, RequestDef } from './define.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -131,8 +131,10 @@ redacted.
 
 Daemon notifications are sent only to connections that asked for them. \`daemon/subscribe {topics}\` adds
 topics to the connection; \`daemon/unsubscribe\` removes them; closing the connection drops them. Topics:
-\`sessions\` (the session list changed), \`session:<id>\` (deltas, tool activity and messages of one chat
-session), \`kb\` (knowledge-base status). \`$/progress\` is the exception: it goes to the connection that made the
+\`sessions\` (the session list changed), \`kb\` (knowledge-base status), \`auth\` (who the daemon acts as). The
+chat of one session (its deltas, tool activity and changes) is followed with \`sessions/subscribe {sessionId}\`,
+which checks that the user may see that session (\`chat/send\` and \`sessions/create\` subscribe their
+connection to the session they write). \`$/progress\` is the exception: it goes to the connection that made the
 request it reports on.
 
 ## Cancellation and progress
@@ -173,6 +175,14 @@ are passed by name (an object). Application errors use codes outside the JSON-RP
 | code | name | meaning |
 |---|---|---|
 ${(Object.entries(RpcErrorCodes) as [ErrorCodeName, number][]).map(([name, code]) => `| ${code} | \`${name}\` | ${RpcErrorDescriptions[name]} |`).join('\n')}
+
+An error that comes from the database carries its SQLSTATE in \`data.sqlstate\`. A refusal a client can do
+something about also carries \`data.reason\`, one SQLSTATE of the SQL API each (docs/sql-api.md); act on the
+reason, never on the message's wording, which may change:
+
+| \`data.reason\` | SQLSTATE | meaning |
+|---|---|---|
+${(Object.entries(ErrorReasons) as [ErrorReason, { sqlstate: string; description: string }][]).map(([reason, r]) => `| \`${reason}\` | \`${r.sqlstate}\` | ${r.description} |`).join('\n')}
 `;
 
 function requestSection(d: RequestDef): string {

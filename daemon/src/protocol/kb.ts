@@ -1,21 +1,19 @@
 /** `kb` namespace of the Cairn protocol. See define.ts for the declaration shape. */
 import { z } from 'zod';
 import { request, notification } from './define.js';
+import { progressTokenSchema } from './core.js';
 
 export const kbKind = z.enum(['file', 'document', 'url', 'faq']);
 export type KbKind = z.output<typeof kbKind>;
 
 const root = z.string().min(1).describe('Absolute path of the workspace folder (the project is derived from it).');
-const progressToken = z.union([z.string(), z.number()]).optional();
+const progressToken = progressTokenSchema.optional();
 
 export const kbHit = z.object({
-  /** Workspace-relative POSIX path for files; the document name, URL or `faq:<id>` for other kinds. */
-  path: z.string(),
+  path: z.string().describe('Workspace-relative POSIX path for files; the document name, URL or `faq:<id>` for other kinds.'),
   startLine: z.number().int(),
   endLine: z.number().int(),
-  /** BM25 relative to the best hit plus the vector similarity above the embedder's floor (an exact identifier
-   * definition adds 1); higher is better, comparable within one answer only. */
-  score: z.number(),
+  score: z.number().describe("BM25 relative to the best hit plus the vector similarity above the embedder's floor (an exact identifier definition adds 1); higher is better, comparable within one answer only."),
   snippet: z.string(),
   kind: kbKind,
   title: z.string().nullable(),
@@ -32,14 +30,10 @@ export const kbSkipCounts = z.object({
   unreadable: z.number().int(),
   outsideWorkspace: z.number().int(),
   symlinkLoop: z.number().int(),
-  /** Files indexed whose bytes were not valid UTF-8 (decoded with U+FFFD); counted, not skipped. */
-  invalidUtf8: z.number().int(),
-  /** Files whose embeddings failed (provider error, wrong dimension); retried on the next run. */
-  embedFailed: z.number().int(),
-  /** Files the database refused to write (reported in `errors`); retried on the next run. */
-  writeFailed: z.number().int(),
-  /** Secret files (`.env*`, `*.pem`, `id_rsa`, …) left out by the path policy; allow a false positive with `cairn.secrets.allow`. */
-  secretFile: z.number().int(),
+  invalidUtf8: z.number().int().describe('Files indexed whose bytes were not valid UTF-8 (decoded with U+FFFD); counted, not skipped.'),
+  embedFailed: z.number().int().describe('Files whose embeddings failed (provider error, wrong dimension); retried on the next run.'),
+  writeFailed: z.number().int().describe('Files the database refused to write (reported in `errors`); retried on the next run.'),
+  secretFile: z.number().int().describe('Secret files (`.env*`, `*.pem`, `id_rsa`, …) left out by the path policy; allow a false positive with `cairn.secrets.allow`.'),
 });
 export type KbSkipCounts = z.output<typeof kbSkipCounts>;
 
@@ -47,24 +41,17 @@ export const kbIndexSummary = z.object({
   root: z.string(),
   projectId: z.string(),
   model: z.string(),
-  /** Files the crawler accepted. */
-  files: z.number().int(),
-  /** Files (re)written this run. */
-  indexed: z.number().int(),
+  files: z.number().int().describe('Files the crawler accepted.'),
+  indexed: z.number().int().describe('Files (re)written this run.'),
   unchanged: z.number().int(),
   deleted: z.number().int(),
   skipped: kbSkipCounts,
-  /** Chunks written this run. */
-  chunks: z.number().int(),
-  /** Chunks embedded by the provider this run. */
-  embedded: z.number().int(),
-  /** Chunks whose stored embedding was reused (same text hash). */
-  reused: z.number().int(),
+  chunks: z.number().int().describe('Chunks written this run.'),
+  embedded: z.number().int().describe('Chunks embedded by the provider this run.'),
+  reused: z.number().int().describe('Chunks whose stored embedding was reused (same text hash).'),
   seconds: z.number(),
-  /** False when the run was cancelled or some files failed; the next run continues where this one stopped. */
-  complete: z.boolean(),
-  /** The model search uses now (the previous one until this model covers every file). */
-  activeModel: z.string(),
+  complete: z.boolean().describe('False when the run was cancelled or some files failed; the next run continues where this one stopped.'),
+  activeModel: z.string().describe('The model search uses now (the previous one until this model covers every file).'),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).describe('At most 20, for the user to read.'),
   skippedFiles: z
     .array(
@@ -131,8 +118,7 @@ export const kbRequests = {
     params: z.object({
       root,
       progressToken,
-      /** Re-read and re-hash every file even when size and mtime are unchanged. */
-      force: z.boolean().default(false),
+      force: z.boolean().default(false).describe('Re-read and re-hash every file even when size and mtime are unchanged.'),
       watch: z.boolean().default(true),
     }),
     result: kbIndexSummary,
@@ -182,8 +168,7 @@ export const kbRequests = {
           lastIndexedAt: z.string().nullable(),
         }),
       ),
-      /** Files on disk that are new, changed or deleted since the configured model's last index; null when not counted. */
-      stale: z.object({ added: z.number().int(), changed: z.number().int(), deleted: z.number().int() }).nullable(),
+      stale: z.object({ added: z.number().int(), changed: z.number().int(), deleted: z.number().int() }).nullable().describe("Files on disk that are new, changed or deleted since the configured model's last index; null when not counted."),
       indexing: z.boolean(),
       watching: z.boolean(),
     }),
@@ -218,8 +203,7 @@ export const kbRequests = {
       query: z.string().min(1).max(4000),
       limit: z.number().int().min(1).max(100).default(10),
       pathPrefix: z.string().optional(),
-      /** Glob over the path: `*` within a segment, `**` across segments, `?` one character. */
-      glob: z.string().optional(),
+      glob: z.string().optional().describe('Glob over the path: `*` within a segment, `**` across segments, `?` one character.'),
       language: z.string().optional(),
       kind: kbKind.optional(),
     }),
@@ -347,8 +331,7 @@ export const kbNotifications = {
       root: z.string().nullable(),
       projectId: z.string(),
       reason: z.enum(['index', 'watch', 'add', 'remove', 'model']),
-      /** Paths or URIs written or removed, at most 100. */
-      uris: z.array(z.string()),
+      uris: z.array(z.string()).describe('Paths or URIs written or removed, at most 100.'),
       activeModel: z.string().nullable(),
     }),
     example: { root: '/home/ana/acme-api', projectId: '2d9f7c1a-5b3e-4c8d-a1f0-9e6b4d2c8a73', reason: 'watch', uris: ['src/auth/session.ts'], activeModel: 'cairn-local-hash-v1-384' },

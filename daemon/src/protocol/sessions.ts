@@ -8,14 +8,12 @@ export const Session = z.object({
   id: z.guid(),
   title: z.string().nullable(),
   projectId: z.guid().nullable(),
-  /** The agent the session talks to; null is the built-in default agent. */
-  agentId: z.guid().nullable(),
-  ownerId: z.guid(),
+  agentId: z.guid().nullable().describe('The agent the session talks to; null is the built-in default agent.'),
+  ownerId: z.guid().nullable().describe("Who started it; null once their account is deleted (a team session outlives its creator's account)."),
   visibility: Visibility,
   archived: z.boolean(),
   createdAt: z.string(),
-  /** Time of the newest message: the list is ordered by it. */
-  updatedAt: z.string(),
+  updatedAt: z.string().describe('Time of the newest message: the list is ordered by it.'),
 });
 export type Session = z.infer<typeof Session>;
 
@@ -28,21 +26,15 @@ export const ToolCall = z.object({ id: z.string(), name: z.string(), args: z.rec
 export const Message = z.object({
   id: z.guid(),
   sessionId: z.guid(),
-  /** Position in the session, ascending from 1. */
-  seq: z.number().int(),
+  seq: z.number().int().describe('Position in the session, ascending from 1.'),
   role: MessageRole,
-  /** Who wrote it: the user who posted a user message, the user whose daemon generated a reply. */
-  authorId: z.guid().nullable(),
+  authorId: z.guid().nullable().describe('Who wrote it: the user who posted a user message, the user whose daemon generated a reply.'),
   content: z.string(),
   status: MessageStatus,
-  /** Tool calls the assistant asked for in this message. */
-  toolCalls: z.array(ToolCall).nullable(),
-  /** For role `tool`: the call this result answers. */
-  toolCallId: z.string().nullable(),
-  /** For role `tool`: the tool's name. */
-  name: z.string().nullable(),
-  /** Model, usage, error of a reply; sources of an offline answer. */
-  metadata: z.record(z.string(), z.unknown()),
+  toolCalls: z.array(ToolCall).nullable().describe('Tool calls the assistant asked for in this message.'),
+  toolCallId: z.string().nullable().describe('For role `tool`: the call this result answers.'),
+  name: z.string().nullable().describe("For role `tool`: the tool's name."),
+  metadata: z.record(z.string(), z.unknown()).describe('Model, usage, error of a reply; sources of an offline answer.'),
   createdAt: z.string(),
 });
 export type Message = z.infer<typeof Message>;
@@ -58,6 +50,11 @@ const exampleSession: Session = {
   createdAt: '2026-11-22T01:02:03.000Z',
   updatedAt: '2026-11-22T01:04:10.000Z',
 };
+
+/** What the user may do in a session: `owner`, `write` (a teammate, member or above) or `read` (a viewer). */
+export const SessionAccess = z
+  .enum(['owner', 'write', 'read'])
+  .describe('What the user may do here: `owner`, `write` (a teammate, member or above) or `read` (a viewer).');
 
 const SessionRef = z.object({ sessionId: z.guid() });
 
@@ -81,8 +78,7 @@ export const sessionsRequests = {
       projectId: z.guid().optional(),
       root: z.string().optional(),
       limit: z.number().int().min(1).max(200).default(50),
-      /** `nextBefore` of the previous page. */
-      before: z.string().optional(),
+      before: z.string().optional().describe('`nextBefore` of the previous page.'),
       includeArchived: z.boolean().default(false),
     }),
     result: z.object({ sessions: z.array(Session), nextBefore: z.string().nullable() }),
@@ -97,8 +93,7 @@ export const sessionsRequests = {
     }),
     result: z.object({
       session: Session,
-      /** What the user may do here: `owner`, `write` (a teammate, member or above) or `read` (a viewer). */
-      access: z.enum(['owner', 'write', 'read']),
+      access: SessionAccess,
       messages: z.array(Message),
       nextAfterSeq: z.number().int().nullable(),
     }),
@@ -211,19 +206,35 @@ export const sessionsRequests = {
   }),
 } as const;
 
+/** Why a `sessions/changed` was sent, so an open chat re-reads only what it has not seen. */
+export const SessionChangeCause = z
+  .enum(['session', 'reply', 'message', 'access', 'resync'])
+  .describe(
+    'Why: `session` its own fields (created, renamed, archived, shared, deleted); `reply` a message or reply that ' +
+      "`chat/send` wrote in it, streamed on `session:<id>` as it was written; `message` a message its watchers have not " +
+      "seen streamed (someone else's, another daemon's, `sessions/post`): re-read after the last `seq`; `access` what the " +
+      "user may do there changed (re-read `access`); `resync` the change feed had a gap, so anything may have changed.",
+  );
+export type SessionChangeCause = z.infer<typeof SessionChangeCause>;
+
 export const sessionsNotifications = {
   'sessions/changed': notification('sessions/changed', {
     summary:
       'A session was created, renamed, archived, shared, deleted or got a message (topic `sessions`). Someone ' +
       "else's message (a teammate's, in team mode) is also announced on `session:<id>`, as is a session leaving " +
-      "the user's view (`deleted`: deleted, unshared, or the user left its team); an open chat re-reads the " +
-      'session after its last finished `seq`.',
+      "the user's view (`deleted`: deleted, unshared, or the user left its team). `cause` says whether an open chat " +
+      'has anything to re-read (after its last finished `seq`).',
     direction: 'daemon->client',
     params: z.object({
       sessionId: z.guid(),
       change: z.enum(['created', 'updated', 'deleted']),
       session: Session.nullable(),
+      cause: SessionChangeCause,
+      writer: z
+        .guid()
+        .nullable()
+        .describe('The user whose change it is, when known (the author of a new message, who renamed or shared); null after a gap in the feed or a change of access.'),
     }),
-    example: { sessionId: exampleSession.id, change: 'updated', session: exampleSession },
+    example: { sessionId: exampleSession.id, change: 'updated', session: exampleSession, cause: 'message', writer: '4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d' },
   }),
 } as const;

@@ -7,8 +7,7 @@ export const TaskStatus = z.enum(['todo', 'in_progress', 'done', 'cancelled']);
 export const Task = z.object({
   id: z.guid(),
   projectId: z.guid(),
-  /** The chat session the task came from, if an agent created it there. */
-  sessionId: z.guid().nullable(),
+  sessionId: z.guid().nullable().describe('The chat session the task came from, if an agent created it there.'),
   title: z.string(),
   description: z.string().nullable(),
   status: TaskStatus,

@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { request } from './define.js';
 
+/** What a usage row counts (api_usage.kind). */
+export const usageKind = z.enum(['chat', 'embedding', 'summary', 'title']);
+
 export const TeamRole = z.enum(['owner', 'admin', 'member', 'viewer']);
 
 export const Team = z.object({
@@ -80,7 +83,7 @@ export const GatewayUsageRow = z.object({
   email: z.string().nullable(),
   displayName: z.string().nullable(),
   model: z.string(),
-  kind: z.enum(['chat', 'embedding', 'summary', 'title']).describe('chat completions or embeddings'),
+  kind: usageKind.describe('chat completions or embeddings'),
   requests: z.number().int().describe('Requests the gateway admitted (refused ones are not counted).'),
   promptTokens: z.number().int().describe("Prompt tokens, from the provider's usage reports."),
   completionTokens: z.number().int().describe("Completion tokens, from the provider's usage reports."),
@@ -244,9 +247,7 @@ export const teamsRequests = {
     summary: "The team's audit log, newest first (owners and admins only); page with `beforeId`, the id of the oldest entry shown.",
     params: TeamRef.extend({
       limit: z.number().int().min(1).max(1000).default(100),
-      /** Only entries older than this time (a date filter; to page, use `beforeId`). */
-      before: z.string().optional(),
-      /** Only entries older than this one in the log's order: the oldest a client has shown, to page exactly. */
+      before: z.string().optional().describe('Only entries older than this time (a date filter; to page, use `beforeId`).'),
       beforeId: z.guid().optional().describe('The id of the oldest entry shown: the page continues right after it.'),
     }),
     result: z.array(AuditEntry),

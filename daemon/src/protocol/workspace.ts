@@ -79,8 +79,7 @@ export const workspaceRequests = {
       endLine: z.number().int().min(1).optional().describe('Last line to read; default startLine + 399.'),
     }),
     result: z.object({
-      /** `path:first-last`, then one `number<TAB>line` per line, then a note when the file goes on. */
-      text: z.string(),
+      text: z.string().describe('`path:first-last`, then one `number<TAB>line` per line, then a note when the file goes on.'),
     }),
     errors: ['InvalidInput'],
     example: {

@@ -3,6 +3,7 @@
  * validation, cancellation and limits; a handler receives params already validated by the method's zod
  * schema and a context, and returns the result (validated on the way out in tests) or throws RpcError.
  */
+import type { ProgressValue } from '../protocol/core.js';
 import type { Store } from '../store/types.js';
 import type {
   NotificationMethod,
@@ -37,15 +38,6 @@ export interface EventHub {
   publish<N extends NotificationMethod>(topic: string, method: N, params: NotificationParamsOf<N>): void;
 }
 
-export interface ProgressValue {
-  kind: 'begin' | 'report' | 'end';
-  title?: string;
-  message?: string;
-  /** 0..100 when known. */
-  percentage?: number;
-  /** Structured counters, method-specific (e.g. files seen, indexed, skipped, chunks, rate, etaSeconds). */
-  data?: Record<string, unknown>;
-}
 
 export interface HandlerContext {
   readonly store: Store;

@@ -14,6 +14,7 @@ import {
   requests as declaredRequests,
   RpcError,
   RpcErrorCodes,
+  reasonOfSqlstate,
   type ErrorCodeName,
   type NotificationMethod,
   type NotificationParamsOf,
@@ -23,7 +24,8 @@ import {
 import { isDiskFull, StoreError, type Store, type StoreErrorKind } from '../store/types.js';
 import { TopicHub } from './hub.js';
 import { RequestMetrics } from './metrics.js';
-import type { Connection, Handler, HandlerContext, HandlerRegistry, Logger, ProgressValue } from './registry.js';
+import type { ProgressValue } from '../protocol/core.js';
+import type { Connection, Handler, HandlerContext, HandlerRegistry, Logger } from './registry.js';
 
 export interface Limits {
   /** Largest frame accepted, in bytes. */
@@ -97,6 +99,7 @@ const storeErrorCodes: Record<StoreErrorKind, ErrorCodeName> = {
   // The database is locked, closing or unreachable: the client may retry.
   unavailable: 'Busy',
   disk_full: 'DiskFull',
+  quota_exceeded: 'QuotaExceeded',
   internal: 'InternalError',
 };
 
@@ -185,7 +188,8 @@ export class RpcServer implements HandlerRegistry {
         this.opts.log.error('store fault', { method, connection, error: err, sqlstate: err.sqlstate });
         return errorObject('InternalError', 'Internal error in the store; see the daemon log.');
       }
-      return errorObject(codeName, err.message, err.sqlstate ? { sqlstate: err.sqlstate } : undefined);
+      const reason = reasonOfSqlstate(err.sqlstate);
+      return errorObject(codeName, err.message, err.sqlstate ? { sqlstate: err.sqlstate, ...(reason ? { reason } : {}) } : undefined);
     }
     const errno = (err as NodeJS.ErrnoException | null)?.code;
     if (isDiskFull(err)) {

@@ -18,7 +18,7 @@ import {
   type SqlDb,
   type SqlTx,
 } from './sql.js';
-import type { ChangeEvent, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
+import type { ChangeEvent, RpcName, RpcRest, RpcResult, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
 
 export abstract class SqlApiStore implements Store {
   abstract readonly mode: StoreMode;
@@ -45,17 +45,17 @@ export abstract class SqlApiStore implements Store {
     return this.localUser;
   }
 
-  rpc<T = unknown>(fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
-    return this.rpcAs<T>(userClaims(this.localUser), fn, args, opts);
+  rpc<F extends RpcName>(fn: F, ...rest: RpcRest<F>): Promise<RpcResult<F>> {
+    return this.rpcAs(userClaims(this.localUser), fn, ...rest);
   }
 
   /** Calls the SQL API with arbitrary claims (another user, aal2, anon): for tests of multi-user behaviour. */
-  rpcAs<T = unknown>(claims: JwtClaims, fn: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+  rpcAs<F extends RpcName>(claims: JwtClaims, fn: F, ...[args, opts]: RpcRest<F>): Promise<RpcResult<F>> {
     this.callsInFlight++;
     return this.schedule(async () => {
       opts?.signal?.throwIfAborted();
       try {
-        return await runAsUser(this.sql, claims, (tx) => callFunction<T>(tx, this.catalog, fn, args));
+        return await runAsUser(this.sql, claims, (tx) => callFunction<RpcResult<F>>(tx, this.catalog, fn, args ?? {}));
       } catch (err) {
         throw toStoreError(err);
       }

@@ -4,7 +4,7 @@
  * SQLSTATE → StoreError mapping of docs/sql-api.md.
  */
 import { randomUUID } from 'node:crypto';
-import { isDiskFull, StoreError, type ChangeEvent, type StoreErrorKind, type StoreUser } from './types.js';
+import { isDiskFull, kindOfSqlstate, StoreError, type ChangeEvent, type StoreUser } from './types.js';
 
 /** A statement runner inside one transaction (PGlite's Transaction and a pg client both fit). */
 export interface SqlTx {
@@ -159,23 +159,6 @@ export async function callFunction<T>(
   return (rows[0]?.v ?? null) as T;
 }
 
-const KIND_BY_SQLSTATE: Record<string, StoreErrorKind> = {
-  '42501': 'permission_denied',
-  P0002: 'not_found',
-  '23505': 'conflict',
-  // ensure_project: the folder's repository is a team project this user has not chosen for it (docs/sql-api.md).
-  CR001: 'conflict',
-  // Reasons a client acts on (docs/sql-api.md): a second factor needed, the last owner, not a member of the team.
-  CR002: 'permission_denied',
-  CR003: 'invalid_input',
-  CR004: 'permission_denied',
-  '40001': 'conflict',
-  '40P01': 'conflict',
-  '28000': 'not_signed_in',
-  '42883': 'invalid_input',
-  '23503': 'invalid_input',
-};
-
 /** Maps a driver error to a StoreError by SQLSTATE (docs/sql-api.md); the message is Postgres's own. */
 export function toStoreError(err: unknown): unknown {
   if (err instanceof StoreError) return err;
@@ -187,12 +170,7 @@ export function toStoreError(err: unknown): unknown {
     const net = typeof code === 'string' && /^E[A-Z]+$/.test(code);
     return new StoreError(net ? 'unavailable' : 'internal', err.message);
   }
-  let kind: StoreErrorKind = KIND_BY_SQLSTATE[code] ?? 'internal';
-  if (!KIND_BY_SQLSTATE[code]) {
-    if (code.startsWith('22') || code.startsWith('23')) kind = 'invalid_input';
-    else if (code.startsWith('08') || code.startsWith('57') || code.startsWith('53')) kind = 'unavailable';
-  }
-  return new StoreError(kind, err.message, code);
+  return new StoreError(kindOfSqlstate(code) ?? 'internal', err.message, code);
 }
 
 /** The channel the migrations' triggers `pg_notify` row changes on. */

@@ -12,7 +12,7 @@
  */
 import { createClient, type RealtimeChannel, type SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
-import { StoreError, type ChangeEvent, type DocumentStorage, type SchemaStatus, type Store, type StoreErrorKind, type StoreUser } from './types.js';
+import { kindOfSqlstate, StoreError, type ChangeEvent, type DocumentStorage, type RpcName, type RpcRest, type RpcResult, type SchemaStatus, type Store, type StoreErrorKind, type StoreUser } from './types.js';
 
 export interface SupabaseSession {
   accessToken: string;
@@ -59,24 +59,6 @@ const ROUTING_KEYS: Record<string, (row: Record<string, unknown>) => Record<stri
 /** Clock skew allowed between this machine and the project when deciding what changed during a gap. */
 const RESYNC_MARGIN_MS = 60_000;
 
-const KIND_BY_SQLSTATE: Record<string, StoreErrorKind> = {
-  '42501': 'permission_denied',
-  P0002: 'not_found',
-  P0001: 'invalid_input',
-  '23505': 'conflict',
-  // ensure_project: the folder's repository is a team project this user has not chosen for it (docs/sql-api.md).
-  CR001: 'conflict',
-  // Reasons a client acts on (docs/sql-api.md): a second factor needed, the last owner, not a member of the team.
-  CR002: 'permission_denied',
-  CR003: 'invalid_input',
-  CR004: 'permission_denied',
-  '23503': 'invalid_input',
-  '40001': 'conflict',
-  '40P01': 'conflict',
-  '28000': 'not_signed_in',
-  PGRST116: 'not_found',
-};
-
 interface PostgrestFailure {
   code?: string;
   message?: string;
@@ -115,11 +97,8 @@ export function storeErrorFrom(error: PostgrestFailure, status: number): StoreEr
   if (code === 'PGRST000' || code === 'PGRST001' || code === 'PGRST002' || code === 'PGRST003') {
     return new StoreError('unavailable', `Supabase cannot reach its database: ${message}`, code);
   }
-  let kind: StoreErrorKind | undefined = KIND_BY_SQLSTATE[code];
-  if (!kind && /^[0-9A-Z]{5}$/.test(code)) {
-    if (code.startsWith('22') || code.startsWith('23')) kind = 'invalid_input';
-    else if (code.startsWith('08') || code.startsWith('53') || code.startsWith('57')) kind = 'unavailable';
-  }
+  // PGRST116: `.single()` found no row.
+  let kind: StoreErrorKind | undefined = code === 'PGRST116' ? 'not_found' : kindOfSqlstate(code);
   if (!kind && status === 401) kind = 'not_signed_in';
   return new StoreError(kind ?? 'internal', message, code || undefined);
 }
@@ -236,21 +215,22 @@ export class SupabaseStore implements Store {
     return this.session?.accessToken ?? null;
   }
 
-  async rpc<T = unknown>(fn: string, args: Record<string, unknown> = {}, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  async rpc<F extends RpcName>(fn: F, ...[args, opts]: RpcRest<F>): Promise<RpcResult<F>> {
+    type T = RpcResult<F>;
     if (this.closed) throw new StoreError('unavailable', 'The store is closed');
     if (!this.session) throw new StoreError('not_signed_in', 'Team mode needs a signed-in user: sign in to Supabase first');
     const tokenUsed = this.session.accessToken;
-    const first = await this.call<T>(fn, args, opts.signal);
+    const first = await this.call<T>(fn, args ?? {}, opts?.signal);
     if (!first.expired) return first.value as T;
     if (!(await this.refreshAfterExpiry(tokenUsed))) {
       throw new StoreError('not_signed_in', 'The Supabase session expired and could not be refreshed: sign in again', 'PGRST301');
     }
-    const second = await this.call<T>(fn, args, opts.signal);
+    const second = await this.call<T>(fn, args ?? {}, opts?.signal);
     if (second.expired) throw new StoreError('not_signed_in', 'Supabase refused the refreshed access token: sign in again', 'PGRST301');
     return second.value as T;
   }
 
-  private async call<T>(fn: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<{ expired: boolean; value?: T }> {
+  private async call<T>(fn: string, args: object, signal?: AbortSignal): Promise<{ expired: boolean; value?: T }> {
     let builder = this.client.rpc(fn, args);
     if (signal) builder = builder.abortSignal(signal);
     const { data, error, status } = await builder;
@@ -344,7 +324,7 @@ export class SupabaseStore implements Store {
   }
 
   async schemaStatus(): Promise<SchemaStatus> {
-    const applied = await this.rpc<string | null>('schema_version');
+    const applied = await this.rpc('schema_version');
     const shipped = [...this.opts.shippedMigrations].sort();
     return {
       applied: applied ?? null,
@@ -394,7 +374,7 @@ export class SupabaseStore implements Store {
     // expired token), so after a rejoin every visible session that changed during the gap is announced again
     // as a resync: its row or its messages changed, clients re-read it by `seq` and lose nothing.
     const resync = async (since: number) => {
-      const sessions = await this.rpc<Record<string, unknown>[]>('list_sessions', { p_limit: 200, p_include_archived: true });
+      const sessions = await this.rpc('list_sessions', { p_limit: 200, p_include_archived: true });
       for (const s of sessions) {
         const changed = Math.max(Date.parse(String(s.updated_at ?? '')) || 0, Date.parse(String(s.last_message_at ?? '')) || 0);
         if (changed >= since - RESYNC_MARGIN_MS) emit('sessions', 'UPDATE', s, true);

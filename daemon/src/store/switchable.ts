@@ -8,7 +8,7 @@ import { redactWriteArgs } from '../secrets/outbound.js';
 import { forgetProjects } from '../workspace/project.js';
 import { openStore } from './index.js';
 import type { SupabaseStore } from './supabase.js';
-import type { ChangeEvent, DocumentStorage, OpenedHow, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
+import type { ChangeEvent, DocumentStorage, OpenedHow, RpcName, RpcRest, RpcResult, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
 
 type Listener = (event: ChangeEvent) => void;
 export type CallObserver = (fn: string, args: Record<string, unknown>, result: unknown) => void;
@@ -74,10 +74,12 @@ export class SwitchableStore implements Store {
     return this.current.documents?.() ?? null;
   }
 
-  async rpc<T = unknown>(fn: string, argsIn?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T> {
+  async rpc<F extends RpcName>(fn: F, ...rest: RpcRest<F>): Promise<RpcResult<F>> {
     // Messages, titles and tasks are stored (and shared) with detected secrets redacted, whoever wrote them.
-    const args = redactWriteArgs(fn, argsIn);
-    const result = await this.current.rpc<T>(fn, args, opts);
+    const [argsIn, ...more] = rest as unknown as [Record<string, unknown> | undefined, ...unknown[]];
+    const redacted = [redactWriteArgs(fn, argsIn), ...more] as unknown as RpcRest<F>;
+    const result = await this.current.rpc(fn, ...redacted);
+    const args = redacted[0];
     for (const observer of this.callObservers) {
       try {
         observer(fn, args ?? {}, result);

@@ -68,7 +68,7 @@ export async function gatewayChatChoice(store: Store, projectId: string | null, 
   const key = `${team.projectUrl}|${team.user()?.id}|${projectId}`;
   let hit = cache.get(key);
   if (!hit || Date.now() - hit.at > TTL_MS) {
-    const [row] = await store.rpc<GatewayRow[]>('get_model_gateway', { p_project_id: projectId });
+    const [row] = await store.rpc('get_model_gateway', { p_project_id: projectId });
     hit = { at: Date.now(), row: row ?? null };
     if (cache.size > 200) cache.clear();
     cache.set(key, hit);

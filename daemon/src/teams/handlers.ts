@@ -4,9 +4,14 @@
  */
 import { RpcError } from '../protocol/errors.js';
 import type { HandlerRegistry, Subsystem } from '../rpc/registry.js';
-import type { Store } from '../store/types.js';
+import { jsonObject, type RpcRow, type Store } from '../store/types.js';
+import { AuditEntry, TeamRole, usageKind } from '../protocol/teams.js';
 import { forgetProjects, resolveProject } from '../workspace/project.js';
 import { forgetGateways, gatewaySettings, type GatewayRow } from './gateway.js';
+
+type MemberRow = RpcRow<'list_team_members'>;
+type InvitationRow = RpcRow<'list_invitations'>;
+type MyInvitationRow = RpcRow<'list_my_invitations'>;
 
 type Role = 'owner' | 'admin' | 'member' | 'viewer';
 
@@ -25,58 +30,14 @@ function monthStart(now = new Date()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
 }
 
-interface TeamRow {
-  id: string;
-  name: string;
-  slug: string;
-  role?: Role;
-  created_at: string;
-}
-interface MemberRow {
-  user_id: string;
-  email: string | null;
-  display_name: string | null;
-  role: Role;
-  created_at: string;
-}
-interface InvitationRow {
-  id: string;
-  team_id: string;
-  email: string;
-  role: Role;
-  invited_by: string | null;
-  created_at: string;
-  expires_at: string;
-}
-interface MyInvitationRow {
-  id: string;
-  team_id: string;
-  team_name: string;
-  role: Role;
-  invited_by: string | null;
-  inviter_email: string | null;
-  inviter_name: string | null;
-  created_at: string;
-  expires_at: string;
-}
-interface AuditRow {
-  id: string;
-  actor_id: string | null;
-  action: 'insert' | 'update' | 'delete';
-  table_name: string;
-  record_id: string | null;
-  old_values: Record<string, unknown> | null;
-  new_values: Record<string, unknown> | null;
-  created_at: string;
-}
 
 const iso = (t: string | Date): string => new Date(t).toISOString();
 
-const toMember = (r: MemberRow) => ({
+const toMember = (r: Pick<MemberRow, 'user_id' | 'role' | 'created_at'> & { email: string | null; display_name: string | null }) => ({
   userId: r.user_id,
   email: r.email,
   displayName: r.display_name,
-  role: r.role,
+  role: TeamRole.parse(r.role),
   since: iso(r.created_at),
 });
 
@@ -84,7 +45,7 @@ const toInvitation = (r: InvitationRow) => ({
   id: r.id,
   teamId: r.team_id,
   email: r.email,
-  role: r.role,
+  role: TeamRole.parse(r.role),
   invitedBy: r.invited_by,
   createdAt: iso(r.created_at),
   expiresAt: iso(r.expires_at),
@@ -94,26 +55,33 @@ const toMyInvitation = (r: MyInvitationRow) => ({
   id: r.id,
   teamId: r.team_id,
   teamName: r.team_name,
-  role: r.role,
+  role: TeamRole.parse(r.role),
   invitedBy: r.invited_by ? { id: r.invited_by, email: r.inviter_email, displayName: r.inviter_name } : null,
   createdAt: iso(r.created_at),
   expiresAt: iso(r.expires_at),
 });
 
+const toTeam = (t: RpcRow<'list_teams'>) => ({
+  id: t.id,
+  name: t.name,
+  slug: t.slug,
+  role: TeamRole.parse(t.role ?? 'viewer'),
+  createdAt: iso(t.created_at),
+});
+
 async function teamWithRole(store: Store, teamId: string) {
-  const teams = await store.rpc<TeamRow[]>('list_teams');
+  const teams = await store.rpc('list_teams');
   const team = teams.find((t) => t.id === teamId);
   if (!team || !team.role) throw new RpcError('NotFound', 'team not found');
-  return { id: team.id, name: team.name, slug: team.slug, role: team.role, createdAt: iso(team.created_at) };
+  return toTeam(team);
 }
 
 export function registerTeamHandlers(registry: HandlerRegistry): void {
   registry.handle('teams/list', async (_p, { store }) => {
-    const rows = await store.rpc<TeamRow[]>('list_teams');
-    return rows.map((t) => ({ id: t.id, name: t.name, slug: t.slug, role: t.role ?? 'viewer', createdAt: iso(t.created_at) }));
+    return (await store.rpc('list_teams')).map(toTeam);
   });
   registry.handle('teams/create', async (p, { store }) => {
-    const row = await store.rpc<TeamRow>('create_team', { p_name: p.name });
+    const row = await store.rpc('create_team', { p_name: p.name });
     return teamWithRole(store, row.id);
   });
   registry.handle('teams/rename', async (p, { store }) => {
@@ -121,17 +89,17 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
     return teamWithRole(store, p.teamId);
   });
   registry.handle('teams/members', async (p, { store }) =>
-    (await store.rpc<MemberRow[]>('list_team_members', { p_team_id: p.teamId })).map(toMember),
+    (await store.rpc('list_team_members', { p_team_id: p.teamId })).map(toMember),
   );
   registry.handle('teams/invite', async (p, { store }) =>
-    toInvitation(await store.rpc<InvitationRow>('invite_member', { p_team_id: p.teamId, p_email: p.email, p_role: p.role })),
+    toInvitation(await store.rpc('invite_member', { p_team_id: p.teamId, p_email: p.email, p_role: p.role })),
   );
   registry.handle('teams/invitations', async (p, { store }) =>
-    (await store.rpc<InvitationRow[]>('list_invitations', { p_team_id: p.teamId })).map(toInvitation),
+    (await store.rpc('list_invitations', { p_team_id: p.teamId })).map(toInvitation),
   );
-  registry.handle('teams/myInvitations', async (_p, { store }) => (await store.rpc<MyInvitationRow[]>('list_my_invitations')).map(toMyInvitation));
+  registry.handle('teams/myInvitations', async (_p, { store }) => (await store.rpc('list_my_invitations')).map(toMyInvitation));
   registry.handle('teams/acceptInvitation', async (p, { store }) => {
-    const joined = await store.rpc<{ team_id: string }>('accept_invitation', { p_invitation_id: p.invitationId });
+    const joined = await store.rpc('accept_invitation', { p_invitation_id: p.invitationId });
     return teamWithRole(store, joined.team_id);
   });
   registry.handle('teams/declineInvitation', async (p, { store }) => {
@@ -143,8 +111,8 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
     return { withdrawn: true as const };
   });
   registry.handle('teams/setRole', async (p, { store }) => {
-    const row = await store.rpc<MemberRow>('set_member_role', { p_team_id: p.teamId, p_user_id: p.userId, p_role: p.role });
-    const members = await store.rpc<MemberRow[]>('list_team_members', { p_team_id: p.teamId });
+    const row = await store.rpc('set_member_role', { p_team_id: p.teamId, p_user_id: p.userId, p_role: p.role });
+    const members = await store.rpc('list_team_members', { p_team_id: p.teamId });
     return toMember(members.find((m) => m.user_id === p.userId) ?? { ...row, email: null, display_name: null });
   });
   registry.handle('teams/removeMember', async (p, { store }) => {
@@ -158,7 +126,7 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
   registry.handle('teams/shareProject', async (p, { store }) => {
     const projectId = p.projectId ?? (p.root ? (await resolveProject(store, p.root)).id : null);
     if (!projectId) throw new RpcError('InvalidInput', 'give projectId or root');
-    const row = await store.rpc<{ id: string; team_id: string | null }>('set_project_team', {
+    const row = await store.rpc('set_project_team', {
       p_project_id: projectId,
       p_team_id: p.teamId,
     });
@@ -166,11 +134,11 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
     return { projectId: row.id, teamId: row.team_id };
   });
   registry.handle('teams/gateway', async (p, { store }) => {
-    const [row] = await store.rpc<GatewayRow[]>('get_model_gateway', { p_team_id: p.teamId });
+    const [row] = await store.rpc('get_model_gateway', { p_team_id: p.teamId });
     return row ? gatewaySettings(row) : null;
   });
   registry.handle('teams/setGateway', async (p, { store }) => {
-    const row = await store.rpc<GatewayRow>('set_model_gateway', {
+    const row = await store.rpc('set_model_gateway', {
       p_team_id: p.teamId,
       p_allowed_models: p.allowedModels,
       p_team_monthly_tokens: p.teamMonthlyTokens,
@@ -186,7 +154,7 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
   registry.handle('teams/gatewayUsage', async (p, { store }) => {
     const since = p.since ? new Date(p.since) : monthStart();
     if (Number.isNaN(since.getTime())) throw new RpcError('InvalidParams', 'since is not a valid time');
-    const rows = await store.rpc<GatewayUsageDbRow[]>('model_gateway_usage', { p_team_id: p.teamId, p_since: since.toISOString() });
+    const rows = await store.rpc('model_gateway_usage', { p_team_id: p.teamId, p_since: since.toISOString() });
     return {
       since: since.toISOString(),
       rows: rows.map((r) => ({
@@ -194,7 +162,7 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
         email: r.email,
         displayName: r.display_name,
         model: r.model,
-        kind: r.kind,
+        kind: usageKind.parse(r.kind),
         requests: Number(r.requests),
         promptTokens: Number(r.prompt_tokens),
         completionTokens: Number(r.completion_tokens),
@@ -202,7 +170,7 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
     };
   });
   registry.handle('teams/auditLog', async (p, { store }) => {
-    const rows = await store.rpc<AuditRow[]>('list_audit_log', {
+    const rows = await store.rpc('list_audit_log', {
       p_team_id: p.teamId,
       p_limit: p.limit,
       p_before: p.before ?? null,
@@ -211,11 +179,11 @@ export function registerTeamHandlers(registry: HandlerRegistry): void {
     return rows.map((r) => ({
       id: r.id,
       actorId: r.actor_id,
-      action: r.action,
+      action: AuditEntry.shape.action.parse(r.action),
       table: r.table_name,
       recordId: r.record_id,
-      oldValues: r.old_values,
-      newValues: r.new_values,
+      oldValues: jsonObject(r.old_values),
+      newValues: jsonObject(r.new_values),
       at: iso(r.created_at),
     }));
   });

@@ -7,8 +7,8 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { RpcError } from '../protocol/errors.js';
-import { StoreError, type Store } from '../store/types.js';
+import { reasonOfSqlstate, RpcError } from '../protocol/errors.js';
+import { StoreError, type RpcResult, type Store, type TableRow } from '../store/types.js';
 
 export interface ProjectRef {
   id: string;
@@ -51,23 +51,7 @@ export async function readGitRemote(root: string): Promise<string | null> {
 
 const cache = new WeakMap<Store, Map<string, ProjectRef>>();
 
-interface ProjectRow {
-  id: string;
-  name: string;
-  team_id: string | null;
-}
-
-const toRef = (row: ProjectRow): ProjectRef => ({ id: row.id, name: row.name, teamId: row.team_id });
-
-/** `ensure_project`'s SQLSTATE for "the remote matches a team project this user has not chosen for the folder". */
-export const CHOICE_NEEDED_SQLSTATE = 'CR001';
-
-interface CandidateRow {
-  project_id: string;
-  project_name: string;
-  team_id: string;
-  team_name: string;
-}
+const toRef = (row: Pick<TableRow<'projects'>, 'id' | 'name' | 'team_id'>): ProjectRef => ({ id: row.id, name: row.name, teamId: row.team_id });
 
 /** The real path of a workspace root, so a folder reached through a symlink maps to the same project. */
 export async function canonicalRoot(root: string): Promise<string> {
@@ -88,12 +72,12 @@ export async function resolveProject(store: Store, root: string): Promise<Projec
   const hit = byRoot.get(abs);
   if (hit) return hit;
   const remote = await readGitRemote(abs);
-  let row: ProjectRow;
+  let row: RpcResult<'ensure_project'>;
   try {
-    row = await store.rpc<ProjectRow>('ensure_project', { p_root_uri: folderUri(abs), p_name: basename(abs) || abs, p_git_remote: remote });
+    row = await store.rpc('ensure_project', { p_root_uri: folderUri(abs), p_name: basename(abs) || abs, p_git_remote: remote });
   } catch (err) {
-    if (!(err instanceof StoreError) || err.sqlstate !== CHOICE_NEEDED_SQLSTATE || !remote) throw err;
-    const candidates = await store.rpc<CandidateRow[]>('list_project_candidates', { p_git_remote: remote });
+    if (!(err instanceof StoreError) || reasonOfSqlstate(err.sqlstate) !== 'projectChoice' || !remote) throw err;
+    const candidates = await store.rpc('list_project_candidates', { p_git_remote: remote });
     throw new RpcError(
       'ProjectChoiceNeeded',
       `This folder's repository (${remote}) is a project of ${teamList(candidates)}, which you have not used with this folder. ` +
@@ -110,7 +94,7 @@ export async function resolveProject(store: Store, root: string): Promise<Projec
   return ref;
 }
 
-function teamList(candidates: CandidateRow[]): string {
+function teamList(candidates: RpcResult<'list_project_candidates'>): string {
   const names = [...new Set(candidates.map((c) => `team ${c.team_name}`))];
   if (names.length === 0) return 'a team';
   return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
@@ -118,7 +102,7 @@ function teamList(candidates: CandidateRow[]): string {
 
 /** The projects the user can read, by name. */
 export async function listProjects(store: Store): Promise<ProjectRef[]> {
-  return (await store.rpc<ProjectRow[]>('list_projects', {})).map(toRef);
+  return (await store.rpc('list_projects', {})).map(toRef);
 }
 
 /**
@@ -132,7 +116,7 @@ export async function chooseProject(store: Store, root: string, choice: { projec
   const names = new Set([abs, await canonicalRoot(root)]);
   let projectId = choice.projectId;
   if (choice.personal) {
-    const own = await store.rpc<ProjectRow>('ensure_project', {
+    const own = await store.rpc('ensure_project', {
       p_root_uri: folderUri(abs),
       p_name: basename(abs) || abs,
       p_git_remote: await readGitRemote(abs),

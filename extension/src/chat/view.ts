@@ -143,7 +143,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   newChat(): void {
-    if (this.sessionId) void this.ctx.unsubscribe(`session:${this.sessionId}`);
+    if (this.sessionId) void this.ctx.unsubscribeSession(this.sessionId);
     this.sessionId = null;
     this.title = null;
     this.entries = [];
@@ -159,7 +159,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   async openSession(sessionId: string): Promise<void> {
     const client = this.ctx.client;
     if (!client) throw new Error('The Cairn daemon is not running.');
-    if (this.sessionId && this.sessionId !== sessionId) void this.ctx.unsubscribe(`session:${this.sessionId}`);
+    if (this.sessionId && this.sessionId !== sessionId) void this.ctx.unsubscribeSession(this.sessionId);
     const messages: Message[] = [];
     let afterSeq = 0;
     let session: ResultOf<'sessions/get'>['session'] | null = null;
@@ -182,7 +182,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.messages = messages;
     await this.learnAuthors(messages, session.projectId);
     this.entries = toEntries(messages, (id) => this.authorLabel(id));
-    await this.ctx.subscribe(`session:${sessionId}`);
+    await this.ctx.subscribeSession(sessionId);
     this.sendSnapshot();
   }
 
@@ -236,7 +236,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       local.status = 'complete';
       if (this.sessionId !== r.sessionId) {
         this.sessionId = r.sessionId;
-        await this.ctx.subscribe(`session:${r.sessionId}`);
+        await this.ctx.subscribeSession(r.sessionId);
       }
       this.ensureReply(r.replyId);
       this.sendSnapshot();
@@ -420,7 +420,13 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       this.showError({ message: 'This chat is no longer available to you: it was deleted, unshared, or you are no longer in its team.', actions: [] });
       return;
     }
+    const retitled = p.session !== null && p.session.title !== this.title;
     if (p.session) this.title = p.session.title;
+    // Its own fields, or a reply this view watched stream: nothing to re-read, the title is in hand.
+    if (p.cause === 'session' || p.cause === 'reply') {
+      if (retitled) this.sendSnapshot();
+      return;
+    }
     void this.refresh();
   }
 

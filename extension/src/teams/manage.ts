@@ -8,7 +8,6 @@ import * as vscode from 'vscode';
 import type { DaemonClient } from '../client.js';
 import type { AuthService } from '../auth/service.js';
 import type { SessionsTree } from '../sessions/tree.js';
-import { describeError } from '../log.js';
 import { explain, isCancellation, SECOND_FACTOR_ACTION } from '../errors.js';
 import { requireTeamMode } from './mode.js';
 import {
@@ -64,9 +63,8 @@ function notify(kind: 'info' | 'warning' | 'error', message: string, ...actions:
 /** A failed team call in words: aal2 and the last-owner rule with their fixes, everything else as `explain` says. */
 export function showTeamError(err: unknown, failed: string, team?: Pick<Team, 'id' | 'name'>): void {
   if (isCancellation(err)) return;
-  const text = describeError(err);
-  switch (teamRefusal(text)) {
-    case 'aal2':
+  switch (teamRefusal(err)) {
+    case 'secondFactor':
       notify(
         'error',
         `${failed}: managing a team's members, or moving a project between teams, needs a second factor on this sign-in (two-factor authentication, aal2). Set it up or confirm it with a code, then try again.`,

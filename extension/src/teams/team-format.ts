@@ -5,6 +5,7 @@
  * (test/extension-unit/team-format.test.ts).
  */
 import type { ResultOf } from '../../../daemon/src/protocol/index.js';
+import { errorReason, type ErrorReason } from '../../../daemon/src/protocol/errors.js';
 
 export type Team = ResultOf<'teams/list'>[number];
 export type TeamRole = Team['role'];
@@ -134,15 +135,15 @@ export function isLastOwner(members: readonly TeamMember[], userId: string): boo
 }
 
 /**
- * The database's refusals that deserve more than its own words: a team operation that needs a second factor
- * on this sign-in (aal2), and one that would leave a team without an owner.
+ * The database's refusals that deserve more than its own words, by the reason the daemon's error carries (a
+ * SQLSTATE of the SQL API, never the message's wording): a team operation that needs a second factor on this
+ * sign-in (aal2), and one that would leave a team without an owner.
  */
-export type TeamRefusal = 'aal2' | 'lastOwner';
+export type TeamRefusal = Extract<ErrorReason, 'secondFactor' | 'lastOwner'>;
 
-export function teamRefusal(message: string): TeamRefusal | null {
-  if (/\baal2\b|second factor/i.test(message)) return 'aal2';
-  if (/at least one owner|last owner/i.test(message)) return 'lastOwner';
-  return null;
+export function teamRefusal(err: unknown): TeamRefusal | null {
+  const reason = errorReason(err);
+  return reason === 'secondFactor' || reason === 'lastOwner' ? reason : null;
 }
 
 /**

@@ -6,21 +6,15 @@
 import WebSocket from 'ws';
 import type { NotificationMethod, NotificationParamsOf, ParamsOf, RequestMethod, ResultOf } from '../index.js';
 import { RpcErrorCodes, type ErrorCodeName } from '../errors.js';
+import type { ProgressValue } from '../core.js';
 import { CLIENT_PROOF_SCHEME, DAEMON_PROOF_HEADER, NONCE_HEADER, clientProof, daemonProof, newNonce, proofMatches } from '../handshake.js';
 import { daemonUrl, DaemonIdentityError, type DiscoveryInfo } from './discovery.js';
 
-/** Mirrors `ProgressValue` of the daemon's registry without importing daemon internals. */
-export interface ClientProgressValue {
-  kind: 'begin' | 'report' | 'end';
-  title?: string;
-  message?: string;
-  percentage?: number;
-  data?: Record<string, unknown>;
-}
+export type { ProgressValue } from '../core.js';
 
 export interface RequestOptions {
   signal?: AbortSignal;
-  onProgress?: (value: ClientProgressValue) => void;
+  onProgress?: (value: ProgressValue) => void;
 }
 
 const codeNames = new Map<number, ErrorCodeName>(Object.entries(RpcErrorCodes).map(([name, code]) => [code, name as ErrorCodeName]));
@@ -87,7 +81,7 @@ export class DaemonClient {
   private nextId = 1;
   private nextProgress = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly progress = new Map<string | number, (v: ClientProgressValue) => void>();
+  private readonly progress = new Map<string | number, (v: ProgressValue) => void>();
   private readonly listeners = new Map<string, Set<(params: never) => void>>();
   private readonly closeListeners = new Set<(reason: string) => void>();
   private closedReason: string | null = null;
@@ -175,7 +169,7 @@ export class DaemonClient {
     if (typeof m.method === 'string') {
       const params = m.params as Record<string, unknown> | undefined;
       if (m.method === '$/progress' && params) {
-        this.progress.get(params.token as string | number)?.(params.value as ClientProgressValue);
+        this.progress.get(params.token as string | number)?.(params.value as ProgressValue);
       }
       for (const l of this.listeners.get(m.method) ?? []) l(params as never);
       return;
