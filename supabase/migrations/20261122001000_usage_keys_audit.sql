@@ -99,12 +99,20 @@ create table public.api_keys (
   prefix text not null check (char_length(prefix) between 4 and 16),
   -- Lowercase hex SHA-256 of the key.
   key_hash text not null unique check (key_hash ~ '^[0-9a-f]{64}$'),
+  -- The projects the key may read; null: every project its owner can read, now and later. Set at creation.
+  project_ids uuid[] check (project_ids is null or cardinality(project_ids) between 1 and 100),
+  -- After this instant the key is refused; null: it does not expire. Set at creation.
+  expires_at timestamptz,
   last_used_at timestamptz,
   revoked_at timestamptz,
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  constraint api_keys_expires_after_creation check (expires_at is null or expires_at > created_at)
 );
 comment on table public.api_keys is 'Personal API keys for scripts; hashed, visible only to their owner.';
+comment on column public.api_keys.project_ids is 'Projects the key may read; null = every project its owner can read.';
+comment on column public.api_keys.expires_at is 'The key is refused from this instant on; null = no expiry.';
+comment on column public.api_keys.last_used_at is 'Last request the key authenticated (cairn-api).';
 create index api_keys_owner_id_idx on public.api_keys (owner_id);
 
 create trigger api_keys_set_updated_at before update on public.api_keys
@@ -124,15 +132,19 @@ revoke all on table public.api_keys from anon, authenticated;
 grant select, delete on table public.api_keys to authenticated;
 grant update (name, revoked_at) on table public.api_keys to authenticated;
 
--- A new key for the caller: 'cairn_' and 64 hex digits from two random uuids (244 random bits), hashed
--- with SHA-256 for storage. The key is in the result once and nowhere else. Security definer, as clients
--- cannot write api_keys.key_hash; the owner is always the caller.
+-- A new key for the caller: 'cairn_' and 64 hex digits from two random uuids (244 random bits), hashed with
+-- SHA-256 for storage. The key is in the result once and nowhere else. Security definer, as clients cannot
+-- write api_keys.key_hash; the owner is always the caller, and every project named must be one they read.
 create or replace function public.create_api_key(
   p_name text,
+  p_project_ids uuid[] default null,
+  p_expires_at timestamptz default null,
   out id uuid,
   out name text,
   out prefix text,
   out key text,
+  out project_ids uuid[],
+  out expires_at timestamptz,
   out created_at timestamptz
 )
 language plpgsql
@@ -143,18 +155,34 @@ as $$
 declare
   v_uid uuid := private.require_uid();
   v_key text := 'cairn_' || replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+  v_projects uuid[];
   v_row public.api_keys;
 begin
   if p_name is null or char_length(btrim(p_name)) not between 1 and 100 then
     raise exception using errcode = '22023', message = 'key name must be 1 to 100 characters';
   end if;
-  insert into public.api_keys (owner_id, name, prefix, key_hash)
-  values (v_uid, btrim(p_name), left(v_key, 10), encode(sha256(convert_to(v_key, 'UTF8')), 'hex'))
+  if p_project_ids is not null then
+    v_projects := array(select distinct u from unnest(p_project_ids) as u where u is not null order by u);
+    if cardinality(v_projects) not between 1 and 100 then
+      raise exception using errcode = '22023',
+        message = 'name 1 to 100 projects the key may read, or none for every project you can read';
+    end if;
+    if exists (select 1 from unnest(v_projects) as u where u not in (select private.readable_project_ids())) then
+      raise exception using errcode = 'P0002', message = 'project not found';
+    end if;
+  end if;
+  if p_expires_at is not null and p_expires_at <= now() then
+    raise exception using errcode = '22023', message = 'the expiry must be in the future';
+  end if;
+  insert into public.api_keys (owner_id, name, prefix, key_hash, project_ids, expires_at)
+  values (v_uid, btrim(p_name), left(v_key, 10), encode(sha256(convert_to(v_key, 'UTF8')), 'hex'), v_projects, p_expires_at)
   returning * into v_row;
   id := v_row.id;
   name := v_row.name;
   prefix := v_row.prefix;
   key := v_key;
+  project_ids := v_row.project_ids;
+  expires_at := v_row.expires_at;
   created_at := v_row.created_at;
 end;
 $$;
@@ -321,7 +349,8 @@ create trigger sessions_audit after insert or update or delete on public.session
   for each row execute function private.audit();
 create trigger agents_audit after insert or update or delete on public.agents
   for each row execute function private.audit();
-create trigger api_keys_audit after insert or update or delete on public.api_keys
+-- Recording a use (last_used_at) is not an audited change: only creation, renaming, revocation, deletion.
+create trigger api_keys_audit after insert or delete or update of name, revoked_at on public.api_keys
   for each row execute function private.audit();
 -- Knowledge-base sources: additions and removals (re-indexing a changed file is not an audited event).
 create trigger kb_sources_audit after insert or delete on public.kb_sources
@@ -393,10 +422,10 @@ end;
 $$;
 
 revoke all on function public.record_usage(text, integer, integer, text, uuid, uuid) from public, anon;
-revoke all on function public.create_api_key(text) from public, anon;
+revoke all on function public.create_api_key(text, uuid[], timestamptz) from public, anon;
 revoke all on function public.revoke_api_key(uuid) from public, anon;
 revoke all on function public.list_audit_log(uuid, integer, timestamptz, uuid) from public, anon;
 grant execute on function public.record_usage(text, integer, integer, text, uuid, uuid) to authenticated;
-grant execute on function public.create_api_key(text) to authenticated;
+grant execute on function public.create_api_key(text, uuid[], timestamptz) to authenticated;
 grant execute on function public.revoke_api_key(uuid) to authenticated;
 grant execute on function public.list_audit_log(uuid, integer, timestamptz, uuid) to authenticated;

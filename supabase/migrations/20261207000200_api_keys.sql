@@ -5,23 +5,14 @@
 -- The function resolves a presented key through private.authenticate_api_key (service role only) and then
 -- runs the SQL API as the key's owner (role authenticated, the owner's claims), so RLS decides exactly as
 -- for the owner. Every use is counted in api_usage (kind 'api', the key in api_key_id).
--- Extends api_keys, api_usage, create_api_key and the api_keys audit trigger of
--- 20261122000800_usage_keys_audit.sql.
+-- The keys themselves (with their projects and expiry) and create_api_key are in
+-- 20261122001000_usage_keys_audit.sql; this file adds what the function needs: revocation for good, the
+-- use count in api_usage, list_api_keys and private.authenticate_api_key.
 -- =====================================================================================================
 
 -- -----------------------------------------------------------------------------------------------------
 -- api_keys: what a key may read, and until when
 -- -----------------------------------------------------------------------------------------------------
-alter table public.api_keys
-  -- The projects the key may read; null: every project its owner can read, now and later. Set at creation.
-  add column project_ids uuid[] check (project_ids is null or cardinality(project_ids) between 1 and 100),
-  -- After this instant the key is refused; null: it does not expire. Set at creation.
-  add column expires_at timestamptz,
-  add constraint api_keys_expires_after_creation check (expires_at is null or expires_at > created_at);
-comment on column public.api_keys.project_ids is 'Projects the key may read; null = every project its owner can read.';
-comment on column public.api_keys.expires_at is 'The key is refused from this instant on; null = no expiry.';
-comment on column public.api_keys.last_used_at is 'Last request the key authenticated (cairn-api).';
-
 -- A revoked key stays revoked: the owner's UPDATE grant on revoked_at can set it, never clear or move it
 -- (a leaked key that was revoked must not come back), and the server's clock says when it happened.
 create or replace function private.keep_api_key_revoked()
@@ -44,11 +35,6 @@ revoke all on function private.keep_api_key_revoked() from public;
 
 create trigger api_keys_keep_revoked before update of revoked_at on public.api_keys
   for each row execute function private.keep_api_key_revoked();
-
--- Recording a use (last_used_at) is not an audited change: only creation, renaming, revocation, deletion.
-drop trigger api_keys_audit on public.api_keys;
-create trigger api_keys_audit after insert or delete or update of name, revoked_at on public.api_keys
-  for each row execute function private.audit();
 
 -- -----------------------------------------------------------------------------------------------------
 -- api_usage: one row per request a key authenticates
@@ -76,65 +62,8 @@ create policy "Clients cannot record API requests" on public.api_usage
   with check (kind <> 'api');
 
 -- -----------------------------------------------------------------------------------------------------
--- create_api_key: name, projects, expiry (replaces create_api_key(p_name) of 20261122000800)
+-- list_api_keys (create_api_key, with projects and expiry, is in 20261122001000_usage_keys_audit.sql)
 -- -----------------------------------------------------------------------------------------------------
-drop function public.create_api_key(text);
-
--- A new key for the caller: 'cairn_' and 64 hex digits from two random uuids (244 random bits), hashed with
--- SHA-256 for storage. The key is in the result once and nowhere else. Security definer, as clients cannot
--- write api_keys.key_hash; the owner is always the caller, and every project named must be one they read.
-create or replace function public.create_api_key(
-  p_name text,
-  p_project_ids uuid[] default null,
-  p_expires_at timestamptz default null,
-  out id uuid,
-  out name text,
-  out prefix text,
-  out key text,
-  out project_ids uuid[],
-  out expires_at timestamptz,
-  out created_at timestamptz
-)
-language plpgsql
-security definer
-set search_path = ''
-as $$
-#variable_conflict use_column
-declare
-  v_uid uuid := private.require_uid();
-  v_key text := 'cairn_' || replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
-  v_projects uuid[];
-  v_row public.api_keys;
-begin
-  if p_name is null or char_length(btrim(p_name)) not between 1 and 100 then
-    raise exception using errcode = '22023', message = 'key name must be 1 to 100 characters';
-  end if;
-  if p_project_ids is not null then
-    v_projects := array(select distinct u from unnest(p_project_ids) as u where u is not null order by u);
-    if cardinality(v_projects) not between 1 and 100 then
-      raise exception using errcode = '22023',
-        message = 'name 1 to 100 projects the key may read, or none for every project you can read';
-    end if;
-    if exists (select 1 from unnest(v_projects) as u where u not in (select private.readable_project_ids())) then
-      raise exception using errcode = 'P0002', message = 'project not found';
-    end if;
-  end if;
-  if p_expires_at is not null and p_expires_at <= now() then
-    raise exception using errcode = '22023', message = 'the expiry must be in the future';
-  end if;
-  insert into public.api_keys (owner_id, name, prefix, key_hash, project_ids, expires_at)
-  values (v_uid, btrim(p_name), left(v_key, 10), encode(sha256(convert_to(v_key, 'UTF8')), 'hex'), v_projects, p_expires_at)
-  returning * into v_row;
-  id := v_row.id;
-  name := v_row.name;
-  prefix := v_row.prefix;
-  key := v_key;
-  project_ids := v_row.project_ids;
-  expires_at := v_row.expires_at;
-  created_at := v_row.created_at;
-end;
-$$;
-
 -- The caller's keys, newest first, with how often each was used (never the key or its hash).
 create or replace function public.list_api_keys()
 returns table (
@@ -159,9 +88,7 @@ as $$
   order by k.created_at desc, k.id;
 $$;
 
-revoke all on function public.create_api_key(text, uuid[], timestamptz) from public, anon;
 revoke all on function public.list_api_keys() from public, anon;
-grant execute on function public.create_api_key(text, uuid[], timestamptz) to authenticated;
 grant execute on function public.list_api_keys() to authenticated;
 
 -- -----------------------------------------------------------------------------------------------------
