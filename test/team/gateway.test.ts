@@ -308,12 +308,27 @@ describe('team model gateway (Edge Function under Deno)', function () {
       p_allowed_models: ['gpt-4o-mini'],
       p_member_requests_per_minute: 2,
     });
-    await chat(team.viewer, 'one');
-    await chat(team.viewer, 'two');
-    const err = await chat(team.viewer, 'three').then(() => null, (e: { status?: number; headers?: Headers }) => e);
-    assert.equal(err?.status, 429);
-    const ra = Number((err?.headers as Headers | undefined)?.get?.('retry-after'));
-    assert.ok(ra >= 1 && ra <= 60, `retry-after ${ra}`);
-    assert.equal(await chat(second, 'still fine'), 'You said: still fine');
+    // A member who has made no request yet: earlier tests' requests of the others count in this minute.
+    const freshMember = async (name: string): Promise<Member> => {
+      const p = await signUp(project, name);
+      await team.owner.store.rpc('invite_member', { p_team_id: team.teamId, p_email: p.email, p_role: 'member' });
+      const m = await join({ project, person: (n) => signUp(project, n) }, p);
+      const [inv] = await rpcUntyped<{ id: string }[]>(m.store, 'list_my_invitations');
+      await m.store.rpc('accept_invitation', { p_invitation_id: inv!.id });
+      return m;
+    };
+    const fresh = await freshMember('gw-rate');
+    const other = await freshMember('gw-rate-2');
+    try {
+      await chat(fresh, 'one').catch((e) => assert.fail(`first request: ${(e as Error).message}`));
+      await chat(fresh, 'two').catch((e) => assert.fail(`second request: ${(e as Error).message}`));
+      const err = await chat(fresh, 'three').then(() => null, (e: { status?: number; headers?: Headers }) => e);
+      assert.equal(err?.status, 429);
+      const ra = Number((err?.headers as Headers | undefined)?.get?.('retry-after'));
+      assert.ok(ra >= 1 && ra <= 60, `retry-after ${ra}`);
+      assert.equal(await chat(other, 'still fine').catch((e) => assert.fail(`another member: ${(e as Error).message}`)), 'You said: still fine');
+    } finally {
+      await leaveAll([fresh, other]);
+    }
   });
 });
