@@ -5,6 +5,7 @@
 import Mocha from 'mocha';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
 const root = resolve(import.meta.dirname, '..');
@@ -34,8 +35,17 @@ for (const t of targets.length ? targets : [join(root, 'test')]) {
 }
 
 const mocha = new Mocha({ timeout: 60_000, reporter: 'spec', grep });
-for (const f of files) mocha.addFile(f);
-await mocha.loadFilesAsync();
+// Test files are imported as ES modules, as the daemon runs. Mocha would `require()` them where Node has
+// require(esm), and tsx then compiles the whole static graph to CommonJS, while a module the daemon loads
+// lazily (`import()`) comes through the ESM loader: a second instance of every module both reach, so
+// `instanceof RpcError` fails across the two. Same events as Mocha's own loadFilesAsync.
+for (const f of files) {
+  mocha.suite.emit('pre-require', globalThis, f, mocha);
+  const m = await import(pathToFileURL(f).href);
+  mocha.suite.emit('require', m, f, mocha);
+  mocha.suite.emit('post-require', globalThis, f, mocha);
+}
+mocha.lazyLoadFiles(true);
 
 let passed = 0;
 let failed = 0;

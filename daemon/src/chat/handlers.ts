@@ -100,6 +100,8 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     });
     registry.handle('sessions/get', async (p, ctx) => {
       warmTokenizer();
+      // A reply the last daemon left streaming is shown as failed, never as still streaming.
+      await sweepOnce().catch(() => undefined);
       const [row, access, rows] = await Promise.all([
         ctx.store.rpc('get_session', { p_session_id: p.sessionId }),
         ctx.store.rpc('session_access', { p_session_id: p.sessionId }),
