@@ -120,6 +120,8 @@ export async function buildWorld(t: TestDb): Promise<World> {
   };
   const A = await tenant('A');
   const B = await tenant('B');
+  // Team A has a model gateway (set up by its admin; written here directly, as set_model_gateway needs aal2).
+  await t.admin(`insert into public.model_gateways (team_id, allowed_models) values ($1, '{gpt-4o-mini}')`, [A.teamId]);
   const project = await t.rpc<Row>(users.outsider, 'ensure_project', { p_root_uri: 'file:///home/outsider', p_name: 'mine' });
   const session = await t.rpc<Row>(users.outsider, 'create_session', { p_project_id: project.id, p_title: 'outsider private' });
   await t.rpc(users.outsider, 'append_message', { p_session_id: session.id, p_role: 'user', p_content: 'outsider secret' });

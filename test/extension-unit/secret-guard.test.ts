@@ -39,9 +39,9 @@ describe('chat: the warning before a secret is sent', () => {
 
   it('"Redact and send" sends the message with each secret replaced, the rest intact', async () => {
     const sent = await screenOutgoing(message, daemonCheck, answer('redact'));
-    assert.equal(sent, 'please deploy\nGITHUB_TOKEN [redacted: github]\nand db postgres://app:[redacted: url-password]@db.example.com/app');
+    assert.equal(sent, 'please deploy\nGITHUB_TOKEN [redacted: github]\nand db [redacted: database-connection-string]');
     assert.equal(asked.length, 1);
-    assert.match(asked[0]!, /contains 2 things that look like secrets \(github on line 2, url-password on line 3\)/);
+    assert.match(asked[0]!, /contains 2 things that look like secrets \(github on line 2, database-connection-string on line 3\)/);
     assert.ok(!asked[0]!.includes(token) && !asked[0]!.includes(password), 'the question shows no secret value');
   });
 
@@ -65,8 +65,8 @@ describe('chat: the warning before a secret is sent', () => {
     );
     assert.deepEqual(found, [
       { seq: 2, rule: 'github' },
-      { seq: 2, rule: 'url-password' },
+      { seq: 2, rule: 'database-connection-string' },
     ]);
-    assert.match(describeShareFindings('Deploy', found), /^“Deploy” contains 2 things that look like secrets \(github in message #2, url-password in message #2\)/);
+    assert.match(describeShareFindings('Deploy', found), /^“Deploy” contains 2 things that look like secrets \(github in message #2, database-connection-string in message #2\)/);
   });
 });
