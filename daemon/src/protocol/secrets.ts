@@ -26,10 +26,12 @@ export const secretsRequests = {
     }),
     errors: [],
     example: {
-      params: { text: 'deploy with token ghp_0123456789abcdefghijklmnopqrstuvwxyz' },
+      // Not a real credential, and of a kind only Cairn's own rules name, so packaging scanners (vsce) that
+      // read the bundled protocol do not stop on the example.
+      params: { text: 'deploy with DB_PASSWORD="t9Qm4Lx2Vb7Rk1Zp8Wc3"' },
       result: {
-        findings: [{ rule: 'github', start: 18, end: 58, line: 1, column: 19 }],
-        redacted: 'deploy with token [redacted: github]',
+        findings: [{ rule: 'assigned-secret', start: 25, end: 45, line: 1, column: 26 }],
+        redacted: 'deploy with DB_PASSWORD="[redacted: assigned-secret]"',
       },
     },
   }),
