@@ -87,18 +87,18 @@ export function createCommands(): Record<string, CommandSpec> {
         if (!root) return;
         await searchKnowledgeBase(client, root, typeof query === 'string' ? query : selectionQuery(), parts.documents);
       },
+      // The QuickPick opens at once; a query typed while the daemon starts runs once it is up.
+      starting: (parts, client) => async (query?: unknown) => {
+        const root = needsWorkspace(parts);
+        if (!root) return;
+        await searchKnowledgeBase(client, root, typeof query === 'string' ? query : selectionQuery(), parts.documents);
+      },
     },
     'cairn.addDocument': {
       enabled: (parts, client) => async (file?: unknown) => {
         const root = needsWorkspace(parts);
         if (!root) return undefined;
         return parts.documents.add(client, root, file);
-      },
-      // The QuickPick opens at once; a query typed while the daemon starts runs once it is up.
-      starting: (parts, client) => async (query?: unknown) => {
-        const root = needsWorkspace(parts);
-        if (!root) return;
-        await searchKnowledgeBase(client, root, typeof query === 'string' ? query : selectionQuery());
       },
     },
     'cairn.indexWorkspace': {

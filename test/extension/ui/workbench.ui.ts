@@ -205,7 +205,8 @@ describe('workbench UI', function () {
     const teamName = await teamInviting(wb.services.env, 'octocat@users.noreply.github.com');
     await wb.setSetting('cairn.supabase.url', wb.supabaseUrl);
     await wb.setSetting('cairn.supabase.anonKey', wb.services.env.CAIRN_TEST_SUPABASE_ANON_KEY);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The workbench reads settings.json when its file watcher fires: until then Sign In still sees embedded mode.
+    await new Promise((r) => setTimeout(r, 5000));
     await wb.runCommand('Cairn: Sign In');
     const popup = page.context().waitForEvent('page', { timeout: 30_000 });
     const github = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Continue with GitHub' });
