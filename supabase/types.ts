@@ -741,7 +741,7 @@ isOneToOne: false
                            },
 "kb_search":
 { Args: { "p_embedding_model": string,"p_kind"?: string,"p_language"?: string,"p_limit"?: number,"p_min_similarity"?: number,"p_path_glob"?: string,"p_path_prefix"?: string,"p_project_id": string,"p_query": string,"p_query_embedding": string }; Returns: {
-              "chunk_id": string,"content": string,"end_line": number,"fts_rank": number,"kind": string,"language": string,"scope": string,"score": number,"snippet": string,"source_id": string,"start_line": number,"symbols": (string)[],"title": string,"uri": string,"vector_rank": number
+              "chunk_id": string,"content": string,"end_line": number,"fts_rank": number,"kind": string,"language": string,"scope": string,"score": number,"source_id": string,"start_line": number,"symbols": (string)[],"title": string,"uri": string,"vector_rank": number
             }[]
                            },
 "kb_source_chunks":

@@ -27,8 +27,27 @@ as $$
 $$;
 
 -- Words for full-text search, identifier-aware: `invoiceTotalCents` gives the english stems invoic, total,
--- cent and the whole identifier `invoicetotalcents`; `snake_case_name` its parts and `snake_case_name`.
+-- cent and the whole identifier `invoicetotalcents`; `snake_case_name` its parts and `snake_case_name`. Each
+-- word also gives its exact lower-case form where that differs from its stem (`subscribers` beside `subscrib`,
+-- `emitted` beside `emit`), so the exact form a question uses counts above a mere shared stem, and words the
+-- english stop list drops that mean something in code (`until`, `while`, `before`, `once`, `only`, `from`)
+-- are kept as exact forms. Only plain function words (private.kb_stop_words) are left out.
 -- Chunks, paths and queries all go through this function.
+create or replace function private.kb_stop_words()
+returns text[]
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select array['a', 'an', 'the', 'and', 'or', 'of', 'to', 'in', 'is', 'it', 'its', 'be', 'are', 'was', 'were', 'been',
+               'being', 'am', 'this', 'that', 'these', 'those', 'as', 'at', 'by', 'for', 'with', 'i', 'me', 'my', 'we',
+               'our', 'you', 'your', 'he', 'him', 'his', 'she', 'her', 'they', 'them', 'their', 'what', 'which', 'who',
+               'whom', 'do', 'does', 'did', 'have', 'has', 'had', 'so', 'than', 'there', 'here', 's', 't', 'can', 'will',
+               'just', 'should', 'would', 'could', 'how', 'why', 'where', 'when', 'if', 'but', 'some', 'such', 'too',
+               'very', 'itself', 'myself', 'yourself', 'ourselves', 'themselves', 'himself', 'herself', 'get', 'got'];
+$$;
+
 create or replace function private.kb_lexemes(p_text text, p_weight "char" default 'D')
 returns tsvector
 language sql
@@ -37,12 +56,15 @@ parallel safe
 set search_path = ''
 as $$
   select setweight(
-    to_tsvector('english'::regconfig, private.kb_words(p_text))
+    e.v
+    || ts_delete(to_tsvector('simple'::regconfig, w.t), tsvector_to_array(e.v) || private.kb_stop_words())
     || coalesce((select string_agg(distinct quote_literal(lower(m[1])) || ':1', ' ')
                  from regexp_matches(coalesce(p_text, ''),
                                      '([[:alpha:]_$][[:alnum:]_$]*(?:[[:lower:][:digit:]][[:upper:]]|[[:alnum:]]_[[:alnum:]])[[:alnum:]_$]*)', 'g') m
                  where char_length(m[1]) <= 200)::tsvector, ''::tsvector),
-    p_weight);
+    p_weight)
+  from (select private.kb_words(p_text) as t) w
+  cross join lateral (select to_tsvector('english'::regconfig, w.t) as v) e;
 $$;
 -- A chunk's words: its symbols weighted A, its content D. (array_to_string is only stable in general; for
 -- text[] it is immutable, which a generated column needs.)
@@ -57,9 +79,11 @@ as $$
 $$;
 
 revoke all on function private.kb_words(text) from public;
+revoke all on function private.kb_stop_words() from public;
 revoke all on function private.kb_lexemes(text, "char") from public;
 revoke all on function private.kb_chunk_lexemes(text, text[]) from public;
 grant execute on function private.kb_words(text) to authenticated, service_role;
+grant execute on function private.kb_stop_words() to authenticated, service_role;
 grant execute on function private.kb_lexemes(text, "char") to authenticated, service_role;
 grant execute on function private.kb_chunk_lexemes(text, text[]) to authenticated, service_role;
 

@@ -2,7 +2,8 @@
 -- Knowledge base search: kb_search, and the per-project term statistics it ranks with.
 --
 -- Lexical leg: BM25 over every chunk that holds a query word (nothing is cut before it is ranked). Words are
--- identifier-aware (private.kb_lexemes: camelCase and snake_case parts plus the whole identifier); a word's
+-- identifier-aware (private.kb_lexemes: camelCase and snake_case parts plus the whole identifier, english stems
+-- plus each word's exact form where it differs, and the words english drops that code uses: until, while); a word's
 -- weight is its inverse document frequency in the project and model, from kb_terms, which statement-level
 -- triggers on kb_chunks keep exact in the indexer's own transactions. Term frequency counts a word in the
 -- chunk's symbols (the definitions it holds, weight A) SYMBOL_WEIGHT times; chunk length is token_count
@@ -145,7 +146,7 @@ create or replace function public.kb_search(
   p_min_similarity double precision default 0.5
 )
 returns table (chunk_id uuid, source_id uuid, kind text, uri text, title text, language text, start_line integer,
-               end_line integer, content text, snippet text, symbols text[], scope text, score double precision,
+               end_line integer, content text, symbols text[], scope text, score double precision,
                fts_rank integer, vector_rank integer)
 language plpgsql
 stable
@@ -156,7 +157,7 @@ declare
   k1 constant double precision := 1.2;
   b constant double precision := 0.75;
   symbol_weight constant double precision := 4;
-  path_weight constant double precision := 0.6;
+  path_weight constant double precision := 0.3;
   phrase_weight constant double precision := 0.5;
   vector_weight constant double precision := 0.3;
   v_words tsvector := private.kb_lexemes(p_query);
@@ -307,7 +308,7 @@ begin
       select * from fused order by exact desc, score desc, id limit $10
     )
     select c.id, c.source_id, s.kind, s.uri, s.title, s.language, c.start_line, c.end_line, c.content,
-           left(c.content, 300), c.symbols, c.scope,
+           c.symbols, c.scope,
            (t.score + case when t.exact then 1 else 0 end)::double precision, t.fts_rank, t.vector_rank
     from top t
     join public.kb_chunks c on c.id = t.id

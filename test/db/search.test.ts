@@ -13,7 +13,6 @@ interface Hit {
   language: string | null;
   start_line: number;
   content: string;
-  snippet: string;
   score: number;
   fts_rank: number | null;
   vector_rank: number | null;
@@ -89,7 +88,7 @@ describe('kb_search: hybrid search', function () {
     assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'ordered by score');
     const guide = hits.find((h) => h.uri === 'docs/guide.md')!;
     assert.ok(guide.fts_rank !== null, 'the guide matches the words');
-    assert.match(guide.snippet, /login/i);
+    assert.match(guide.content, /login/i);
   });
 
   it('weighs a word by how rare it is in the project: a rare word outranks a common one', async () => {

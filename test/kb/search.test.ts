@@ -145,6 +145,24 @@ describe('kb search', function () {
     assert.equal(hits[0]?.path, 'src/billing/refund.go', JSON.stringify(hits.map((h) => h.path)));
   });
 
+  it('counts the words the english stop list drops (until, while) that name behaviour in code', async () => {
+    // Both files say "repeat"; repeatCount.ts says it more often, in fewer words. Only "until" tells them apart.
+    await env.write('src/ops/repeatCount.ts', 'export function repeatCount(n: number) {\n  return repeat(n); // repeat\n}\n');
+    await env.write('src/ops/repeatUntil.ts', 'export function repeatUntil(notifier: Signal) {\n  // resubscribes to the source each time it completes, up to the moment the notifier emits\n  return resubscribeUntil(notifier, source, scheduler);\n}\n');
+    await indexWorkspace(env.deps(), env.ws);
+    const hits = await search('repeat until');
+    assert.equal(hits[0]?.path, 'src/ops/repeatUntil.ts', JSON.stringify(hits.map((h) => h.path)));
+  });
+
+  it('ranks the exact word a question uses above other words of the same stem', async () => {
+    // Same stem (subscrib) in both; the guide says "subscribers" as asked, the client says other forms more often.
+    await env.write('docs/replay.md', '# Replay\n\nLate subscribers receive the buffered values.\n');
+    await env.write('src/net/client.ts', 'export function connect(subscribe: Subscribe) {\n  // late: subscribe, then subscribe again; each subscription subscribes once\n  return subscribe(subscribe);\n}\n');
+    await indexWorkspace(env.deps(), env.ws);
+    const hits = await search('late subscribers');
+    assert.equal(hits[0]?.path, 'docs/replay.md', JSON.stringify(hits.map((h) => h.path)));
+  });
+
   it('returns no results for a word that occurs nowhere in the workspace', async () => {
     assert.deepEqual(await search('zyzzyvaquokka'), []);
     assert.deepEqual(await search('zyzzyva quokkas'), []);
