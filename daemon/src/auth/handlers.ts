@@ -4,10 +4,10 @@
  * `sessions/changed` notifications, which runs in every store mode.
  */
 import { RpcError } from '../protocol/errors.js';
-import { actingStatus, publicUser } from '../rpc/core.js';
+import { actingStatus, publicUser } from '../core/handlers.js';
 import type { DaemonDeps, HandlerRegistry, Subsystem } from '../rpc/registry.js';
 import { SwitchableStore } from '../store/switchable.js';
-import { LiveBridge } from './live.js';
+import { LiveBridge } from '../teams/live.js';
 import { TeamAuth, type TeamAuthOptions } from './team-auth.js';
 
 export interface AuthSubsystemOptions {
@@ -85,5 +85,5 @@ export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsyst
   };
 }
 
-/** The auth subsystem as the daemon composes it (run.ts). */
+/** The auth subsystem as the daemon composes it (host/run.ts). */
 export const registerAuth: Subsystem = createAuthSubsystem();

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { lockDirectory, type DirLock } from './lock.js';
+import { lockDirectory, type DirLock } from '../lock/pid-lock.js';
 import { ensureLocalUser } from './local-user.js';
 import { applyMigrations, bootstrapIfNeeded, findMigrationsDir } from './migrate.js';
 import { preparedImage } from './prepared.js';

@@ -19,7 +19,7 @@ interface Subscription {
   off: (() => Promise<void>) | null;
 }
 
-/** The embedded store's backup, offered only while that store is current (see rpc/core.ts's capability check). */
+/** The embedded store's backup, offered only while that store is current (see core/handlers.ts's capability check). */
 type BackupFn = (file: string) => Promise<unknown>;
 
 export class SwitchableStore implements Store {
@@ -212,7 +212,7 @@ export class SwitchableStore implements Store {
   }
 }
 
-/** The daemon's store factory (run.ts): the local store from `openStore`, ready to switch to team mode. */
+/** The daemon's store factory (host/run.ts): the local store from `openStore`, ready to switch to team mode. */
 export async function openSwitchableStore(home: string, env: NodeJS.ProcessEnv = process.env): Promise<SwitchableStore> {
   return new SwitchableStore(await openStore(home, env));
 }

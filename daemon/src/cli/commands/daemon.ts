@@ -1,5 +1,5 @@
 /** `cairn daemon [--stdio]`: runs the daemon in the foreground. */
-import { runDaemon } from '../../daemon/run.js';
+import { runDaemon } from '../../host/run.js';
 import { CliError, type CliCommand } from '../command.js';
 
 export const command: CliCommand = {

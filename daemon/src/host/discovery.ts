@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discoveryPath, findRunningDaemon, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
-import { acquirePidLock } from '../store/lock.js';
+import { acquirePidLock } from '../lock/pid-lock.js';
 
 export const LOCK_FILE = 'daemon.lock';
 

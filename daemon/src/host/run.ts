@@ -12,7 +12,7 @@ import type { Subsystem } from '../rpc/registry.js';
 import { defaultLimits } from '../rpc/server.js';
 import { LineSplitter } from '../rpc/stdio.js';
 import { NonLoopbackBindError } from '../rpc/ws.js';
-import { startDaemon } from '../server.js';
+import { startDaemon } from './daemon.js';
 import { openSwitchableStore } from '../store/switchable.js';
 import { registerAuth } from '../auth/handlers.js';
 import { registerTeams } from '../teams/handlers.js';

@@ -7,7 +7,7 @@
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { isProcessAlive } from '../protocol/client/discovery.js';
-import { StoreError } from './types.js';
+import { StoreError } from '../store/types.js';
 
 export interface DirLock {
   readonly path: string;

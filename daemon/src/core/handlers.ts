@@ -10,10 +10,10 @@ import type { effectiveConfigSchema, secretsSchema, settingsSchema } from '../pr
 import type { ConfigHolder, RuntimeConfig } from '../config.js';
 import { chooseProject, listProjects, resolveProject } from '../workspace/project.js';
 import type { Store } from '../store/types.js';
-import { toPrometheus } from './metrics.js';
-import type { DaemonDeps } from './registry.js';
-import type { PeerConnection, RpcServer } from './server.js';
-import { DAEMON_VERSION } from './version.js';
+import { toPrometheus } from '../rpc/metrics.js';
+import type { DaemonDeps } from '../rpc/registry.js';
+import type { PeerConnection, RpcServer } from '../rpc/server.js';
+import { DAEMON_VERSION } from '../rpc/version.js';
 
 export interface CoreInfo {
   readonly startedAt: number;
