@@ -24,7 +24,8 @@
  */
 import { toSession, type SessionRow } from '../chat/rows.js';
 import type { Session } from '../protocol/sessions.js';
-import type { EventHub, Logger } from '../rpc/registry.js';
+import type { EventHub } from '../rpc/registry.js';
+import type { Logger } from '../log/logger.js';
 import type { CallObserver } from '../store/switchable.js';
 import { StoreError, type ChangeEvent, type Store } from '../store/types.js';
 
