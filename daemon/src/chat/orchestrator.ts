@@ -29,7 +29,6 @@ import { SqlChatMessageHistory } from './history.js';
 import { chatModelFor, checkModelChoice, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
 import { offlineAnswer } from './offline.js';
 import { toSession, type MessageRow, type SessionRow } from './rows.js';
-import { gatewayChatChoice } from '../teams/gateway.js';
 import { countMessageTokens, countTokens } from './tokens.js';
 import { buildTools, toolDefinitions, type KbSearch } from './tools.js';
 import { Workspace } from './workspace-files.js';
@@ -65,6 +64,9 @@ export const defaultChatOptions: ChatOptions = {
   titleWithModel: true,
 };
 
+/** Where a reply goes when the project's team routes chat through its model gateway (null: the user's own settings). */
+export type TeamModel = (store: Store, projectId: string | null, wanted: (string | null)[]) => Promise<ModelChoice | null>;
+
 export interface ChatDeps {
   /** The store when a call does not bring its own (the request's store, which follows sign-in in team mode). */
   store: Store;
@@ -72,6 +74,8 @@ export interface ChatDeps {
   hub: EventHub;
   log: Logger;
   kbSearch: KbSearch | null;
+  /** The model of the project's team when it has a gateway, else null (teams/gateway.ts; passed by the host). */
+  teamModel?: TeamModel | undefined;
   /** `$CAIRN_HOME`: the file tools never read the daemon's own data, even when the workspace contains it. */
   home: string;
   /** Keeps the daemon from closing the database under an in-flight reply. */
@@ -306,7 +310,7 @@ export class ChatOrchestrator {
       ]);
       const chatConfig = this.deps.config.get().chat;
       choice =
-        (await gatewayChatChoice(store, session.project_id, [agent.model, chatConfig.model])) ?? resolveModel(chatConfig, agent.model);
+        (await this.deps.teamModel?.(store, session.project_id, [agent.model, chatConfig.model])) ?? resolveModel(chatConfig, agent.model);
       if (!choice) {
         metadata.offline = true;
         metadata.sources = await offlineAnswer({
