@@ -2,7 +2,7 @@
 // import statements of every source file, so a change that reaches around the protocol, or an import inside
 // the daemon that runs from a lower room to a higher one, fails here.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -142,5 +142,25 @@ describe('architecture invariants', () => {
       }
     }
     assert.deepEqual(offences, []);
+  });
+
+  it("ARCHITECTURE.md's code map names every room of the daemon and every folder and file of the repository's parts", () => {
+    const doc = readFileSync(join(root, 'ARCHITECTURE.md'), 'utf8');
+    const named = (text: string) => doc.includes(text);
+    const entries = (dir: string) => (existsSync(join(root, dir)) ? readdirSync(join(root, dir), { withFileTypes: true }) : []);
+    const missing: string[] = [];
+    for (const e of entries('daemon/src')) {
+      const path = `daemon/src/${e.name}${e.isDirectory() ? '/' : ''}`;
+      if (!named(path)) missing.push(path);
+    }
+    for (const e of entries('.')) {
+      if (!e.isDirectory() || ['node_modules', 'dist', '.git', '.vscode-test'].includes(e.name) || (e.name.startsWith('.') && e.name !== '.ci')) continue;
+      if (!named(`\`${e.name}/`) && !named(`${e.name}/\``)) missing.push(`${e.name}/`);
+    }
+    // A part's folders and files: by path, or by a name in backticks (`db`, `fixtures/`, `ctx.ts`).
+    for (const dir of ['test', 'extension/src', 'webview/src']) {
+      for (const e of entries(dir)) if (!named(`${dir}/${e.name}`) && !named(`\`${e.name}`)) missing.push(`${dir}/${e.name}`);
+    }
+    assert.deepEqual(missing, []);
   });
 });

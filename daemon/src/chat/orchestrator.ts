@@ -2,16 +2,16 @@
  * The chat orchestrator: stores the user message, then generates the reply in the background and streams
  * it to every connection subscribed to `session:<id>`.
  *
- * Durability (brief, invariant 8): the user message and an empty `streaming` reply row are committed before
+ * Durability (ARCHITECTURE.md, invariant 7): the user message and an empty `streaming` reply row are committed before
  * `chat/send` returns; the reply's text is saved every `persistIntervalMs` (`sharedPersistIntervalMs` in a
  * team session, which teammates follow through those saves) while it streams, and the row
  * always ends `complete`, `cancelled` or `failed` (a crash leaves `streaming`, which the next start turns into
  * `failed`). Tool calls and results are stored as their own messages pointing back to the reply.
  *
  * The agent loop is a small loop over `model.bindTools(tools).stream()` rather than langchain's `createAgent`:
- * measured on this machine, starting a `createAgent` graph stream adds about 35 ms (p50) before the model
- * request leaves, against under 2 ms for the bound model's own stream, and the budget from `chat/send` to the
- * first token is 25 ms (bench/chat.bench.ts measures both). The AbortSignal passed to `stream()` reaches the
+ * a `createAgent` graph stream adds time before the model request leaves (p50 9.4 ms against 2.0 ms for the
+ * bound model's own stream on a quiet machine, 23-37 ms against 6-12 ms under load; ARCHITECTURE.md), and the
+ * budget from `chat/send` to the first token is 25 ms (bench/chat.bench.ts reports `loopStartToRequestMs`). The AbortSignal passed to `stream()` reaches the
  * HTTP request to the model; tool calls stop at `maxToolCalls` per reply.
  */
 import { resolve } from 'node:path';
