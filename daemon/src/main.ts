@@ -2,7 +2,7 @@
  * Entry of `dist/daemon.mjs`: runs the daemon in the foreground (`--stdio` to also serve JSON-RPC on
  * stdin/stdout). `cairn daemon` does the same through the CLI.
  */
-import { runDaemon } from './daemon/run.js';
+import { runDaemon } from './host/run.js';
 
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => a !== '--stdio');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
 import type { NotificationMethod, NotificationParamsOf } from '../../daemon/src/protocol/index.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/src/server.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/src/host/daemon.js';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import type { Store } from '../../daemon/src/store/types.js';
 import { createChatSubsystem } from '../../daemon/src/chat/handlers.js';

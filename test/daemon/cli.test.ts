@@ -71,6 +71,9 @@ describe('cairn command line', function () {
     const r = await runCli(['--help'], env);
     assert.equal(r.code, 0);
     for (const name of ['daemon', 'status', 'index', 'search', 'chat', 'sessions', 'invitations', 'stop', 'migrate', 'backup', 'restore']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
+    // The commands that do not go through the daemon say so, each with its reason; migrate is not one of them.
+    const inProcess = r.stdout.slice(r.stdout.indexOf('which run in the cairn process:'));
+    assert.deepEqual([...inProcess.matchAll(/^  (\S+) +\S/gm)].map((m) => m[1]), ['daemon', 'restore', 'secrets']);
     const sub = await runCli(['backup', '--help'], env);
     assert.equal(sub.code, 0);
     assert.match(sub.stdout, /usage: cairn backup <file>/);
@@ -137,7 +140,7 @@ describe('cairn command line', function () {
     assert.equal(await readDiscovery(home), null);
   });
 
-  it('migrate --json with no daemon opens the database itself and leaves no daemon behind', async () => {
+  it('migrate --json with no daemon asks one started for it, and leaves no daemon behind', async () => {
     const r = await runCli(['migrate', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(Object.keys(JSON.parse(r.stdout)).sort(), ['pending', 'schemaVersion', 'store']);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { ErrorReasons, type ErrorReason } from '../../daemon/src/protocol/errors.js';
 import { RpcServer } from '../../daemon/src/rpc/server.js';
-import type { Logger } from '../../daemon/src/rpc/registry.js';
+import type { Logger } from '../../daemon/src/log/logger.js';
 import type { Store } from '../../daemon/src/store/types.js';
 import { explain, needsSecondFactor, SECOND_FACTOR_ACTION } from '../../extension/src/errors.js';
 import { teamRefusal } from '../../extension/src/teams/team-format.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
 import { ensureDaemon } from '../../daemon/src/protocol/client/ensure.js';
 import { findRunningDaemon, isProcessAlive, readDiscovery } from '../../daemon/src/protocol/client/discovery.js';
-import { processStartTime } from '../../daemon/src/store/lock.js';
+import { processStartTime } from '../../daemon/src/lock/pid-lock.js';
 import {
   alive,
   connectWs,

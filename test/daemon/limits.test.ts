@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { PROTOCOL_LIMITS } from '../../daemon/src/protocol/limits.js';
-import type { Logger } from '../../daemon/src/rpc/registry.js';
+import type { Logger } from '../../daemon/src/log/logger.js';
 import { RpcServer } from '../../daemon/src/rpc/server.js';
 import { listenWebSocket, type WsListener } from '../../daemon/src/rpc/ws.js';
 import type { Store } from '../../daemon/src/store/types.js';

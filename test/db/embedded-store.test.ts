@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
-import { processStartTime } from '../../daemon/src/store/lock.js';
+import { processStartTime } from '../../daemon/src/lock/pid-lock.js';
 import { openStore } from '../../daemon/src/store/index.js';
 import { StoreError, type ChangeEvent } from '../../daemon/src/store/types.js';
 import { expectStoreError, migratedTemplate, rpcUntyped, tempHome } from '../support/db.js';

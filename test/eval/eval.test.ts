@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/src/server.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/src/host/daemon.js';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import { registerKb } from '../../daemon/src/kb/handlers.js';
 import { command as evalCommand } from '../../daemon/src/cli/commands/eval.js';

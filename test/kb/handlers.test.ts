@@ -5,7 +5,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DaemonClient, DaemonResponseError } from '../../daemon/src/protocol/client/client.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/src/server.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/src/host/daemon.js';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import { registerKb } from '../../daemon/src/kb/handlers.js';
 import { requests } from '../../daemon/src/protocol/index.js';

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/src/server.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/src/host/daemon.js';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import { registerKb } from '../../daemon/src/kb/handlers.js';
 import { migratedTemplate } from '../support/db.js';

@@ -10,7 +10,7 @@ import { searchKnowledgeBase } from '../../daemon/src/kb/search.js';
 import { VectorPublisher, nextSliceSize } from '../../daemon/src/kb/publish.js';
 import { ConfigHolder } from '../../daemon/src/config.js';
 import { resolveProject } from '../../daemon/src/workspace/project.js';
-import type { Logger } from '../../daemon/src/rpc/registry.js';
+import type { Logger } from '../../daemon/src/log/logger.js';
 import { kbEnv, type KbEnv } from './support.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

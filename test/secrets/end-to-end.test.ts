@@ -9,7 +9,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/src/server.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/src/host/daemon.js';
 import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import { SwitchableStore } from '../../daemon/src/store/switchable.js';
 import { registerKb } from '../../daemon/src/kb/handlers.js';
@@ -82,7 +82,7 @@ describe('secrets: nothing planted leaves the machine', function () {
     const started = await startDaemon({
       home,
       env,
-      // The production composition (daemon/run.ts): the local store inside the switchable one.
+      // The production composition (daemon/src/host/run.ts): the local store inside the switchable one.
       openStore: async (h) => (store = new SwitchableStore(await EmbeddedStore.open(h, { template }))),
       subsystems: [registerKb, createChatSubsystem({ titleWithModel: true })],
     });

@@ -1,7 +1,8 @@
 // Runs a `cairn` command in-process as `cairn <name> <argv>` would, against a given daemon client, and captures
 // what it prints and its exit code (CliError included), for command tests that need no spawned CLI.
 import { parseArgs } from '../../daemon/src/cli/args.js';
-import { CliError, type CliCommand, type CliContext, type RpcClient } from '../../daemon/src/cli/command.js';
+import type { RpcClient } from '../../daemon/src/protocol/client/client.js';
+import { CliError, type CliCommand, type CliContext } from '../../daemon/src/cli/command.js';
 
 export interface CommandRun {
   code: number;

@@ -25,8 +25,8 @@ import { startEdgeFunction, type EdgeFunction } from '../support/deno.js';
 import { DaemonClient, DaemonResponseError } from '../../daemon/src/protocol/client/client.js';
 import { signUp, startProject, storeFor, type Project } from './harness.js';
 import { buildTeam, leaveAll, type Team } from './scenarios.js';
-import { startDaemon } from '../../daemon/src/server.js';
-import { subsystems } from '../../daemon/src/daemon/run.js';
+import { startDaemon } from '../../daemon/src/host/daemon.js';
+import { subsystems } from '../../daemon/src/host/run.js';
 import { rpcUntyped } from '../support/db.js';
 
 const BILLING = `export function computeQuarterlyTaxRebate(amountCents: number): number {

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DaemonClient, DaemonResponseError } from '../../daemon/src/protocol/client/client.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/src/server.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/src/host/daemon.js';
 import { registerKb } from '../../daemon/src/kb/handlers.js';
 import { chooseProject } from '../../daemon/src/workspace/project.js';
 import { KB_DOCUMENTS_BUCKET } from '../../daemon/src/store/supabase.js';

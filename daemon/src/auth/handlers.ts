@@ -1,19 +1,19 @@
 /**
  * The auth subsystem: `auth/setSession` and `auth/signOut` (team-mode sign-in hand-over and store switch;
- * `auth/status` is a core method), plus the live-update bridge from the store's change feed to
- * `sessions/changed` notifications, which runs in every store mode.
+ * `auth/status` is a core method).
  */
 import { RpcError } from '../protocol/errors.js';
-import { actingStatus, publicUser } from '../rpc/core.js';
+import { actingStatus, publicUser } from './acting.js';
 import type { DaemonDeps, HandlerRegistry, Subsystem } from '../rpc/registry.js';
 import { SwitchableStore } from '../store/switchable.js';
-import { LiveBridge } from './live.js';
 import { TeamAuth, type TeamAuthOptions } from './team-auth.js';
 
 export interface AuthSubsystemOptions {
   env?: NodeJS.ProcessEnv;
   refreshDeadlineMs?: number;
   realtime?: TeamAuthOptions['realtime'];
+  /** Run on a team store before it becomes current (TeamAuthOptions.sweepInterrupted). */
+  sweepInterrupted?: TeamAuthOptions['sweepInterrupted'];
 }
 
 function positiveInt(value: string | undefined): number | undefined {
@@ -47,6 +47,7 @@ export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsyst
           env,
           ...(refreshDeadlineMs ? { refreshDeadlineMs } : {}),
           ...(realtime ? { realtime } : {}),
+          ...(options.sweepInterrupted ? { sweepInterrupted: options.sweepInterrupted } : {}),
         })
       : null;
     const teamAuth = (): TeamAuth => {
@@ -74,16 +75,10 @@ export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsyst
       return { store: store!.localMode, user: publicUser(deps.store) };
     });
 
-    const live = new LiveBridge({ store: deps.store, hub: deps.hub, log: deps.log });
-    await live.start();
     return {
       async dispose() {
         auth?.dispose();
-        await live.stop();
       },
     };
   };
 }
-
-/** The auth subsystem as the daemon composes it (run.ts). */
-export const registerAuth: Subsystem = createAuthSubsystem();

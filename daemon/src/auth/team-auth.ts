@@ -6,14 +6,14 @@
  * wait for the next hand-over, up to a deadline, then fail with NotSignedIn.
  */
 import { decodeJwt } from 'jose';
-import { failInterruptedReplies } from '../chat/interrupted.js';
 import { RpcError } from '../protocol/errors.js';
 import { TOKEN_REFRESH_DEADLINE_MS } from '../protocol/auth.js';
-import type { EventHub, Logger } from '../rpc/registry.js';
+import type { EventHub } from '../rpc/registry.js';
+import type { Logger } from '../log/logger.js';
 import { findMigrationsDir, listMigrations } from '../store/migrate.js';
 import type { SupabaseStore, SupabaseSession, SupabaseStoreOptions } from '../store/supabase.js';
 import type { SwitchableStore } from '../store/switchable.js';
-import { StoreError } from '../store/types.js';
+import { StoreError, type Store } from '../store/types.js';
 
 export interface HandOver {
   supabaseUrl?: string | undefined;
@@ -38,6 +38,11 @@ export interface TeamAuthOptions {
   refreshDeadlineMs?: number;
   /** Realtime socket tuning passed to the store (tests shorten the heartbeat). */
   realtime?: SupabaseStoreOptions['realtime'];
+  /**
+   * Run on a team store before it becomes current; resolves to the replies it marked failed. The daemon
+   * passes chat's sweep of the replies a crashed daemon of this user left streaming (host/run.ts).
+   */
+  sweepInterrupted?: (store: Store) => Promise<number>;
 }
 
 interface Claims {
@@ -152,7 +157,7 @@ export class TeamAuth {
     try {
       // Replies a crashed daemon of this user left streaming (on this machine or another): only stale ones,
       // the user's other machines may be answering right now.
-      interrupted = await failInterruptedReplies(next, true);
+      interrupted = (await this.opts.sweepInterrupted?.(next)) ?? 0;
     } catch (err) {
       await next.close();
       throw err;

@@ -11,7 +11,7 @@ import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT_ID, listAgents } from './agents.js';
 import { failInterruptedReplies } from './interrupted.js';
-import type { ChatOrchestrator, ChatOptions } from './orchestrator.js';
+import type { ChatOrchestrator, ChatOptions, TeamModel } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type SessionRow } from './rows.js';
 import { countTokens } from './tokens.js';
 import { PathRefused, Workspace } from './workspace-files.js';
@@ -25,8 +25,11 @@ async function projectOf(store: Store, p: { projectId?: string; root?: string })
   throw new RpcError('InvalidParams', 'Give projectId or root (the workspace folder).');
 }
 
-/** Registers the handlers; `options` lets tests and benchmarks tune budgets and intervals. */
-export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearchOverride?: KbSearch): Subsystem {
+/**
+ * Registers the handlers; `options` lets tests and benchmarks tune budgets and intervals; `teamModel` is the
+ * team's model gateway (the host passes teams/gateway.ts's).
+ */
+export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearchOverride?: KbSearch, teamModel?: TeamModel): Subsystem {
   return async (registry: HandlerRegistry, deps: DaemonDeps) => {
     const { store } = deps;
     const kbSearch: KbSearch = kbSearchOverride ?? ((s, q, signal) => searchKnowledgeBase(s, deps.config, q, signal));
@@ -35,7 +38,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     let loading: Promise<ChatOrchestrator> | null = null;
     const orchestrator = () =>
       (loading ??= import('./orchestrator.js').then(
-        (m) => (loaded = new m.ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, home: deps.home, track: (w) => deps.track(w), options })),
+        (m) => (loaded = new m.ChatOrchestrator({ store, config: deps.config, hub: deps.hub, log: deps.log, kbSearch, teamModel, home: deps.home, track: (w) => deps.track(w), options })),
       ));
     const chat = {
       send: async (...args: Parameters<ChatOrchestrator['send']>) => (await orchestrator()).send(...args),
@@ -226,4 +229,3 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
   };
 }
 
-export const registerChat: Subsystem = createChatSubsystem();

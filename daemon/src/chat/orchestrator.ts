@@ -2,16 +2,16 @@
  * The chat orchestrator: stores the user message, then generates the reply in the background and streams
  * it to every connection subscribed to `session:<id>`.
  *
- * Durability (brief, invariant 8): the user message and an empty `streaming` reply row are committed before
+ * Durability (ARCHITECTURE.md, invariant 7): the user message and an empty `streaming` reply row are committed before
  * `chat/send` returns; the reply's text is saved every `persistIntervalMs` (`sharedPersistIntervalMs` in a
  * team session, which teammates follow through those saves) while it streams, and the row
  * always ends `complete`, `cancelled` or `failed` (a crash leaves `streaming`, which the next start turns into
  * `failed`). Tool calls and results are stored as their own messages pointing back to the reply.
  *
  * The agent loop is a small loop over `model.bindTools(tools).stream()` rather than langchain's `createAgent`:
- * measured on this machine, starting a `createAgent` graph stream adds about 35 ms (p50) before the model
- * request leaves, against under 2 ms for the bound model's own stream, and the budget from `chat/send` to the
- * first token is 25 ms (bench/chat.bench.ts measures both). The AbortSignal passed to `stream()` reaches the
+ * a `createAgent` graph stream adds time before the model request leaves (p50 9.4 ms against 2.0 ms for the
+ * bound model's own stream on a quiet machine, 23-37 ms against 6-12 ms under load; ARCHITECTURE.md), and the
+ * budget from `chat/send` to the first token is 25 ms (bench/chat.bench.ts reports `loopStartToRequestMs`). The AbortSignal passed to `stream()` reaches the
  * HTTP request to the model; tool calls stop at `maxToolCalls` per reply.
  */
 import { resolve } from 'node:path';
@@ -20,7 +20,8 @@ import { redactSecrets } from '../secrets/index.js';
 import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ConfigHolder } from '../config.js';
 import { RpcError, type ErrorCodeName } from '../protocol/errors.js';
-import type { Connection, EventHub, Logger } from '../rpc/registry.js';
+import type { Connection, EventHub } from '../rpc/registry.js';
+import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
 import { resolveProject } from '../workspace/project.js';
 import { DEFAULT_AGENT, findAgent } from './agents.js';
@@ -28,7 +29,6 @@ import { SqlChatMessageHistory } from './history.js';
 import { chatModelFor, checkModelChoice, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
 import { offlineAnswer } from './offline.js';
 import { toSession, type MessageRow, type SessionRow } from './rows.js';
-import { gatewayChatChoice } from '../teams/gateway.js';
 import { countMessageTokens, countTokens } from './tokens.js';
 import { buildTools, toolDefinitions, type KbSearch } from './tools.js';
 import { Workspace } from './workspace-files.js';
@@ -64,6 +64,9 @@ export const defaultChatOptions: ChatOptions = {
   titleWithModel: true,
 };
 
+/** Where a reply goes when the project's team routes chat through its model gateway (null: the user's own settings). */
+export type TeamModel = (store: Store, projectId: string | null, wanted: (string | null)[]) => Promise<ModelChoice | null>;
+
 export interface ChatDeps {
   /** The store when a call does not bring its own (the request's store, which follows sign-in in team mode). */
   store: Store;
@@ -71,6 +74,8 @@ export interface ChatDeps {
   hub: EventHub;
   log: Logger;
   kbSearch: KbSearch | null;
+  /** The model of the project's team when it has a gateway, else null (teams/gateway.ts; passed by the host). */
+  teamModel?: TeamModel | undefined;
   /** `$CAIRN_HOME`: the file tools never read the daemon's own data, even when the workspace contains it. */
   home: string;
   /** Keeps the daemon from closing the database under an in-flight reply. */
@@ -305,7 +310,7 @@ export class ChatOrchestrator {
       ]);
       const chatConfig = this.deps.config.get().chat;
       choice =
-        (await gatewayChatChoice(store, session.project_id, [agent.model, chatConfig.model])) ?? resolveModel(chatConfig, agent.model);
+        (await this.deps.teamModel?.(store, session.project_id, [agent.model, chatConfig.model])) ?? resolveModel(chatConfig, agent.model);
       if (!choice) {
         metadata.offline = true;
         metadata.sources = await offlineAnswer({

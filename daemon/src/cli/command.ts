@@ -1,26 +1,10 @@
 /**
  * The shape of a `cairn` CLI command. Each command lives in daemon/src/cli/commands/<name>.ts and is a
- * client of the daemon over the same protocol as any editor. Exit codes: 0 success, 1 failure (one-line
+ * client of the daemon over the same protocol as any editor, except the few that name why they run in the
+ * CLI's own process (`inProcess`; `cairn --help` lists them, test/architecture.test.ts holds the rest to it). Exit codes: 0 success, 1 failure (one-line
  * reason on stderr), 2 usage error. With `--json` a command prints exactly one JSON document on stdout.
  */
-import type {
-  NotificationMethod,
-  NotificationParamsOf,
-  ParamsOf,
-  RequestMethod,
-  ResultOf,
-} from '../protocol/index.js';
-import type { ProgressValue } from '../protocol/core.js';
-
-export interface RpcClient {
-  request<M extends RequestMethod>(
-    method: M,
-    params: ParamsOf<M>,
-    opts?: { signal?: AbortSignal; onProgress?: (value: ProgressValue) => void },
-  ): Promise<ResultOf<M>>;
-  onNotification<N extends NotificationMethod>(method: N, listener: (params: NotificationParamsOf<N>) => void): () => void;
-  close(): Promise<void>;
-}
+import type { RpcClient } from '../protocol/client/client.js';
 
 export interface CliContext {
   /** Positional arguments after the command name (and subcommand, if the command has them). */
@@ -45,6 +29,11 @@ export interface CliCommand {
   readonly name: string;
   readonly summary: string;
   readonly usage: string;
+  /**
+   * Why this command does its work in the CLI's process instead of asking the daemon (it is the daemon, or it
+   * must run where no daemon may). Absent for every client of the daemon.
+   */
+  readonly inProcess?: string;
   run(ctx: CliContext): Promise<number>;
 }
 

@@ -11,7 +11,8 @@ import { isProcessAlive } from '../protocol/client/discovery.js';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { DAEMON_VERSION } from '../rpc/version.js';
 import { parseArgs } from './args.js';
-import { CliError, type CliCommand, type CliContext, type RpcClient } from './command.js';
+import type { RpcClient } from '../protocol/client/client.js';
+import { CliError, type CliCommand, type CliContext } from './command.js';
 import { command as backup } from './commands/backup.js';
 import { command as chat } from './commands/chat.js';
 import { command as daemon } from './commands/daemon.js';
@@ -46,6 +47,9 @@ function helpText(): string {
     'usage: cairn <command> [args] [--json]',
     '',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Every command is a client of the daemon (started when none runs) except these, which run in the cairn process:',
+    ...commands.filter((c) => c.inProcess).map((c) => `  ${c.name.padEnd(width)}  ${c.inProcess}`),
     '',
     'Every command takes --json (one JSON document on stdout) and --help.',
     'Environment: CAIRN_HOME, CAIRN_DATABASE_URL, CAIRN_MODEL_BASE_URL, CAIRN_MODEL, OPENAI_API_KEY, CAIRN_EMBEDDINGS.',

@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { RpcClient } from '../cli/command.js';
+import type { RpcClient } from '../protocol/client/client.js';
 import { Bm25Baseline, corpusChunks, PATH_BOOST } from './baseline.js';
 import { npmPackage } from './corpus.js';
 import { CUTOFF, rankFiles, ratios, scoreQuestion, summarise, type EngineFigures } from './metrics.js';

@@ -8,7 +8,7 @@
  * request waits at most for the slice under way.
  */
 import type { Store } from '../store/types.js';
-import type { Logger } from '../rpc/registry.js';
+import type { Logger } from '../log/logger.js';
 
 export const PUBLISH_BATCH = 200;
 /** How long one background slice should hold the database. */

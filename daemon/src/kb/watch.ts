@@ -6,7 +6,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { sep } from 'node:path';
-import type { Logger } from '../rpc/registry.js';
+import type { Logger } from '../log/logger.js';
 import { PathPolicy, policyOptions } from '../workspace/policy.js';
 import { indexPaths, indexWorkspace, type IndexDeps } from './indexer.js';
 

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { Logger } from '../rpc/registry.js';
+import type { Logger } from '../log/logger.js';
 import { openInternalConnection } from '../rpc/internal.js';
 import type { RpcServer } from '../rpc/server.js';
 import { createMcpServer } from './server.js';

@@ -1,6 +1,6 @@
 /**
  * The Cairn protocol: every JSON-RPC method and notification, declared once. The daemon, the extension, the
- * webview and the CLI import their types from here (and only this module of the daemon, per the brief's
+ * webview and the CLI import their types from here (and only this module of the daemon: ARCHITECTURE.md,
  * invariant 2). To add a method: declare it in its namespace file with `request()`, register its handler in
  * the daemon, run `npm run gen:protocol` (regenerates docs/protocol.md and docs/protocol.schema.json; a test
  * fails while they are stale), add a test at the protocol boundary.

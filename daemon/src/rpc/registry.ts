@@ -4,6 +4,7 @@
  * schema and a context, and returns the result (validated on the way out in tests) or throws RpcError.
  */
 import type { ProgressValue } from '../protocol/core.js';
+import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
 import type {
   NotificationMethod,
@@ -12,13 +13,6 @@ import type {
   RequestMethod,
   ResultOf,
 } from '../protocol/index.js';
-
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
 
 /** One client connection (a WebSocket or the stdio pair). */
 export interface Connection {

@@ -25,7 +25,8 @@ import { isDiskFull, StoreError, type Store, type StoreErrorKind } from '../stor
 import { TopicHub } from './hub.js';
 import { RequestMetrics } from './metrics.js';
 import type { ProgressValue } from '../protocol/core.js';
-import type { Connection, Handler, HandlerContext, HandlerRegistry, Logger } from './registry.js';
+import type { Connection, Handler, HandlerContext, HandlerRegistry } from './registry.js';
+import type { Logger } from '../log/logger.js';
 
 export interface Limits {
   /** Largest frame accepted, in bytes. */

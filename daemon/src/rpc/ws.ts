@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLIENT_PROOF_SCHEME, DAEMON_PROOF_HEADER, NONCE_HEADER, NONCE_PATTERN, clientProof, daemonProof, proofMatches } from '../protocol/handshake.js';
 import { PROTOCOL_LIMITS } from '../protocol/limits.js';
-import type { Logger } from './registry.js';
+import type { Logger } from '../log/logger.js';
 import type { RpcServer } from './server.js';
 
 /** Subprotocol prefix for clients that cannot set an Authorization header (browsers' WebSocket API, some editors). */

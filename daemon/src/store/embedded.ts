@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { lockDirectory, type DirLock } from './lock.js';
+import { acquirePidLock, type DirLock } from '../lock/pid-lock.js';
 import { ensureLocalUser } from './local-user.js';
 import { applyMigrations, bootstrapIfNeeded, findMigrationsDir } from './migrate.js';
 import { preparedImage } from './prepared.js';
@@ -118,6 +118,21 @@ export async function ownerOnly(dir: string): Promise<void> {
     if (e.isDirectory()) await ownerOnly(p);
     else if (e.isFile()) await chmod(p, 0o600);
   }
+}
+
+/** The data directory's lock (`<dir>.lock`): two PGlite processes on one directory both open it and lose rows. */
+async function lockDirectory(dir: string): Promise<DirLock> {
+  // A second open in this same process must fail too: two PGlite instances on one directory lose rows.
+  const r = await acquirePidLock(`${dir}.lock`, { attempts: 3, ownPidIsStale: false }).catch((err: Error) => {
+    throw new StoreError('unavailable', `Could not lock ${dir}: ${err.message}`);
+  });
+  if (r.ok) return r.lock;
+  throw new StoreError(
+    'unavailable',
+    r.pid === null
+      ? `The database ${dir} is being opened by another process.`
+      : `The database ${dir} is in use by process ${r.pid}; stop it or use another CAIRN_HOME.`,
+  );
 }
 
 export class EmbeddedStore extends SqlApiStore {

@@ -5,7 +5,6 @@
  * store is current, and change-feed listeners follow the swap instead of going quiet.
  */
 import { redactWriteArgs } from '../secrets/outbound.js';
-import { forgetProjects } from '../workspace/project.js';
 import { openStore } from './index.js';
 import type { SupabaseStore } from './supabase.js';
 import type { ChangeEvent, DocumentStorage, OpenedHow, RpcName, RpcRest, RpcResult, SchemaStatus, Store, StoreMode, StoreUser } from './types.js';
@@ -19,7 +18,7 @@ interface Subscription {
   off: (() => Promise<void>) | null;
 }
 
-/** The embedded store's backup, offered only while that store is current (see rpc/core.ts's capability check). */
+/** The embedded store's backup, offered only while that store is current (see core/handlers.ts's capability check). */
 type BackupFn = (file: string) => Promise<unknown>;
 
 export class SwitchableStore implements Store {
@@ -27,9 +26,14 @@ export class SwitchableStore implements Store {
   private team: SupabaseStore | null = null;
   private readonly subscriptions = new Set<Subscription>();
   private readonly callObservers = new Set<CallObserver>();
+  private readonly swapListeners = new Set<() => void>();
   /** Swaps and subscriptions run one at a time, so no listener ends up on a store that was swapped out. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+
+  onSwap(listener: () => void): void {
+    this.swapListeners.add(listener);
+  }
 
   /** Told when a listener cannot follow a swap (e.g. Realtime refused); `resubscribe` retries it. */
   onSubscribeError: (err: unknown) => void = () => undefined;
@@ -191,8 +195,8 @@ export class SwitchableStore implements Store {
   private async swapTo(next: Store): Promise<void> {
     if (next === this.current) return;
     this.current = next;
-    // Cached project ids belong to the previous database (or the previous user's view of it).
-    forgetProjects(this);
+    // What callers cached (project ids) belongs to the previous database (or the previous user's view of it).
+    for (const listener of this.swapListeners) listener();
     for (const sub of this.subscriptions) {
       const off = sub.off;
       sub.off = null;
@@ -212,7 +216,7 @@ export class SwitchableStore implements Store {
   }
 }
 
-/** The daemon's store factory (run.ts): the local store from `openStore`, ready to switch to team mode. */
+/** The daemon's store factory (host/run.ts): the local store from `openStore`, ready to switch to team mode. */
 export async function openSwitchableStore(home: string, env: NodeJS.ProcessEnv = process.env): Promise<SwitchableStore> {
   return new SwitchableStore(await openStore(home, env));
 }

@@ -194,6 +194,11 @@ export interface Store {
    * Postgres stores, Supabase Realtime in team mode). Returns the function that unsubscribes.
    */
   onChange(listener: (event: ChangeEvent) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `listener` whenever another database or user starts answering behind this store (SwitchableStore:
+   * sign-in and sign-out), so what a caller cached per store (project ids) can be forgotten.
+   */
+  onSwap?(listener: () => void): void;
   /** Row counts and size for metrics. */
   stats(): Promise<{ tables: Record<string, number>; bytes: number | null }>;
   /**

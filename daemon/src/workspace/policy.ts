@@ -19,8 +19,7 @@ import { access, readFile, realpath, stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { LOCK_FILE } from '../discovery/files.js';
-import { DISCOVERY_FILE } from '../protocol/client/discovery.js';
+import { DISCOVERY_FILE, LOCK_FILE } from '../protocol/client/discovery.js';
 import type { RuntimeConfig } from '../config.js';
 import { isSecretFileName } from '../secrets/index.js';
 

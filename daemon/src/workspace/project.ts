@@ -50,6 +50,8 @@ export async function readGitRemote(root: string): Promise<string | null> {
 }
 
 const cache = new WeakMap<Store, Map<string, ProjectRef>>();
+/** Stores whose swaps (sign-in, sign-out) already clear their cache. */
+const watched = new WeakSet<Store>();
 
 const toRef = (row: Pick<TableRow<'projects'>, 'id' | 'name' | 'team_id'>): ProjectRef => ({ id: row.id, name: row.name, teamId: row.team_id });
 
@@ -69,6 +71,10 @@ export async function resolveProject(store: Store, root: string): Promise<Projec
   const abs = resolve(root);
   let byRoot = cache.get(store);
   if (!byRoot) cache.set(store, (byRoot = new Map()));
+  if (!watched.has(store)) {
+    watched.add(store);
+    store.onSwap?.(() => forgetProjects(store));
+  }
   const hit = byRoot.get(abs);
   if (hit) return hit;
   const remote = await readGitRemote(abs);

@@ -13,6 +13,7 @@ export const command: CliCommand = {
   name: 'restore',
   summary: 'Restore a backup into an empty CAIRN_HOME (the daemon must not be running).',
   usage: 'cairn restore <file> [--json]',
+  inProcess: 'it creates the data directory a daemon would hold open, so it runs only where no daemon runs.',
   async run(ctx) {
     if (ctx.args.length !== 1) throw new CliError('usage: cairn restore <file>', 2);
     if (ctx.env.CAIRN_DATABASE_URL) throw new CliError('restore works on the embedded store; with CAIRN_DATABASE_URL use pg_restore');

@@ -22,6 +22,7 @@ export interface ScanFinding {
 export const command: CliCommand = {
   name: 'secrets',
   summary: 'List the secrets indexing would redact in a folder (rule and location, no values): cairn secrets scan [dir].',
+  inProcess: 'it reads files on disk, before anything is indexed, and needs no database.',
   usage: 'cairn secrets scan [dir] [--json]',
   async run(ctx) {
     const [sub, dirArg] = ctx.args;

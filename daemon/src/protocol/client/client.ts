@@ -77,7 +77,18 @@ export function openDaemonSocket(info: Pick<DiscoveryInfo, 'host' | 'port' | 'to
   });
 }
 
-export class DaemonClient {
+/** What a connected client of the daemon offers: requests (with progress and cancellation) and notifications. */
+export interface RpcClient {
+  request<M extends RequestMethod>(
+    method: M,
+    params: ParamsOf<M>,
+    opts?: { signal?: AbortSignal; onProgress?: (value: ProgressValue) => void },
+  ): Promise<ResultOf<M>>;
+  onNotification<N extends NotificationMethod>(method: N, listener: (params: NotificationParamsOf<N>) => void): () => void;
+  close(): Promise<void>;
+}
+
+export class DaemonClient implements RpcClient {
   private nextId = 1;
   private nextProgress = 1;
   private readonly pending = new Map<number, Pending>();

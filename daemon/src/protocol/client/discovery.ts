@@ -24,6 +24,8 @@ export interface DiscoveryInfo {
 }
 
 export const DISCOVERY_FILE = 'daemon.json';
+/** The home's daemon lock (host/discovery.ts): held by the one daemon of a `$CAIRN_HOME`. */
+export const LOCK_FILE = 'daemon.lock';
 
 /** `$CAIRN_HOME`, or `~/.cairn`. */
 export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {

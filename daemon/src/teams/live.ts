@@ -24,7 +24,8 @@
  */
 import { toSession, type SessionRow } from '../chat/rows.js';
 import type { Session } from '../protocol/sessions.js';
-import type { EventHub, Logger } from '../rpc/registry.js';
+import type { DaemonDeps, EventHub, HandlerRegistry, Subsystem } from '../rpc/registry.js';
+import type { Logger } from '../log/logger.js';
 import type { CallObserver } from '../store/switchable.js';
 import { StoreError, type ChangeEvent, type Store } from '../store/types.js';
 
@@ -266,3 +267,10 @@ export class LiveBridge {
     }
   }
 }
+
+/** The bridge as a subsystem: runs in every store mode, from start to shutdown (composed in host/run.ts). */
+export const registerLive: Subsystem = async (_registry: HandlerRegistry, deps: DaemonDeps) => {
+  const live = new LiveBridge({ store: deps.store, hub: deps.hub, log: deps.log });
+  await live.start();
+  return { dispose: () => live.stop() };
+};

@@ -6,10 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { discoveryPath, findRunningDaemon, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
-import { acquirePidLock } from '../store/lock.js';
-
-export const LOCK_FILE = 'daemon.lock';
+import { discoveryPath, findRunningDaemon, LOCK_FILE, readDiscovery, type DiscoveryInfo } from '../protocol/client/discovery.js';
+import { acquirePidLock } from '../lock/pid-lock.js';
 
 /** `$CAIRN_HOME` exists with mode 0700 (it holds the token and the database). */
 export function prepareHome(home: string): void {

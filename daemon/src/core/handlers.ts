@@ -10,10 +10,11 @@ import type { effectiveConfigSchema, secretsSchema, settingsSchema } from '../pr
 import type { ConfigHolder, RuntimeConfig } from '../config.js';
 import { chooseProject, listProjects, resolveProject } from '../workspace/project.js';
 import type { Store } from '../store/types.js';
-import { toPrometheus } from './metrics.js';
-import type { DaemonDeps } from './registry.js';
-import type { PeerConnection, RpcServer } from './server.js';
-import { DAEMON_VERSION } from './version.js';
+import { actingStatus, publicUser } from '../auth/acting.js';
+import { toPrometheus } from '../rpc/metrics.js';
+import type { DaemonDeps } from '../rpc/registry.js';
+import type { PeerConnection, RpcServer } from '../rpc/server.js';
+import { DAEMON_VERSION } from '../rpc/version.js';
 
 export interface CoreInfo {
   readonly startedAt: number;
@@ -63,18 +64,6 @@ export function effectiveConfig(c: RuntimeConfig): z.output<typeof effectiveConf
     maxFileBytes: c.maxFileBytes,
     secretsAllow: c.secretsAllow,
   };
-}
-
-/** The acting user as the protocol shows it (id and email only). */
-export function publicUser(store: Store): { id: string; email: string | null } | null {
-  const u = store.user();
-  return u ? { id: u.id, email: u.email } : null;
-}
-
-/** Who the daemon acts as: the answer of `auth/status` and the params of `auth/changed`. */
-export function actingStatus(store: Store): { store: Store['mode']; signedIn: boolean; user: ReturnType<typeof publicUser> } {
-  const user = publicUser(store);
-  return { store: store.mode, signedIn: user !== null, user };
 }
 
 /** Backup is a capability of the embedded store only; other stores have their own (pg_dump, Supabase). */

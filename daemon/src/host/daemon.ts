@@ -3,19 +3,19 @@
  * engine, listens on loopback (and stdio when asked), publishes `daemon.json`, and shuts down cleanly on
  * `shutdown`, SIGTERM or SIGINT (in-flight writes finish, the database closes, the discovery file goes).
  */
-import { ConfigHolder, configFromEnv } from './config.js';
-import { PROTOCOL_VERSION } from './protocol/index.js';
-import { findRunningDaemon, type DiscoveryInfo } from './protocol/client/discovery.js';
-import { acquireDaemonLock, newToken, prepareHome, removeDiscovery, writeDiscovery } from './discovery/files.js';
-import { FileLogger, type LogLevel } from './log/logger.js';
-import { registerCore } from './rpc/core.js';
-import type { DaemonDeps, Subsystem } from './rpc/registry.js';
-import { RpcServer, type Limits } from './rpc/server.js';
-import { serveStdio } from './rpc/stdio.js';
-import { DAEMON_VERSION } from './rpc/version.js';
-import { checkLoopback, hasToken, listenWebSocket, type WsListener } from './rpc/ws.js';
+import { ConfigHolder, configFromEnv } from '../config.js';
+import { PROTOCOL_VERSION } from '../protocol/index.js';
+import { findRunningDaemon, type DiscoveryInfo } from '../protocol/client/discovery.js';
+import { acquireDaemonLock, newToken, prepareHome, removeDiscovery, writeDiscovery } from './discovery.js';
+import { FileLogger, type LogLevel } from '../log/logger.js';
+import { registerCore } from '../core/handlers.js';
+import type { DaemonDeps, Subsystem } from '../rpc/registry.js';
+import { RpcServer, type Limits } from '../rpc/server.js';
+import { serveStdio } from '../rpc/stdio.js';
+import { DAEMON_VERSION } from '../rpc/version.js';
+import { checkLoopback, hasToken, listenWebSocket, type WsListener } from '../rpc/ws.js';
 import type { IncomingMessage } from 'node:http';
-import type { Store } from './store/types.js';
+import type { Store } from '../store/types.js';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
@@ -182,7 +182,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartResult> {
       // The MCP SDK loads with the first /mcp request, not with every daemon.
       onRequest: (req, res) => {
         if (new URL(req.url ?? '/', 'http://127.0.0.1').pathname !== MCP_PATH) return false;
-        void import('./mcp/http.js').then(
+        void import('../mcp/http.js').then(
           (m) => m.handleMcpHttp(mcp, req, res),
           (err: unknown) => {
             log.error('mcp endpoint failed to load', { error: err });

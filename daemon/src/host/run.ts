@@ -12,16 +12,30 @@ import type { Subsystem } from '../rpc/registry.js';
 import { defaultLimits } from '../rpc/server.js';
 import { LineSplitter } from '../rpc/stdio.js';
 import { NonLoopbackBindError } from '../rpc/ws.js';
-import { startDaemon } from '../server.js';
+import { startDaemon } from './daemon.js';
 import { openSwitchableStore } from '../store/switchable.js';
-import { registerAuth } from '../auth/handlers.js';
+import { createAuthSubsystem } from '../auth/handlers.js';
 import { registerTeams } from '../teams/handlers.js';
 import { registerApiKeys } from '../auth/api-keys.js';
 import { registerKb } from '../kb/handlers.js';
-import { registerChat } from '../chat/handlers.js';
+import { createChatSubsystem } from '../chat/handlers.js';
+import { failInterruptedReplies } from '../chat/interrupted.js';
+import { gatewayChatChoice } from '../teams/gateway.js';
+import { registerLive } from '../teams/live.js';
 
-/** Every subsystem of the daemon besides its core methods, in start order (chat searches the knowledge base). */
-export const subsystems: Subsystem[] = [registerKb, registerChat, registerTeams, registerAuth, registerApiKeys];
+/**
+ * Every subsystem of the daemon besides its core methods, in start order (chat searches the knowledge base).
+ * The arrows between them that would run upward are passed here: chat asks the team's model gateway, a
+ * sign-in sweeps the replies a crashed daemon left streaming in the team's database.
+ */
+export const subsystems: Subsystem[] = [
+  registerKb,
+  createChatSubsystem({}, undefined, gatewayChatChoice),
+  registerTeams,
+  createAuthSubsystem({ sweepInterrupted: (store) => failInterruptedReplies(store, true) }),
+  registerLive,
+  registerApiKeys,
+];
 
 export interface RunOptions {
   stdio: boolean;

@@ -1,13 +1,12 @@
 /**
- * An exclusive lock on a data directory: two PGlite processes on one directory both open it and silently
- * lose rows, so only the process whose pid is in `<dir>.lock` may open it. A lock whose pid is dead is stale
- * (a crash) and is taken over; on Linux the lock also holds the process start time, so a pid reused by an
- * unrelated process after a crash does not keep the database locked forever.
+ * A lock file that names the process holding it (its pid, and on Linux its start time), shared by the two
+ * exclusive things on a machine: the home's daemon (`daemon.lock`, host/discovery.ts) and the embedded
+ * store's data directory (`<dir>.lock`, store/embedded.ts). A lock whose pid is dead is stale (a crash) and is
+ * taken over; the start time keeps a pid the OS reused for an unrelated process from holding it forever.
  */
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { isProcessAlive } from '../protocol/client/discovery.js';
-import { StoreError } from './types.js';
 
 export interface DirLock {
   readonly path: string;
@@ -85,20 +84,6 @@ export async function acquirePidLock(
   }
   if (creating) return { ok: false, pid: null };
   throw new Error(`could not lock ${path}`);
-}
-
-export async function lockDirectory(dir: string): Promise<DirLock> {
-  // A second open in this same process must fail too: two PGlite instances on one directory lose rows.
-  const r = await acquirePidLock(`${dir}.lock`, { attempts: 3, ownPidIsStale: false }).catch((err: Error) => {
-    throw new StoreError('unavailable', `Could not lock ${dir}: ${err.message}`);
-  });
-  if (r.ok) return r.lock;
-  throw new StoreError(
-    'unavailable',
-    r.pid === null
-      ? `The database ${dir} is being opened by another process.`
-      : `The database ${dir} is in use by process ${r.pid}; stop it or use another CAIRN_HOME.`,
-  );
 }
 
 function held(path: string): DirLock {
