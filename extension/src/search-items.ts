@@ -136,9 +136,28 @@ export function detailLine(snippet: string, terms: QueryTerms, max = 160): strin
 
 const ICONS: Record<HitView['kind'], string> = { file: 'file-code', url: 'globe', faq: 'question', document: 'book' };
 
-/** `class SessionStore › method refresh`: the chain the daemon reports, shown with a lighter separator. */
-export function scopeText(hit: Pick<HitView, 'scope' | 'symbols'>): string | null {
-  if (hit.scope) return hit.scope.split(' > ').join(' › ');
+/**
+ * The symbol to name for a hit: the definition in the passage that the query matches best (a chunk can hold
+ * several), shown with its kind when it ends the scope chain (`function computeQuarterlyTaxRebate`), else its
+ * qualified name; without a match, the chain the passage starts in (`class SessionStore › method refresh`).
+ */
+export function symbolText(hit: Pick<HitView, 'scope' | 'symbols'>, terms: QueryTerms): string | null {
+  const chain = hit.scope ? hit.scope.split(' > ') : [];
+  let best: string | null = null;
+  let bestLength = 0;
+  for (const s of hit.symbols ?? []) {
+    const length = matchRanges(s, terms).reduce((n, [a, b]) => n + b - a, 0);
+    if (length > bestLength) {
+      best = s;
+      bestLength = length;
+    }
+  }
+  if (best) {
+    const name = best.split('.').pop()!;
+    const last = chain[chain.length - 1];
+    return last && last.endsWith(` ${name}`) ? chain.join(' › ') : best;
+  }
+  if (chain.length) return chain.join(' › ');
   return hit.symbols?.[0] ?? null;
 }
 
@@ -148,7 +167,7 @@ export function hitItemText(hit: HitView, query: string): ItemText {
   const iconPrefix = `$(${ICONS[hit.kind]}) `;
   const label = `${iconPrefix}${hit.path}`;
   const where = hit.kind === 'file' ? `lines ${hit.startLine}–${hit.endLine}` : (hit.title ?? hit.kind);
-  const scope = scopeText(hit);
+  const scope = symbolText(hit, terms);
   const description = scope ? `${scope} · ${where}` : where;
   const detail = detailLine(hit.snippet, terms);
   const shift = (rs: Range[], by: number): Range[] => rs.map(([s, e]) => [s + by, e + by]);

@@ -44,6 +44,15 @@ describe('search QuickPick items', () => {
     assert.deepEqual(show(t.description, t.highlights.description), ['Session', 'refresh']);
     assert.deepEqual(show(t.detail, t.highlights.detail), ['Refresh']);
 
+    // A passage holding several definitions names the one the query is about.
+    const several = hitItemText(hit({ scope: 'interface Invoice', symbols: ['Invoice', 'Invoice.amountCents', 'computeQuarterlyTaxRebate'] }), 'quarterly tax rebate');
+    assert.equal(several.description, 'computeQuarterlyTaxRebate · lines 1–3');
+    assert.deepEqual(show(several.description, several.highlights.description), ['QuarterlyTaxRebate']);
+    const nested = hitItemText(hit({ scope: 'class SessionStore > method refresh', symbols: ['SessionStore', 'SessionStore.refresh', 'SessionStore.expire'] }), 'expire');
+    assert.equal(nested.description, 'SessionStore.expire · lines 1–3');
+    const unmatched = hitItemText(hit({ scope: 'class SessionStore > method refresh', symbols: ['SessionStore.refresh'] }), 'xylophone');
+    assert.equal(unmatched.description, 'class SessionStore › method refresh · lines 1–3');
+
     const bare = hitItemText(hit({ scope: null, symbols: [] }), 'token');
     assert.equal(bare.description, 'lines 1–3');
     const faq = hitItemText(hit({ kind: 'faq', path: 'faq:where-are-the-notes', title: 'Where are the notes?', scope: null, symbols: [] }), 'notes');

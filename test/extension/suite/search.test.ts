@@ -46,7 +46,7 @@ describe('knowledge base', function () {
 
     const [first] = await searchItems(client, root, 'computeQuarterlyTaxRebate');
     assert.equal(first?.hit?.path, 'src/billing/invoice.ts');
-    assert.match(first.description ?? '', /^function computeQuarterlyTaxRebate · lines \d+–\d+$/);
+    assert.match(first.description ?? '', /^(function )?computeQuarterlyTaxRebate · lines \d+–\d+$/);
     assert.deepEqual(lit(first.description, first.highlights?.description), ['computeQuarterlyTaxRebate']);
     assert.ok(lit(first.detail, first.highlights?.detail).includes('computeQuarterlyTaxRebate'), `${first.detail} ${JSON.stringify(first.highlights)}`);
 
