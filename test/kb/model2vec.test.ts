@@ -3,14 +3,11 @@ import { mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DaemonClient, DaemonResponseError } from '../../daemon/src/protocol/client/client.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/src/server.js';
-import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
-import { registerKb } from '../../daemon/src/kb/handlers.js';
 import { readModel2Vec, model2vecId } from '../../daemon/src/kb/model2vec.js';
 import { ProviderError } from '../../daemon/src/kb/embed.js';
 import { configFromEnv } from '../../daemon/src/config.js';
 import { headerLength, parseSafetensors, readFloats, SafetensorsError } from '../../daemon/src/kb/safetensors.js';
-import { migratedTemplate } from '../support/db.js';
+import { startKbDaemon, type KbDaemon } from './support.js';
 import { safetensorsBytes, writeModel2Vec, type Vocab } from './model2vec-model.js';
 
 // Four axes: money, network, interface, and a little of everything for common words.
@@ -130,7 +127,7 @@ describe('Model2Vec static embeddings from a folder', function () {
   describe('through the daemon (CAIRN_EMBEDDINGS=model2vec:<folder>)', () => {
     let home: string;
     let ws: string;
-    let daemon: RunningDaemon;
+    let daemon: KbDaemon;
     let client: DaemonClient;
     let modelDir: string;
     // Each file mentions the customer once: the words alone cannot tell which answers a question about money.
@@ -148,20 +145,11 @@ describe('Model2Vec static embeddings from a folder', function () {
         await writeFile(join(ws, rel), text);
       }
       modelDir = await writeModel2Vec(join(home, 'models', 'tiny-code'), VOCAB, { dtype: 'F16', specialRow: SPECIAL_ROW });
-      const template = await migratedTemplate();
-      const started = await startDaemon({
-        home,
-        env: { CAIRN_HOME: home, CAIRN_PORT: '0', CAIRN_EMBEDDINGS: `model2vec:${modelDir}` },
-        openStore: (h) => EmbeddedStore.open(h, { template }),
-        subsystems: [registerKb],
-      });
-      if (started.kind !== 'started') throw new Error('daemon already running');
-      daemon = started.daemon;
-      client = await DaemonClient.connect(daemon.info);
+      daemon = await startKbDaemon(home, { CAIRN_EMBEDDINGS: `model2vec:${modelDir}` });
+      client = daemon.client;
     });
     after(async () => {
-      await client?.close().catch(() => undefined);
-      await daemon?.shutdown('test finished');
+      await daemon?.stop();
       await rm(home, { recursive: true, force: true });
     });
 
