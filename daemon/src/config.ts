@@ -5,7 +5,7 @@
  * extension hands over settings and the key from SecretStorage. Keys are never written to disk or logged.
  */
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface ChatModelConfig {
   /** OpenAI-compatible base URL, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1. */
@@ -15,8 +15,12 @@ export interface ChatModelConfig {
 }
 
 export interface EmbeddingsConfig {
-  /** `local-hash` is the offline default; `openai` is any OpenAI-compatible embeddings endpoint. */
-  provider: 'local-hash' | 'openai';
+  /**
+   * `local-hash` is the offline default; `openai` is any OpenAI-compatible embeddings endpoint; `model2vec` is a
+   * Model2Vec static model read from the folder in `model` (offline).
+   */
+  provider: 'local-hash' | 'openai' | 'model2vec';
+  /** The model name (openai) or the model folder (model2vec). */
   model: string | null;
   baseUrl: string | null;
   apiKey: string | null;
@@ -39,7 +43,11 @@ export function cairnHome(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  const provider = env.CAIRN_EMBEDDINGS === 'openai' ? 'openai' : 'local-hash';
+  // CAIRN_EMBEDDINGS: local-hash (default), openai, or model2vec:<folder> (~/ is the home folder).
+  const choice = env.CAIRN_EMBEDDINGS ?? '';
+  const m2v = /^model2vec:(.+)$/.exec(choice);
+  const provider = choice === 'openai' ? 'openai' : m2v ? 'model2vec' : 'local-hash';
+  const m2vFolder = m2v ? resolve(m2v[1]!.replace(/^~(?=\/|$)/, homedir())) : null;
   return {
     chat: {
       baseUrl: env.CAIRN_MODEL_BASE_URL || null,
@@ -48,7 +56,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConf
     },
     embeddings: {
       provider,
-      model: env.CAIRN_EMBEDDINGS_MODEL || null,
+      model: m2vFolder ?? (env.CAIRN_EMBEDDINGS_MODEL || null),
       baseUrl: env.CAIRN_EMBEDDINGS_BASE_URL || env.CAIRN_MODEL_BASE_URL || null,
       apiKey: env.OPENAI_API_KEY || null,
       dimensions: env.CAIRN_EMBEDDINGS_DIMENSIONS ? Number(env.CAIRN_EMBEDDINGS_DIMENSIONS) : null,

@@ -1,7 +1,9 @@
 /**
  * "Cairn: Search Knowledge Base": a QuickPick that searches as you type. Requests are debounced and a stale
  * one is cancelled (`$/cancelRequest` through the AbortSignal) when the query changes; picking a result opens
- * the file with the passage selected. Seeded from the editor selection.
+ * the file with the passage selected. Seeded from the editor selection. Each result names the symbol its
+ * passage sits in and shows the passage from its first match; results where nothing matches are left out
+ * (./search-items.ts).
  */
 import * as vscode from 'vscode';
 import { join } from 'node:path';
@@ -10,18 +12,35 @@ import type { DaemonClient } from './client.js';
 import { explain, isCancellation } from './errors.js';
 import { revealLines } from './locations.js';
 import type { DocumentView } from './documents.js';
+import { hitItemText, relevantItems, type ItemHighlights } from './search-items.js';
 
 type Hit = ResultOf<'kb/search'>[number];
-interface HitItem extends vscode.QuickPickItem {
+export interface HitItem extends vscode.QuickPickItem {
   /** Absent for the line that explains an empty result or an error (the placeholder hides once you type). */
   hit?: Hit;
+  /**
+   * Where the query matches label, description and detail. VS Code's QuickPickItem has no such field in its
+   * API (neither stable nor proposed, up to 1.139): the editor draws the matches of its own filter (turned on
+   * for description and detail below), and these ranges are what Cairn computes, identifier-aware.
+   */
+  highlights?: ItemHighlights;
 }
 
 export const SEARCH_DEBOUNCE_MS = 150;
 
-function oneLine(s: string, max = 160): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+/** The QuickPick items for a query, in the daemon's order, without the hits in which nothing matches. */
+export async function searchItems(client: DaemonClient, root: string, query: string, signal?: AbortSignal): Promise<HitItem[]> {
+  const hits = await client.request('kb/search', { root, query, limit: 20 }, { signal });
+  const shown = relevantItems(hits.map((hit) => ({ hit, text: hitItemText(hit, query) })));
+  return shown.map(({ hit, text }) => ({
+    hit,
+    // Items are ranked by the daemon; alwaysShow keeps QuickPick from hiding those its own filter does not match.
+    alwaysShow: true,
+    label: text.label,
+    description: text.description,
+    detail: text.detail,
+    highlights: text.highlights,
+  }));
 }
 
 /**
@@ -34,8 +53,9 @@ export async function searchKnowledgeBase(client: DaemonClient | Promise<DaemonC
   const daemon = client instanceof Promise ? client.then((c) => (ready = c)) : Promise.resolve(client);
   qp.title = 'Cairn: Search Knowledge Base';
   qp.placeholder = 'Search the knowledge base of this workspace (code, docs, FAQs)';
-  qp.matchOnDescription = false;
-  qp.matchOnDetail = false;
+  // The editor highlights what its filter matches: the query in the symbol and the passage as well as the path.
+  qp.matchOnDescription = true;
+  qp.matchOnDetail = true;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: AbortController | null = null;
   let generation = 0;
@@ -61,17 +81,10 @@ export async function searchKnowledgeBase(client: DaemonClient | Promise<DaemonC
           return;
         }
       }
-      const hits = await (ready as DaemonClient).request('kb/search', { root, query: q, limit: 20 }, { signal: ac.signal });
+      const items = await searchItems(ready as DaemonClient, root, q, ac.signal);
       if (mine !== generation) return;
-      qp.items = hits.map((hit) => ({
-        hit,
-        // Items are ranked by the daemon; alwaysShow keeps QuickPick from re-filtering them by label.
-        alwaysShow: true,
-        label: `$(${hit.kind === 'file' ? 'file-code' : hit.kind === 'url' ? 'globe' : hit.kind === 'faq' ? 'question' : 'book'}) ${hit.path}`,
-        description: hit.kind === 'file' ? `lines ${hit.startLine}–${hit.endLine}` : (hit.title ?? hit.kind),
-        detail: oneLine(hit.snippet),
-      }));
-      if (hits.length === 0) {
+      qp.items = items;
+      if (items.length === 0) {
         qp.items = [{ label: `$(info) No passages match “${q}”`, detail: 'Try other words, or run “Cairn: Index Workspace” if this folder is new.', alwaysShow: true }];
       }
     } catch (err) {

@@ -29,7 +29,7 @@ function nonEmpty(v: string | undefined): string | null {
 export function daemonSettings(): NonNullable<Configure['settings']> {
   const c = vscode.workspace.getConfiguration('cairn');
   const baseUrl = nonEmpty(c.get<string>('model.baseUrl'));
-  const provider = c.get<'local-hash' | 'openai'>('embeddings.provider', 'local-hash');
+  const provider = c.get<'local-hash' | 'openai' | 'model2vec'>('embeddings.provider', 'local-hash');
   return {
     chat: { baseUrl, model: nonEmpty(c.get<string>('model.name')) },
     embeddings: {

@@ -2,15 +2,12 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/src/host/daemon.js';
-import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
-import { registerKb } from '../../daemon/src/kb/handlers.js';
+import type { DaemonClient } from '../../daemon/src/protocol/client/client.js';
 import { command as evalCommand } from '../../daemon/src/cli/commands/eval.js';
 import { rankFiles, scoreQuestion } from '../../daemon/src/eval/metrics.js';
 import { npmPackage } from '../../daemon/src/eval/corpus.js';
 import type { SetReport } from '../../daemon/src/eval/run.js';
-import { migratedTemplate } from '../support/db.js';
+import { startKbDaemon, type KbDaemon } from '../kb/support.js';
 import { runCommand } from '../support/cli.js';
 
 describe('eval metrics (file level, cutoff 10)', () => {
@@ -55,7 +52,7 @@ describe('cairn eval on a folder of your own', function () {
   this.timeout(180_000);
   let home: string;
   let ws: string;
-  let daemon: RunningDaemon;
+  let daemon: KbDaemon;
   let client: DaemonClient;
   const files: Record<string, string> = {
     'src/session/refresh.ts': 'export function refreshSessionToken(token: string) {\n  // exchange the refresh token for a new access token\n  return fetchNewAccessToken(token);\n}\n',
@@ -73,15 +70,11 @@ describe('cairn eval on a folder of your own', function () {
     home = await mkdtemp(join(tmpdir(), 'cairn-eval-'));
     ws = join(home, 'workspace');
     for (const [rel, text] of Object.entries(files)) await write(rel, text);
-    const template = await migratedTemplate();
-    const started = await startDaemon({ home: join(home, 'daemon'), env: { CAIRN_HOME: join(home, 'daemon'), CAIRN_PORT: '0' }, openStore: (h) => EmbeddedStore.open(h, { template }), subsystems: [registerKb] });
-    if (started.kind !== 'started') throw new Error('daemon already running');
-    daemon = started.daemon;
-    client = await DaemonClient.connect(daemon.info);
+    daemon = await startKbDaemon(join(home, 'daemon'));
+    client = daemon.client;
   });
   after(async () => {
-    await client?.close().catch(() => undefined);
-    await daemon?.shutdown('test finished');
+    await daemon?.stop();
     await rm(home, { recursive: true, force: true });
   });
 

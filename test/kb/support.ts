@@ -13,6 +13,37 @@ import { LocalHashEmbedder, type Embedder } from '../../daemon/src/kb/embed.js';
 import { bindKbHome } from '../../daemon/src/kb/state.js';
 import type { IndexDeps } from '../../daemon/src/kb/indexer.js';
 import { migratedTemplate } from '../support/db.js';
+import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/src/host/daemon.js';
+import { registerKb } from '../../daemon/src/kb/handlers.js';
+
+export interface KbDaemon {
+  daemon: RunningDaemon;
+  client: DaemonClient;
+  stop(): Promise<void>;
+}
+
+/** A daemon with the kb subsystem in this process (embedded store from the migrated template) and a client of it. */
+export async function startKbDaemon(home: string, env: NodeJS.ProcessEnv = {}): Promise<KbDaemon> {
+  const template = await migratedTemplate();
+  const started = await startDaemon({
+    home,
+    env: { CAIRN_HOME: home, CAIRN_PORT: '0', ...env },
+    openStore: (h) => EmbeddedStore.open(h, { template }),
+    subsystems: [registerKb],
+  });
+  if (started.kind !== 'started') throw new Error('daemon already running');
+  const { daemon } = started;
+  const client = await DaemonClient.connect(daemon.info);
+  return {
+    daemon,
+    client,
+    async stop() {
+      await client.close().catch(() => undefined);
+      await daemon.shutdown('test finished');
+    },
+  };
+}
 
 export interface KbEnv {
   home: string;

@@ -6,6 +6,8 @@
  *   identifiers and spelling, not meaning; its name says so.
  * - OpenAI-compatible endpoints (OpenAI, Ollama, LM Studio, vLLM) through `@langchain/openai`.
  *
+ * - `model2vec:<folder name>-<dims>` (offline): a Model2Vec static model read from a folder (./model2vec.ts).
+ *
  * Adding another kind (for example transformers.js with a local model folder): implement `Embedder` with an
  * id such as `transformers:<folder name>@<dims>`, load the pipeline with `env.allowRemoteModels = false` and
  * `env.localModelPath` set to the user's folder (so nothing downloads), return mean-pooled normalised vectors,
@@ -14,6 +16,10 @@
 import type { OpenAIEmbeddings } from '@langchain/openai';
 import type { EmbeddingsConfig, RuntimeConfig } from '../config.js';
 import { LOCAL_HASH_DIMS, LOCAL_HASH_ID, localHashEmbed } from '../../../supabase/functions/_shared/kb-query.js';
+import { ProviderError } from './provider-error.js';
+import { loadModel2Vec, model2vecConfiguredId, MODEL2VEC_PREFIX } from './model2vec.js';
+
+export { ProviderError };
 
 // The offline embedder and the vector text form are shared with the Edge Function cairn-api.
 export { LOCAL_HASH_ID, identifierTokens, localHashEmbed, vectorText } from '../../../supabase/functions/_shared/kb-query.js';
@@ -23,17 +29,6 @@ export interface Embedder {
   readonly id: string;
   readonly dims: number;
   embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[] | number[][]>;
-}
-
-/** A provider failed: wrong key or URL, timeout, or an answer of the wrong shape. Never carries the key. */
-export class ProviderError extends Error {
-  constructor(
-    message: string,
-    readonly reason: 'auth' | 'unreachable' | 'timeout' | 'bad_response' | 'wrong_dimension' | 'other',
-  ) {
-    super(message);
-    this.name = 'ProviderError';
-  }
 }
 
 export class LocalHashEmbedder implements Embedder {
@@ -177,6 +172,10 @@ function redact(msg: string, key: string | null): string {
 /** The embedder the settings ask for. */
 export async function createEmbedder(config: EmbeddingsConfig, signal?: AbortSignal): Promise<Embedder> {
   if (config.provider === 'local-hash') return new LocalHashEmbedder();
+  if (config.provider === 'model2vec') {
+    if (!config.model) throw new ProviderError('embeddings provider "model2vec" needs the model folder (CAIRN_EMBEDDINGS=model2vec:<folder> or the setting cairn.embeddings.model)', 'bad_model');
+    return loadModel2Vec(config.model);
+  }
   if (!config.model) throw new ProviderError('embeddings provider "openai" needs a model name (CAIRN_EMBEDDINGS_MODEL or the setting)', 'other');
   return OpenAIEmbedder.create(
     { model: config.model, baseUrl: config.baseUrl, apiKey: config.apiKey, dimensions: config.dimensions },
@@ -186,6 +185,7 @@ export async function createEmbedder(config: EmbeddingsConfig, signal?: AbortSig
 
 /** The id the settings would produce, without contacting any provider. */
 export function configuredModelId(config: EmbeddingsConfig): string {
+  if (config.provider === 'model2vec') return model2vecConfiguredId(config.model);
   if (config.provider === 'local-hash' || !config.model) return LOCAL_HASH_ID;
   return openAIModelId(config.model, config.dimensions);
 }
@@ -197,6 +197,11 @@ export function configuredModelId(config: EmbeddingsConfig): string {
  */
 export async function embedderForModel(id: string, config: RuntimeConfig, signal?: AbortSignal): Promise<Embedder | null> {
   if (id === LOCAL_HASH_ID) return new LocalHashEmbedder();
+  if (id.startsWith(MODEL2VEC_PREFIX)) {
+    // Only the configured folder's model can embed a query; vectors of another Model2Vec model are searched by words.
+    if (config.embeddings.provider !== 'model2vec' || !config.embeddings.model || configuredModelId(config.embeddings) !== id) return null;
+    return loadModel2Vec(config.embeddings.model).catch(() => null);
+  }
   const m = /^(.*?)(?:@(\d+))?$/.exec(id);
   const model = m?.[1];
   if (!model) return null;

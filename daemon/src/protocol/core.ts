@@ -23,8 +23,11 @@ export const settingsSchema = z
       .optional(),
     embeddings: z
       .object({
-        provider: z.enum(['local-hash', 'openai']).optional(),
-        model: z.string().min(1).nullable().optional(),
+        provider: z
+          .enum(['local-hash', 'openai', 'model2vec'])
+          .optional()
+          .describe('`local-hash` (offline default), `openai` (any OpenAI-compatible endpoint) or `model2vec` (a Model2Vec model folder on disk, offline).'),
+        model: z.string().min(1).nullable().optional().describe('The model name for `openai`; the absolute path of the model folder for `model2vec`.'),
         baseUrl: z.string().url().nullable().optional(),
         dimensions: z.number().int().positive().max(16000).nullable().optional(),
       })
@@ -54,8 +57,8 @@ export const secretsSchema = z
 export const effectiveConfigSchema = z.object({
   chat: z.object({ baseUrl: z.string().nullable(), model: z.string().nullable(), hasApiKey: z.boolean() }),
   embeddings: z.object({
-    provider: z.enum(['local-hash', 'openai']),
-    model: z.string().nullable(),
+    provider: z.enum(['local-hash', 'openai', 'model2vec']),
+    model: z.string().nullable().describe('The model name (openai) or the model folder (model2vec).'),
     baseUrl: z.string().nullable(),
     dimensions: z.number().nullable(),
     hasApiKey: z.boolean(),

@@ -20,6 +20,11 @@ export const kbHit = z.object({
   language: z.string().nullable(),
   sourceId: z.string(),
   chunkId: z.string(),
+  scope: z
+    .string()
+    .nullable()
+    .describe('The definitions the passage sits in, outermost first (`class SessionStore > method refresh`; Markdown headings for docs); null when none.'),
+  symbols: z.array(z.string()).describe('Qualified names of the definitions the passage holds or sits in (at most 24), e.g. `SessionStore.refresh`.'),
 });
 export type KbHit = z.output<typeof kbHit>;
 
@@ -109,6 +114,8 @@ const exampleHit: KbHit = {
   language: 'typescript',
   sourceId: '6f1c0b1e-3f7a-4d8e-9a51-2b8f0c6d7e11',
   chunkId: '0b7d2a4c-91e3-4f55-8c2a-7d4e1f9a3b20',
+  scope: 'function refreshSession',
+  symbols: ['refreshSession'],
 };
 
 export const kbRequests = {

@@ -152,6 +152,8 @@ export interface KbSearchRow {
   end_line: number;
   content: string;
   score: number;
+  symbols?: string[] | null;
+  scope?: string | null;
 }
 
 /** A search hit as `kb/search` and cairn-api's `/search` return it. */
@@ -166,6 +168,10 @@ export interface SearchHit {
   language: string | null;
   sourceId: string;
   chunkId: string;
+  /** The definitions the passage sits in (`class A > method b`), null when none. */
+  scope: string | null;
+  /** Qualified names of the definitions it holds or sits in. */
+  symbols: string[];
 }
 
 export function searchHit(r: KbSearchRow, query: string): SearchHit {
@@ -180,6 +186,8 @@ export function searchHit(r: KbSearchRow, query: string): SearchHit {
     language: r.language,
     sourceId: r.source_id,
     chunkId: r.chunk_id,
+    scope: r.scope ?? null,
+    symbols: r.symbols ?? [],
   };
 }
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { cairn, logText, ready, waitFor } from './helpers.js';
-import { openHit } from '../../../extension/src/search.js';
+import { openHit, searchItems } from '../../../extension/src/search.js';
 
 describe('knowledge base', function () {
   this.timeout(120_000);
@@ -36,5 +36,28 @@ describe('knowledge base', function () {
     assert.equal(editor.selection.start.line, hit.startLine - 1);
     assert.equal(editor.selection.end.line, hit.endLine - 1);
     assert.match(editor.document.getText(editor.selection), /zebra rota/);
+  });
+
+  it('shows each result with the symbol it sits in and the query highlighted, and nothing when nothing matches', async () => {
+    const api = await cairn();
+    const client = await ready(api);
+    const root = api.ctx.workspaceRoot()!;
+    const lit = (text: string | undefined, ranges: [number, number][] | undefined) => (ranges ?? []).map(([a, b]) => (text ?? '').slice(a, b));
+
+    const [first] = await searchItems(client, root, 'computeQuarterlyTaxRebate');
+    assert.equal(first?.hit?.path, 'src/billing/invoice.ts');
+    assert.match(first.description ?? '', /^(function )?computeQuarterlyTaxRebate · lines \d+–\d+$/);
+    assert.deepEqual(lit(first.description, first.highlights?.description), ['computeQuarterlyTaxRebate']);
+    assert.ok(lit(first.detail, first.highlights?.detail).includes('computeQuarterlyTaxRebate'), `${first.detail} ${JSON.stringify(first.highlights)}`);
+
+    // Words in a sentence light up one by one, identifier parts included.
+    const items = await searchItems(client, root, 'rotate the refresh token');
+    const session = items.find((i) => i.hit?.path === 'src/auth/session.ts');
+    assert.ok(session, items.map((i) => i.hit?.path).join(', '));
+    assert.deepEqual(lit(session.description, session.highlights?.description), ['rotateRefreshToken']);
+    assert.ok(lit(session.detail, session.highlights?.detail).includes('rotateRefreshToken'), session.detail);
+
+    // A query no file has anything to do with shows no result at all.
+    assert.deepEqual(await searchItems(client, root, 'xylophone quasar nebula'), []);
   });
 });
