@@ -13,16 +13,18 @@ insert into auth.users (id, aud, role, email) values
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub":"30000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal1"}', true);
 select set_config('test.project', (select id::text from public.ensure_project('file:///kb', 'kb')), true);
-select public.kb_upsert_source(
+select public.kb_upsert_sources(
   current_setting('test.project')::uuid,
-  jsonb_build_object('kind', 'file', 'uri', 'src/login.ts', 'content_hash', repeat('a', 64), 'embedding_model', 'm1', 'embedding_dims', 4),
-  jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'login with a password',
-                                       'content_hash', repeat('b', 64), 'embedding', '[1,0,0,0]')));
-select public.kb_upsert_source(
+  jsonb_build_array(jsonb_build_object(
+    'source', jsonb_build_object('kind', 'file', 'uri', 'src/login.ts', 'content_hash', repeat('a', 64), 'embedding_model', 'm1', 'embedding_dims', 4),
+    'chunks', jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'login with a password',
+                                                   'content_hash', repeat('b', 64), 'embedding', '[1,0,0,0]')))));
+select public.kb_upsert_sources(
   current_setting('test.project')::uuid,
-  jsonb_build_object('kind', 'file', 'uri', 'src/login.ts', 'content_hash', repeat('a', 64), 'embedding_model', 'm2', 'embedding_dims', 4),
-  jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'login with a password',
-                                       'content_hash', repeat('b', 64), 'embedding', '[1,0,0,0]')));
+  jsonb_build_array(jsonb_build_object(
+    'source', jsonb_build_object('kind', 'file', 'uri', 'src/login.ts', 'content_hash', repeat('a', 64), 'embedding_model', 'm2', 'embedding_dims', 4),
+    'chunks', jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'login with a password',
+                                                   'content_hash', repeat('b', 64), 'embedding', '[1,0,0,0]')))));
 
 select results_eq(
   $$ select uri, fts_rank, vector_rank from public.kb_search(current_setting('test.project')::uuid, 'login', '[1,0,0,0]', 'm1') $$,
@@ -36,9 +38,9 @@ select is(
   'no hit from another model generation'
 );
 select throws_ok(
-  $$ select public.kb_upsert_source(current_setting('test.project')::uuid,
-       jsonb_build_object('kind', 'file', 'uri', 'x', 'content_hash', repeat('c', 64), 'embedding_model', 'm1', 'embedding_dims', 4),
-       jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'x', 'content_hash', repeat('d', 64), 'embedding', '[1,0,0]'))) $$,
+  $$ select public.kb_upsert_sources(current_setting('test.project')::uuid, jsonb_build_array(jsonb_build_object(
+       'source', jsonb_build_object('kind', 'file', 'uri', 'x', 'content_hash', repeat('c', 64), 'embedding_model', 'm1', 'embedding_dims', 4),
+       'chunks', jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'x', 'content_hash', repeat('d', 64), 'embedding', '[1,0,0]'))))) $$,
   '23514', null, 'a vector of the wrong dimension is refused'
 );
 
