@@ -11,7 +11,7 @@ import type { Store } from '../../daemon/src/store/types.js';
 import { freshDb, storeAs, type TestDb } from '../support/db.js';
 
 describe('sessions/get pages: replies with their tool steps', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let db: TestDb | null = null;
   afterEach(async () => {
     await db?.close();

@@ -6,12 +6,11 @@ create extension if not exists pgtap with schema extensions;
 grant execute on all functions in schema extensions to anon, authenticated;
 select plan(4);
 
-insert into auth.users (id, aud, role, email) values
-  ('30000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'a@example.test'),
-  ('30000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'b@example.test');
+select tests.create_user('a@example.test', '30000000-0000-4000-8000-000000000001');
+select tests.create_user('b@example.test', '30000000-0000-4000-8000-000000000002');
 
 set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"30000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('30000000-0000-4000-8000-000000000001');
 select set_config('test.project', (select id::text from public.ensure_project('file:///kb', 'kb')), true);
 select public.kb_upsert_sources(
   current_setting('test.project')::uuid,
@@ -44,7 +43,7 @@ select throws_ok(
   '23514', null, 'a vector of the wrong dimension is refused'
 );
 
-select set_config('request.jwt.claims', '{"sub":"30000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('30000000-0000-4000-8000-000000000002');
 select is_empty(
   $$ select * from public.kb_search(current_setting('test.project')::uuid, 'login', '[1,0,0,0]', 'm1') $$,
   'another user finds nothing in that project'
