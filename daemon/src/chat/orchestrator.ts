@@ -55,7 +55,6 @@ export interface ChatOptions {
 }
 
 import { REPLY_HEARTBEAT_MS } from './interrupted.js';
-export { REPLY_HEARTBEAT_MS, STALE_REPLY_SECONDS, failInterruptedReplies } from './interrupted.js';
 
 export const defaultChatOptions: ChatOptions = {
   historyTokens: 12_000,
