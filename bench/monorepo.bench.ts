@@ -10,7 +10,7 @@
  *     node --import tsx bench/monorepo.bench.ts --files 10000      # standalone, prints JSON
  *     CAIRN_BENCH_MONOREPO_FILES=10000 npm run bench -- monorepo    # as part of npm run bench
  *
- * Targets (issue 18, at 100,000 files): peak RSS ≤ 1 GB, no-change re-index ≤ 5 s, searchable ≤ 10 s after
+ * Targets (at 100,000 files): peak RSS ≤ 1 GB, no-change re-index ≤ 5 s, searchable ≤ 10 s after
  * a checkout of 20,000 files.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

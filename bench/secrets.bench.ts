@@ -1,5 +1,5 @@
 /**
- * What secret detection costs indexing (issue 15: throughput with detection on >= 90% of without), in the
+ * What secret detection costs indexing (target: throughput with detection on >= 90% of without), in the
  * same run: the same corpus (this repository's daemon sources and zod's; SECRETS_BENCH_CORPUS, SECRETS_BENCH_ROUNDS) indexed cold
  * into a fresh store with detection off, then on, alternating twice; the ratio of the best runs is the figure.
  * Also the detector alone (MB/s) and the share of the corpus's chunks that got a redaction.

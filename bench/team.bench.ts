@@ -31,7 +31,7 @@ export async function run(): Promise<object> {
     }
     return {
       name: 'team',
-      postToTeammateMs: { p50: pct(post, 50), p95: pct(post, 95), n: post.length, target: '< 1000 (issue 7: within a second)' },
+      postToTeammateMs: { p50: pct(post, 50), p95: pct(post, 95), n: post.length, target: '< 1000 (within a second)' },
       unshareToTeammateMs: { p50: pct(unshare, 50), p95: pct(unshare, 95), n: unshare.length, target: '< 1000' },
     };
   } finally {

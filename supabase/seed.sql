@@ -103,19 +103,19 @@ begin
 
   -- One workspace file indexed with the offline embedder's model (a unit vector stands in for its output).
   select '[' || string_agg(case when i = 1 then '1' else '0' end, ',') || ']' into v_embedding from generate_series(1, 384) as i;
-  perform public.kb_upsert_source(
+  perform public.kb_upsert_sources(
     v_project,
-    jsonb_build_object('kind', 'file', 'uri', 'extension/src/auth.ts', 'title', 'auth.ts', 'language', 'typescript',
+    jsonb_build_array(jsonb_build_object('source', jsonb_build_object('kind', 'file', 'uri', 'extension/src/auth.ts', 'title', 'auth.ts', 'language', 'typescript',
                        'content_hash', encode(extensions.digest('auth.ts v1', 'sha256'), 'hex'),
                        'size_bytes', 1200, 'mtime_ms', 1763769600000,
                        'embedding_model', 'cairn-local-hash-v1-384', 'embedding_dims', 384),
-    jsonb_build_array(
+    'chunks', jsonb_build_array(
       jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 20, 'token_count', 60,
                          'content', 'export async function signIn(): opens the browser for OAuth with PKCE and waits for the callback URI.',
                          'content_hash', encode(extensions.digest('chunk 0', 'sha256'), 'hex'), 'embedding', v_embedding),
       jsonb_build_object('ordinal', 1, 'start_line', 21, 'end_line', 40, 'token_count', 48,
                          'content', 'export async function signOut(): clears the session from SecretStorage.',
-                         'content_hash', encode(extensions.digest('chunk 1', 'sha256'), 'hex'), 'embedding', v_embedding)));
+                         'content_hash', encode(extensions.digest('chunk 1', 'sha256'), 'hex'), 'embedding', v_embedding)))));
 
   -- Grace, a member, answers in the shared session.
   reset role;

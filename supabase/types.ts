@@ -757,32 +757,6 @@ isOneToOne: false
 "kb_touch_sources":
 { Args: { "p_embedding_model": string,"p_items": Json,"p_project_id": string }; Returns: number
                            },
-"kb_upsert_source":
-{ Args: { "p_chunks": Json,"p_project_id": string,"p_source": Json }; Returns: {
-              "chunk_count": number,
-"content_hash": string,
-"created_at": string,
-"embedding_dims": number,
-"embedding_model": string,
-"id": string,
-"indexed_at": string,
-"indexed_by": string | null,
-"kind": string,
-"language": string | null,
-"mtime_ms": number,
-"path_fts": unknown,
-"project_id": string,
-"size_bytes": number,
-"title": string | null,
-"updated_at": string,
-"uri": string
-            }
-                          SetofOptions: {
-        from: "*"
-        to: "kb_sources"
-        isOneToOne: true
-        isSetofReturn: false
-      } },
 "kb_upsert_sources":
 { Args: { "p_project_id": string,"p_sources": Json }; Returns: number
                            },

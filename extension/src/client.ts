@@ -2,5 +2,4 @@
  * The daemon client the extension uses: the shared typed protocol client (daemon/src/protocol/client),
  * the same one the CLI uses, so both speak the protocol exactly as declared.
  */
-export type { DaemonClient, RequestOptions, ProgressValue } from '../../daemon/src/protocol/client/index.js';
-export { DaemonResponseError, ConnectionClosedError } from '../../daemon/src/protocol/client/index.js';
+export type { DaemonClient } from '../../daemon/src/protocol/client/index.js';

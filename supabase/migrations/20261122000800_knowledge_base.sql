@@ -321,63 +321,9 @@ create trigger kb_chunks_queue_ann after insert on public.kb_chunks
 -- -----------------------------------------------------------------------------------------------------
 -- SQL API: writing the index
 -- -----------------------------------------------------------------------------------------------------
-create or replace function public.kb_upsert_source(p_project_id uuid, p_source jsonb, p_chunks jsonb)
-returns public.kb_sources
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_src public.kb_sources;
-  v_count integer;
-begin
-  perform private.require_uid();
-  if not private.can_write_project(p_project_id) then
-    raise exception using errcode = '42501', message = 'you cannot write to the knowledge base of that project';
-  end if;
-  if p_source is null or jsonb_typeof(p_source) <> 'object' then
-    raise exception using errcode = '22023', message = 'source must be a JSON object';
-  end if;
-  if p_chunks is null or jsonb_typeof(p_chunks) <> 'array' then
-    raise exception using errcode = '22023', message = 'chunks must be a JSON array';
-  end if;
-  if (p_source ->> 'kind') is null or (p_source ->> 'uri') is null or (p_source ->> 'embedding_model') is null
-     or (p_source ->> 'embedding_dims') is null or (p_source ->> 'content_hash') is null then
-    raise exception using errcode = '22023', message = 'source needs kind, uri, content_hash, embedding_model and embedding_dims';
-  end if;
-
-  insert into public.kb_sources as s (project_id, kind, uri, title, language, content_hash, size_bytes, mtime_ms,
-                                      embedding_model, embedding_dims, indexed_by, indexed_at)
-  values (
-    p_project_id, p_source ->> 'kind', p_source ->> 'uri', p_source ->> 'title', p_source ->> 'language',
-    p_source ->> 'content_hash', coalesce((p_source ->> 'size_bytes')::bigint, 0), coalesce((p_source ->> 'mtime_ms')::bigint, 0),
-    p_source ->> 'embedding_model', (p_source ->> 'embedding_dims')::integer, auth.uid(), now()
-  )
-  on conflict (project_id, embedding_model, kind, uri) do update set
-    title = excluded.title, language = excluded.language, content_hash = excluded.content_hash,
-    size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms, embedding_dims = excluded.embedding_dims,
-    indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
-  returning * into v_src;
-
-  delete from public.kb_chunks where source_id = v_src.id;
-
-  insert into public.kb_chunks (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line,
-                                content, content_hash, token_count, symbols, scope, embedding)
-  select v_src.id, p_project_id, v_src.embedding_model, v_src.embedding_dims, x.ordinal, x.start_line, x.end_line,
-         x.content, x.content_hash, coalesce(x.token_count, 0), coalesce(x.symbols, '{}'), x.scope,
-         x.embedding::extensions.vector
-  from jsonb_to_recordset(p_chunks) as x(ordinal integer, start_line integer, end_line integer, content text,
-                                         content_hash text, token_count integer, symbols text[], scope text,
-                                         embedding text);
-  get diagnostics v_count = row_count;
-
-  update public.kb_sources set chunk_count = v_count where id = v_src.id returning * into v_src;
-  return v_src;
-end;
-$$;
-
 -- A batch of sources with their chunks in three set-based statements (sources, old chunks out, new chunks in)
--- rather than kb_upsert_source per item: workspace files average a few chunks each, so per-statement cost
--- would dominate a cold index. One transaction, so every source of the batch lands whole or not at all.
+-- rather than a call per source: workspace files average a few chunks each, so per-statement cost would
+-- dominate a cold index. One transaction, so every source of the batch lands whole or not at all.
 create or replace function public.kb_upsert_sources(p_project_id uuid, p_sources jsonb)
 returns integer
 language plpgsql
@@ -619,7 +565,6 @@ as $$
   select count(*) from public.kb_ann_pending p where p.project_id = p_project_id;
 $$;
 
-revoke all on function public.kb_upsert_source(uuid, jsonb, jsonb) from public, anon;
 revoke all on function public.kb_delete_sources(uuid, text, text[], text) from public, anon;
 revoke all on function public.kb_delete_model(uuid, text) from public, anon;
 revoke all on function public.kb_list_sources(uuid, text, text) from public, anon;
@@ -630,7 +575,6 @@ revoke all on function public.kb_touch_sources(uuid, text, jsonb) from public, a
 revoke all on function public.kb_source_chunks(uuid, text, text[]) from public, anon;
 revoke all on function public.kb_publish_vectors(uuid, integer) from public, anon;
 revoke all on function public.kb_pending_vectors(uuid) from public, anon;
-grant execute on function public.kb_upsert_source(uuid, jsonb, jsonb) to authenticated;
 grant execute on function public.kb_delete_sources(uuid, text, text[], text) to authenticated;
 grant execute on function public.kb_delete_model(uuid, text) to authenticated;
 grant execute on function public.kb_list_sources(uuid, text, text) to authenticated;

@@ -1,5 +1,5 @@
 -- =====================================================================================================
--- Team documents in Supabase Storage (issue 17, part 3).
+-- Team documents in Supabase Storage.
 --
 -- A private bucket `kb-documents` holds the files a team adds to a project's knowledge base (Markdown,
 -- text, HTML, PDF), at `<team_id>/<project_id>/<file>`. Access follows the team, exactly like the project's

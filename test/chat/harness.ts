@@ -1,5 +1,5 @@
 /**
- * A real daemon (B's server, the embedded store from a migrated template, the chat subsystem) in this
+ * A real daemon (the JSON-RPC server, the embedded store from a migrated template, the chat subsystem) in this
  * process, a fake OpenAI-compatible model server, a workspace folder and WebSocket clients: the chat is
  * tested at its JSON-RPC boundary with the real `@langchain/openai` client in between.
  */
@@ -142,7 +142,7 @@ export interface SeedPassage {
 }
 
 /**
- * Writes passages into the workspace's knowledge base through the SQL API (`kb_upsert_source`), embedded with
+ * Writes passages into the workspace's knowledge base through the SQL API (`kb_upsert_sources`), embedded with
  * the offline local-hash model, exactly as the indexer stores them: the chat's search then runs the real
  * `searchKnowledgeBase` over real rows.
  */
@@ -159,10 +159,14 @@ export async function seedKnowledgeBase(store: Store, root: string, passages: Se
       const v = localHashEmbed(p.content);
       return { ordinal: i, start_line: p.startLine, end_line: p.endLine, content: p.content, content_hash: hash(p.content), token_count: 10, embedding: vectorText(v) };
     });
-    await store.rpc('kb_upsert_source', {
+    await store.rpc('kb_upsert_sources', {
       p_project_id: project.id,
-      p_source: { kind: 'file', uri: path, title: path.split('/').pop(), language: 'markdown', content_hash: hash(path), size_bytes: 100, mtime_ms: 0, embedding_model: LOCAL_HASH_ID, embedding_dims: chunks.length ? localHashEmbed('x').length : 384 },
-      p_chunks: chunks,
+      p_sources: [
+        {
+          source: { kind: 'file', uri: path, title: path.split('/').pop(), language: 'markdown', content_hash: hash(path), size_bytes: 100, mtime_ms: 0, embedding_model: LOCAL_HASH_ID, embedding_dims: chunks.length ? localHashEmbed('x').length : 384 },
+          chunks,
+        },
+      ],
     });
   }
 }

@@ -6,7 +6,7 @@
  * Not covered: store-bound work. 64 searches in flight from one client still make another client's search
  * (and, PGlite running on the daemon's thread, its ping) wait about the time of all 64.
  *
- * Bounds: p99 under attack at most the quiet p99 + 250 ms (the issue's 250 ms, taken over the quiet figure of
+ * Bounds: p99 under attack at most the quiet p99 + 250 ms (250 ms: slower than that a user notices, taken over the quiet figure of
  * this machine so two shared cores do not decide it), every answer within 2 s, RSS at most 256 MiB over the
  * quiet figure.
  */

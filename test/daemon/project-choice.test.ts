@@ -1,4 +1,4 @@
-// Issue 11, rule 2 on the daemon's side: a folder whose git remote matches a team project the user has not
+// No folder is mapped into a project its user did not choose, on the daemon's side: a folder whose git remote matches a team project the user has not
 // chosen is not mapped; resolveProject answers ProjectChoiceNeeded with the candidates and their teams, and
 // chooseProject (a candidate, or personal) is the answer, remembered.
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Start-up (issue 18): a new home starts from the data dir prepared by `npm run build` when it fits the
+ * Start-up: a new home starts from the data dir prepared by `npm run build` when it fits the
  * shipped migrations (and falls back to initdb when it does not), and the daemon answers `initialize` before
  * the long store work it starts at boot (the sweep of replies a crash left streaming) has finished.
  */

@@ -2,8 +2,8 @@
 // about a row its subscriber can no longer read). Each change that takes rows away from someone records one
 // row that exactly the people who lost access can read; changes that take nothing away record nothing.
 import assert from 'node:assert/strict';
-import { freshDb, withAal2, type TestDb } from '../support/db.js';
-import { buildWorld, type World } from './world.js';
+import { withAal2, type TestDb } from '../support/db.js';
+import { useWorld, type World } from './world.js';
 
 interface AccessChange {
   id: string;
@@ -18,11 +18,10 @@ describe('access changes (what left a teammate\'s view)', function () {
   this.timeout(120_000);
   let t: TestDb;
   let w: World;
-  beforeEach(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
-  });
-  afterEach(() => t.close());
+  useWorld((db, world) => {
+    t = db;
+    w = world;
+  }, { each: true });
 
   // Ids are random (a counter would count other teams' changes): "newest" is what was not there at the mark.
   const newest = async (mark: string[]) =>

@@ -2,20 +2,19 @@
 // factor is needed, CR003 the team must keep an owner, CR004 not a member of that team or not allowed there
 // by one's role. Where RLS itself refuses, the answer stays 42501 (or the row is not there).
 import assert from 'node:assert/strict';
-import { freshDb, withAal2, type TestDb, type TestUser } from '../support/db.js';
-import { buildWorld, type World } from './world.js';
+import { withAal2, type TestDb, type TestUser } from '../support/db.js';
+import { useWorld, type World } from './world.js';
 
 describe('SQL API: refusals carry their reason as a SQLSTATE', function () {
   this.timeout(120_000);
   let t: TestDb;
   let w: World;
   let ownersOwn: string;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld(async (db, world) => {
+    t = db;
+    w = world;
     ownersOwn = (await t.rpc<{ id: string }>(w.users['A.owner'], 'ensure_project', { p_root_uri: 'file:///own', p_name: 'own', p_personal: true })).id;
   });
-  after(() => t.close());
 
   type Case = [what: string, actor: () => TestUser, fn: string, args: () => Record<string, unknown>, sqlstate: string];
   const u = (name: keyof World['users'], aal2 = false) => () => (aal2 ? withAal2(w.users[name]) : w.users[name]);

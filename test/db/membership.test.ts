@@ -1,11 +1,11 @@
-// Membership and access (issue 11, rules 1, 4, 7 and 10b): joining a team is the invitee's own act; what a
+// Membership and access (tenant-isolation rules 1, 4 and 7 of test/db/adversarial): joining a team is the invitee's own act; what a
 // session's creator may do in a team project follows their role now; a project moves between teams only with
 // the rights of both sides and is audited in both; an account that posted can be deleted while the team keeps
 // the history. Each case on a fresh copy of the two-tenant world, as the stores call the SQL API.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { expectStoreError, freshDb, withAal2, type TestDb, type TestUser } from '../support/db.js';
-import { buildWorld, type World } from './world.js';
+import { expectStoreError, withAal2, type TestDb, type TestUser } from '../support/db.js';
+import { useWorld, type World } from './world.js';
 
 interface Row {
   id: string;
@@ -25,11 +25,10 @@ describe('membership and access follow consent and the current role', function (
   this.timeout(180_000);
   let t: TestDb;
   let w: World;
-  beforeEach(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
-  });
-  afterEach(() => t.close());
+  useWorld((db, world) => {
+    t = db;
+    w = world;
+  }, { each: true });
 
   const teamsOf = async (u: TestUser) => (await t.rpc<{ name: string; role: string }[]>(u, 'list_teams')).map((r) => [r.name, r.role]);
   const invite = (email: string, role = 'member') => t.rpc<Row>(withAal2(w.users['A.owner']), 'invite_member', { p_team_id: w.A.teamId, p_email: email, p_role: role });

@@ -1,8 +1,8 @@
 // A folder mapped to a project by the user's choice: ensure_project follows it while the user can read the
 // project, and falls back to the usual mapping (git remote, then a personal project by path) otherwise.
 import assert from 'node:assert/strict';
-import { expectStoreError, freshDb, withAal2, type TestDb } from '../support/db.js';
-import { buildWorld, type World } from './world.js';
+import { expectStoreError, withAal2, type TestDb } from '../support/db.js';
+import { useWorld, type World } from './world.js';
 
 interface Project {
   id: string;
@@ -13,11 +13,10 @@ describe('choose_project: a folder mapped to a project by choice', function () {
   this.timeout(120_000);
   let t: TestDb;
   let w: World;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   const ensure = (who: keyof World['users'], root: string, remote: string | null = null) =>
     t.rpc<Project>(w.users[who], 'ensure_project', { p_root_uri: root, p_name: 'fork', p_git_remote: remote });
@@ -57,11 +56,10 @@ describe('ensure_project after the folder\'s project moved into a team', functio
   this.timeout(120_000);
   let t: TestDb;
   let w: World;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   it('keeps mapping the folder to the project its creator shared, not a new personal one', async () => {
     const owner = w.users['A.owner'];

@@ -5,9 +5,9 @@
 //   A.owner, A.admin, A.member, A.viewer, B.owner, B.member, outsider, anon
 // A number is how many rows the statement returns (`returning` for writes); otherwise the typed error.
 import assert from 'node:assert/strict';
-import { freshDb, withAal2, type Actor, type TestDb } from '../support/db.js';
+import { withAal2, type Actor, type TestDb } from '../support/db.js';
 import type { StoreErrorKind } from '../../daemon/src/store/types.js';
-import { ACTORS, buildWorld, sha, type ActorName, type World } from './world.js';
+import { ACTORS, useWorld, sha, type ActorName, type World } from './world.js';
 
 type Outcome = number | { error: StoreErrorKind; message: RegExp };
 type Row8 = [Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome];
@@ -18,7 +18,7 @@ const RLS: Outcome = { error: 'permission_denied', message: /violates row-level 
 const ANON: Outcome = { error: 'permission_denied', message: /permission denied for table/ };
 /** A write no policy allows is not granted either (test/db/privileges/allowlist.txt), so it is refused outright. */
 const NO_GRANT: Outcome = { error: 'permission_denied', message: /permission denied for table/ };
-// Writes no policy allows: least privilege (issue 11, rule 6) refuses them before RLS is asked.
+// Writes no policy allows: least privilege (test/db/privileges) refuses them before RLS is asked.
 const NO_POLICY_INSERT = NO_GRANT;
 const NO_POLICY = NO_GRANT;
 /** A table clients may only read (written by triggers): no write privilege at all. */
@@ -192,11 +192,10 @@ describe('RLS: every table, every operation, every role', function () {
   this.timeout(180_000);
   let t: TestDb;
   let w: World;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   const actorOf = (name: ActorName, aal2: boolean): Actor => {
     if (name === 'anon') return 'anon';
@@ -231,7 +230,7 @@ describe('RLS: every table, every operation, every role', function () {
     const rows = await t.admin<{ relname: string; relrowsecurity: boolean }>(
       `select relname, relrowsecurity from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p') order by 1`,
     );
-    assert.ok(rows.length >= 13, `expected the 13 tables of the brief, found ${rows.map((r) => r.relname).join(', ')}`);
+    assert.ok(rows.length >= 13, `expected the 13 tables of the schema at least, found ${rows.map((r) => r.relname).join(', ')}`);
     assert.deepEqual(rows.filter((r) => !r.relrowsecurity).map((r) => r.relname), []);
   });
 

@@ -62,18 +62,27 @@ describe('kb_search: hybrid search', function () {
     otherProjectId = (await t.rpc<{ id: string }>(stranger, 'ensure_project', { p_root_uri: 'file:///theirs', p_name: 'theirs' })).id;
     for (const d of docs) {
       const dims = d.model === M3 ? 3 : 4;
-      const src = await t.rpc<{ id: string }>(owner, 'kb_upsert_source', {
+      await t.rpc(owner, 'kb_upsert_sources', {
         p_project_id: projectId,
-        p_source: { kind: d.kind, uri: d.uri, title: d.uri, language: d.language, content_hash: sha(d.uri + d.model), size_bytes: 100, mtime_ms: 1, embedding_model: d.model, embedding_dims: dims },
-        p_chunks: d.chunks.map(([content, embedding], i) => ({ ordinal: i, start_line: i * 10 + 1, end_line: i * 10 + 9, content, content_hash: sha(content), token_count: 8, embedding })),
+        p_sources: [
+          {
+            source: { kind: d.kind, uri: d.uri, title: d.uri, language: d.language, content_hash: sha(d.uri + d.model), size_bytes: 100, mtime_ms: 1, embedding_model: d.model, embedding_dims: dims },
+            chunks: d.chunks.map(([content, embedding], i) => ({ ordinal: i, start_line: i * 10 + 1, end_line: i * 10 + 9, content, content_hash: sha(content), token_count: 8, embedding })),
+          },
+        ],
       });
-      modelOfSource.set(src.id, d.model);
     }
+    const sources = await t.db.query<{ id: string; embedding_model: string }>('select id::text, embedding_model from public.kb_sources where project_id = $1', [projectId]);
+    for (const r of sources.rows) modelOfSource.set(r.id, r.embedding_model);
     // The stranger's own project holds text that matches everything, to show it never crosses over.
-    await t.rpc(stranger, 'kb_upsert_source', {
+    await t.rpc(stranger, 'kb_upsert_sources', {
       p_project_id: otherProjectId,
-      p_source: { kind: 'file', uri: 'src/auth/login.ts', content_hash: sha('s'), embedding_model: M1, embedding_dims: 4 },
-      p_chunks: [{ ordinal: 0, start_line: 1, end_line: 1, content: 'login password token dashboard', content_hash: sha('s'), embedding: '[1,0,0,0]' }],
+      p_sources: [
+        {
+          source: { kind: 'file', uri: 'src/auth/login.ts', content_hash: sha('s'), embedding_model: M1, embedding_dims: 4 },
+          chunks: [{ ordinal: 0, start_line: 1, end_line: 1, content: 'login password token dashboard', content_hash: sha('s'), embedding: '[1,0,0,0]' }],
+        },
+      ],
     });
   });
   after(() => t.close());
@@ -175,10 +184,14 @@ describe('kb_search: hybrid search', function () {
   });
 
   it('re-indexing a source replaces its chunks, and the old text is no longer found', async () => {
-    await t.rpc(owner, 'kb_upsert_source', {
+    await t.rpc(owner, 'kb_upsert_sources', {
       p_project_id: projectId,
-      p_source: { kind: 'faq', uri: 'faq:rotate', content_hash: sha('new faq'), embedding_model: M1, embedding_dims: 4 },
-      p_chunks: [{ ordinal: 0, start_line: 1, end_line: 1, content: 'Keys never expire', content_hash: sha('Keys never expire'), embedding: '[0,0,0,1]' }],
+      p_sources: [
+        {
+          source: { kind: 'faq', uri: 'faq:rotate', content_hash: sha('new faq'), embedding_model: M1, embedding_dims: 4 },
+          chunks: [{ ordinal: 0, start_line: 1, end_line: 1, content: 'Keys never expire', content_hash: sha('Keys never expire'), embedding: '[0,0,0,1]' }],
+        },
+      ],
     });
     assert.deepEqual(await search({ p_query: 'ninety days' }), []);
     assert.deepEqual((await search({ p_query: 'expire' })).map((h) => h.uri), ['faq:rotate']);

@@ -1,17 +1,16 @@
 // session_access: what the caller may do in a session they can read, so clients offer only what works.
 import assert from 'node:assert/strict';
-import { expectStoreError, freshDb, type TestDb } from '../support/db.js';
-import { buildWorld, type World } from './world.js';
+import { expectStoreError, type TestDb } from '../support/db.js';
+import { useWorld, type World } from './world.js';
 
 describe('session_access: owner, write or read', function () {
   this.timeout(120_000);
   let t: TestDb;
   let w: World;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   it('answers by role for a team session, and not found for someone who cannot read it', async () => {
     const access = (who: keyof World['users']) => t.rpc<string>(w.users[who], 'session_access', { p_session_id: w.A.teamSessionId });

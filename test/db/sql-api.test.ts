@@ -1,10 +1,10 @@
 // The SQL API (docs/sql-api.md) as the stores call it: role checks and cross-tenant attempts through the
 // functions, bad input that must fail readably and change nothing, and the audit trail.
 import assert from 'node:assert/strict';
-import { expectStoreError, freshDb, withAal2, type Actor, type TestDb } from '../support/db.js';
+import { expectStoreError, withAal2, type Actor, type TestDb } from '../support/db.js';
 import { StoreError, type StoreErrorKind } from '../../daemon/src/store/types.js';
 import { FunctionCatalog, callFunction, runAsUser, toStoreError } from '../../daemon/src/store/sql.js';
-import { buildWorld, MODEL, sha, type World } from './world.js';
+import { useWorld, MODEL, sha, type World } from './world.js';
 
 interface Call {
   name: string;
@@ -74,11 +74,10 @@ describe('SQL API: roles and tenants through the functions', function () {
   this.timeout(180_000);
   let t: TestDb;
   let w: World;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   for (const c of calls) {
     it(c.name, async () => {
@@ -122,11 +121,10 @@ describe('SQL API: bad input fails readably and changes nothing', function () {
   let w: World;
   const tables = ['teams', 'team_members', 'projects', 'agents', 'tasks', 'sessions', 'messages', 'kb_sources', 'kb_chunks', 'api_usage', 'api_keys', 'audit_log'];
   const counts = async () => Object.fromEntries(await Promise.all(tables.map(async (x) => [x, await t.count(x)] as const)));
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   const source = (over: Record<string, unknown> = {}) => ({ kind: 'file', uri: 'src/new.ts', content_hash: sha('new'), embedding_model: MODEL, embedding_dims: 4, ...over });
   const chunk = (over: Record<string, unknown> = {}) => ({ ordinal: 0, start_line: 1, end_line: 1, content: 'x', content_hash: sha('x'), embedding: '[1,0,0,0]', ...over });
@@ -147,11 +145,11 @@ describe('SQL API: bad input fails readably and changes nothing', function () {
     ['an unknown agent field', (w) => w.users['A.member'], 'update_agent', (w) => ({ p_agent_id: w.A.agentId, p_patch: { owner_id: w.users['A.member'].id } }), 'invalid_input', /unknown agent field 'owner_id'/],
     ['a duplicate agent name', (w) => w.users['A.member'], 'create_agent', (w) => ({ p_name: 'AGENT-A', p_system_prompt: 'x', p_team_id: w.A.teamId }), 'conflict', /an agent named 'AGENT-A' already exists/],
     ['an unknown task status', (w) => w.users['A.member'], 'update_task', (w) => ({ p_task_id: w.A.taskId, p_patch: { status: 'someday' } }), 'invalid_input', /status must be todo, in_progress, done or cancelled/],
-    ['a vector of the wrong dimension', (w) => w.users['A.member'], 'kb_upsert_source', (w) => ({ p_project_id: w.A.projectId, p_source: source(), p_chunks: [chunk({ embedding: '[1,0,0]' })] }), 'invalid_input', /kb_chunks_embedding_matches_dims/],
-    ['a content hash that is not sha256', (w) => w.users['A.member'], 'kb_upsert_source', (w) => ({ p_project_id: w.A.projectId, p_source: source({ content_hash: 'abc' }), p_chunks: [] }), 'invalid_input', /kb_sources_content_hash_check/],
-    ['a source without its model', (w) => w.users['A.member'], 'kb_upsert_source', (w) => ({ p_project_id: w.A.projectId, p_source: { kind: 'file', uri: 'x' }, p_chunks: [] }), 'invalid_input', /source needs kind, uri, content_hash, embedding_model and embedding_dims/],
+    ['a vector of the wrong dimension', (w) => w.users['A.member'], 'kb_upsert_sources', (w) => ({ p_project_id: w.A.projectId, p_sources: [{ source: source(), chunks: [chunk({ embedding: '[1,0,0]' })] }] }), 'invalid_input', /kb_chunks_embedding_matches_dims/],
+    ['a content hash that is not sha256', (w) => w.users['A.member'], 'kb_upsert_sources', (w) => ({ p_project_id: w.A.projectId, p_sources: [{ source: source({ content_hash: 'abc' }), chunks: [] }] }), 'invalid_input', /kb_sources_content_hash_check/],
+    ['a source without its model', (w) => w.users['A.member'], 'kb_upsert_sources', (w) => ({ p_project_id: w.A.projectId, p_sources: [{ source: { kind: 'file', uri: 'x' }, chunks: [] }] }), 'invalid_input', /each source needs kind, uri, content_hash, embedding_model and embedding_dims/],
     ['a batch whose second source is bad', (w) => w.users['A.member'], 'kb_upsert_sources', (w) => ({ p_project_id: w.A.projectId, p_sources: [{ source: source(), chunks: [chunk()] }, { source: source({ uri: 'b.ts', kind: 'folder' }), chunks: [] }] }), 'invalid_input', /kb_sources_kind_check/],
-    ['an oversize chunk', (w) => w.users['A.member'], 'kb_upsert_source', (w) => ({ p_project_id: w.A.projectId, p_source: source(), p_chunks: [chunk({ content: 'x'.repeat(65537) })] }), 'invalid_input', /kb_chunks_content_check/],
+    ['an oversize chunk', (w) => w.users['A.member'], 'kb_upsert_sources', (w) => ({ p_project_id: w.A.projectId, p_sources: [{ source: source(), chunks: [chunk({ content: 'x'.repeat(65537) })] }] }), 'invalid_input', /kb_chunks_content_check/],
     ['a search limit out of range', (w) => w.users['A.member'], 'kb_search', (w) => ({ p_project_id: w.A.projectId, p_query: 'x', p_query_embedding: null, p_embedding_model: MODEL, p_limit: 1000 }), 'invalid_input', /limit must be between 1 and 100/],
     ['an API key without a name', (w) => w.users['A.member'], 'create_api_key', () => ({ p_name: ' ' }), 'invalid_input', /key name must be 1 to 100 characters/],
     ['negative token counts', (w) => w.users['A.member'], 'record_usage', () => ({ p_model: 'm', p_prompt_tokens: -1, p_completion_tokens: 0 }), 'invalid_input', /token counts cannot be negative/],
@@ -193,11 +191,10 @@ describe('SQL API: audit trail', function () {
   this.timeout(180_000);
   let t: TestDb;
   let w: World;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   interface Audit {
     id: number | string;

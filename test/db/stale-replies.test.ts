@@ -2,18 +2,17 @@
 // may share its user with other machines (team sign-in, a shared Postgres) fails only the stale ones, so a
 // reply another machine is streaming right now is left alone.
 import assert from 'node:assert/strict';
-import { expectStoreError, freshDb, type TestDb } from '../support/db.js';
-import { buildWorld, type World } from './world.js';
+import { expectStoreError, type TestDb } from '../support/db.js';
+import { useWorld, type World } from './world.js';
 
 describe('fail_streaming_messages: only stale replies when asked', function () {
   this.timeout(120_000);
   let t: TestDb;
   let w: World;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   const status = async (id: string) => (await t.admin<{ status: string; error: unknown }>(`select status, metadata->'error' as error from public.messages where id = $1`, [id]))[0]!;
   /** Moves a message's last save into the past (the updated_at trigger is bypassed, as for a replica). */

@@ -1,23 +1,22 @@
-// Issue 11, the data rules: each case is an attack that worked on the old schema, run as PostgREST runs a
+// Tenant isolation, the data rules: each case is an attack that worked on the old schema, run as PostgREST runs a
 // client (role authenticated with the user's own JWT claims), and what must hold instead.
 import assert from 'node:assert/strict';
-import { expectStoreError, freshDb, withAal2, type TestDb } from '../support/db.js';
-import { buildWorld, type World } from './world.js';
+import { expectStoreError, withAal2, type TestDb } from '../support/db.js';
+import { useWorld, type World } from './world.js';
 
 interface Project {
   id: string;
   team_id: string | null;
 }
 
-describe('tenant isolation: data rules (issue 11)', function () {
+describe('tenant isolation: data rules', function () {
   this.timeout(180_000);
   let t: TestDb;
   let w: World;
-  before(async () => {
-    t = await freshDb();
-    w = await buildWorld(t);
+  useWorld((db, world) => {
+    t = db;
+    w = world;
   });
-  after(() => t.close());
 
   it("rule 2: a stranger's team project with the victim's remote is never picked; the victim is asked", async () => {
     // The outsider makes a team of their own with a project claiming B's repository, and backdates it.

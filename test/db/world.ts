@@ -1,7 +1,7 @@
 // Two tenants for the database tests: teams A and B with a user of every role each, a user in no team,
 // and their rows in every table, built through the SQL API as those users (so the API is exercised too).
 import { createHash } from 'node:crypto';
-import { withAal2, type TestDb, type TestUser } from '../support/db.js';
+import { freshDb, withAal2, type TestDb, type TestUser } from '../support/db.js';
 
 export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -52,6 +52,22 @@ interface Row {
   id: string;
 }
 
+/**
+ * A fresh database holding the two-tenant world, for a suite: made before its tests (before each test with
+ * `{ each: true }`, for suites whose tests change memberships) and closed after them; `use` receives both.
+ */
+export function useWorld(use: (t: TestDb, w: World) => void | Promise<void>, opts: { each?: boolean } = {}): void {
+  let db: TestDb | null = null;
+  (opts.each ? beforeEach : before)(async () => {
+    db = await freshDb();
+    await use(db, await buildWorld(db));
+  });
+  (opts.each ? afterEach : after)(async () => {
+    await db?.close();
+    db = null;
+  });
+}
+
 export async function buildWorld(t: TestDb): Promise<World> {
   const users = {} as World['users'];
   for (const name of [...ACTORS.filter((a) => a !== 'anon')] as Array<Exclude<ActorName, 'anon'>>) {
@@ -83,15 +99,20 @@ export async function buildWorld(t: TestDb): Promise<World> {
     const streaming = await t.rpc<Row>(member, 'append_message', { p_session_id: teamSession.id, p_role: 'assistant', p_content: '', p_status: 'streaming' });
     const agent = await t.rpc<Row>(member, 'create_agent', { p_name: `agent-${key}`, p_system_prompt: 'Be brief.', p_team_id: team.id });
     const task = await t.rpc<Row>(member, 'create_task', { p_project_id: project.id, p_title: `task of ${key}`, p_session_id: teamSession.id });
-    const source = await t.rpc<Row>(member, 'kb_upsert_source', {
+    await t.rpc(member, 'kb_upsert_sources', {
       p_project_id: project.id,
-      p_source: { kind: 'file', uri: `src/${key}.ts`, title: `${key}.ts`, language: 'typescript', content_hash: sha(key), size_bytes: 10, mtime_ms: 1, embedding_model: MODEL, embedding_dims: 4 },
-      p_chunks: [
-        { ordinal: 0, start_line: 1, end_line: 2, content: `tenant ${key} alpha`, content_hash: sha(`${key}0`), token_count: 3, embedding: '[1,0,0,0]' },
-        { ordinal: 1, start_line: 3, end_line: 4, content: `tenant ${key} beta`, content_hash: sha(`${key}1`), token_count: 3, embedding: '[0,1,0,0]' },
+      p_sources: [
+        {
+          source: { kind: 'file', uri: `src/${key}.ts`, title: `${key}.ts`, language: 'typescript', content_hash: sha(key), size_bytes: 10, mtime_ms: 1, embedding_model: MODEL, embedding_dims: 4 },
+          chunks: [
+            { ordinal: 0, start_line: 1, end_line: 2, content: `tenant ${key} alpha`, content_hash: sha(`${key}0`), token_count: 3, embedding: '[1,0,0,0]' },
+            { ordinal: 1, start_line: 3, end_line: 4, content: `tenant ${key} beta`, content_hash: sha(`${key}1`), token_count: 3, embedding: '[0,1,0,0]' },
+          ],
+        },
       ],
     });
-    const chunks = await t.admin<Row>('select id::text from public.kb_chunks where source_id = $1 order by ordinal', [source.id]);
+    const [source] = await t.admin<Row>('select id::text from public.kb_sources where project_id = $1', [project.id]);
+    const chunks = await t.admin<Row>('select id::text from public.kb_chunks where source_id = $1 order by ordinal', [source!.id]);
     await t.rpc(member, 'kb_publish_vectors', { p_project_id: project.id, p_limit: 1 });
     const [published] = await t.admin<Row>('select chunk_id::text as id from public.kb_ann where project_id = $1', [project.id]);
     const [pending] = await t.admin<Row & { embedding: string }>(
@@ -109,7 +130,7 @@ export async function buildWorld(t: TestDb): Promise<World> {
       streamingMessageId: streaming.id,
       agentId: agent.id,
       taskId: task.id,
-      sourceId: source.id,
+      sourceId: source!.id,
       chunkIds: chunks.map((c) => c.id),
       publishedChunkId: published!.id,
       pendingChunkId: pending!.id,

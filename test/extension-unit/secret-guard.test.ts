@@ -51,7 +51,7 @@ describe('chat: the warning before a secret is sent', () => {
     assert.equal(await screenOutgoing(message, daemonCheck, answer(undefined)), null);
   });
 
-  it('the buttons read as the issue names them', () => {
+  it('the buttons say what each choice does to the message', () => {
     assert.deepEqual(Object.values(SECRET_CHOICES), ['Redact and send', 'Send anyway', 'Cancel']);
   });
 

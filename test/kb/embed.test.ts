@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { identifierTokens, localHashEmbed, LocalHashEmbedder, OpenAIEmbedder, ProviderError } from '../../daemon/src/kb/embed.js';
 import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
-import { startEmbeddingsServer } from './embeddings-server.js';
+import { fakeEmbedding, startOpenAIServer } from '../support/openai-server.js';
 import { kbEnv, writeFixture } from './support.js';
 
 const cos = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -11,7 +11,7 @@ const cos = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 describe('kb embedders', function () {
-  this.timeout(60_000);
+  this.timeout(300_000);
 
   it('local hash embedder: deterministic, unit length, says what it is', async () => {
     const e = new LocalHashEmbedder();
@@ -31,24 +31,24 @@ describe('kb embedders', function () {
   });
 
   it('OpenAI-compatible endpoint: base64 answers decode to the vectors the endpoint computed, in batches', async () => {
-    const server = await startEmbeddingsServer({ dims: 32 });
+    const server = await startOpenAIServer({ embeddingDims: 32 });
     try {
       const e = await OpenAIEmbedder.create({ model: 'nomic-embed-text-custom', baseUrl: server.baseURL, apiKey: null, dimensions: null, batchSize: 2 });
       assert.equal(e.dims, 32, 'dimension learnt from the endpoint');
       const out = await e.embed(['alpha', 'beta', 'gamma']);
       assert.equal(out.length, 3);
-      assert.ok(server.requests.some((r) => r.encoding === 'base64'), 'the client asks for base64');
-      const expected = localHashEmbed('beta', 32);
+      assert.ok(server.embeddingRequests().some((r) => r.encoding === 'base64'), 'the client asks for base64');
+      const expected = fakeEmbedding('beta', 32);
       out[1]!.forEach((x, i) => assert.ok(Math.abs(x - expected[i]!) < 1e-6));
       // Batching: 3 texts in batches of 2 (plus the dimension probe).
-      assert.deepEqual(server.requests.map((r) => r.inputs), [1, 2, 1]);
+      assert.deepEqual(server.embeddingRequests().map((r) => r.inputs), [1, 2, 1]);
     } finally {
       await server.close();
     }
   });
 
   it('a wrong key is a clear ProviderError that does not echo the key', async () => {
-    const server = await startEmbeddingsServer({ dims: 16, apiKey: 'sk-right' });
+    const server = await startOpenAIServer({ embeddingDims: 16, apiKey: 'sk-right' });
     try {
       const e = await OpenAIEmbedder.create({ model: 'text-embedding-3-small', baseUrl: server.baseURL, apiKey: 'sk-wrong-secret', dimensions: 16 });
       const err = await e.embed(['x']).then(() => null, (x: unknown) => x);
@@ -63,12 +63,12 @@ describe('kb embedders', function () {
   });
 
   it('an unreachable URL and a timeout are ProviderErrors', async () => {
-    const closed = await startEmbeddingsServer({ dims: 8 });
+    const closed = await startOpenAIServer({ embeddingDims: 8 });
     const url = closed.baseURL;
     await closed.close();
     const gone = await OpenAIEmbedder.create({ model: 'm', baseUrl: url, apiKey: null, dimensions: 8, maxRetries: 0 });
     await assert.rejects(gone.embed(['x']), (e: unknown) => e instanceof ProviderError && e.reason === 'unreachable' && /cannot reach/.test(e.message));
-    const slow = await startEmbeddingsServer({ dims: 8, delayMs: 2000 });
+    const slow = await startOpenAIServer({ embeddingDims: 8, embeddingDelayMs: 2000 });
     try {
       const e = await OpenAIEmbedder.create({ model: 'm', baseUrl: slow.baseURL, apiKey: null, dimensions: 8, timeoutMs: 200, maxRetries: 1 });
       await assert.rejects(e.embed(['x']), (x: unknown) => x instanceof ProviderError && x.reason === 'timeout' && /timed out/.test(x.message));
@@ -79,7 +79,7 @@ describe('kb embedders', function () {
 
   it('an index with a provider that returns the wrong dimension for some files counts them and indexes the rest', async () => {
     const env = await kbEnv();
-    const server = await startEmbeddingsServer({ dims: 24, wrongDims: { marker: 'kubectl', dims: 7 } });
+    const server = await startOpenAIServer({ embeddingDims: 24, wrongDims: { marker: 'kubectl', dims: 7 } });
     try {
       await writeFixture(env);
       const embedder = await OpenAIEmbedder.create({ model: 'flaky-embedder', baseUrl: server.baseURL, apiKey: null, dimensions: null });
@@ -96,7 +96,7 @@ describe('kb embedders', function () {
 
   it('an index with a wrong key stops with a clear ProviderError and writes nothing', async () => {
     const env = await kbEnv();
-    const server = await startEmbeddingsServer({ dims: 16, apiKey: 'sk-right' });
+    const server = await startOpenAIServer({ embeddingDims: 16, apiKey: 'sk-right' });
     try {
       await writeFixture(env);
       const embedder = await OpenAIEmbedder.create({ model: 'text-embedding-3-small', baseUrl: server.baseURL, apiKey: 'sk-wrong', dimensions: 16 });
@@ -110,7 +110,7 @@ describe('kb embedders', function () {
 
   it('an index against a timing-out provider fails no file silently', async () => {
     const env = await kbEnv();
-    const server = await startEmbeddingsServer({ dims: 16, delayMs: 1500 });
+    const server = await startOpenAIServer({ embeddingDims: 16, embeddingDelayMs: 1500 });
     try {
       await writeFixture(env);
       const embedder = await OpenAIEmbedder.create({ model: 'slow', baseUrl: server.baseURL, apiKey: null, dimensions: 16, timeoutMs: 100, maxRetries: 0 });
@@ -120,7 +120,7 @@ describe('kb embedders', function () {
       assert.equal(r.complete, false);
       assert.match(r.errors[0]!.message, /timed out/);
       // The next run, with the provider back, indexes everything.
-      server.options.delayMs = 0;
+      server.options.embeddingDelayMs = 0;
       const again = await indexWorkspace(env.deps(await OpenAIEmbedder.create({ model: 'slow', baseUrl: server.baseURL, apiKey: null, dimensions: 16 })), env.ws);
       assert.equal(again.indexed, 4);
       assert.equal(again.complete, true);

@@ -6,16 +6,16 @@ import { OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
 import { recordedActiveModel, type KbStatusRow } from '../../daemon/src/kb/state.js';
 import { ConfigHolder } from '../../daemon/src/config.js';
 import { resolveProject } from '../../daemon/src/workspace/project.js';
-import { startEmbeddingsServer, type EmbeddingsServer } from './embeddings-server.js';
+import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { kbEnv, writeFixture, type KbEnv } from './support.js';
 
 describe('kb model switch', function () {
   this.timeout(180_000);
   let env: KbEnv;
-  let server: EmbeddingsServer;
+  let server: FakeOpenAIServer;
   beforeEach(async () => {
     env = await kbEnv();
-    server = await startEmbeddingsServer({ dims: 24 });
+    server = await startOpenAIServer({ embeddingDims: 24 });
     await writeFixture(env);
     for (let i = 0; i < 120; i++) await env.write(`gen/mod${i}.ts`, `export const setting${i} = 'value ${i}';\n`);
   });

@@ -1,5 +1,5 @@
 /**
- * Issue 15 end to end: 200 planted secrets of 26 kinds spread over indexed files, documents and FAQ entries,
+ * Secret redaction end to end: 200 planted secrets of 26 kinds spread over indexed files, documents and FAQ entries,
  * chat messages and tool results, through a real daemon (the production store composition, the kb and chat
  * subsystems) and the contract-faithful OpenAI server. Afterwards no planted value is in any row of any table,
  * any request the model server received, any stored or shared session, or the daemon's log.

@@ -1,5 +1,5 @@
 /**
- * The worst inputs of each kind the daemon does not control (issue 19), in one place so that the tests of
+ * The worst inputs of each kind the daemon does not control, in one place so that the tests of
  * each fix and the fairness test (a second client keeps its latency while one sends these) share them.
  */
 

@@ -73,6 +73,10 @@ export interface FakeOpenAIServer {
   readonly requests: RecordedRequest[];
   /** Chat completion requests only, in order. */
   chatRequests(): ChatRequestBody[];
+  /** Embeddings requests only, in order: how many inputs each carried and the encoding it asked for. */
+  embeddingRequests(): Array<{ inputs: number; encoding: string | undefined }>;
+  /** The options, read at each request: a test changes them between requests (e.g. ends a delay). */
+  readonly options: FakeOpenAIOptions;
   setResponder(responder: Responder): void;
   /** Replies once with each of these, in order, then falls back to the responder. */
   queue(...replies: ScriptedReply[]): void;
@@ -85,6 +89,10 @@ export interface FakeOpenAIOptions {
   responder?: Responder;
   models?: string[];
   embeddingDims?: number;
+  /** Milliseconds to wait before answering an embeddings request (for timeouts). */
+  embeddingDelayMs?: number;
+  /** Answer this many dimensions for inputs containing `marker` (a model that misbehaves on some input). */
+  wrongDims?: { marker: string; dims: number };
 }
 
 /** The text of the last user message of a request (what scripts usually key on). */
@@ -140,8 +148,8 @@ function apiError(status: number, message: string | undefined, apiKeyHint?: stri
   }
 }
 
-/** A deterministic unit vector per input, so equal texts embed equally. */
-function fakeEmbedding(text: string, dims: number): Float32Array {
+/** A deterministic unit vector per input, so equal texts embed equally: what the server answers for embeddings. */
+export function fakeEmbedding(text: string, dims: number): Float32Array {
   const v = new Float32Array(dims);
   let seed = createHash('sha256').update(text).digest();
   for (let i = 0; i < dims; i++) {
@@ -196,7 +204,7 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
       if (req.method === 'GET' && path === '/v1/models') {
         send(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'cairn-test' })) });
       } else if (req.method === 'POST' && path === '/v1/embeddings') {
-        handleEmbeddings(res, body as { input: string | string[]; model: string; encoding_format?: string; dimensions?: number }, rec);
+        await handleEmbeddings(res, body as { input: string | string[]; model: string; encoding_format?: string; dimensions?: number }, rec);
       } else if (req.method === 'POST' && path === '/v1/chat/completions') {
         const cb = body as ChatRequestBody;
         const reply = queued.length > 0 ? queued.shift()! : await responder(cb, rec);
@@ -214,11 +222,14 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
     s.on('close', () => sockets.delete(s));
   });
 
-  function handleEmbeddings(res: ServerResponse, body: { input: string | string[]; model: string; encoding_format?: string; dimensions?: number }, rec: RecordedRequest) {
+  async function handleEmbeddings(res: ServerResponse, body: { input: string | string[]; model: string; encoding_format?: string; dimensions?: number }, rec: RecordedRequest) {
     const inputs = Array.isArray(body.input) ? body.input : [body.input];
     const dims = body.dimensions ?? options.embeddingDims ?? 16;
+    await sleep(options.embeddingDelayMs ?? 0);
+    if (res.destroyed) return;
     const data = inputs.map((text, index) => {
-      const v = fakeEmbedding(String(text), dims);
+      const wrong = options.wrongDims && String(text).includes(options.wrongDims.marker) ? options.wrongDims.dims : null;
+      const v = fakeEmbedding(String(text), wrong ?? dims);
       const embedding = body.encoding_format === 'base64' ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : Array.from(v);
       return { object: 'embedding', index, embedding };
     });
@@ -334,6 +345,14 @@ export async function startOpenAIServer(options: FakeOpenAIOptions = {}): Promis
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
     chatRequests: () => requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body as ChatRequestBody),
+    embeddingRequests: () =>
+      requests
+        .filter((r) => r.path === '/v1/embeddings' && r.body !== null)
+        .map((r) => {
+          const b = r.body as { input: string | string[]; encoding_format?: string };
+          return { inputs: Array.isArray(b.input) ? b.input.length : 1, encoding: b.encoding_format };
+        }),
+    options,
     setResponder(r) {
       responder = r;
     },

@@ -1,5 +1,5 @@
 /**
- * Personal API keys and the Edge Function cairn-api (issue 17, part 2): the function runs unchanged under Deno
+ * Personal API keys and the Edge Function cairn-api: the function runs unchanged under Deno
  * (test/support/deno.ts) against the project's PGlite over pglite-socket (its SUPABASE_DB_URL), behind the
  * test project's /functions/v1 route with verify_jwt off, as config.toml deploys it. A script with a key gets
  * what its owner gets in the editor and nothing more: the same search hits as the daemon's, nothing of another

@@ -80,7 +80,7 @@ describe('shared team knowledge base through the Supabase store', function () {
     });
 
     const config = configFromEnv({});
-    // Each folder is mapped to the team project by its user's choice (issue 11, rule 2), as the editor asks.
+    // Each folder is mapped to the team project by its user's choice (never by its git remote alone), as the editor asks.
     await chooseProject(team.owner.store, dirA, { projectId: teamProject.id });
     const annEmbedder = new CountingEmbedder();
     const annRun = await indexWorkspace({ store: team.owner.store, config, home: join(tmp, 'ann-home'), embedder: annEmbedder }, dirA);

@@ -1,5 +1,5 @@
 /**
- * Team documents in Supabase Storage (issue 17, part 3), through the daemon's kb handlers over JSON-RPC and
+ * Team documents in Supabase Storage, through the daemon's kb handlers over JSON-RPC and
  * the real supabase-js against the local test servers (Storage decides through the `storage.objects`
  * policies on PGlite). A member adds a document; a teammate finds it by search and opens the downloaded file;
  * a viewer cannot upload; an outsider can neither list nor download; deleting removes it from Storage and the

@@ -6,11 +6,11 @@
 // zod/mini: the same validation as zod with a tree-shakable API, so the extension bundle stays small.
 import * as z from 'zod/mini';
 import type { NotificationParamsOf, ResultOf } from '../../daemon/src/protocol/index.js';
-import type { Message } from '../../daemon/src/protocol/sessions.js';
+import type { Message, ToolStep } from '../../daemon/src/protocol/sessions.js';
 import type { Agent } from '../../daemon/src/protocol/agents.js';
 
-/** A tool step of a reply, as `chat/tool` announces it. */
-export type ToolActivity = Omit<NotificationParamsOf<'chat/tool'>, 'sessionId' | 'messageId'>;
+/** A tool step of a reply, as `chat/tool` announces it and `sessions/get` returns it. */
+export type ToolActivity = ToolStep;
 
 /** How a reply ended, with its readable error (`chat/done`). */
 type ReplyDone = NotificationParamsOf<'chat/done'>;

@@ -13,6 +13,7 @@ import { DEFAULT_AGENT_ID, listAgents } from './agents.js';
 import { failInterruptedReplies } from './interrupted.js';
 import type { ChatOrchestrator, ChatOptions, TeamModel } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type SessionRow } from './rows.js';
+import { readSessionPage } from './replies.js';
 import { countTokens } from './tokens.js';
 import { PathRefused, Workspace } from './workspace-files.js';
 import { policyOptions } from '../workspace/policy.js';
@@ -105,17 +106,12 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
       warmTokenizer();
       // A reply the last daemon left streaming is shown as failed, never as still streaming.
       await sweepOnce().catch(() => undefined);
-      const [row, access, rows] = await Promise.all([
+      const [row, access, page] = await Promise.all([
         ctx.store.rpc('get_session', { p_session_id: p.sessionId }),
         ctx.store.rpc('session_access', { p_session_id: p.sessionId }),
-        ctx.store.rpc('list_messages', { p_session_id: p.sessionId, p_after_seq: p.afterSeq, p_limit: p.limit }),
+        readSessionPage(ctx.store, p.sessionId, p.afterSeq, p.limit),
       ]);
-      return {
-        session: toSession(row),
-        access: SessionAccess.parse(access),
-        messages: rows.map(toMessage),
-        nextAfterSeq: rows.length === p.limit ? rows[rows.length - 1]!.seq : null,
-      };
+      return { session: toSession(row), access: SessionAccess.parse(access), ...page };
     });
     registry.handle('sessions/rename', async (p, ctx) => {
       const row = await ctx.store.rpc('rename_session', { p_session_id: p.sessionId, p_title: p.title });

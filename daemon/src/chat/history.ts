@@ -15,6 +15,7 @@ import { AIMessage, HumanMessage, SystemMessage, ToolMessage, trimMessages, type
 import type { Store } from '../store/types.js';
 import type { Message } from '../protocol/sessions.js';
 import { toMessage } from './rows.js';
+import { foldReplies } from './replies.js';
 import { countMessageTokens, countTokens } from './tokens.js';
 
 const PAGE = 1000;
@@ -60,24 +61,13 @@ function quoted(r: Message, names: ReadonlyMap<string, string>): HumanMessage | 
 }
 
 /**
- * Rows to LangChain messages. A reply's tool calls and results are stored after the reply row (which exists
- * from the first token on) and point back to it with `metadata.replyId`; here they are put back before the
+ * Rows to LangChain messages. A reply's tool steps (joined to it by replies.ts) are put back before the
  * reply, in the order the model saw them. Replies still streaming are left out, and so are tool calls whose
  * results never arrived (a cancel during a tool), which OpenAI-compatible APIs reject. Only `me`'s rows keep
- * their roles (and only their own tool steps join their replies); other authors' rows are quoted as user
+ * their roles (and only their replies keep their tool steps); other authors' rows are quoted as user
  * content naming the author (`names`).
  */
 export function rowsToMessages(rows: Message[], me: string | null, names: ReadonlyMap<string, string> = new Map()): BaseMessage[] {
-  const mine = (r: Message) => me !== null && r.authorId === me;
-  const byReply = new Map<string, Message[]>();
-  for (const r of rows) {
-    const replyId = typeof r.metadata?.replyId === 'string' ? r.metadata.replyId : null;
-    if (replyId && mine(r)) {
-      const list = byReply.get(replyId) ?? [];
-      list.push(r);
-      byReply.set(replyId, list);
-    }
-  }
   const out: BaseMessage[] = [];
   const emitToolSteps = (steps: Message[]) => {
     const answered = new Set(steps.filter((s) => s.role === 'tool' && s.toolCallId).map((s) => s.toolCallId!));
@@ -92,17 +82,16 @@ export function rowsToMessages(rows: Message[], me: string | null, names: Readon
       }
     }
   };
-  for (const r of rows) {
-    if (!mine(r)) {
+  for (const { message: r, steps } of foldReplies(rows)) {
+    if (me === null || r.authorId !== me) {
       const q = quoted(r, names);
       if (q) out.push(q);
       continue;
     }
-    if (typeof r.metadata?.replyId === 'string') continue;
     if (r.role === 'user') out.push(new HumanMessage({ content: r.content, id: r.id }));
     else if (r.role === 'assistant') {
       if (r.status === 'streaming') continue;
-      emitToolSteps(byReply.get(r.id) ?? []);
+      emitToolSteps(steps);
       if (r.content.length > 0) out.push(new AIMessage({ content: r.content, id: r.id }));
     }
   }

@@ -29,6 +29,7 @@ import { SqlChatMessageHistory } from './history.js';
 import { chatModelFor, checkModelChoice, createChatModel, describeProviderError, resolveModel, type ModelChoice } from './model.js';
 import { offlineAnswer } from './offline.js';
 import { toSession, type MessageRow, type SessionRow } from './rows.js';
+import { shownResult } from './replies.js';
 import { countMessageTokens, countTokens } from './tokens.js';
 import { buildTools, toolDefinitions, type KbSearch } from './tools.js';
 import { Workspace } from './workspace-files.js';
@@ -54,7 +55,6 @@ export interface ChatOptions {
 }
 
 import { REPLY_HEARTBEAT_MS } from './interrupted.js';
-export { REPLY_HEARTBEAT_MS, STALE_REPLY_SECONDS, failInterruptedReplies } from './interrupted.js';
 
 export const defaultChatOptions: ChatOptions = {
   historyTokens: 12_000,
@@ -480,7 +480,7 @@ export class ChatOrchestrator {
           name: c.name,
           args: c.args,
           status: failed ? 'error' : 'done',
-          result: result.length > 2000 ? `${result.slice(0, 2000)}…` : result,
+          result: shownResult(result),
         });
       }
     }

@@ -184,7 +184,7 @@ export class Workspace {
       if (buf.subarray(0, 8000).includes(0)) return;
       const raw = buf.toString('utf8');
       if ((await matcher.matchLines(raw, 1)).length === 0) return;
-      // Matched on the file with its secrets redacted (issue 15): a line of a PEM body or a key's half is
+      // Matched on the file with its secrets redacted (no secret leaves the machine): a line of a PEM body or a key's half is
       // not recognisable once cut out of its file, so the whole file is scanned, then matched again.
       const text = redactSecrets(raw, { path: this.rel(abs) }).text;
       const found = await matcher.matchLines(text, max - hits.length);

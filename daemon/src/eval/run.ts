@@ -160,7 +160,7 @@ export async function runEval(client: RpcClient, sets: { file: string; set: Ques
 const f3 = (x: number | null) => (x === null ? '   -' : x.toFixed(3));
 const f2 = (x: number | null) => (x === null ? '   -' : x.toFixed(2));
 
-/** The report as a person reads it: one table per set, then the ratios the issue judges. */
+/** The report as a person reads it: one table per set, then the ratios of cairn's ranking to the baselines'. */
 export function formatReport(reports: SetReport[], verbose = false): string {
   const out: string[] = [];
   const w = Math.max(...Object.values(ENGINE_LABELS).map((l) => l.length), 'cairn ÷ bm25 + path'.length);

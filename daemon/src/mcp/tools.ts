@@ -176,8 +176,6 @@ export const mcpTools = {
   }),
 } as const;
 
-export type McpToolName = keyof typeof mcpTools;
-
 export const MCP_PROMPT = {
   name: 'ask_team_knowledge_base',
   title: 'Ask the team knowledge base',

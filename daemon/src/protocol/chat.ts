@@ -1,6 +1,7 @@
 /** `chat` namespace of the Cairn protocol. See define.ts for the declaration shape. */
 import { z } from 'zod';
 import { request, notification } from './define.js';
+import { ToolStep } from './sessions.js';
 
 const sessionId = '6f1d3c2a-8b7e-4c1f-9a2d-0e5b7c9d1a23';
 const replyId = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
@@ -58,15 +59,7 @@ export const chatNotifications = {
   'chat/tool': notification('chat/tool', {
     summary: 'The agent called a tool (`running`) or got its result (`done` or `error`).',
     direction: 'daemon->client',
-    params: z.object({
-      sessionId: z.guid(),
-      messageId: z.guid(),
-      toolCallId: z.string(),
-      name: z.string(),
-      args: z.record(z.string(), z.unknown()),
-      status: z.enum(['running', 'done', 'error']),
-      result: z.string().optional().describe('The result as the model sees it, shortened for display.'),
-    }),
+    params: z.object({ sessionId: z.guid(), messageId: z.guid().describe('The reply the step belongs to.') }).extend(ToolStep.shape),
     example: {
       sessionId,
       messageId: replyId,

@@ -4,7 +4,6 @@ import { request, notification } from './define.js';
 import { progressTokenSchema } from './core.js';
 
 export const kbKind = z.enum(['file', 'document', 'url', 'faq']);
-export type KbKind = z.output<typeof kbKind>;
 
 const root = z.string().min(1).describe('Absolute path of the workspace folder (the project is derived from it).');
 const progressToken = progressTokenSchema.optional();
@@ -40,7 +39,6 @@ export const kbSkipCounts = z.object({
   writeFailed: z.number().int().describe('Files the database refused to write (reported in `errors`); retried on the next run.'),
   secretFile: z.number().int().describe('Secret files (`.env*`, `*.pem`, `id_rsa`, …) left out by the path policy; allow a false positive with `cairn.secrets.allow`.'),
 });
-export type KbSkipCounts = z.output<typeof kbSkipCounts>;
 
 export const kbIndexSummary = z.object({
   root: z.string(),

@@ -9,7 +9,6 @@ export const secretFinding = z.object({
   line: z.number().int().describe('1-based line of `start`.'),
   column: z.number().int().describe('1-based column of `start` (UTF-16 units).'),
 });
-export type SecretFinding = z.output<typeof secretFinding>;
 
 export const secretsRequests = {
   'secrets/check': request('secrets/check', {

@@ -39,6 +39,25 @@ export const Message = z.object({
 });
 export type Message = z.infer<typeof Message>;
 
+/** A tool the model called while writing a reply, with its result once it came (`chat/tool` announces the same live). */
+export const ToolStep = z.object({
+  toolCallId: z.string().describe('The id the model gave the call.'),
+  name: z.string().describe("The tool's name."),
+  args: z.record(z.string(), z.unknown()).describe('The arguments the model called it with.'),
+  status: z.enum(['running', 'done', 'error']).describe('`running` until its result is in; then `done`, or `error` when the tool failed.'),
+  result: z.string().optional().describe('The result as the model sees it, shortened for display.'),
+});
+export type ToolStep = z.infer<typeof ToolStep>;
+
+/**
+ * A message as `sessions/get` returns it: a user message or a reply. The rows a reply's tool calls and results
+ * are stored in (after the reply row, pointing back to it with `metadata.replyId`) are folded into its `tools`.
+ */
+export const SessionMessage = Message.extend({
+  tools: z.array(ToolStep).describe("A reply's tool steps in the order the model took them; empty for a user message and a reply that used no tool."),
+});
+export type SessionMessage = z.infer<typeof SessionMessage>;
+
 const exampleSession: Session = {
   id: '6f1d3c2a-8b7e-4c1f-9a2d-0e5b7c9d1a23',
   title: 'How does indexing resume?',
@@ -86,16 +105,18 @@ export const sessionsRequests = {
     example: { params: { root: '/home/ana/src/cairn', limit: 20 }, result: { sessions: [exampleSession], nextBefore: null } },
   }),
   'sessions/get': request('sessions/get', {
-    summary: 'A session, what the user may do in it, and a page of its messages in order (`afterSeq` pages forward).',
+    summary:
+      'A session, what the user may do in it, and a page of its messages in order (`afterSeq` pages forward). ' +
+      "Each reply carries its tool steps in `tools`, also those stored after the page's last row.",
     params: SessionRef.extend({
-      afterSeq: z.number().int().min(0).default(0),
-      limit: z.number().int().min(1).max(500).default(200),
+      afterSeq: z.number().int().min(0).default(0).describe('Read the rows stored after this `seq` (`nextAfterSeq` of the previous page).'),
+      limit: z.number().int().min(1).max(500).default(200).describe('At most this many stored rows, tool steps included, make up the page.'),
     }),
     result: z.object({
       session: Session,
       access: SessionAccess,
-      messages: z.array(Message),
-      nextAfterSeq: z.number().int().nullable(),
+      messages: z.array(SessionMessage).describe("User messages and replies in order; a tool step is in its reply's `tools`, never on its own."),
+      nextAfterSeq: z.number().int().nullable().describe('`afterSeq` of the next page; null on the last page.'),
     }),
     errors: ['NotFound'],
     example: {
@@ -117,6 +138,7 @@ export const sessionsRequests = {
             name: null,
             metadata: {},
             createdAt: '2026-11-22T01:04:08.000Z',
+            tools: [],
           },
           {
             id: 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d',
@@ -131,6 +153,15 @@ export const sessionsRequests = {
             name: null,
             metadata: { model: 'gpt-4o-mini', usage: { promptTokens: 812, completionTokens: 41 } },
             createdAt: '2026-11-22T01:04:10.000Z',
+            tools: [
+              {
+                toolCallId: 'call_8XqZ1',
+                name: 'search_knowledge_base',
+                args: { query: 'resume indexing after crash' },
+                status: 'done',
+                result: '1. daemon/src/kb/indexer.ts:40-72 (score 0.031)\n…',
+              },
+            ],
           },
         ],
         nextAfterSeq: null,

@@ -22,6 +22,7 @@ export const projectChoiceNeededSchema = z.object({
   gitRemote: z.string().describe("The folder's normalised git remote (host/org/repo)."),
   candidates: z.array(projectCandidateSchema).describe('Team projects with that remote that the user can read, by team name.'),
 });
+export type ProjectChoiceNeeded = z.output<typeof projectChoiceNeededSchema>;
 
 export const workspaceRequests = {
   'workspace/resolveProject': request('workspace/resolveProject', {

@@ -1,5 +1,5 @@
 /**
- * What secretlint's recommended preset leaves out and issue 15 asks for: JWTs, high-entropy values assigned to a
+ * What secretlint's recommended preset leaves out and Cairn must catch too: JWTs, high-entropy values assigned to a
  * name that says key/secret/token/password, and passwords inside any `scheme://user:password@host` URL. Each
  * rule is one linear regular expression (no nested quantifiers) plus a cheap check on the value.
  */

@@ -1,5 +1,5 @@
 /**
- * Secret detection and redaction, the one module every path out of the machine calls (issue 15): chunks before
+ * Secret detection and redaction, the one module every path out of the machine calls: chunks before
  * they are embedded or stored, text before it reaches a model or a stored session, and the daemon's log lines.
  *
  * Detection is secretlint's recommended preset (the source of truth: AWS, GCP, GitHub, Slack, Stripe, OpenAI,

@@ -5,9 +5,6 @@
  */
 import type { Store } from './types.js';
 
-export type { Store } from './types.js';
-export { StoreError } from './types.js';
-
 export async function openStore(home: string, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
   const url = env.CAIRN_DATABASE_URL;
   if (url && url.length > 0) {

@@ -8,6 +8,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { reasonOfSqlstate, RpcError } from '../protocol/errors.js';
+import type { ProjectChoiceNeeded } from '../protocol/workspace.js';
 import { StoreError, type RpcResult, type Store, type TableRow } from '../store/types.js';
 
 export interface ProjectRef {
@@ -92,7 +93,7 @@ export async function resolveProject(store: Store, root: string): Promise<Projec
         root,
         gitRemote: remote,
         candidates: candidates.map((c) => ({ projectId: c.project_id, projectName: c.project_name, teamId: c.team_id, teamName: c.team_name })),
-      },
+      } satisfies ProjectChoiceNeeded,
     );
   }
   const ref = toRef(row);

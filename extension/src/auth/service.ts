@@ -1,43 +1,22 @@
 /**
- * Team-mode sign-in with Supabase Auth (embedded mode needs none). supabase-js runs here for sign-in only
- * (flowType pkce, detectSessionInUrl false, session in SecretStorage); the daemon gets the access token.
- *
- * Overlapping OAuth sign-ins: supabase-js keeps one PKCE verifier per storage, so a second attempt would
- * overwrite the first's. Each attempt therefore gets its own client with private in-memory storage and an
- * unguessable `attempt` id in its redirect URL; the callback must name a live attempt, or it is rejected as
- * stale or foreign. The exchanged session is then installed in the persistent client.
+ * Team-mode sign-in with Supabase Auth (embedded mode needs none), and the hand-over of the session to the
+ * daemon. supabase-js runs here for sign-in only (client.ts, session in SecretStorage); the daemon gets the
+ * access token and every refreshed one. OAuth attempts in flight are kept apart by attempts.ts; an exchanged
+ * session is installed in the persistent client. Two-factor authentication is mfa.ts.
  */
 import * as vscode from 'vscode';
-import { createHash, randomBytes } from 'node:crypto';
-import { createClient, type Factor, type Session, type SupabaseClient } from '@supabase/supabase-js';
+import type { Session, SupabaseClient } from '@supabase/supabase-js';
 import type { Ctx } from '../ctx.js';
 import { describeError, log } from '../log.js';
 import { explain } from '../errors.js';
 import { supabaseSettings, type SupabaseSettings } from '../settings.js';
 import { MemoryStorage, SecretStorageAdapter } from './storage.js';
-import { showMfaEnrolment } from './mfa.js';
+import { makeClient, storageKey } from './client.js';
+import { SignInAttempts } from './attempts.js';
+import { MfaCommands } from './mfa.js';
+import { SignInError, checkReachable, friendlyAuthError, usableSettings } from './sign-in-checks.js';
 
 export const CALLBACK_PATH = '/auth-callback';
-const ATTEMPT_TTL_MS = 10 * 60_000;
-
-export class SignInError extends Error {
-  /** True when nothing is wrong: no team project is configured, so there is nothing to sign in to. */
-  constructor(
-    message: string,
-    readonly information = false,
-  ) {
-    super(message);
-    this.name = 'SignInError';
-  }
-}
-
-interface Attempt {
-  client: SupabaseClient;
-  settings: SupabaseSettings;
-  createdAt: number;
-  resolve(session: Session): void;
-  reject(err: Error): void;
-}
 
 export interface SignInOptions {
   method?: 'github' | 'google' | 'email' | 'signup';
@@ -51,7 +30,16 @@ export class AuthService implements vscode.Disposable {
   private client: SupabaseClient | null = null;
   private clientFor: string | null = null;
   private session: Session | null = null;
-  private readonly attempts = new Map<string, Attempt>();
+  private readonly attempts = new SignInAttempts<SupabaseClient, SupabaseSettings, Session>();
+  private readonly mfa = new MfaCommands({
+    signedInClient: () => this.signedInClient(),
+    teamClient: () => {
+      const settings = supabaseSettings();
+      return settings ? this.persistentClient(settings) : null;
+    },
+    adopt: (session) => this.setSession(session),
+    handOver: () => this.handToDaemon(this.session),
+  });
   private readonly changed = new vscode.EventEmitter<Session | null>();
   private readonly subs: vscode.Disposable[] = [];
   private authSub: { unsubscribe(): void } | null = null;
@@ -175,21 +163,11 @@ export class AuthService implements vscode.Disposable {
     if (data.session.access_token === this.session?.access_token) await this.handToDaemon(data.session);
   }
 
-  private requireSettings(): SupabaseSettings {
-    const s = supabaseSettings();
-    if (!s) {
-      throw new SignInError('Cairn: no sign-in is needed in embedded mode (your data stays on this machine). For team mode, set cairn.supabase.url and cairn.supabase.anonKey, then sign in.', true);
-    }
-    if (!/^https?:\/\/[^/\s]+/i.test(s.url)) throw new SignInError(`cairn.supabase.url is not a URL: “${s.url}”. It looks like https://<project>.supabase.co.`);
-    if (!s.anonKey) throw new SignInError('cairn.supabase.anonKey is empty. Copy the anon (publishable) key from your Supabase project settings.');
-    return s;
-  }
-
   /** The command: asks how to sign in, then does it. Returns the provider URL when `open` is false. */
   async signInInteractive(raw?: unknown): Promise<string | Session | null> {
     const opts = (raw && typeof raw === 'object' ? raw : {}) as SignInOptions;
     try {
-      const settings = this.requireSettings();
+      const settings = usableSettings(supabaseSettings());
       let method = opts.method;
       if (!method) {
         const picked = await vscode.window.showQuickPick(
@@ -220,18 +198,15 @@ export class AuthService implements vscode.Disposable {
   }
 
   private async signInWithOAuth(settings: SupabaseSettings, provider: 'github' | 'google', open: boolean): Promise<string | Session | null> {
-    this.expireAttempts();
-    const attemptId = randomBytes(16).toString('base64url');
+    const attemptId = SignInAttempts.newId();
     const client = makeClient(settings, new MemoryStorage(), false);
     const callback = vscode.Uri.parse(`${vscode.env.uriScheme}://${this.ctx.extension.extension.id}${CALLBACK_PATH}`).with({ query: `attempt=${attemptId}` });
     // On the web (code-server, vscode.dev) the editor's own callback route stands in for the URI scheme.
     const redirectTo = (await vscode.env.asExternalUri(callback)).toString(true);
     const { data, error } = await client.auth.signInWithOAuth({ provider, options: { redirectTo, skipBrowserRedirect: true } });
     if (error || !data.url) throw new SignInError(`could not start ${provider} sign-in: ${error?.message ?? 'no URL returned'}`);
-    await checkReachable(settings, data.url);
-    const done = new Promise<Session>((resolve, reject) => {
-      this.attempts.set(attemptId, { client, settings, createdAt: Date.now(), resolve, reject });
-    });
+    await checkReachable(settings);
+    const done = this.attempts.start(attemptId, client, settings);
     done.then(
       (s) => void vscode.window.showInformationMessage(`Cairn: signed in as ${s.user.email ?? s.user.id}.`),
       (err: Error) => void vscode.window.showErrorMessage(`Cairn: ${err.message}`),
@@ -246,7 +221,7 @@ export class AuthService implements vscode.Disposable {
       (_p, token) =>
         new Promise<Session | null>((resolve) => {
           token.onCancellationRequested(() => {
-            this.attempts.delete(attemptId);
+            this.attempts.cancel(attemptId);
             resolve(null);
           });
           done.then(resolve, () => resolve(null));
@@ -260,37 +235,20 @@ export class AuthService implements vscode.Disposable {
       void vscode.window.showWarningMessage(`Cairn: ignored an unknown link (${uri.path}).`);
       return;
     }
-    const q = new URLSearchParams(uri.query);
-    const attemptId = q.get('attempt') ?? '';
-    const attempt = this.attempts.get(attemptId);
-    if (!attempt) {
+    const claim = this.attempts.claim(uri.query);
+    if (claim.kind === 'unknown') {
       void vscode.window.showErrorMessage('Cairn: this sign-in link is stale or was not started from this window, so it was ignored. Run "Cairn: Sign In" again.');
       log().warn('rejected an auth callback that names no live sign-in attempt');
       return;
     }
-    this.attempts.delete(attemptId);
-    if (Date.now() - attempt.createdAt > ATTEMPT_TTL_MS) {
-      attempt.reject(new SignInError('this sign-in link expired. Run "Cairn: Sign In" again.'));
-      return;
-    }
-    const error = q.get('error_description') ?? q.get('error');
-    if (error) {
-      attempt.reject(new SignInError(`sign-in was cancelled or refused by the provider: ${error}`));
-      return;
-    }
-    const code = q.get('code');
-    if (!code) {
-      attempt.reject(new SignInError('the sign-in link carries no authorization code.'));
-      return;
-    }
+    if (claim.kind === 'failed') return;
+    const { attempt, code } = claim;
     const { data, error: exchangeError } = await attempt.client.auth.exchangeCodeForSession(code);
     if (exchangeError || !data.session) {
       attempt.reject(new SignInError(`the authorization code was refused: ${exchangeError?.message ?? 'no session returned'}`));
       return;
     }
-    // Every other attempt is now stale: a late callback for one of them must not replace this session.
-    for (const other of this.attempts.values()) other.reject(new SignInError('another sign-in finished first; this one was discarded.'));
-    this.attempts.clear();
+    this.attempts.supersede();
     await this.install(attempt.settings, data.session);
     attempt.resolve(data.session);
   }
@@ -353,75 +311,19 @@ export class AuthService implements vscode.Disposable {
     void vscode.window.showInformationMessage('Cairn: signed out everywhere.');
   }
 
-  /**
-   * The command (`cairn.enrollMfa`, "Verify or Set Up Two-Factor Authentication"). With a verified TOTP factor,
-   * its 6-digit code confirms this sign-in (aal1 → aal2): a new sign-in is aal1, and Supabase Auth refuses a new
-   * factor to an aal1 session once one is verified, so this is the only way back to aal2. Without one, it sets
-   * one up (QR code and secret in a panel, then its code). Either way the aal2 session goes to the daemon.
-   */
-  async enrollMfa(): Promise<boolean> {
-    const client = this.signedInClient();
-    if (!client) return false;
-    const factors = await client.auth.mfa.listFactors();
-    if (factors.error) {
-      void vscode.window.showErrorMessage(`Cairn: could not read your two-factor authentication settings: ${factors.error.message}`);
-      return false;
-    }
-    // listFactors puts only verified factors under `totp`.
-    const verified = factors.data.totp;
-    if (verified.length === 0) return this.setUpTotp();
-    const level = await client.auth.mfa.getAuthenticatorAssuranceLevel();
-    if (level.data?.currentLevel === 'aal2') {
-      // Nothing to confirm; handing the session over again repairs a daemon that missed it.
-      await this.handToDaemon(this.session);
-      void vscode.window.showInformationMessage('Cairn: this sign-in is already confirmed with your second factor (aal2).');
-      return true;
-    }
-    const factor = await pickFactor(verified);
-    return factor ? this.stepUp(factor) : false;
+  /** The command `cairn.enrollMfa`: confirms this sign-in with a second factor, or sets one up (mfa.ts). */
+  enrollMfa(): Promise<boolean> {
+    return this.mfa.enrollMfa();
   }
 
-  /** Asks for the code of a verified factor until one is accepted (or the user gives up); true at aal2. */
-  private async stepUp(factor: Factor): Promise<boolean> {
-    const app = factor.friendly_name ? ` (${factor.friendly_name})` : '';
-    let prompt = `Enter the 6-digit code your authenticator app${app} shows for Cairn`;
-    for (let tries = 0; tries < 5; tries++) {
-      const code = await vscode.window.showInputBox({
-        title: 'Cairn: confirm this sign-in with two-factor authentication',
-        prompt,
-        ignoreFocusOut: true,
-        validateInput: validateTotpCode,
-      });
-      if (!code) return false;
-      if (await this.confirmFactor(factor.id, code)) {
-        void vscode.window.showInformationMessage('Cairn: this sign-in is confirmed with your second factor (aal2); team management is open to it.');
-        return true;
-      }
-      prompt = `That code was not accepted. Enter the current 6-digit code from your authenticator app${app} (if it keeps failing, check the time on this device).`;
-    }
-    return false;
+  /** Starts a TOTP enrolment for the signed-in user; null (after saying why) when it cannot. */
+  startMfaEnrolment(): Promise<{ factorId: string; secret: string; uri: string } | null> {
+    return this.mfa.startMfaEnrolment();
   }
 
-  /** A new TOTP factor: the QR code and secret in a panel, then the 6-digit code (reaching aal2). */
-  private async setUpTotp(): Promise<boolean> {
-    const enrolment = await this.startMfaEnrolment();
-    if (!enrolment) return false;
-    const panel = await showMfaEnrolment(enrolment.uri, enrolment.secret);
-    try {
-      for (let tries = 0; tries < 5; tries++) {
-        const code = await vscode.window.showInputBox({
-          title: 'Cairn: two-factor authentication',
-          prompt: 'Enter the 6-digit code your authenticator app shows for Cairn',
-          ignoreFocusOut: true,
-          validateInput: validateTotpCode,
-        });
-        if (!code) return false;
-        if (await this.verifyMfa(enrolment.factorId, code)) return true;
-      }
-      return false;
-    } finally {
-      panel.dispose();
-    }
+  /** Verifies a TOTP code for a newly enrolled factor; on success the session is aal2 (and handed to the daemon). */
+  verifyMfa(factorId: string, code: string): Promise<boolean> {
+    return this.mfa.verifyMfa(factorId, code);
   }
 
   /** The persistent client when signed in to team mode; null (after saying why) otherwise. */
@@ -434,110 +336,8 @@ export class AuthService implements vscode.Disposable {
     return this.persistentClient(settings);
   }
 
-  /** Starts a TOTP enrolment for the signed-in user; null (after saying why) when it cannot. */
-  async startMfaEnrolment(): Promise<{ factorId: string; secret: string; uri: string } | null> {
-    const client = this.signedInClient();
-    if (!client) return null;
-    // Friendly names must be unique per user (Supabase checks that before anything else); to the millisecond, two set-ups never clash.
-    const { data, error } = await client.auth.mfa.enroll({ factorType: 'totp', friendlyName: `Cairn ${new Date().toISOString().slice(0, 23)}` });
-    if (error || !data) {
-      const message =
-        error?.code === 'insufficient_aal'
-          ? 'you already have two-factor authentication, and a new authenticator can only be added once this sign-in is confirmed with it. Run "Cairn: Verify or Set Up Two-Factor Authentication" and enter its code first.'
-          : `could not start two-factor set-up: ${error?.message ?? 'no answer'}`;
-      void vscode.window.showErrorMessage(`Cairn: ${message}`);
-      return null;
-    }
-    return { factorId: data.id, secret: data.totp.secret, uri: data.totp.uri };
-  }
-
-  /** Verifies a TOTP code for a newly enrolled factor; on success the session is aal2 (and handed to the daemon). */
-  async verifyMfa(factorId: string, code: string): Promise<boolean> {
-    if (!(await this.confirmFactor(factorId, code))) return false;
-    void vscode.window.showInformationMessage('Cairn: two-factor authentication is on; this session is now at aal2.');
-    return true;
-  }
-
-  /** Challenges a factor and verifies its code; the aal2 session replaces this one and goes to the daemon. */
-  private async confirmFactor(factorId: string, code: string): Promise<boolean> {
-    const settings = supabaseSettings();
-    if (!settings) return false;
-    const client = this.persistentClient(settings);
-    const verified = await client.auth.mfa.challengeAndVerify({ factorId, code: code.trim() });
-    if (verified.error) {
-      void vscode.window.showWarningMessage(`Cairn: that code was not accepted (${verified.error.message}). Check the time on your device and enter the current code.`);
-      return false;
-    }
-    const { data } = await client.auth.getSession();
-    this.setSession(data.session);
-    return true;
-  }
-
-  private expireAttempts(): void {
-    for (const [id, a] of this.attempts) {
-      if (Date.now() - a.createdAt > ATTEMPT_TTL_MS) {
-        a.reject(new SignInError('sign-in timed out.'));
-        this.attempts.delete(id);
-      }
-    }
-  }
-
   dispose(): void {
     this.authSub?.unsubscribe();
     for (const s of this.subs) s.dispose();
   }
-}
-
-function validateTotpCode(value: string): string | null {
-  return /^\d{6}$/.test(value.trim()) ? null : 'The code is 6 digits.';
-}
-
-/** The verified factor whose code to ask for: the only one, or the user's pick. */
-async function pickFactor(factors: Factor[]): Promise<Factor | undefined> {
-  if (factors.length === 1) return factors[0];
-  const picked = await vscode.window.showQuickPick(
-    factors.map((f) => ({ label: f.friendly_name || 'Authenticator app', description: `added ${new Date(f.created_at).toLocaleDateString()}`, factor: f })),
-    { title: 'Cairn: confirm this sign-in with two-factor authentication', placeHolder: 'Which authenticator app will you take the code from?' },
-  );
-  return picked?.factor;
-}
-
-function storageKey(url: string): string {
-  return `cairn.supabase.${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
-}
-
-function makeClient(settings: SupabaseSettings, storage: SecretStorageAdapter | MemoryStorage, persist: boolean): SupabaseClient {
-  return createClient(settings.url, settings.anonKey, {
-    auth: {
-      flowType: 'pkce',
-      detectSessionInUrl: false,
-      persistSession: true,
-      autoRefreshToken: persist,
-      storage,
-      storageKey: storageKey(settings.url),
-    },
-  });
-}
-
-/** Turns a wrong URL or key into a message that names the setting to fix. */
-function friendlyAuthError(settings: SupabaseSettings, error: { message: string; status?: number; name?: string }): string {
-  if (error.name === 'AuthRetryableFetchError' || error.status === 0 || /fetch failed|ECONNREFUSED|ENOTFOUND/i.test(error.message)) {
-    return `could not reach Supabase at ${settings.url}. Check cairn.supabase.url and your network.`;
-  }
-  if (error.status === 401 && /api key|apikey|jwt/i.test(error.message)) {
-    return `the anon key was refused by ${settings.url}. Check cairn.supabase.anonKey.`;
-  }
-  return error.message;
-}
-
-/** Fails fast with a clear message when the project URL does not answer or rejects the key. */
-async function checkReachable(settings: SupabaseSettings, _authorizeUrl: string): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(`${settings.url.replace(/\/+$/, '')}/auth/v1/settings`, { headers: { apikey: settings.anonKey }, signal: AbortSignal.timeout(10_000) });
-  } catch {
-    throw new SignInError(`could not reach Supabase at ${settings.url}. Check cairn.supabase.url and your network.`);
-  }
-  if (res.status === 401 || res.status === 403) throw new SignInError(`the anon key was refused by ${settings.url}. Check cairn.supabase.anonKey.`);
-  if (!res.ok) throw new SignInError(`${settings.url} does not look like a Supabase project (HTTP ${res.status} from /auth/v1/settings). Check cairn.supabase.url.`);
 }

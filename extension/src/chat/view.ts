@@ -1,7 +1,7 @@
 /**
- * The `cairn.chat` webview view. The extension keeps the chat model (session, entries, streaming reply) and
- * mirrors it into the webview, so the chat survives the view being hidden and the daemon restarting: the
- * webview restores its last snapshot from getState at once, and the extension re-sends the truth.
+ * The `cairn.chat` webview view: the bridge between the daemon, the chat model (model.ts) and the webview. It
+ * asks the daemon, feeds the answers and notifications to the model and mirrors the model into the webview:
+ * the webview restores its last snapshot from getState at once, and the extension re-sends the truth.
  */
 import * as vscode from 'vscode';
 import type { NotificationParamsOf, ResultOf } from '../../../daemon/src/protocol/index.js';
@@ -21,8 +21,8 @@ import { errorName, explain } from '../errors.js';
 import { describeError, log } from '../log.js';
 import { openWorkspaceLocation } from '../locations.js';
 import { SECRET_CHOICES, screenOutgoing, type SecretChoice } from './secret-guard.js';
-
-type Message = ResultOf<'sessions/get'>['messages'][number];
+import { chatPageHtml } from './html.js';
+import { ChatModel, type StoredMessage } from './model.js';
 
 const DELTA_FLUSH_MS = 16;
 
@@ -32,34 +32,20 @@ const READ_ONLY_REFUSAL =
 export class ChatViewProvider implements vscode.WebviewViewProvider {
   static readonly viewType = 'cairn.chat';
   private view: vscode.WebviewView | null = null;
-  private sessionId: string | null = null;
-  private title: string | null = null;
-  private entries: ChatEntry[] = [];
-  private agentId = 'default';
+  private readonly chat = new ChatModel();
   private agents: AgentOption[] = [{ id: 'default', name: 'Cairn', description: 'The built-in agent' }];
   /** A `chat/send` in flight (settles when it answered or failed), else null. */
   private sending: Promise<void> | null = null;
-  /** What the user may do in the open session; a new chat is their own. */
-  private access: ChatAccess = 'owner';
   /** Names of the people who wrote in the open session, by user id (teammates in a shared session). */
   private readonly authors = new Map<string, string>();
   /** The user the daemon acts as, their own messages being "You"; undefined until read (`auth/status`), then kept by `auth/changed`. */
   private me: string | null | undefined = undefined;
-  /** The open session's project (its team's members name the authors). */
-  private projectId: string | null = null;
-  private error: ChatError | null = null;
   private offeredActions = new Set<string>(['cairn.reconnect', 'cairn.showLog', 'cairn.setModelApiKey', 'cairn.signIn', 'cairn.indexWorkspace', 'workbench.action.openSettings']);
   private pendingDeltas = new Map<string, string>();
   private flushTimer: NodeJS.Timeout | undefined;
-  /** The open session's stored messages, oldest first: what a teammate's change is merged into. */
-  private messages: Message[] = [];
-  /** Replies this daemon streams to us: their deltas are the truth until they finish. */
-  private readonly ownReplies = new Set<string>();
   /** A re-read of the open session is running, and whether another change arrived meanwhile. */
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
-  /** Whether the workspace folder has an index (`kb/status`), null until known: an empty chat offers to index it. */
-  private indexed: boolean | null = null;
   /** Secret warnings shown in the webview, waiting for the user's choice. */
   private readonly secretQuestions = new Map<string, { message: string; answer: (choice: SecretChoice) => void }>();
 
@@ -75,13 +61,13 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       ctx.onNotification('kb/changed', (p) => {
         // Once indexed, only a removal or a model change can take the index away. (Any folder's change: the
         // daemon names roots by their real path, which may differ from the editor's.)
-        if (this.indexed !== true || p.reason === 'remove' || p.reason === 'model') void this.readIndexState();
+        if (this.chat.indexed !== true || p.reason === 'remove' || p.reason === 'model') void this.readIndexState();
       }),
       ctx.onDidConnect(() => void this.onConnected()),
       ctx.onDidChangeState((s) => {
         if (s.kind === 'down') this.onConnectionLost(s.message);
         // The webview drops a "Reconnect" error once connected again; so does the model.
-        if (s.kind === 'ready' && this.error?.actions.some((a) => a.command === 'cairn.reconnect')) this.error = null;
+        if (s.kind === 'ready' && this.chat.error?.actions.some((a) => a.command === 'cairn.reconnect')) this.chat.error = null;
         this.post('connection', { connected: s.kind === 'ready', message: s.kind === 'down' ? s.message : s.kind === 'connecting' ? 'Connecting to the Cairn daemon…' : null });
       }),
     );
@@ -91,7 +77,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.view = view;
     const root = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'dist', 'webview');
     view.webview.options = { enableScripts: true, localResourceRoots: [root] };
-    view.webview.html = renderHtml(view.webview, root);
+    view.webview.html = chatPageHtml({ cspSource: view.webview.cspSource, asset: (p) => view.webview.asWebviewUri(vscode.Uri.joinPath(root, p)).toString() });
     view.webview.onDidReceiveMessage((raw) => {
       const msg = parseFromWebview(raw);
       if (!msg) {
@@ -108,16 +94,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
 
   /** The chat as the extension holds it (tests read it; the webview renders it). */
   snapshot(): ToWebview['snapshot'] {
-    return {
-      sessionId: this.sessionId,
-      title: this.title,
-      entries: this.entries,
-      agentId: this.agentId,
-      connected: this.ctx.client !== null,
-      access: this.access,
-      error: this.error,
-      indexed: this.indexed,
-    };
+    return this.chat.snapshot(this.ctx.client !== null);
   }
 
   /** Reads whether the workspace folder is indexed, and re-renders the chat when that changed. */
@@ -133,8 +110,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         log().warn(`could not read the index state of ${root}: ${describeError(err)}`);
       }
     }
-    if (indexed === this.indexed) return;
-    this.indexed = indexed;
+    if (indexed === this.chat.indexed) return;
+    this.chat.indexed = indexed;
     this.sendSnapshot();
   }
 
@@ -143,15 +120,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   newChat(): void {
-    if (this.sessionId) void this.ctx.unsubscribeSession(this.sessionId);
-    this.sessionId = null;
-    this.title = null;
-    this.entries = [];
-    this.messages = [];
-    this.ownReplies.clear();
-    this.projectId = null;
-    this.access = 'owner';
-    this.error = null;
+    if (this.chat.sessionId) void this.ctx.unsubscribeSession(this.chat.sessionId);
+    this.chat.clear();
     this.sendSnapshot();
     this.post('focus', {});
   }
@@ -159,29 +129,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   async openSession(sessionId: string): Promise<void> {
     const client = this.ctx.client;
     if (!client) throw new Error('The Cairn daemon is not running.');
-    if (this.sessionId && this.sessionId !== sessionId) void this.ctx.unsubscribeSession(this.sessionId);
-    const messages: Message[] = [];
-    let afterSeq = 0;
-    let session: ResultOf<'sessions/get'>['session'] | null = null;
-    let access: ChatAccess = 'owner';
-    for (;;) {
-      const page = await client.request('sessions/get', { sessionId, afterSeq, limit: 500 });
-      session = page.session;
-      access = page.access;
-      messages.push(...page.messages);
-      if (page.nextAfterSeq === null) break;
-      afterSeq = page.nextAfterSeq;
-    }
-    // An error about another chat does not belong here; one about this chat (a reload) stays.
-    if (this.sessionId !== sessionId) this.error = null;
-    this.sessionId = sessionId;
-    this.title = session.title;
-    this.projectId = session.projectId;
-    this.access = access;
-    this.agentId = session.agentId ?? 'default';
-    this.messages = messages;
-    await this.learnAuthors(messages, session.projectId);
-    this.entries = toEntries(messages, (id) => this.authorLabel(id));
+    if (this.chat.sessionId && this.chat.sessionId !== sessionId) void this.ctx.unsubscribeSession(this.chat.sessionId);
+    const read = await readSession(client, sessionId, 0);
+    if (!read) return;
+    await this.learnAuthors(read.messages, read.session.projectId);
+    this.chat.open(sessionId, read.session, read.access, read.messages, (id) => this.authorLabel(id));
     await this.ctx.subscribeSession(sessionId);
     this.sendSnapshot();
   }
@@ -189,7 +141,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   /** Sends a message as if typed in the chat (the UI, the walkthrough and tests use this). */
   async send(content: string): Promise<void> {
     // A viewer's post would only come back PermissionDenied: say why here, and keep the daemon out of it.
-    if (this.access === 'read') {
+    if (this.chat.access === 'read') {
       this.showError({ message: READ_ONLY_REFUSAL, actions: [] });
       return;
     }
@@ -198,13 +150,13 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       this.showError({ message: 'The Cairn daemon is not running, so this message was not sent.', actions: [{ label: 'Reconnect', command: 'cairn.reconnect' }, { label: 'Show Log', command: 'cairn.showLog' }] });
       return;
     }
-    if (this.sending || this.entries.some((e) => e.status === 'streaming')) {
+    if (this.sending || this.chat.streaming) {
       this.showError({ message: 'Cairn is still answering; stop it or wait for the reply.', actions: [] });
       return;
     }
     let sent!: () => void;
     this.sending = new Promise<void>((resolve) => (sent = resolve));
-    this.error = null;
+    this.chat.error = null;
     // A secret in the message is caught before it leaves the machine: the user redacts, sends anyway or cancels.
     let outgoing: string | null;
     try {
@@ -222,23 +174,23 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     }
     content = outgoing;
     const local: ChatEntry = { id: `local-${Date.now()}`, role: 'user', content, status: 'pending', tools: [] };
-    this.entries.push(local);
+    this.chat.entries.push(local);
     this.sendSnapshot();
     try {
       const root = this.ctx.workspaceRoot();
       const r = await client.request('chat/send', {
         content,
-        agentId: this.agentId,
-        ...(this.sessionId ? { sessionId: this.sessionId } : {}),
+        agentId: this.chat.agentId,
+        ...(this.chat.sessionId ? { sessionId: this.chat.sessionId } : {}),
         ...(root ? { root } : {}),
       });
       local.id = r.messageId;
       local.status = 'complete';
-      if (this.sessionId !== r.sessionId) {
-        this.sessionId = r.sessionId;
+      if (this.chat.sessionId !== r.sessionId) {
+        this.chat.sessionId = r.sessionId;
         await this.ctx.subscribeSession(r.sessionId);
       }
-      this.ensureReply(r.replyId);
+      this.chat.ensureReply(r.replyId);
       this.sendSnapshot();
     } catch (err) {
       local.status = 'failed';
@@ -247,7 +199,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       this.sendSnapshot();
       this.showError({ message: `Not sent: ${e.message}`, actions: e.actions });
       // Refused, perhaps because the user's role changed since the chat was read: read what they may do now.
-      if (errorName(err) === 'PermissionDenied' && this.sessionId) void this.refresh();
+      if (errorName(err) === 'PermissionDenied' && this.chat.sessionId) void this.refresh();
     } finally {
       this.sending = null;
       sent();
@@ -278,7 +230,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   async stop(): Promise<void> {
-    const streaming = this.entries.find((e) => e.status === 'streaming');
+    const streaming = this.chat.streaming;
     if (!streaming || !this.ctx.client) return;
     await this.ctx.client.request('chat/cancel', { messageId: streaming.id });
   }
@@ -290,11 +242,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         // A webview that was rebuilt while a question waited asks it again.
         for (const [warningId, q] of this.secretQuestions) this.post('secretWarning', { warningId, message: q.message });
         void this.readIndexState();
-        this.post('agents', { agents: this.agents, selected: this.agentId });
+        this.post('agents', { agents: this.agents, selected: this.chat.agentId });
         void this.loadAgents();
         return;
       case 'send':
-        this.agentId = msg.body.agentId;
+        this.chat.agentId = msg.body.agentId;
         return this.send(msg.body.content);
       case 'stop':
         return this.stop();
@@ -314,12 +266,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         return;
       }
       case 'selectAgent':
-        this.agentId = msg.body.agentId;
+        this.chat.agentId = msg.body.agentId;
         return;
       case 'newChat':
         return this.newChat();
       case 'dismissError':
-        this.error = null;
+        this.chat.error = null;
         return;
       case 'runAction':
         if (!this.offeredActions.has(msg.body.command)) {
@@ -335,7 +287,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         return;
       }
       case 'openFull': {
-        const entry = this.entries.find((e) => e.id === msg.body.messageId);
+        const entry = this.chat.entries.find((e) => e.id === msg.body.messageId);
         if (!entry) return;
         const doc = await vscode.workspace.openTextDocument({ content: entry.content, language: 'markdown' });
         await vscode.window.showTextDocument(doc);
@@ -351,31 +303,19 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       const list = agents.map((a) => ({ id: a.id, name: a.name, description: a.description }));
       if (!list.some((a) => a.id === 'default')) list.unshift({ id: 'default', name: 'Cairn', description: 'The built-in agent' });
       this.agents = list;
-      this.post('agents', { agents: this.agents, selected: this.agentId });
+      this.post('agents', { agents: this.agents, selected: this.chat.agentId });
     } catch (err) {
       log().warn(`agents/list: ${describeError(err)}`);
     }
   }
 
-  private ensureReply(id: string): ChatEntry {
-    this.ownReplies.add(id);
-    let e = this.entries.find((x) => x.id === id);
-    if (!e) {
-      e = { id, role: 'assistant', content: '', status: 'streaming', tools: [] };
-      this.entries.push(e);
-    }
-    return e;
-  }
-
   private isCurrent(sessionId: string): boolean {
-    // A delta can overtake chat/send's answer; while sending, the first session that speaks is ours.
-    return this.sessionId === sessionId || (this.sessionId === null && this.sending !== null);
+    return this.chat.isCurrent(sessionId, this.sending !== null);
   }
 
   private onDelta(p: NotificationParamsOf<'chat/delta'>): void {
     if (!this.isCurrent(p.sessionId)) return;
-    const e = this.ensureReply(p.messageId);
-    e.content += p.delta;
+    this.chat.delta(p);
     this.pendingDeltas.set(p.messageId, (this.pendingDeltas.get(p.messageId) ?? '') + p.delta);
     this.flushTimer ??= setTimeout(() => this.flushDeltas(), DELTA_FLUSH_MS);
   }
@@ -388,11 +328,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
 
   private onTool(p: NotificationParamsOf<'chat/tool'>): void {
     if (!this.isCurrent(p.sessionId)) return;
-    const e = this.ensureReply(p.messageId);
-    const activity = { toolCallId: p.toolCallId, name: p.name, args: p.args, status: p.status, ...(p.result !== undefined ? { result: p.result } : {}) };
-    const i = e.tools.findIndex((t) => t.toolCallId === p.toolCallId);
-    if (i >= 0) e.tools[i] = activity;
-    else e.tools.push(activity);
+    const activity = this.chat.tool(p);
     this.flushDeltas();
     this.post('tool', { messageId: p.messageId, activity });
   }
@@ -401,9 +337,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     // Every failure reaches the Output channel, also of a chat that is not open.
     if (p.status === 'failed') log().error(`chat reply failed (${p.error?.code ?? 'unknown'}): ${describeError(p.error ?? 'no reason given')}`);
     if (!this.isCurrent(p.sessionId)) return;
-    const e = this.ensureReply(p.messageId);
-    e.status = p.status;
-    if (p.error) e.error = p.error;
+    this.chat.done(p);
     this.flushDeltas();
     this.post('done', { messageId: p.messageId, status: p.status, ...(p.error ? { error: p.error } : {}) });
     if (p.status === 'failed' && p.error) this.showError(explain({ codeName: p.error.code, message: p.error.message }));
@@ -414,14 +348,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
    * user's view (deleted, unshared, or they left its team).
    */
   private onSessionChanged(p: NotificationParamsOf<'sessions/changed'>): void {
-    if (p.sessionId !== this.sessionId) return;
+    if (p.sessionId !== this.chat.sessionId) return;
     if (p.change === 'deleted') {
       this.newChat();
       this.showError({ message: 'This chat is no longer available to you: it was deleted, unshared, or you are no longer in its team.', actions: [] });
       return;
     }
-    const retitled = p.session !== null && p.session.title !== this.title;
-    if (p.session) this.title = p.session.title;
+    const retitled = p.session !== null && p.session.title !== this.chat.title;
+    if (p.session) this.chat.title = p.session.title;
     // Its own fields, or a reply this view watched stream: nothing to re-read, the title is in hand.
     if (p.cause === 'session' || p.cause === 'reply') {
       if (retitled) this.sendSnapshot();
@@ -453,37 +387,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
 
   private async mergeFromStore(): Promise<void> {
     const client = this.ctx.client;
-    const sessionId = this.sessionId;
+    const sessionId = this.chat.sessionId;
     if (!client || !sessionId) return;
-    // Finished messages never change: read from the first one still streaming, or after the last.
-    const unfinished = this.messages.find((m) => m.status === 'streaming');
-    const from = unfinished ? unfinished.seq - 1 : (this.messages.at(-1)?.seq ?? 0);
-    const fresh: Message[] = [];
-    let afterSeq = from;
-    for (;;) {
-      const page = await client.request('sessions/get', { sessionId, afterSeq, limit: 500 });
-      if (this.sessionId !== sessionId) return;
-      this.title = page.session.title;
-      this.projectId = page.session.projectId;
-      // A teammate's role can change at any time; it shows at the next re-read.
-      this.access = page.access;
-      fresh.push(...page.messages);
-      if (page.nextAfterSeq === null) break;
-      afterSeq = page.nextAfterSeq;
-    }
-    this.messages = [...this.messages.filter((m) => m.seq <= from), ...fresh];
-    await this.learnAuthors(fresh, this.projectId);
-    if (this.sessionId !== sessionId) return;
-    const previous = new Map(this.entries.map((e) => [e.id, e]));
-    const merged = toEntries(this.messages, (id) => this.authorLabel(id)).map((e) => {
-      const local = previous.get(e.id);
-      // A reply streaming to us here: our deltas are newer than its last saved part.
-      return local && this.ownReplies.has(e.id) && local.status === 'streaming' ? local : e;
-    });
-    // Entries not stored (a message that failed to send) stay where the user saw them.
-    const stored = new Set(merged.map((e) => e.id));
-    for (const e of this.entries) if (!stored.has(e.id) && (e.id.startsWith('local-') || this.ownReplies.has(e.id))) merged.push(e);
-    this.entries = merged;
+    const from = this.chat.rereadFrom();
+    const fresh = await readSession(client, sessionId, from, () => this.chat.sessionId === sessionId);
+    if (!fresh) return;
+    this.chat.reread(fresh.session, fresh.access);
+    await this.learnAuthors(fresh.messages, this.chat.projectId);
+    if (this.chat.sessionId !== sessionId) return;
+    this.chat.merge(from, fresh.messages, (id) => this.authorLabel(id));
     this.sendSnapshot();
   }
 
@@ -494,7 +406,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   /** Learns who the user is and the names of other authors (from the members of the project's team). */
-  private async learnAuthors(messages: Message[], projectId: string | null): Promise<void> {
+  private async learnAuthors(messages: readonly StoredMessage[], projectId: string | null): Promise<void> {
     const client = this.ctx.client;
     if (!client) return;
     try {
@@ -510,27 +422,19 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   private onConnectionLost(reason: string): void {
-    let changed = false;
-    for (const e of this.entries) {
-      if (e.status === 'streaming') {
-        e.status = 'failed';
-        e.error = { code: 'DaemonStopped', message: `The Cairn daemon stopped during this reply (${reason}). What arrived is kept; ask again to continue.` };
-        changed = true;
-      }
-    }
-    if (changed) this.sendSnapshot();
+    if (this.chat.connectionLost(reason)) this.sendSnapshot();
   }
 
   private async onConnected(): Promise<void> {
     // Another daemon (a restart) may act as someone else: read it again when needed.
     this.me = undefined;
     void this.readIndexState();
-    if (!this.sessionId) {
+    if (!this.chat.sessionId) {
       this.sendSnapshot();
       return;
     }
     try {
-      await this.openSession(this.sessionId);
+      await this.openSession(this.chat.sessionId);
     } catch (err) {
       log().warn(`could not reload the open chat after reconnecting: ${describeError(err)}`);
       this.sendSnapshot();
@@ -547,15 +451,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
    * failed reply keeps its own error in the log).
    */
   modelSettingsChanged(): void {
-    if (!this.error?.actions.some((a) => a.command === 'cairn.setModelApiKey')) return;
-    this.error = null;
+    if (!this.chat.error?.actions.some((a) => a.command === 'cairn.setModelApiKey')) return;
+    this.chat.error = null;
     this.sendSnapshot();
   }
 
   /** Shows an error in place (kept in the chat model until dismissed, a send, or another chat, or its fix). */
   private showError(error: ChatError): void {
-    this.error = { message: error.message, actions: this.offer(error.actions) };
-    this.post('error', this.error);
+    this.chat.error = { message: error.message, actions: this.offer(error.actions) };
+    this.post('error', this.chat.error);
   }
 
   private sendSnapshot(): void {
@@ -568,72 +472,24 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 }
 
+type Client = NonNullable<Ctx['client']>;
+
 /**
- * Folds stored messages into chat entries. A reply's tool calls and results are stored after the reply row
- * (which exists from its first token on) and point back to it with `metadata.replyId` (daemon/src/chat/history.ts):
- * they join that reply, as its live `chat/tool` notifications do.
+ * Reads a session's messages stored after `afterSeq`, all pages; null when `stillWanted` says the chat moved
+ * on to another session meanwhile.
  */
-export function toEntries(messages: Message[], authorOf: (authorId: string | null) => string | undefined = () => undefined): ChatEntry[] {
-  const entries: ChatEntry[] = [];
-  const replies = new Map<string, ChatEntry>();
-  for (const m of messages) {
-    const replyId = typeof m.metadata?.replyId === 'string' ? m.metadata.replyId : null;
-    if (replyId !== null) {
-      const reply = replies.get(replyId);
-      if (!reply) continue;
-      if (m.role === 'assistant') {
-        for (const t of m.toolCalls ?? []) reply.tools.push({ toolCallId: t.id, name: t.name, args: t.args, status: 'running' });
-      } else if (m.role === 'tool') {
-        const t = reply.tools.find((x) => x.toolCallId === m.toolCallId);
-        if (t) {
-          t.status = 'done';
-          t.result = m.content.slice(0, 2000);
-        }
-      }
-    } else if (m.role === 'user') {
-      const author = authorOf(m.authorId);
-      entries.push({ id: m.id, role: 'user', content: m.content, status: 'complete', tools: [], ...(author !== undefined ? { author } : {}) });
-    } else if (m.role === 'assistant') {
-      const entry: ChatEntry = { id: m.id, role: 'assistant', content: m.content, status: m.status, tools: [] };
-      const error = m.metadata?.error as { code?: string; message?: string } | undefined;
-      if (error?.message) entry.error = { code: String(error.code ?? 'failed'), message: error.message };
-      entries.push(entry);
-      replies.set(m.id, entry);
-    }
+async function readSession(
+  client: Client,
+  sessionId: string,
+  afterSeq: number,
+  stillWanted: () => boolean = () => true,
+): Promise<{ session: ResultOf<'sessions/get'>['session']; access: ChatAccess; messages: StoredMessage[] } | null> {
+  const messages: StoredMessage[] = [];
+  for (;;) {
+    const page = await client.request('sessions/get', { sessionId, afterSeq, limit: 500 });
+    if (!stillWanted()) return null;
+    messages.push(...page.messages);
+    if (page.nextAfterSeq === null) return { session: page.session, access: page.access, messages };
+    afterSeq = page.nextAfterSeq;
   }
-  return entries;
-}
-
-function nonce(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let s = '';
-  for (let i = 0; i < 32; i++) s += chars.charAt(Math.floor(Math.random() * chars.length));
-  return s;
-}
-
-function renderHtml(webview: vscode.Webview, root: vscode.Uri): string {
-  const n = nonce();
-  const asset = (p: string) => webview.asWebviewUri(vscode.Uri.joinPath(root, p)).toString();
-  const csp = [
-    "default-src 'none'",
-    `style-src ${webview.cspSource} 'nonce-${n}'`,
-    `font-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource} data:`,
-    `script-src 'nonce-${n}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('codicons/codicon.css')}" id="vscode-codicon-stylesheet" nonce="${n}">
-<link rel="stylesheet" href="${asset('main.css')}" nonce="${n}">
-<title>Cairn Chat</title>
-</head>
-<body>
-<div id="app" data-csp-nonce="${n}"></div>
-<script nonce="${n}" src="${asset('main.js')}"></script>
-</body>
-</html>`;
 }

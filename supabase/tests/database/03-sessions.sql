@@ -7,18 +7,17 @@ create extension if not exists pgtap with schema extensions;
 grant execute on all functions in schema extensions to anon, authenticated;
 select plan(8);
 
-insert into auth.users (id, aud, role, email, email_confirmed_at) values
-  ('20000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test', now()),
-  ('20000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'viewer@example.test', now()),
-  ('20000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'other@example.test', now());
+select tests.create_user('owner@example.test', '20000000-0000-4000-8000-000000000001');
+select tests.create_user('viewer@example.test', '20000000-0000-4000-8000-000000000002');
+select tests.create_user('other@example.test', '20000000-0000-4000-8000-000000000003');
 
 set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
+select tests.act_as('20000000-0000-4000-8000-000000000001', 'aal2');
 select public.create_team('Team S');
 select public.invite_member((select id from public.teams where name = 'Team S'), 'viewer@example.test', 'viewer');
-select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('20000000-0000-4000-8000-000000000002');
 select public.accept_invitation((select id from public.list_my_invitations()));
-select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
+select tests.act_as('20000000-0000-4000-8000-000000000001', 'aal2');
 select public.ensure_project('file:///s', 's', 'github.com/org/s', (select id from public.teams where name = 'Team S'));
 select public.create_session((select id from public.projects where git_remote = 'github.com/org/s'), 'shared', null, 'team');
 select public.create_session((select id from public.projects where git_remote = 'github.com/org/s'), 'private');
@@ -29,14 +28,14 @@ select set_config('test.shared', (select id::text from public.sessions where tit
 select set_config('test.project', (select id::text from public.projects where git_remote = 'github.com/org/s'), true);
 
 -- The viewer reads the shared session, not the private one, and cannot post.
-select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('20000000-0000-4000-8000-000000000002');
 select results_eq($$ select title from public.sessions $$, $$ values ('shared') $$, 'a viewer sees only the shared session');
 select results_eq($$ select content from public.messages $$, $$ values ('hello team') $$, 'a viewer reads only shared messages');
 select throws_ok($$ select public.append_message(current_setting('test.shared')::uuid, 'user', 'hi') $$, '42501', 'you can read this session but not post in it', 'a viewer cannot post');
 select throws_like($$ insert into public.messages (session_id, role, content) values (current_setting('test.shared')::uuid, 'user', 'x') $$, '%row-level security%', 'nor insert a message directly');
 
 -- Another tenant sees nothing and cannot move their session into the team project.
-select set_config('request.jwt.claims', '{"sub":"20000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('20000000-0000-4000-8000-000000000003');
 select is_empty($$ select id from public.sessions $$, 'another tenant sees no session');
 select throws_ok($$ select public.get_session(current_setting('test.shared')::uuid) $$, 'P0002', 'session not found', 'get_session refuses an invisible session');
 select public.create_session(null, 'mine');
@@ -45,7 +44,7 @@ select throws_like($$ update public.sessions set project_id = current_setting('t
 -- anon has no access at all.
 reset role;
 set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.act_as_anon();
 select throws_ok($$ select id from public.sessions $$, '42501', 'permission denied for table sessions', 'anon cannot read sessions');
 
 reset role;

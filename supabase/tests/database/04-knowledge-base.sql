@@ -6,23 +6,24 @@ create extension if not exists pgtap with schema extensions;
 grant execute on all functions in schema extensions to anon, authenticated;
 select plan(4);
 
-insert into auth.users (id, aud, role, email) values
-  ('30000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'a@example.test'),
-  ('30000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'b@example.test');
+select tests.create_user('a@example.test', '30000000-0000-4000-8000-000000000001');
+select tests.create_user('b@example.test', '30000000-0000-4000-8000-000000000002');
 
 set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"30000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('30000000-0000-4000-8000-000000000001');
 select set_config('test.project', (select id::text from public.ensure_project('file:///kb', 'kb')), true);
-select public.kb_upsert_source(
+select public.kb_upsert_sources(
   current_setting('test.project')::uuid,
-  jsonb_build_object('kind', 'file', 'uri', 'src/login.ts', 'content_hash', repeat('a', 64), 'embedding_model', 'm1', 'embedding_dims', 4),
-  jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'login with a password',
-                                       'content_hash', repeat('b', 64), 'embedding', '[1,0,0,0]')));
-select public.kb_upsert_source(
+  jsonb_build_array(jsonb_build_object(
+    'source', jsonb_build_object('kind', 'file', 'uri', 'src/login.ts', 'content_hash', repeat('a', 64), 'embedding_model', 'm1', 'embedding_dims', 4),
+    'chunks', jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'login with a password',
+                                                   'content_hash', repeat('b', 64), 'embedding', '[1,0,0,0]')))));
+select public.kb_upsert_sources(
   current_setting('test.project')::uuid,
-  jsonb_build_object('kind', 'file', 'uri', 'src/login.ts', 'content_hash', repeat('a', 64), 'embedding_model', 'm2', 'embedding_dims', 4),
-  jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'login with a password',
-                                       'content_hash', repeat('b', 64), 'embedding', '[1,0,0,0]')));
+  jsonb_build_array(jsonb_build_object(
+    'source', jsonb_build_object('kind', 'file', 'uri', 'src/login.ts', 'content_hash', repeat('a', 64), 'embedding_model', 'm2', 'embedding_dims', 4),
+    'chunks', jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'login with a password',
+                                                   'content_hash', repeat('b', 64), 'embedding', '[1,0,0,0]')))));
 
 select results_eq(
   $$ select uri, fts_rank, vector_rank from public.kb_search(current_setting('test.project')::uuid, 'login', '[1,0,0,0]', 'm1') $$,
@@ -36,13 +37,13 @@ select is(
   'no hit from another model generation'
 );
 select throws_ok(
-  $$ select public.kb_upsert_source(current_setting('test.project')::uuid,
-       jsonb_build_object('kind', 'file', 'uri', 'x', 'content_hash', repeat('c', 64), 'embedding_model', 'm1', 'embedding_dims', 4),
-       jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'x', 'content_hash', repeat('d', 64), 'embedding', '[1,0,0]'))) $$,
+  $$ select public.kb_upsert_sources(current_setting('test.project')::uuid, jsonb_build_array(jsonb_build_object(
+       'source', jsonb_build_object('kind', 'file', 'uri', 'x', 'content_hash', repeat('c', 64), 'embedding_model', 'm1', 'embedding_dims', 4),
+       'chunks', jsonb_build_array(jsonb_build_object('ordinal', 0, 'start_line', 1, 'end_line', 1, 'content', 'x', 'content_hash', repeat('d', 64), 'embedding', '[1,0,0]'))))) $$,
   '23514', null, 'a vector of the wrong dimension is refused'
 );
 
-select set_config('request.jwt.claims', '{"sub":"30000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('30000000-0000-4000-8000-000000000002');
 select is_empty(
   $$ select * from public.kb_search(current_setting('test.project')::uuid, 'login', '[1,0,0,0]', 'm1') $$,
   'another user finds nothing in that project'

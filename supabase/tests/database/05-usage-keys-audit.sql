@@ -7,18 +7,17 @@ create extension if not exists pgtap with schema extensions;
 grant execute on all functions in schema extensions to anon, authenticated;
 select plan(7);
 
-insert into auth.users (id, aud, role, email, email_confirmed_at) values
-  ('50000000-0000-4000-8000-000000000001', 'authenticated', 'authenticated', 'owner@example.test', now()),
-  ('50000000-0000-4000-8000-000000000002', 'authenticated', 'authenticated', 'member@example.test', now()),
-  ('50000000-0000-4000-8000-000000000003', 'authenticated', 'authenticated', 'other@example.test', now());
+select tests.create_user('owner@example.test', '50000000-0000-4000-8000-000000000001');
+select tests.create_user('member@example.test', '50000000-0000-4000-8000-000000000002');
+select tests.create_user('other@example.test', '50000000-0000-4000-8000-000000000003');
 
 set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
+select tests.act_as('50000000-0000-4000-8000-000000000001', 'aal2');
 select set_config('test.team', (select id::text from public.create_team('Team U')), true);
 select public.invite_member(current_setting('test.team')::uuid, 'member@example.test', 'member');
-select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('50000000-0000-4000-8000-000000000002');
 select public.accept_invitation((select id from public.list_my_invitations()));
-select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000001","role":"authenticated","aal":"aal2"}', true);
+select tests.act_as('50000000-0000-4000-8000-000000000001', 'aal2');
 select public.rename_team(current_setting('test.team')::uuid, 'Team U renamed');
 select results_eq(
   $$ select action, actor_id::text from public.list_audit_log(current_setting('test.team')::uuid) where table_name = 'teams' and action = 'update' $$,
@@ -31,13 +30,13 @@ select is_empty($$ select 1 from public.api_keys where key_hash !~ '^[0-9a-f]{64
   'only the key''s hash is stored');
 
 -- The member does not see the owner's key or the audit log.
-select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000002","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('50000000-0000-4000-8000-000000000002');
 select is_empty($$ select id from public.api_keys $$, 'a teammate sees no one else''s API keys');
 select throws_ok($$ select * from public.list_audit_log(current_setting('test.team')::uuid) $$, 'CR004',
   'only team owners and admins can read the audit log', 'a member cannot read the audit log');
 
 -- Another user cannot charge usage to the team.
-select set_config('request.jwt.claims', '{"sub":"50000000-0000-4000-8000-000000000003","role":"authenticated","aal":"aal1"}', true);
+select tests.act_as('50000000-0000-4000-8000-000000000003');
 select throws_like(
   $$ insert into public.api_usage (team_id, model) values (current_setting('test.team')::uuid, 'm') $$,
   '%row-level security%', 'usage cannot be charged to another tenant''s team'

@@ -1,6 +1,6 @@
 // The generated adversarial suite (suite.ts, judged by the oracle in oracle.ts) on both stores' engines:
 // PGlite, as the embedded store runs it, and a throwaway native PostgreSQL server (bootstrap + migrations, as
-// the Postgres-URL store applies them). Its findings are reported by the rule of issue 11 they break.
+// the Postgres-URL store applies them). Its findings are reported by the tenant-isolation rule (RULES) they break.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import pg from 'pg';
@@ -21,7 +21,7 @@ const RULES: Array<[string, string]> = [
   ['7', 'moving a project takes the rights of both teams and is audited in both'],
   ['8', 'a hidden row is indistinguishable from a missing one'],
   ['9', 'attribution is the server’s'],
-  ['unnamed', 'tenant isolation (a hole no rule of issue 11 names)'],
+  ['unnamed', 'tenant isolation (a hole no rule above names)'],
 ];
 
 const line = (f: Finding) => `${f.actor} × ${f.target}: ${f.what}`;

@@ -84,7 +84,6 @@ export const FUNCTIONS: Record<string, FunctionExpectation> = {
   update_task: write,
   list_tasks: read,
   // Knowledge base.
-  kb_upsert_source: write,
   kb_upsert_sources: write,
   kb_touch_sources: write,
   kb_delete_sources: write,

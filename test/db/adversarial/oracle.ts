@@ -1,7 +1,7 @@
 /*
  * THE SCOPE ORACLE of the adversarial suite: who may read and who may change which rows, decided from the
- * rules of issue 11 and the brief's invariants 10 (consent and current membership; attribution is the
- * server's) and 11 (nobody reads through a side door). The suite flags anything beyond it.
+ * tenant-isolation rules (numbered in adversarial.test.ts's RULES) and ARCHITECTURE.md's invariants (consent
+ * and current membership; attribution is the server's; nobody reads through a side door). The suite flags anything beyond it.
  *
  * Every row belongs to one scope, computed from its own columns and its parents (adversary.scope below):
  *   team(T)        content of team T: its projects and everything in them (shared sessions and their

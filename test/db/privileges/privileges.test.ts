@@ -1,4 +1,4 @@
-// Least privilege below the policies (issue 11, rule 6): the API roles hold exactly what allowlist.txt names,
+// Least privilege below the policies: the API roles hold exactly what allowlist.txt names,
 // and the privileges RLS cannot guard (TRUNCATE, sequences, TRIGGER, CREATE) are refused as raw SQL, as
 // the Postgres-URL store or any other path to SQL would run it.
 import assert from 'node:assert/strict';

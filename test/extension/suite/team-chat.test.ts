@@ -200,8 +200,9 @@ describe('team chat: the open chat follows teammates, and viewers read only', fu
 
     const client = await ready(api);
     const stored = await client.request('sessions/get', { sessionId: standupId });
-    // Tool steps are rows of their own that point back to their reply; the chat shows them inside it.
-    const conversation = stored.messages.filter((m) => typeof m.metadata.replyId !== 'string');
+    // The daemon returns each reply with its tool steps folded in, as the chat shows them.
+    const conversation = stored.messages;
+    assert.deepEqual(conversation.find((m) => m.id === looked.id)?.tools, reread.tools, 'stored, the reply carries the same tool step');
     assert.deepEqual(
       api.chat.snapshot().entries.map((e) => [e.id, e.role]),
       conversation.map((m) => [m.id, m.role]),

@@ -349,7 +349,7 @@ describe('teams: the team commands, driven from the command palette', function (
   const teamName = `Command team ${stamp}`;
   let team: { id: string; name: string } | undefined;
   let sharedProjectId = '';
-  /** The lead's TOTP secret, as read from the enrolment panel. */
+  /** The team lead's TOTP secret, as read from the enrolment panel. */
   let leadSecret = '';
   let notes: ReturnType<typeof recordNotifications>;
 
@@ -483,7 +483,7 @@ describe('teams: the team commands, driven from the command palette', function (
     const client = await ready(api);
     const root = api.ctx.workspaceRoot()!;
     const before = await client.request('workspace/resolveProject', { root });
-    assert.equal(before.teamId, null, "the lead's own, personal project for this folder");
+    assert.equal(before.teamId, null, "the team lead's own, personal project for this folder");
 
     const cancelled = await runCommand<boolean>('cairn.shareProject', { modal: [undefined] });
     assert.equal(cancelled.result, false);

@@ -1,5 +1,5 @@
 /**
- * A new user's first hour in the chat view (issue 14): the view offers to index an unindexed workspace, every
+ * A new user's first hour in the chat view: the view offers to index an unindexed workspace, every
  * location in the chat opens the file at those lines, a failed model call shows in the error box, and the chat
  * never scrolls sideways, from the default sidebar width down to the narrowest (170 px), in both themes.
  * The workbench runs without the smoke-test driver, so the notification toasts a user sees are visible here

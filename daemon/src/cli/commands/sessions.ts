@@ -51,9 +51,8 @@ export const command: CliCommand = {
         }
         ctx.stdout(`# ${got.session.title ?? ''} (${got.session.visibility})`);
         for (const m of got.messages) {
-          if (m.role === 'tool') ctx.stdout(`  [${m.name ?? 'tool'} result: ${m.content.length} chars]`);
-          else if (m.toolCalls) ctx.stdout(m.toolCalls.map((c) => `  [calls ${c.name} ${JSON.stringify(c.args)}]`).join('\n'));
-          else ctx.stdout(`\n${m.role}${m.status === 'complete' ? '' : ` (${m.status})`}:\n${m.content}`);
+          ctx.stdout(`\n${m.role}${m.status === 'complete' ? '' : ` (${m.status})`}:\n${m.content}`);
+          for (const t of m.tools) ctx.stdout(`  [calls ${t.name} ${JSON.stringify(t.args)}: ${t.status}]`);
         }
         return 0;
       }
