@@ -19,7 +19,8 @@ export interface EmbeddingsConfig {
   provider: 'local-hash' | 'openai';
   model: string | null;
   baseUrl: string | null;
-  apiKey: string | null;
+  /** A key, or (the team model gateway) a function asked before each request for the user's fresh access token. */
+  apiKey: string | null | (() => Promise<string>);
   dimensions: number | null;
 }
 
