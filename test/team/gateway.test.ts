@@ -339,7 +339,7 @@ describe('team model gateway (Edge Function under Deno)', function () {
       const status = await ok(conn, 'kb/status', { root: dir });
       assert.deepEqual([status.configuredModel, status.activeModel], ['text-embedding-3-small', 'text-embedding-3-small']);
       const hits = await ok(conn, 'kb/search', { root: dir, query: 'quarterly tax rebate', limit: 5 });
-      assert.ok(hits.some((h: Json) => h.uri === 'billing.ts'), JSON.stringify(hits));
+      assert.ok(hits.some((h: Json) => h.path === 'billing.ts'), JSON.stringify(hits));
 
       const embeds = provider.requests.slice(before).filter((r) => r.path === '/v1/embeddings');
       assert.ok(embeds.length >= 2, 'the index and the query were embedded by the provider');
