@@ -14,12 +14,14 @@ import { HumanMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { z } from 'zod';
 import { createChatModel, describeProviderError, type ModelChoice } from '../../daemon/src/chat/model.js';
-import { OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
+import { createEmbedder, OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
+import { configFromEnv } from '../../daemon/src/config.js';
+import { projectConfig } from '../../daemon/src/teams/gateway.js';
 import { connectWs, fails, migratedHome, ok, removeHome, startDaemon, stopDaemon, waitForNotification, type DaemonProcess, type Json, type RawConnection } from '../support/daemon.js';
 import { asUser } from '../support/supabase/as-user.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { startModelGateway, type ModelGateway } from './gateway.js';
-import { reachAal2, signUp, startProject, storeFor, type Project } from './harness.js';
+import { reachAal2, signIn, signUp, sleep, startProject, storeFor, type Project } from './harness.js';
 import { buildTeam, expectFailure, join, leaveAll, type Member, type Team } from './scenarios.js';
 import { rpcUntyped } from '../support/db.js';
 
@@ -358,6 +360,29 @@ describe('team model gateway (Edge Function under Deno)', function () {
       if (d) await stopDaemon(d);
       await removeHome(home);
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps embedding through the gateway when the access token expires during a run: the key is refreshed before the request', async () => {
+    const person = await signIn(project, second.person.email, second.person.password);
+    project.servers!.auth.accessTokenTtlSeconds = 2;
+    try {
+      await person.auth.auth.refreshSession();
+    } finally {
+      project.servers!.auth.accessTokenTtlSeconds = 3600;
+    }
+    const store = await storeFor(project, person);
+    try {
+      const config = await projectConfig(store, configFromEnv({}), team.projectId);
+      assert.deepEqual([config.embeddings.model, config.embeddings.baseUrl], ['text-embedding-3-small', gateway.baseUrlFor(team.teamId)]);
+      const embedder = await createEmbedder(config.embeddings);
+      await sleep(2500);
+      const rounds = person.refreshRounds;
+      const [v] = await embedder.embed(['asked after the token expired']);
+      assert.equal(v!.length, 1536);
+      assert.equal(person.refreshRounds - rounds, 1, 'one refresh round, then the gateway accepted the fresh token');
+    } finally {
+      await store.close();
     }
   });
 

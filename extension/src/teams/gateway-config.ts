@@ -44,16 +44,17 @@ export async function configureGateway(client: DaemonClient, auth: AuthService, 
     if (modelsText === undefined) return undefined;
     const models = parseModels(modelsText);
 
-    const pickModel = async (step: number, placeHolder: string, none: string, was: string | null) => {
+    const pickModel = async (step: number, placeHolder: string, none: string, first: string | null) => {
       const items = [...models.map((m) => ({ label: m, model: m as string | null })), { label: none, model: null as string | null }];
-      const start = items.findIndex((i) => i.model === (was !== null && models.includes(was) ? was : null));
-      // The current choice first, so Enter keeps it.
+      // The current choice (or the suggested one) first, so Enter keeps it.
+      const start = items.findIndex((i) => i.model === (first !== null && models.includes(first) ? first : null));
       if (start > 0) items.unshift(...items.splice(start, 1));
       return vscode.window.showQuickPick(items, { title: `${TITLE} (${step}/6)`, placeHolder, ignoreFocusOut: true });
     };
-    const chat = await pickModel(2, 'The chat model members use by default', "No default: each member's own model, if allowed", current?.chatModel ?? null);
+    // A first configuration suggests the first model for chat, and no change to how members index.
+    const chat = await pickModel(2, 'The chat model members use by default', "No default: each member's own model, if allowed", current ? current.chatModel : models[0]!);
     if (!chat) return undefined;
-    const embed = await pickModel(3, 'The embedding model members index with (the whole team, through the gateway)', "None: members index with their own embedder", current?.embeddingModel ?? null);
+    const embed = await pickModel(3, 'The embedding model members index with (the whole team, through the gateway)', 'None: members index with their own embedder', current?.embeddingModel ?? null);
     if (!embed) return undefined;
 
     const askLimit = async (step: number, prompt: string, was: number | null, min: number) => {

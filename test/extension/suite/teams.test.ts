@@ -657,7 +657,8 @@ describe('teams: the team commands, driven from the command palette', function (
     const name = `CI docs job ${stamp}`;
     const created = await runCommand<string | undefined>('cairn.createApiKey', {
       input: [() => name],
-      pick: [(items) => byLabel('$(globe) Every project I can read')(items), byLabel('30 days')],
+      // The projects step picks many: its answer is a list.
+      pick: [(items) => [byLabel('$(globe) Every project I can read')(items)] as unknown as Item, byLabel('30 days')],
       modal: [undefined],
     });
     assert.ok(created.result, `created (notifications: ${notes.messages.join(' | ')})`);
@@ -712,6 +713,7 @@ describe('teams: the team commands, driven from the command palette', function (
       },
       { teamId: team!.id },
     );
+    assert.ok(configured.result, `saved (notifications: ${notes.messages.join(' | ')})`);
     assert.ok(configured.seen.inputs.every((o) => !/\bkey\b/i.test(`${o.title} ${o.prompt}`)), 'no prompt asks for a key');
     const settings = await client.request('teams/gateway', { teamId: team!.id });
     assert.deepEqual(settings && [settings.allowedModels, settings.chatModel, settings.embeddingModel, settings.teamMonthlyTokens, settings.memberMonthlyTokens, settings.memberRequestsPerMinute], [
