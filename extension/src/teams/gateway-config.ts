@@ -7,8 +7,8 @@
 import * as vscode from 'vscode';
 import type { DaemonClient } from '../client.js';
 import type { AuthService } from '../auth/service.js';
-import { explain, isCancellation } from '../errors.js';
 import { requireTeamMode } from './mode.js';
+import { pickAdminTeam, showTeamFailure } from './gateway-usage.js';
 import { describeGateway, parseLimit, parseModels, showLimit, validateLimit, validateModels, type GatewaySettings } from './gateway-config-format.js';
 
 const TITLE = 'Cairn: Configure Team Model Gateway';
@@ -20,17 +20,7 @@ export async function configureGateway(client: DaemonClient, auth: AuthService, 
   try {
     const need = { withoutProject: 'the model gateway belongs to a team, which lives in a team project', toDo: "to configure your team's model gateway" };
     if (!(await requireTeamMode(client, auth, need))) return undefined;
-    const teams = await client.request('teams/list', {});
-    const admin = teams.filter((t) => t.role === 'owner' || t.role === 'admin');
-    let team = opts.teamId ? teams.find((t) => t.id === opts.teamId) : admin.length === 1 ? admin[0] : undefined;
-    if (!team && !opts.teamId) {
-      if (admin.length === 0) {
-        void vscode.window.showInformationMessage("Cairn: only a team's owners and admins configure its model gateway, and you are neither in any team.");
-        return undefined;
-      }
-      const picked = await vscode.window.showQuickPick(admin.map((t) => ({ label: t.name, description: t.role, team: t })), { title: TITLE, placeHolder: 'Which team?' });
-      team = picked?.team;
-    }
+    const team = await pickAdminTeam(client, opts.teamId, TITLE, "Cairn: only a team's owners and admins configure its model gateway, and you are neither in any team.");
     if (!team) return undefined;
     const current = await client.request('teams/gateway', { teamId: team.id });
 
@@ -87,12 +77,7 @@ export async function configureGateway(client: DaemonClient, auth: AuthService, 
     void vscode.window.showInformationMessage(`Cairn: ${describeGateway(team.name, saved)} ${PROVIDER_KEY_NOTE}`);
     return saved;
   } catch (err) {
-    if (isCancellation(err)) return undefined;
-    const e = explain(err);
-    void vscode.window.showErrorMessage(`Cairn could not configure the model gateway: ${e.message}`, ...e.actions.map((a) => a.label)).then((picked) => {
-      const a = e.actions.find((x) => x.label === picked);
-      if (a) void vscode.commands.executeCommand(a.command, ...(a.args ?? []));
-    });
+    showTeamFailure(err, 'Cairn could not configure the model gateway');
     return undefined;
   }
 }
