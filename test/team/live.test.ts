@@ -91,6 +91,13 @@ describe('team mode on a live Supabase project', function () {
     await viewerReadsOnly(team);
   });
 
+  it("an API key of A's searches the team knowledge base as A does; the outsider's key finds nothing; revoked, it is refused", async function () {
+    if (!team) return this.skip();
+    // Before the daemons: the local self-check's cairn-api reaches PGlite over a socket, whose transactions
+    // must not interleave with other in-process queries (test/team/api-keys.test.ts).
+    await apiKeySearchesAsOwner(team, project);
+  });
+
   it("through two daemons: the share reaches B's tree, B's post reaches A, unsharing leaves B's tree and chat", async function () {
     if (!team) return this.skip();
     await daemonsFollowLive(team, project);
@@ -99,11 +106,6 @@ describe('team mode on a live Supabase project', function () {
   it('team documents in Storage: B adds one, A finds and downloads it, the viewer cannot upload, the outsider sees nothing, delete removes it', async function () {
     if (!team) return this.skip();
     await documentsFollowTeam(team);
-  });
-
-  it("an API key of A's searches the team knowledge base as A does; the outsider's key finds nothing; revoked, it is refused", async function () {
-    if (!team) return this.skip();
-    await apiKeySearchesAsOwner(team, project);
   });
 
   it("the model gateway: B chats, embeds and indexes with no key of B's own, A's usage table is the provider's reports, B over budget gets 429", async function () {
