@@ -23,7 +23,8 @@ export interface EmbeddingsConfig {
   /** The model name (openai) or the model folder (model2vec). */
   model: string | null;
   baseUrl: string | null;
-  apiKey: string | null;
+  /** A key, or (the team model gateway) a function asked before each request for the user's fresh access token. */
+  apiKey: string | null | (() => Promise<string>);
   dimensions: number | null;
 }
 

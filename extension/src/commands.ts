@@ -18,6 +18,7 @@ import { chooseProject } from './teams/projects.js';
 import { requireTeamMode, type TeamModeNeed } from './teams/mode.js';
 import { showInvitations } from './teams/invitations.js';
 import { showGatewayUsage } from './teams/gateway-usage.js';
+import { configureGateway } from './teams/gateway-config.js';
 import { createApiKey, manageApiKeys } from './teams/api-keys.js';
 import { explain, isCancellation } from './errors.js';
 import { indexWorkspace } from './indexing.js';
@@ -223,6 +224,9 @@ export function createCommands(): Record<string, CommandSpec> {
     },
     'cairn.showGatewayUsage': {
       enabled: (parts, client) => (opts?: unknown) => showGatewayUsage(client, parts.auth, opts),
+    },
+    'cairn.configureGateway': {
+      enabled: (parts, client) => (opts?: unknown) => configureGateway(client, parts.auth, opts),
     },
     // Team commands explain themselves outside team mode; the database decides who may do what.
     'cairn.createTeam': {

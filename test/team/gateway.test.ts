@@ -7,16 +7,21 @@
  * counts for nothing.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { HumanMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { z } from 'zod';
 import { createChatModel, describeProviderError, type ModelChoice } from '../../daemon/src/chat/model.js';
-import { OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
+import { createEmbedder, OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
+import { configFromEnv } from '../../daemon/src/config.js';
+import { projectConfig } from '../../daemon/src/teams/gateway.js';
 import { connectWs, fails, migratedHome, ok, removeHome, startDaemon, stopDaemon, waitForNotification, type DaemonProcess, type Json, type RawConnection } from '../support/daemon.js';
 import { asUser } from '../support/supabase/as-user.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
 import { startModelGateway, type ModelGateway } from './gateway.js';
-import { reachAal2, signUp, startProject, storeFor, type Project } from './harness.js';
+import { reachAal2, signIn, signUp, sleep, startProject, storeFor, type Project } from './harness.js';
 import { buildTeam, expectFailure, join, leaveAll, type Member, type Team } from './scenarios.js';
 import { rpcUntyped } from '../support/db.js';
 
@@ -77,7 +82,8 @@ describe('team model gateway (Edge Function under Deno)', function () {
 
   before(async () => {
     project = await startProject();
-    provider = await startOpenAIServer({ apiKey: PROVIDER_KEY });
+    // 1536: text-embedding-3-small's own dimension, which members' daemons index with through the gateway.
+    provider = await startOpenAIServer({ apiKey: PROVIDER_KEY, embeddingDims: 1536 });
     gateway = await startModelGateway(project, { CAIRN_PROVIDER_BASE_URL: provider.baseURL, CAIRN_PROVIDER_API_KEY: PROVIDER_KEY });
     team = await buildTeam({ project, person: (name) => signUp(project, name) }, 'gw');
     // A second member, to show one member's budget leaves another unaffected.
@@ -297,6 +303,86 @@ describe('team model gateway (Edge Function under Deno)', function () {
       for (const c of conns) await c.close().catch(() => undefined);
       for (const d of daemons) await stopDaemon(d);
       for (const h of homes) await removeHome(h);
+    }
+  });
+
+  it('is what a member\'s daemon in team mode indexes and searches through, with no embedding key; the admin\'s usage table is the provider\'s reports', async function () {
+    this.timeout(400_000);
+    // The team's embedding model for everyone, and no member budget (Bob spent his above).
+    await reachAal2(team.owner.person);
+    team.owner.store.setSession(team.owner.person.session());
+    await team.owner.store.rpc('set_model_gateway', {
+      p_team_id: team.teamId,
+      p_allowed_models: ['gpt-4o-mini', 'text-embedding-3-small'],
+      p_chat_model: 'gpt-4o-mini',
+      p_embedding_model: 'text-embedding-3-small',
+    });
+    const home = await migratedHome();
+    const dir = await mkdtemp(joinPath(tmpdir(), 'cairn-gw-index-'));
+    let d: DaemonProcess | undefined;
+    let conn: RawConnection | undefined;
+    try {
+      await writeFile(joinPath(dir, 'billing.ts'), 'export function computeQuarterlyTaxRebate(amountCents: number): number {\n  return Math.round(amountCents * 0.07);\n}\n');
+      await writeFile(joinPath(dir, 'README.md'), '# Shop\n\nInvoices, rebates and the quarterly tax report.\n');
+      // Sam's daemon: default settings (the offline embedder, no key of any kind).
+      d = await startDaemon(home, { timeoutMs: 240_000 });
+      conn = await connectWs(d.info);
+      const asSam = async () => {
+        const s = second.person.session();
+        await ok(conn!, 'auth/setSession', { supabaseUrl: project.url, anonKey: project.anonKey, accessToken: s.accessToken, refreshToken: s.refreshToken });
+      };
+      await asSam();
+      assert.equal((await ok(conn, 'daemon/configure', {})).embeddings.hasApiKey, false);
+      await ok(conn, 'workspace/chooseProject', { root: dir, projectId: team.projectId });
+      const before = provider.requests.length;
+      const run = await ok(conn, 'kb/index', { root: dir, watch: false });
+      assert.equal(run.model, 'text-embedding-3-small', 'the team\'s embedding model, not the member\'s offline one');
+      assert.deepEqual([run.errors, run.indexed, run.complete], [[], 2, true]);
+      const status = await ok(conn, 'kb/status', { root: dir });
+      assert.deepEqual([status.configuredModel, status.activeModel], ['text-embedding-3-small', 'text-embedding-3-small']);
+      const hits = await ok(conn, 'kb/search', { root: dir, query: 'quarterly tax rebate', limit: 5 });
+      assert.ok(hits.some((h: Json) => h.path === 'billing.ts'), JSON.stringify(hits));
+
+      const embeds = provider.requests.slice(before).filter((r) => r.path === '/v1/embeddings');
+      assert.ok(embeds.length >= 2, 'the index and the query were embedded by the provider');
+      assert.ok(embeds.every((r) => r.headers.authorization === `Bearer ${PROVIDER_KEY}`));
+      const reported = embeds.reduce((n, r) => n + r.reportedUsage!.prompt_tokens, 0);
+      assert.ok(reported > 0);
+
+      // The admin's table (the daemon method the usage view reads): Sam's embeddings are the provider's numbers.
+      const owner = team.owner.person.session();
+      await ok(conn, 'auth/setSession', { supabaseUrl: project.url, anonKey: project.anonKey, accessToken: owner.accessToken, refreshToken: owner.refreshToken });
+      const report = await ok(conn, 'teams/gatewayUsage', { teamId: team.teamId });
+      const samEmbeds = report.rows.filter((r: Json) => r.userId === second.person.id && r.kind === 'embedding');
+      assert.deepEqual(samEmbeds.map((r: Json) => [r.model, r.requests, r.promptTokens, r.completionTokens]), [['text-embedding-3-small', embeds.length, reported, 0]]);
+    } finally {
+      await conn?.close().catch(() => undefined);
+      if (d) await stopDaemon(d);
+      await removeHome(home);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps embedding through the gateway when the access token expires during a run: the key is refreshed before the request', async () => {
+    const person = await signIn(project, second.person.email, second.person.password);
+    project.servers!.auth.accessTokenTtlSeconds = 2;
+    try {
+      await person.auth.auth.refreshSession();
+    } finally {
+      project.servers!.auth.accessTokenTtlSeconds = 3600;
+    }
+    const store = await storeFor(project, person);
+    try {
+      const config = await projectConfig(store, configFromEnv({}), team.projectId);
+      assert.deepEqual([config.embeddings.model, config.embeddings.baseUrl], ['text-embedding-3-small', gateway.baseUrlFor(team.teamId)]);
+      const embedder = await createEmbedder(config.embeddings);
+      await sleep(2500);
+      const rounds = person.refreshRounds;
+      const [v] = await embedder.embed(['asked after the token expired']);
+      assert.equal(v!.length, 1536);
+      assert.equal(person.refreshRounds - rounds, 1, 'one refresh round, then the gateway accepted the fresh token');
+    } finally {
+      await store.close();
     }
   });
 

@@ -10,10 +10,15 @@
  *   or CAIRN_LIVE_SIGNUP=1               sign up four fresh users instead, with CAIRN_LIVE_EMAIL_DOMAIN
  *                                        (default example.com) and, with email confirmations on,
  *                                        CAIRN_LIVE_SERVICE_ROLE_KEY to confirm them (the test's, never the daemon's)
+ *   CAIRN_LIVE_GATEWAY_CHAT_MODEL        a chat model the provider behind model-gateway has (default gpt-4o-mini)
+ *   CAIRN_LIVE_GATEWAY_EMBEDDING_MODEL   an embedding model it has (default text-embedding-3-small)
+ *
+ * The Edge Functions model-gateway (with its provider key) and cairn-api must be deployed (docs/team-mode.md):
+ * the gateway scenario makes a few small requests to the provider.
  */
 import assert from 'node:assert/strict';
 import { confirmEmail, signIn, signInClient, type Person, type Project } from './harness.js';
-import { buildTeam, daemonsFollowLive, documentsFollowTeam, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
+import { apiKeySearchesAsOwner, buildTeam, daemonsFollowLive, documentsFollowTeam, gatewayCountsUsage, leaveAll, removalCutsOff, shareAndReplyLive, viewerReadsOnly, type Team, type World } from './scenarios.js';
 
 const url = process.env.SUPABASE_URL;
 const anonKey = process.env.SUPABASE_ANON_KEY;
@@ -86,6 +91,13 @@ describe('team mode on a live Supabase project', function () {
     await viewerReadsOnly(team);
   });
 
+  it("an API key of A's searches the team knowledge base as A does; the outsider's key finds nothing; revoked, it is refused", async function () {
+    if (!team) return this.skip();
+    // Before the daemons: the local self-check's cairn-api reaches PGlite over a socket, whose transactions
+    // must not interleave with other in-process queries (test/team/api-keys.test.ts).
+    await apiKeySearchesAsOwner(team, project);
+  });
+
   it("through two daemons: the share reaches B's tree, B's post reaches A, unsharing leaves B's tree and chat", async function () {
     if (!team) return this.skip();
     await daemonsFollowLive(team, project);
@@ -94,6 +106,14 @@ describe('team mode on a live Supabase project', function () {
   it('team documents in Storage: B adds one, A finds and downloads it, the viewer cannot upload, the outsider sees nothing, delete removes it', async function () {
     if (!team) return this.skip();
     await documentsFollowTeam(team);
+  });
+
+  it("the model gateway: B chats, embeds and indexes with no key of B's own, A's usage table is the provider's reports, B over budget gets 429", async function () {
+    if (!team) return this.skip();
+    await gatewayCountsUsage(team, project, {
+      chat: process.env.CAIRN_LIVE_GATEWAY_CHAT_MODEL || 'gpt-4o-mini',
+      embedding: process.env.CAIRN_LIVE_GATEWAY_EMBEDDING_MODEL || 'text-embedding-3-small',
+    });
   });
 
   it('removing B from the team cuts B off at once', async function () {

@@ -4,11 +4,16 @@
  * people sign in with it as the extension does, and each acts through a SupabaseStore as their daemon does.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { configFromEnv } from '../../daemon/src/config.js';
 import { addTeamDocument, openTeamDocument } from '../../daemon/src/kb/team-documents.js';
+import { addSource, prepareFaq } from '../../daemon/src/kb/documents.js';
+import { localHashEmbed, vectorText } from '../../daemon/src/kb/embed.js';
+import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
+import { forgetGateways, gatewayBaseUrl } from '../../daemon/src/teams/gateway.js';
+import { chooseProject } from '../../daemon/src/workspace/project.js';
 import { bindKbHome } from '../../daemon/src/kb/state.js';
 import type { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';
@@ -321,6 +326,125 @@ export async function documentsFollowTeam(t: Team): Promise<void> {
     assert.deepEqual(await names(t.owner), []);
     await expectFailure(openTeamDocument(t.owner.store.documents(), ref, added.uri), ['not_found'], 'opening a deleted document');
   } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Personal API keys through the Edge Function cairn-api: A's key finds what A's search finds in the team's
+ * knowledge base (words and the offline vectors, as the daemon stores them), lists the projects A reads; the
+ * outsider's key does not find the team's project; a revoked key is refused at once.
+ */
+export async function apiKeySearchesAsOwner(t: Team, project: { url: string }): Promise<void> {
+  const tmp = await mkdtemp(joinPath(tmpdir(), 'cairn-api-key-scenario-'));
+  const api = (path: string, key: string, body?: unknown) =>
+    fetch(`${project.url}/functions/v1/cairn-api${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  try {
+    bindKbHome(t.owner.store, tmp);
+    const marker = `rota${Date.now().toString(36)}`;
+    const faq = prepareFaq(`Who picks the ${marker} release captain?`, `The ${marker} rota picks the release captain every Monday.`);
+    const added = await addSource(t.owner.store, configFromEnv({}), t.projectId, faq);
+    const query = `${marker} release captain`;
+    const inEditor = await rpcUntyped<{ uri: string }[]>(t.owner.store, 'kb_search', {
+      p_project_id: t.projectId,
+      p_query: query,
+      p_query_embedding: vectorText(localHashEmbed(query)),
+      p_embedding_model: added.model,
+      p_limit: 5,
+    });
+    assert.ok(inEditor.some((h) => h.uri === added.uri), 'A finds the entry');
+
+    const created = await rpcUntyped<{ id: string; key: string }>(t.owner.store, 'create_api_key', { p_name: `live scenario ${marker}` });
+    const res = await api('/search', created.key, { query, project: t.projectId, limit: 5 });
+    const body = (await res.json()) as { hits: { path: string }[]; model: string };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.model, added.model);
+    assert.deepEqual(body.hits.map((h) => h.path), inEditor.map((h) => h.uri), "the key's hits are A's");
+    const projects = (await (await api('/projects', created.key)).json()) as { projects: { id: string }[] };
+    assert.ok(projects.projects.some((p) => p.id === t.projectId), 'the key lists the team project');
+
+    const rival = await rpcUntyped<{ key: string }>(t.outsider.store, 'create_api_key', { p_name: `outsider ${marker}` });
+    assert.equal((await api('/search', rival.key, { query, project: t.projectId })).status, 404, "the outsider's key does not find the team's project");
+
+    await t.owner.store.rpc('revoke_api_key', { p_key_id: created.id });
+    assert.equal((await api('/search', created.key, { query, project: t.projectId })).status, 401, 'a revoked key is refused at once');
+    await t.outsider.store.rpc('revoke_api_key', { p_key_id: (await rpcUntyped<{ id: string; name: string }[]>(t.outsider.store, 'list_api_keys')).find((k) => k.name === `outsider ${marker}`)!.id });
+    await t.owner.store.rpc('kb_delete_sources', { p_project_id: t.projectId, p_embedding_model: added.model, p_uris: [added.uri], p_kind: 'faq' });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The team model gateway (Edge Function model-gateway, the provider key its secret): B, with no model key,
+ * chats and embeds through it with B's access token; the usage A reads (model_gateway_usage) is what the
+ * provider reported in those answers; B indexes a folder with the team's embedding model through it; the
+ * outsider is refused; over B's budget B gets 429 (CR005, retry-after) while A is unaffected.
+ */
+export async function gatewayCountsUsage(t: Team, project: { url: string }, models: { chat: string; embedding: string }): Promise<void> {
+  const tmp = await mkdtemp(joinPath(tmpdir(), 'cairn-gateway-scenario-'));
+  const base = gatewayBaseUrl(project.url, t.teamId);
+  const call = (m: Member, path: string, body: unknown) =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${m.person.session().accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const chat = (m: Member, text: string) => call(m, '/chat/completions', { model: models.chat, max_tokens: 8, messages: [{ role: 'user', content: text }] });
+  const configure = async (extra: Record<string, unknown>) => {
+    await reachAal2(t.owner.person);
+    await refreshStore(t.owner);
+    await t.owner.store.rpc('set_model_gateway', { p_team_id: t.teamId, p_allowed_models: [models.chat, models.embedding], p_chat_model: models.chat, ...extra });
+  };
+  type Usage = { user_id: string; model: string; kind: string; requests: number | string; prompt_tokens: number | string; completion_tokens: number | string };
+  const usageOf = async (m: Member) =>
+    (await rpcUntyped<Usage[]>(t.owner.store, 'model_gateway_usage', { p_team_id: t.teamId }))
+      .filter((r) => r.user_id === m.person.id)
+      .map((r) => [r.model, r.kind, Number(r.requests), Number(r.prompt_tokens), Number(r.completion_tokens)])
+      .sort((a, b) => String(a[1]).localeCompare(String(b[1])));
+  try {
+    await configure({ p_member_requests_per_minute: 30 });
+    const r1 = await chat(t.member, 'Say OK.');
+    const b1 = (await r1.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+    assert.equal(r1.status, 200, JSON.stringify(b1));
+    const r2 = await call(t.member, '/embeddings', { model: models.embedding, input: ['ledger export', 'reconciliation worker'] });
+    const b2 = (await r2.json()) as { data: unknown[]; usage: { prompt_tokens: number } };
+    assert.equal(r2.status, 200, JSON.stringify(b2));
+    assert.equal(b2.data.length, 2);
+    assert.deepEqual(await usageOf(t.member), [
+      [models.chat, 'chat', 1, b1.usage.prompt_tokens, b1.usage.completion_tokens],
+      [models.embedding, 'embedding', 1, b2.usage.prompt_tokens, 0],
+    ], "A's table is what the provider reported to B");
+
+    const r3 = await chat(t.outsider, 'hi');
+    assert.equal(r3.status, 403);
+    assert.equal(((await r3.json()) as { error: { code: string } }).error.code, 'CR004');
+
+    // B's daemon indexes the team project with the team's embedding model, through the gateway.
+    await configure({ p_member_requests_per_minute: 30, p_embedding_model: models.embedding });
+    forgetGateways();
+    const dir = joinPath(tmp, 'clone');
+    await mkdir(dir);
+    await writeFile(joinPath(dir, 'ledger.md'), '# Ledger\n\nWhen the ledger export stalls, restart the reconciliation worker.\n');
+    bindKbHome(t.member.store, joinPath(tmp, 'home'));
+    await chooseProject(t.member.store, dir, { projectId: t.projectId });
+    const run = await indexWorkspace({ store: t.member.store, config: configFromEnv({}), home: joinPath(tmp, 'home') }, dir);
+    assert.deepEqual([run.model, run.errors, run.complete], [models.embedding, [], true]);
+    const embeds = (await usageOf(t.member)).find((r) => r[1] === 'embedding')!;
+    assert.ok(Number(embeds[2]) >= 2 && Number(embeds[3]) > b2.usage.prompt_tokens, `the index run is counted: ${JSON.stringify(embeds)}`);
+    await t.member.store.rpc('kb_delete_sources', { p_project_id: t.projectId, p_embedding_model: run.model, p_uris: ['ledger.md'], p_kind: 'file' });
+
+    // Over B's monthly budget: 429 with CR005 and retry-after for B, A unaffected.
+    const spent = (await usageOf(t.member)).reduce((n, r) => n + Number(r[3]) + Number(r[4]), 0);
+    await configure({ p_member_monthly_tokens: spent });
+    const r4 = await chat(t.member, 'one more?');
+    assert.equal(r4.status, 429);
+    assert.ok(Number(r4.headers.get('retry-after')) > 0);
+    assert.equal(((await r4.json()) as { error: { code: string } }).error.code, 'CR005');
+    assert.equal((await chat(t.owner, 'Say OK.')).status, 200, 'another member is unaffected');
+    await configure({ p_enabled: false });
+  } finally {
+    forgetGateways();
     await rm(tmp, { recursive: true, force: true });
   }
 }

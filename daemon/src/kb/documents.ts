@@ -12,6 +12,7 @@ import { chunkText, sha256 } from './chunk.js';
 import { redactSecrets } from '../secrets/index.js';
 import { looksBinary } from './crawl.js';
 import { createEmbedder, embedderForModel, type Embedder } from './embed.js';
+import { projectConfig } from '../teams/gateway.js';
 import { cleanText, SourceWriter, type PreparedSource, type StoredSource } from './indexer.js';
 import { activeModel } from './state.js';
 
@@ -242,7 +243,9 @@ export function prepareFaq(questionIn: string, answer: string): PreparedSource {
  * Writes a prepared source under the configured model and, during a model switch, under the model search
  * uses now, so it is findable at once.
  */
-export async function addSource(store: Store, config: RuntimeConfig, projectId: string, source: PreparedSource, signal?: AbortSignal, embedder?: Embedder): Promise<AddedSource> {
+export async function addSource(store: Store, configIn: RuntimeConfig, projectId: string, source: PreparedSource, signal?: AbortSignal, embedder?: Embedder): Promise<AddedSource> {
+  // A team project may be embedded through its team's model gateway (teams/gateway.ts).
+  const config = await projectConfig(store, configIn, projectId, signal);
   const primary = embedder ?? (await createEmbedder(config.embeddings, signal));
   const targets: Embedder[] = [primary];
   const active = await activeModel(store, config, projectId, signal);

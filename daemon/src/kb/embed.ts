@@ -52,7 +52,8 @@ const KNOWN_DIMS: Record<string, number> = {
 export interface OpenAIEmbedderOptions {
   model: string;
   baseUrl: string | null;
-  apiKey: string | null;
+  /** The key, or a function the client asks before each request (the team gateway's fresh access token). */
+  apiKey: string | null | (() => Promise<string>);
   /** Requested dimensions (text-embedding-3 models shorten their vectors); null = the model's own. */
   dimensions: number | null;
   /** Texts per HTTP request. */
@@ -165,8 +166,8 @@ function toProviderError(e: unknown, opts: OpenAIEmbedderOptions): ProviderError
   return new ProviderError(`embedding failed at ${where}: ${redact(err?.message ?? String(e), opts.apiKey)}`, 'other');
 }
 
-function redact(msg: string, key: string | null): string {
-  return key ? msg.split(key).join('[key]') : msg;
+function redact(msg: string, key: OpenAIEmbedderOptions['apiKey']): string {
+  return typeof key === 'string' && key ? msg.split(key).join('[key]') : msg;
 }
 
 /** The embedder the settings ask for. */

@@ -10,6 +10,7 @@ import { resolveProject, type ProjectRef } from '../workspace/project.js';
 import { crawl } from './crawl.js';
 import { policyOptions } from '../workspace/policy.js';
 import { configuredModelId, ProviderError } from './embed.js';
+import { projectConfig } from '../teams/gateway.js';
 import { addSource, KbInputError, prepareDocument, prepareFaq, prepareUrl } from './documents.js';
 import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps, type PreparedSource } from './indexer.js';
 import { searchKnowledgeBase } from './search.js';
@@ -106,7 +107,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
   registry.handle('kb/status', async (params, ctx) => {
     const root = await workspaceRoot(params.root);
     const project = await resolveProject(deps.store, root);
-    const config = deps.config.get();
+    const config = await projectConfig(deps.store, deps.config.get(), project.id, ctx.signal);
     const rows = await deps.store.rpc('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
     const byModel = new Map<string, { model: string; dims: number; sources: number; chunks: number; byKind: Record<string, { sources: number; chunks: number }>; lastIndexedAt: string | null }>();
     for (const r of rows) {

@@ -21,6 +21,7 @@ import { crawl, readTextFile, statInside, languageOf, isBinaryByName, noteSkip, 
 import { policyOptions, type PathPolicy } from '../workspace/policy.js';
 import { chunkFile, type Chunk } from './chunk.js';
 import { scanText, redactText } from '../secrets/index.js';
+import { projectConfig } from '../teams/gateway.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
 
@@ -323,10 +324,12 @@ export async function indexWorkspace(deps: IndexDeps, rootIn: string, opts: Inde
   return withProjectLock(project.id, () => runIndex(deps, project, root, opts));
 }
 
-async function runIndex(deps: IndexDeps, project: ProjectRef, root: string, opts: IndexOptions): Promise<IndexResult> {
+async function runIndex(depsIn: IndexDeps, project: ProjectRef, root: string, opts: IndexOptions): Promise<IndexResult> {
   const t0 = performance.now();
-  const { store, config } = deps;
   const signal = opts.signal;
+  // A team project whose gateway names an embedding model is embedded through the gateway (teams/gateway.ts).
+  const deps = { ...depsIn, config: await projectConfig(depsIn.store, depsIn.config, project.id, signal) };
+  const { store, config } = deps;
   const embedder = deps.embedder ?? (await createEmbedder(config.embeddings, signal));
   const stored = await listStoredFiles(store, project.id, embedder.id, signal);
   const crawled = await crawl(root, { ...policyOptions(config, deps.home), maxFileBytes: config.maxFileBytes, signal });
@@ -529,14 +532,15 @@ export async function finalizeGeneration(deps: IndexDeps, projectId: string, emb
  * ignored ones removed. Does not switch models; `indexWorkspace` does.
  */
 export async function indexPaths(
-  deps: IndexDeps,
+  depsIn: IndexDeps,
   root: string,
   rels: string[],
   policy: PathPolicy,
   signal?: AbortSignal,
 ): Promise<{ indexed: string[]; deleted: string[]; failures: { uri: string; message: string }[]; needsFull: boolean }> {
-  const project = await resolveProject(deps.store, await canonicalRoot(root));
+  const project = await resolveProject(depsIn.store, await canonicalRoot(root));
   return withProjectLock(project.id, async () => {
+    const deps = { ...depsIn, config: await projectConfig(depsIn.store, depsIn.config, project.id, signal) };
     const embedder = deps.embedder ?? (await createEmbedder(deps.config.embeddings, signal));
     const stored = await listStoredFiles(deps.store, project.id, embedder.id, signal);
     const toDelete: string[] = [];

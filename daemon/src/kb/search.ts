@@ -4,7 +4,8 @@
  * embedding model, so a model switch in progress never mixes vectors of different dimensions.
  */
 import type { RpcArgs, Store } from '../store/types.js';
-import type { ConfigHolder } from '../config.js';
+import type { ConfigHolder, RuntimeConfig } from '../config.js';
+import { projectConfig } from '../teams/gateway.js';
 import { kbKind, type KbHit } from '../protocol/kb.js';
 import type { ParamsOf } from '../protocol/index.js';
 import { canonicalRoot, resolveProject } from '../workspace/project.js';
@@ -19,8 +20,7 @@ export type { KbHit };
 
 const queryEmbedders = new Map<string, Promise<Embedder | null>>();
 
-async function queryEmbedder(model: string, config: ConfigHolder, signal?: AbortSignal): Promise<Embedder | null> {
-  const c = config.get();
+async function queryEmbedder(model: string, c: RuntimeConfig, signal?: AbortSignal): Promise<Embedder | null> {
   const key = `${model}|${c.embeddings.baseUrl ?? ''}|${c.embeddings.apiKey ? 'k' : ''}`;
   let e = queryEmbedders.get(key);
   if (!e) {
@@ -40,9 +40,11 @@ export async function searchKnowledgeBase(
 ): Promise<KbHit[]> {
   const limit = searchLimit(params.limit);
   const project = await resolveProject(store, await canonicalRoot(params.root));
-  const model = (await activeModel(store, config.get(), project.id, signal)) ?? configuredModelId(config.get().embeddings);
+  // A team project may be embedded through its team's model gateway (teams/gateway.ts).
+  const c = await projectConfig(store, config.get(), project.id, signal);
+  const model = (await activeModel(store, c, project.id, signal)) ?? configuredModelId(c.embeddings);
   let embedding: string | null = null;
-  const embedder = await queryEmbedder(model, config, signal);
+  const embedder = await queryEmbedder(model, c, signal);
   if (embedder) {
     try {
       const [v] = await embedder.embed([params.query], signal);

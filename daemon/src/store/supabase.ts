@@ -215,6 +215,18 @@ export class SupabaseStore implements Store {
     return this.session?.accessToken ?? null;
   }
 
+  /**
+   * The access token, refreshed first when it expires within `marginMs` (one refresh round shared with RPCs),
+   * for calls that outlive a token, such as an index run embedding through the model gateway.
+   */
+  async freshAccessToken(marginMs = 60_000): Promise<string | null> {
+    const token = this.session?.accessToken;
+    if (!token) return null;
+    const exp = decodeJwt(token).exp;
+    if (typeof exp === 'number' && exp * 1000 - marginMs <= Date.now()) await this.refreshAfterExpiry(token);
+    return this.session?.accessToken ?? null;
+  }
+
   async rpc<F extends RpcName>(fn: F, ...[args, opts]: RpcRest<F>): Promise<RpcResult<F>> {
     type T = RpcResult<F>;
     if (this.closed) throw new StoreError('unavailable', 'The store is closed');

@@ -7,8 +7,8 @@ import * as vscode from 'vscode';
 import type { DaemonClient } from '../client.js';
 import type { AuthService } from '../auth/service.js';
 import { supabaseSettings } from '../settings.js';
-import { explain, isCancellation } from '../errors.js';
 import { requireTeamMode } from './mode.js';
+import { showTeamFailure } from './gateway-usage.js';
 import { EXPIRY_CHOICES, apiUrl, expiryFrom, keyRow, keyState, validateKeyName, type ApiKey, type ProjectRef } from './api-key-format.js';
 
 export interface ApiKeyParts {
@@ -17,14 +17,7 @@ export interface ApiKeyParts {
 
 const NEED = { withoutProject: 'API keys reach a team project (Supabase) through its cairn-api function', toDo: 'to manage API keys' };
 
-function showFailure(err: unknown, failed: string): void {
-  if (isCancellation(err)) return;
-  const e = explain(err);
-  void vscode.window.showErrorMessage(`${failed}: ${e.message}`, ...e.actions.map((a) => a.label)).then((picked) => {
-    const a = e.actions.find((x) => x.label === picked);
-    if (a) void vscode.commands.executeCommand(a.command, ...(a.args ?? []));
-  });
-}
+const showFailure = showTeamFailure;
 
 /** Name, projects, expiry; then the key, once, on the clipboard. Returns the new key's id. */
 export async function createApiKey(client: DaemonClient, parts: ApiKeyParts): Promise<string | undefined> {

@@ -650,4 +650,100 @@ describe('teams: the team commands, driven from the command palette', function (
     assert.deepEqual(await roles(), { [leadEmail]: 'owner', [ivyEmail]: 'admin' });
     await said(new RegExp(`removed ${vicEmail} from ${teamName}`));
   });
+  it('creates an API key shown once in a modal and copied to the clipboard, lists it in Manage API Keys, and revokes it there', async function () {
+    if (!team) this.skip();
+    const api = await cairn();
+    const client = await ready(api);
+    const name = `CI docs job ${stamp}`;
+    const created = await runCommand<string | undefined>('cairn.createApiKey', {
+      input: [() => name],
+      // The projects step picks many: its answer is a list.
+      pick: [(items) => [byLabel('$(globe) Every project I can read')(items)] as unknown as Item, byLabel('30 days')],
+      modal: [undefined],
+    });
+    assert.ok(created.result, `created (notifications: ${notes.messages.join(' | ')})`);
+    assert.deepEqual(created.seen.inputs.map((o) => o.title), ['Cairn: Create API Key (1/3)']);
+    const shown = created.seen.modals[0]!;
+    assert.equal(shown.message, `API key "${name}" created and copied to the clipboard.`);
+    assert.match(String(shown.detail), /only time it is shown; Cairn keeps only its hash/);
+    const key = /\b(cairn_[0-9a-f]{64})\b/.exec(String(shown.detail))?.[1];
+    assert.ok(key, 'the modal shows the key');
+    assert.equal(await vscode.env.clipboard.readText(), key, 'the key is on the clipboard');
+
+    const listed = await client.request('auth/listApiKeys', {});
+    const row = listed.find((k) => k.id === created.result);
+    assert.deepEqual(row && [row.name, row.projectIds, row.revokedAt], [name, null, null]);
+    assert.ok(key.startsWith(row!.prefix), 'listed by its prefix');
+    assert.ok(!JSON.stringify(listed).includes(key), 'the key itself is never listed');
+
+    const manage = await runCommand('cairn.manageApiKeys', { pick: [byLabel(name)], modal: ['Revoke'] });
+    const rows = manage.seen.picks[0]!.items;
+    assert.equal(rows[0]!.label, '$(add) Create API Key…');
+    assert.match(String(rows.find((i) => i.label === name)?.description), new RegExp(`^${escapeRe(row!.prefix)}… · every project`));
+    assert.deepEqual(manage.seen.modals.map((m) => [m.message, m.buttons]), [[`Revoke the API key "${name}" (${row!.prefix}…)?`, ['Revoke']]]);
+    assert.ok((await client.request('auth/listApiKeys', {})).find((k) => k.id === created.result)?.revokedAt, 'revoked');
+    await said(new RegExp(`API key "${escapeRe(name)}" revoked`));
+  });
+
+  it("configures the team's model gateway from prompts (never its provider key), chats through it, and shows the usage it recorded as a table", async function () {
+    if (!team || !sharedProjectId) this.skip();
+    const api = await cairn();
+    const client = await ready(api);
+    assert.equal(await client.request('teams/gateway', { teamId: team!.id }), null, 'no gateway yet');
+    const configured = await runCommand<{ allowedModels: string[] } | undefined>(
+      'cairn.configureGateway',
+      {
+        input: [
+          (o) => {
+            assert.equal(o.value, 'gpt-4o-mini, text-embedding-3-small', 'a starting list');
+            assert.match(String(o.validateInput?.(' , ')), /at least one model/);
+            return 'gpt-4o-mini, text-embedding-3-small';
+          },
+          (o) => (assert.match(String(o.prompt), /whole team \(empty: no limit\)/), ''),
+          (o) => (assert.match(String(o.validateInput?.('lots')), /whole number/), '5,000,000'),
+          (o) => (assert.match(String(o.validateInput?.('0')), /at least 1/), '60'),
+        ],
+        pick: [
+          (items) => {
+            assert.deepEqual(items.map((i) => i.label), ['gpt-4o-mini', 'text-embedding-3-small', "No default: each member's own model, if allowed"]);
+            return byLabel('gpt-4o-mini')(items);
+          },
+          byLabel('None: members index with their own embedder'),
+        ],
+      },
+      { teamId: team!.id },
+    );
+    assert.ok(configured.result, `saved (notifications: ${notes.messages.join(' | ')})`);
+    assert.ok(configured.seen.inputs.every((o) => !/\bkey\b/i.test(`${o.title} ${o.prompt}`)), 'no prompt asks for a key');
+    const settings = await client.request('teams/gateway', { teamId: team!.id });
+    assert.deepEqual(settings && [settings.allowedModels, settings.chatModel, settings.embeddingModel, settings.teamMonthlyTokens, settings.memberMonthlyTokens, settings.memberRequestsPerMinute], [
+      ['gpt-4o-mini', 'text-embedding-3-small'], 'gpt-4o-mini', null, null, 5_000_000, 60,
+    ]);
+    await said(/the model gateway of .* allows gpt-4o-mini, text-embedding-3-small; chat: gpt-4o-mini; .*each member 5,000,000 tokens a month, 60 requests a minute\. The provider's key is not set in the editor: it is the Edge Function's secret CAIRN_PROVIDER_API_KEY/);
+
+    // A chat in the team project goes through the gateway, which records it from the provider's report.
+    const session = await client.request('sessions/create', { projectId: sharedProjectId, title: 'through the gateway' });
+    await client.request('chat/send', { sessionId: session.id, content: 'How is the rebate computed?' });
+    const reply = await waitFor('the reply through the gateway', async () => {
+      const got = await client.request('sessions/get', { sessionId: session.id });
+      const m = got.messages.find((x) => x.role === 'assistant' && x.status !== 'streaming');
+      return m ?? null;
+    }, 60_000);
+    assert.equal(reply.status, 'complete', JSON.stringify(reply));
+    const usage = await client.request('teams/gatewayUsage', { teamId: team!.id });
+    const mine = usage.rows.find((r) => r.email === leadEmail && r.model === 'gpt-4o-mini' && r.kind === 'chat');
+    assert.ok(mine && mine.requests >= 1 && mine.promptTokens > 0 && mine.completionTokens > 0, JSON.stringify(usage));
+
+    const doc = await vscode.commands.executeCommand<vscode.TextDocument | undefined>('cairn.showGatewayUsage', { teamId: team!.id });
+    const text = doc?.getText() ?? '';
+    const n = (v: number) => v.toLocaleString('en-US');
+    const line = new RegExp(
+      `^\\| [^|]*${escapeRe(leadEmail)}\\)? \\| gpt-4o-mini \\| chat \\| ${n(mine!.requests)} \\| ${escapeRe(n(mine!.promptTokens))} \\| ${escapeRe(n(mine!.completionTokens))} \\| ${escapeRe(n(mine!.promptTokens + mine!.completionTokens))} \\|$`,
+      'm',
+    );
+    assert.match(text, line, 'the table row is what the gateway recorded');
+    assert.match(text, /Tokens are the provider's usage reports/);
+    await waitFor('the usage table in the Markdown preview', () => markdownPreviewOpen());
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
 });

@@ -1,12 +1,14 @@
 /**
  * Test services the editor suites talk to, all on 127.0.0.1 and started by run.ts: the OpenAI-compatible model
  * server (replies scripted by the user's words, so a suite can ask for a slow or a huge reply) and the Supabase
- * test servers (Auth, PostgREST, Realtime on one migrated PGlite). Handed over as workspace settings and
+ * test servers (Auth, PostgREST, Realtime, Storage on one migrated PGlite) with the team model gateway (the
+ * Edge Function under Deno, in front of the same model server). Handed over as workspace settings and
  * extension-host environment.
  */
 import { startOpenAIServer, lastUserMessage, toolResults, type ChatRequestBody, type ScriptedReply } from '../../support/openai-server.js';
 import { freshDb } from '../../support/db.js';
 import { startSupabaseTestServers } from '../../support/supabase/index.js';
+import { startEdgeFunction } from '../../support/deno.js';
 
 export const MODEL_API_KEY = 'sk-cairn-editor-tests';
 export const HUGE_REPLY_CHARS = 600_000;
@@ -68,6 +70,15 @@ export async function startTestServices(): Promise<TestServices> {
   const model = await startOpenAIServer({ apiKey: MODEL_API_KEY, responder: (body) => scriptedReply(lastUserMessage(body), body) });
   const db = await freshDb(undefined, { storage: true });
   const supabase = await startSupabaseTestServers({ db: db.db });
+  // The team model gateway (Edge Function under Deno, as deployed) in front of the same model server.
+  const gateway = await startEdgeFunction('model-gateway', {
+    SUPABASE_URL: supabase.url,
+    SUPABASE_ANON_KEY: supabase.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey,
+    CAIRN_PROVIDER_BASE_URL: model.baseURL,
+    CAIRN_PROVIDER_API_KEY: MODEL_API_KEY,
+  });
+  supabase.addFunction('model-gateway', gateway.origin, { verifyJwt: true });
   return {
     settings: {
       'workbench.startupEditor': 'none',
@@ -88,6 +99,7 @@ export async function startTestServices(): Promise<TestServices> {
       CAIRN_TEST_SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey,
     },
     async stop() {
+      await gateway.stop();
       await model.close();
       await supabase.close();
       await db.close();
