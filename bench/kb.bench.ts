@@ -27,7 +27,6 @@ import { publishAll } from '../daemon/src/kb/publish.js';
 import { KbWatcher } from '../daemon/src/kb/watch.js';
 import { chunkFile, chunkText, sha256, estimateTokens } from '../daemon/src/kb/chunk.js';
 import { LocalHashEmbedder, localHashEmbed, vectorText } from '../daemon/src/kb/embed.js';
-import { bindKbHome } from '../daemon/src/kb/state.js';
 import { isBinaryByName } from '../daemon/src/kb/crawl.js';
 import { resolveProject } from '../daemon/src/workspace/project.js';
 import { migratedTemplate } from '../test/support/db.js';
@@ -106,7 +105,6 @@ export async function run(): Promise<KbBenchResult> {
   const home = await mkdtemp(join(tmpdir(), 'cairn-kb-bench-'));
   const ws = join(home, 'corpus');
   const store = await EmbeddedStore.open(join(home, 'home'), { template: await migratedTemplate() });
-  bindKbHome(store, join(home, 'home'));
   const config = configFromEnv({});
   const holder = new ConfigHolder(config);
   const deps = { store, config, home: join(home, 'home') };

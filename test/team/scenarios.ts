@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { configFromEnv } from '../../daemon/src/config.js';
 import { addTeamDocument, openTeamDocument } from '../../daemon/src/kb/team-documents.js';
-import { bindKbHome } from '../../daemon/src/kb/state.js';
 import type { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';
 import {
@@ -288,7 +287,6 @@ export async function documentsFollowTeam(t: Team): Promise<void> {
   try {
     const config = configFromEnv({});
     const ref = { id: t.projectId, name: 'documents', teamId: t.teamId };
-    for (const m of [t.owner, t.member, t.viewer]) bindKbHome(m.store, tmp);
     const text = `# Runbook ${Date.now().toString(36)}\n\nWhen the ledger export stalls, restart the reconciliation worker.\n`;
     const path = joinPath(tmp, 'ledger-runbook.md');
     await writeFile(path, text);

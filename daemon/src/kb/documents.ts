@@ -245,7 +245,7 @@ export function prepareFaq(questionIn: string, answer: string): PreparedSource {
 export async function addSource(store: Store, config: RuntimeConfig, projectId: string, source: PreparedSource, signal?: AbortSignal, embedder?: Embedder): Promise<AddedSource> {
   const primary = embedder ?? (await createEmbedder(config.embeddings, signal));
   const targets: Embedder[] = [primary];
-  const active = await activeModel(store, config, projectId, signal);
+  const active = await activeModel(store, projectId, signal);
   if (active && active !== primary.id) {
     const other = await embedderForModel(active, config, signal);
     if (other) targets.push(other);
