@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError, type Store } from '../store/types.js';
-import type { Logger } from '../rpc/registry.js';
+import type { Logger } from '../log/logger.js';
 
 /** kb_search's answer when the model it was given is not the project's active one (docs/sql-api.md). */
 export const MODEL_CHANGED_SQLSTATE = 'CR006';
