@@ -11,7 +11,6 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { EmbeddedStore } from '../daemon/src/store/embedded.js';
 import { configFromEnv } from '../daemon/src/config.js';
 import { indexWorkspace } from '../daemon/src/kb/indexer.js';
-import { bindKbHome } from '../daemon/src/kb/state.js';
 import { scanText } from '../daemon/src/secrets/index.js';
 import { migratedTemplate } from '../test/support/db.js';
 
@@ -21,7 +20,6 @@ const CORPUS = (process.env.SECRETS_BENCH_CORPUS ?? 'daemon/src,node_modules/zod
 async function indexOnce(ws: string, detect: boolean): Promise<{ seconds: number; chunks: number; redactions: number }> {
   const home = await mkdtemp(join(tmpdir(), 'cairn-bench-secrets-home-'));
   const store = await EmbeddedStore.open(home, { template: await migratedTemplate() });
-  bindKbHome(store, home);
   try {
     const t0 = performance.now();
     const r = await indexWorkspace({ store, config: configFromEnv({}), home, detectSecrets: detect }, ws);

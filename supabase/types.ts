@@ -117,6 +117,26 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"kb_active_models": {
+                  Row: {
+                    "embedding_model": string,"project_id": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "embedding_model": string,"project_id": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "embedding_model"?: string,"project_id"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "kb_active_models_project_id_fkey"
+      columns: ["project_id"]
+isOneToOne: true
+      referencedRelation: "projects"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"kb_ann": {
                   Row: {
                     "chunk_id": string,"embedding": string,"embedding_dims": number,"embedding_model": string,"project_id": string,"source_id": string
@@ -717,6 +737,12 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"kb_activate_model":
+{ Args: { "p_embedding_model": string,"p_project_id": string }; Returns: string
+                           },
+"kb_active_model":
+{ Args: { "p_project_id": string }; Returns: string
+                           },
 "kb_delete_model":
 { Args: { "p_embedding_model": string,"p_project_id": string }; Returns: number
                            },

@@ -3,8 +3,10 @@
 -- identifier-aware full-text vector per chunk and per path, and embeddings; the write path the indexer
 -- uses and the vector queue. Search and its term statistics are 20261122000900_kb_search.sql. A source row
 -- exists per embedding model, so a model change writes a second, independent generation while search keeps
--- using the first; vectors of different models (or dimensions) are never compared. Follows the project:
--- readers read, writers index.
+-- using the first; vectors of different models (or dimensions) are never compared. Which generation search
+-- reads is the project's active model (kb_active_models, one row per project, so every machine of a team
+-- searches the same one): the first model written becomes active, and the indexer activates a new model once
+-- it covers every file (kb_activate_model). Follows the project: readers read, writers index.
 --
 -- Writing a chunk into an HNSW index is the cost of indexing in PGlite (WASM), so kb_chunks has no vector
 -- index: a statement-level trigger queues each new chunk in kb_ann_pending, and the daemon moves queued
@@ -319,6 +321,36 @@ create trigger kb_chunks_queue_ann after insert on public.kb_chunks
   for each statement execute function private.kb_queue_ann();
 
 -- -----------------------------------------------------------------------------------------------------
+-- The active model: which generation search reads
+-- -----------------------------------------------------------------------------------------------------
+create table public.kb_active_models (
+  project_id uuid primary key references public.projects (id) on delete cascade,
+  embedding_model text not null check (char_length(embedding_model) between 1 and 200),
+  updated_at timestamptz not null default now()
+);
+comment on table public.kb_active_models is 'The embedding model whose generation search reads, per project.';
+
+create trigger kb_active_models_set_updated_at before update on public.kb_active_models
+  for each row execute function private.set_updated_at();
+
+alter table public.kb_active_models enable row level security;
+
+create policy "Users can read the active model of projects they can read" on public.kb_active_models
+  for select to authenticated
+  using (project_id in (select private.readable_project_ids()));
+create policy "Users can set the active model of projects they can write to" on public.kb_active_models
+  for insert to authenticated
+  with check (project_id in (select private.writable_project_ids()));
+create policy "Users can change the active model of projects they can write to" on public.kb_active_models
+  for update to authenticated
+  using (project_id in (select private.writable_project_ids()))
+  with check (project_id in (select private.writable_project_ids()));
+
+revoke all on table public.kb_active_models from anon, authenticated;
+grant select on table public.kb_active_models to authenticated;
+grant insert (project_id, embedding_model), update (embedding_model) on table public.kb_active_models to authenticated;
+
+-- -----------------------------------------------------------------------------------------------------
 -- SQL API: writing the index
 -- -----------------------------------------------------------------------------------------------------
 -- A batch of sources with their chunks in three set-based statements (sources, old chunks out, new chunks in)
@@ -369,6 +401,12 @@ begin
     returning s.id
   )
   select array_agg(id) into v_ids from up;
+
+  -- A project's first generation becomes its active model; later ones wait for kb_activate_model.
+  insert into public.kb_active_models (project_id, embedding_model)
+  select p_project_id, p_sources -> 0 -> 'source' ->> 'embedding_model'
+  where jsonb_array_length(p_sources) > 0
+  on conflict (project_id) do nothing;
 
   delete from public.kb_chunks c where c.source_id = any (v_ids);
 
@@ -459,6 +497,29 @@ begin
 end;
 $$;
 
+-- Makes p_embedding_model the generation search reads (the indexer, once that model covers every file);
+-- returns it. A search still asking for the previous model is answered CR006 (kb_search).
+create or replace function public.kb_activate_model(p_project_id uuid, p_embedding_model text)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_uid();
+  if not private.can_write_project(p_project_id) then
+    raise exception using errcode = '42501', message = 'you cannot write to the knowledge base of that project';
+  end if;
+  if p_embedding_model is null or char_length(p_embedding_model) not between 1 and 200 then
+    raise exception using errcode = '22023', message = 'embedding model must be 1 to 200 characters';
+  end if;
+  insert into public.kb_active_models as m (project_id, embedding_model)
+  values (p_project_id, p_embedding_model)
+  on conflict (project_id) do update set embedding_model = excluded.embedding_model
+    where m.embedding_model is distinct from excluded.embedding_model;
+  return p_embedding_model;
+end;
+$$;
+
 -- Moves up to p_limit queued vectors of a project into the HNSW indexes; returns how many moved (0 when
 -- the queue is empty). Small batches keep each call short, so searches interleave with a long backlog.
 create or replace function public.kb_publish_vectors(p_project_id uuid, p_limit integer default 200)
@@ -521,6 +582,24 @@ as $$
   order by c.content_hash;
 $$;
 
+-- The model search reads for a project: the recorded active model while it has sources, else the model with
+-- most chunks (a generation whose active row was lost, or whose active generation was emptied), else the
+-- recorded one; null when nothing was ever indexed. kb_search compares its p_embedding_model with this.
+create or replace function public.kb_active_model(p_project_id uuid)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(
+    (select m.embedding_model from public.kb_active_models m
+     where m.project_id = p_project_id
+       and exists (select 1 from public.kb_sources s where s.project_id = p_project_id and s.embedding_model = m.embedding_model)),
+    (select s.embedding_model from public.kb_sources s where s.project_id = p_project_id
+     group by s.embedding_model order by sum(s.chunk_count) desc, s.embedding_model limit 1),
+    (select m.embedding_model from public.kb_active_models m where m.project_id = p_project_id));
+$$;
+
 create or replace function public.kb_status(p_project_id uuid)
 returns table (embedding_model text, embedding_dims integer, kind text, sources bigint, chunks bigint,
                last_indexed_at timestamptz)
@@ -575,6 +654,8 @@ revoke all on function public.kb_touch_sources(uuid, text, jsonb) from public, a
 revoke all on function public.kb_source_chunks(uuid, text, text[]) from public, anon;
 revoke all on function public.kb_publish_vectors(uuid, integer) from public, anon;
 revoke all on function public.kb_pending_vectors(uuid) from public, anon;
+revoke all on function public.kb_activate_model(uuid, text) from public, anon;
+revoke all on function public.kb_active_model(uuid) from public, anon;
 grant execute on function public.kb_delete_sources(uuid, text, text[], text) to authenticated;
 grant execute on function public.kb_delete_model(uuid, text) to authenticated;
 grant execute on function public.kb_list_sources(uuid, text, text) to authenticated;
@@ -585,3 +666,5 @@ grant execute on function public.kb_touch_sources(uuid, text, jsonb) to authenti
 grant execute on function public.kb_source_chunks(uuid, text, text[]) to authenticated;
 grant execute on function public.kb_publish_vectors(uuid, integer) to authenticated;
 grant execute on function public.kb_pending_vectors(uuid) to authenticated;
+grant execute on function public.kb_activate_model(uuid, text) to authenticated;
+grant execute on function public.kb_active_model(uuid) to authenticated;

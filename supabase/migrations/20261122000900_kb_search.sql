@@ -12,6 +12,8 @@
 -- tsvector, plus the path's words (file name words count double); the best max(4 x limit, 200) are then
 -- ranked by full BM25 (term frequencies, symbols) plus the path and a verbatim phrase of four or more words.
 -- A query that is exactly one identifier puts the chunks defining it first.
+-- p_embedding_model must be the project's active model (public.kb_active_model), else CR006: the caller
+-- caches it, and learns of a switch (another machine's indexer) from this answer.
 -- Vector leg: nearest vectors of the same model, counted only above p_min_similarity (the daemon passes the
 -- floor of its embedder), with a small weight; a vector alone never brings a chunk in when the query has
 -- words and none of them occurs in the project, so a word found nowhere returns no results.
@@ -179,6 +181,11 @@ begin
   end if;
   if p_embedding_model is null then
     raise exception using errcode = '22023', message = 'embedding model is required';
+  end if;
+  -- The caller embedded the query with the model it believes active: when that is no longer the project's,
+  -- say so (CR006) rather than rank against a generation search has left; it re-reads kb_active_model.
+  if coalesce(public.kb_active_model(p_project_id), p_embedding_model) <> p_embedding_model then
+    raise exception using errcode = 'CR006', message = 'that embedding model is not the project''s active one';
   end if;
   if p_kind is not null and p_kind not in ('file', 'document', 'url', 'faq') then
     raise exception using errcode = '22023', message = 'kind must be file, document, url or faq';

@@ -43,6 +43,7 @@ describe('error reasons travel by SQLSTATE', function () {
     lastOwner: -31910, // InvalidInput
     notMember: -31902, // PermissionDenied
     overBudget: -31912, // QuotaExceeded
+    modelChanged: -31909, // Conflict; kb/search reads the active model again and retries once before it lets this through
   };
   for (const [reason, { sqlstate }] of Object.entries(ErrorReasons) as [ErrorReason, { sqlstate: string }][]) {
     it(`${sqlstate} reaches the client as reason ${reason}`, async () => {

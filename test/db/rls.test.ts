@@ -68,6 +68,7 @@ const reads: Case[] = [
   { name: "api_usage: A.member's usage in team A", sql: 'select id from public.api_usage where id = $1', params: (w) => [w.A.usageId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
   { name: "team_invitations: A's invitation of the outsider", sql: 'select id from public.team_invitations where id = $1', params: (w) => [w.invitationId], expect: [1, 1, 0, 0, 0, 0, 1, ANON] },
   { name: "audit_log: team A's entries", sql: 'select distinct team_id from public.audit_log where team_id = $1', params: (w) => [w.A.teamId], expect: [1, 1, 0, 0, 0, 0, 0, ANON] },
+  { name: 'kb_active_models: the A project\'s active model', sql: 'select embedding_model from public.kb_active_models where project_id = $1', params: (w) => [w.A.projectId], expect: [1, 1, 1, 1, 0, 0, 0, ANON] },
 ];
 
 const inserts: Case[] = [
@@ -111,6 +112,9 @@ const inserts: Case[] = [
   { name: 'project_folders: map a folder to the A project', sql: `insert into public.project_folders (root_uri, project_id) values ('file:///x', $1) returning 1`, params: (w) => [w.A.projectId], expect: [1, 1, 1, 1, RLS, RLS, RLS, ANON] },
   { name: 'project_folders: a choice in the name of A.member', sql: `insert into public.project_folders (user_id, root_uri, project_id) values ($1, 'file:///y', $2) returning 1`, params: (w) => [w.users['A.member'].id, w.A.projectId], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
   { name: 'audit_log: a forged entry', sql: `insert into public.audit_log (team_id, action, table_name) values ($1, 'delete', 'teams') returning 1`, params: (w) => [w.A.teamId], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
+  { name: 'kb_active_models: choose the personal project\'s model', sql: `insert into public.kb_active_models (project_id, embedding_model) values ($1, 'm') returning 1`, params: (w) => [w.personal.projectId], expect: [RLS, RLS, RLS, RLS, RLS, RLS, 1, ANON] },
+  { name: 'kb_active_models: a second row for the A project', sql: `insert into public.kb_active_models (project_id, embedding_model) values ($1, 'm') returning 1`, params: (w) => [w.A.projectId], expect: [err('conflict', /duplicate key/), err('conflict', /duplicate key/), err('conflict', /duplicate key/), RLS, RLS, RLS, RLS, ANON] },
+  { name: 'kb_active_models: a back-dated choice', sql: `insert into public.kb_active_models (project_id, embedding_model, updated_at) values ($1, 'm', now() - interval '1 year') returning 1`, params: (w) => [w.personal.projectId], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
 ];
 
 const MEMBERSHIP_FIXED = err('permission_denied', /a membership cannot move to another team or user/);
@@ -154,6 +158,8 @@ const updates: Case[] = [
   { name: 'access_changes: point a removal at someone else', sql: `update public.access_changes set user_id = $2 where id = $1 returning 1`, params: (w) => [w.accessChanges.outsiderRemoved, w.users['A.member'].id], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
   { name: "project_folders: point A.member's choice at the B project", sql: 'update public.project_folders set project_id = $2 where user_id = $1 returning 1', params: (w) => [w.users['A.member'].id, w.B.projectId], expect: [0, 0, RLS, 0, 0, 0, 0, ANON] },
   { name: 'audit_log: rewrite history', sql: `update public.audit_log set actor_id = null where team_id = $1 returning 1`, params: (w) => [w.A.teamId], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
+  { name: 'kb_active_models: switch the A project\'s model', sql: `update public.kb_active_models set embedding_model = 'other' where project_id = $1 returning 1`, params: (w) => [w.A.projectId], expect: [1, 1, 1, 0, 0, 0, 0, ANON] },
+  { name: 'kb_active_models: move the A row to project B', sql: 'update public.kb_active_models set project_id = $2 where project_id = $1 returning 1', params: (w) => [w.A.projectId, w.B.projectId], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
 ];
 
 const deletes: Case[] = [
@@ -182,6 +188,7 @@ const deletes: Case[] = [
   { name: 'access_changes: erase an access change', sql: 'delete from public.access_changes where id = $1 returning 1', params: (w) => [w.accessChanges.sessionUnshared], expect: [NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, NO_POLICY, ANON] },
   { name: "project_folders: forget A.member's choices", sql: 'delete from public.project_folders where user_id = $1 returning 1', params: (w) => [w.users['A.member'].id], expect: [0, 0, 2, 0, 0, 0, 0, ANON] },
   { name: 'audit_log: erase history', sql: 'delete from public.audit_log where team_id = $1 returning 1', params: (w) => [w.A.teamId], expect: [COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, COLUMN, ANON] },
+  { name: 'kb_active_models: forget the A project\'s model', sql: 'delete from public.kb_active_models where project_id = $1 returning 1', params: (w) => [w.A.projectId], expect: [NO_GRANT, NO_GRANT, NO_GRANT, NO_GRANT, NO_GRANT, NO_GRANT, NO_GRANT, ANON] },
 ];
 
 function describeOutcome(o: Outcome): string {

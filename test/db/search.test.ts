@@ -151,10 +151,27 @@ describe('kb_search: hybrid search', function () {
     const one = await search({ p_query: 'login', p_query_embedding: '[1,0,0,0]' });
     assert.ok(one.length > 0);
     assert.ok(one.every((h) => modelOfSource.get(h.source_id) === M1), 'a hit from another model leaked in');
+    // Another generation is searched once it is the project's active model.
+    await t.rpc(owner, 'kb_activate_model', { p_project_id: projectId, p_embedding_model: M2 });
     const two = await search({ p_query: 'login', p_query_embedding: '[1,0,0,0]', p_embedding_model: M2 });
     assert.deepEqual(two.map((h) => modelOfSource.get(h.source_id)), [M2]);
+    await t.rpc(owner, 'kb_activate_model', { p_project_id: projectId, p_embedding_model: M3 });
     const three = await search({ p_query: 'login', p_query_embedding: '[1,0,0]', p_embedding_model: M3 });
     assert.deepEqual(three.map((h) => [modelOfSource.get(h.source_id), h.vector_rank]), [[M3, 1]]);
+    await t.rpc(owner, 'kb_activate_model', { p_project_id: projectId, p_embedding_model: M1 });
+  });
+
+  it('answers CR006, not rows, when the model it is given is not the active one; the active model is the project readers see', async () => {
+    assert.equal(await t.rpc(owner, 'kb_active_model', { p_project_id: projectId }), M1);
+    const { error } = await t.attemptRpc(owner, 'kb_search', { p_project_id: projectId, p_query: 'login', p_query_embedding: '[1,0,0,0]', p_embedding_model: M2 });
+    assert.equal(error?.sqlstate, 'CR006');
+    assert.equal(error?.kind, 'conflict');
+    // Someone who cannot read the project learns nothing of its models: no CR006, no rows, no active model.
+    assert.deepEqual(await search({ p_query: 'login', p_embedding_model: M2 }, stranger), []);
+    assert.equal(await t.rpc(stranger, 'kb_active_model', { p_project_id: projectId }), null);
+    const refused = await t.attemptRpc(stranger, 'kb_activate_model', { p_project_id: projectId, p_embedding_model: M2 });
+    assert.equal(refused.error?.kind, 'permission_denied');
+    assert.equal(await t.rpc(owner, 'kb_active_model', { p_project_id: projectId }), M1);
   });
 
   it('compares no vectors when the query embedding has another dimension than the model', async () => {

@@ -112,6 +112,7 @@ export async function buildWorld(t: TestDb): Promise<World> {
       ],
     });
     const [source] = await t.admin<Row>('select id::text from public.kb_sources where project_id = $1', [project.id]);
+    await t.rpc(member, 'kb_activate_model', { p_project_id: project.id, p_embedding_model: MODEL });
     const chunks = await t.admin<Row>('select id::text from public.kb_chunks where source_id = $1 order by ordinal', [source!.id]);
     await t.rpc(member, 'kb_publish_vectors', { p_project_id: project.id, p_limit: 1 });
     const [published] = await t.admin<Row>('select chunk_id::text as id from public.kb_ann where project_id = $1', [project.id]);

@@ -3,11 +3,10 @@ import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
 import { searchKnowledgeBase } from '../../daemon/src/kb/search.js';
 import { addSource, prepareFaq } from '../../daemon/src/kb/documents.js';
 import { OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
-import { recordedActiveModel, type KbStatusRow } from '../../daemon/src/kb/state.js';
 import { ConfigHolder } from '../../daemon/src/config.js';
 import { resolveProject } from '../../daemon/src/workspace/project.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';
-import { kbEnv, writeFixture, type KbEnv } from './support.js';
+import { countingStore, kbEnv, writeFixture, type KbEnv } from './support.js';
 
 describe('kb model switch', function () {
   this.timeout(180_000);
@@ -24,6 +23,7 @@ describe('kb model switch', function () {
     await env.cleanup();
   });
 
+  const active = async () => env.store.rpc('kb_active_model', { p_project_id: (await resolveProject(env.store, env.ws)).id });
   const models = async () => {
     const project = await resolveProject(env.store, env.ws);
     const rows = await env.store.rpc('kb_status', { p_project_id: project.id });
@@ -35,7 +35,10 @@ describe('kb model switch', function () {
     await indexWorkspace(env.deps(), env.ws);
     const project = await resolveProject(env.store, env.ws);
     await addSource(env.store, env.config, project.id, prepareFaq('Where are the release notes?', 'In docs/releases, one file per version.'));
-    assert.equal(recordedActiveModel(env.home, project.id), 'cairn-local-hash-v1-384');
+    assert.equal(await active(), 'cairn-local-hash-v1-384');
+    // Another daemon on the same database (a teammate's machine) searches, and so knows the active model.
+    const other = countingStore(env.store);
+    await searchKnowledgeBase(other, config, { root: env.ws, query: 'deploy kubernetes' });
 
     // The user switches to an OpenAI-compatible model of another dimension.
     config.update({ embeddings: { provider: 'openai', model: 'team-embedder', baseUrl: server.baseURL, dimensions: 24, apiKey: null } });
@@ -67,7 +70,17 @@ describe('kb model switch', function () {
     assert.equal(done.activeModel, 'team-embedder@24');
     assert.equal(done.unchanged, partial.indexed);
     assert.deepEqual(await models(), ['team-embedder@24']);
-    assert.equal(recordedActiveModel(env.home, project.id), 'team-embedder@24');
+    assert.equal(await active(), 'team-embedder@24');
+
+    // The other daemon still holds the old model: kb_search says it changed (CR006), the daemon reads the
+    // active model again and searches once more, with the new model; then one call per search again.
+    other.reset();
+    const elsewhere = await searchKnowledgeBase(other, config, { root: env.ws, query: 'deploy kubernetes' });
+    assert.equal(elsewhere[0]?.path, 'scripts/deploy.py');
+    assert.deepEqual(other.calls, ['kb_search', 'kb_active_model', 'kb_search']);
+    other.reset();
+    await searchKnowledgeBase(other, config, { root: env.ws, query: 'release notes' });
+    assert.deepEqual(other.calls, ['kb_search']);
 
     const after = await searchKnowledgeBase(env.store, config, { root: env.ws, query: 'deploy kubernetes' });
     assert.equal(after[0]?.path, 'scripts/deploy.py');

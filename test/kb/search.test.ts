@@ -8,7 +8,7 @@ import { ConfigHolder } from '../../daemon/src/config.js';
 import { resolveProject } from '../../daemon/src/workspace/project.js';
 import { userClaims } from '../../daemon/src/store/sql.js';
 import { StoreError, type Store, type StoreUser } from '../../daemon/src/store/types.js';
-import { kbEnv, writeFixture, type KbEnv } from './support.js';
+import { countingStore, kbEnv, writeFixture, type KbEnv } from './support.js';
 
 /** The same embedded database, acting as another signed-in user (another tenant). */
 async function otherUser(env: KbEnv): Promise<Store> {
@@ -88,6 +88,20 @@ describe('kb search', function () {
     await publishAll(env.store, project.id);
     const published = await search('percentage rollout bucket');
     assert.deepEqual(published.map((h) => [h.path, h.score]), queued.map((h) => [h.path, h.score]));
+  });
+
+  it('costs one SQL call per search once the active model is known', async () => {
+    // A fresh daemon (its own caches): the first search maps the folder and reads the project's active model.
+    const daemon = countingStore(env.store);
+    const first = await searchKnowledgeBase(daemon, config, { root: env.ws, query: 'refresh session token' });
+    assert.equal(first[0]?.path, 'src/auth/session.ts');
+    assert.deepEqual(daemon.calls, ['ensure_project', 'kb_active_model', 'kb_search']);
+    daemon.reset();
+    for (const [query, path] of known) {
+      const hits = await searchKnowledgeBase(daemon, config, { root: env.ws, query });
+      assert.equal(hits[0]?.path, path);
+    }
+    assert.deepEqual(daemon.calls, known.map(() => 'kb_search'));
   });
 
   it('honours the limit', async () => {

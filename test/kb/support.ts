@@ -10,7 +10,6 @@ import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
 import { configFromEnv, type RuntimeConfig } from '../../daemon/src/config.js';
 import type { Store } from '../../daemon/src/store/types.js';
 import { LocalHashEmbedder, type Embedder } from '../../daemon/src/kb/embed.js';
-import { bindKbHome } from '../../daemon/src/kb/state.js';
 import type { IndexDeps } from '../../daemon/src/kb/indexer.js';
 import { migratedTemplate } from '../support/db.js';
 import { DaemonClient } from '../../daemon/src/protocol/client/client.js';
@@ -59,7 +58,6 @@ export async function kbEnv(): Promise<KbEnv> {
   const home = await mkdtemp(join(tmpdir(), 'cairn-kb-home-'));
   const ws = await mkdtemp(join(tmpdir(), 'cairn-kb-ws-'));
   const store = await EmbeddedStore.open(home, { template: await migratedTemplate() });
-  bindKbHome(store, home);
   const config = configFromEnv({});
   return {
     home,

@@ -15,7 +15,6 @@ import { ConfigHolder, configFromEnv } from '../../daemon/src/config.js';
 import { LocalHashEmbedder } from '../../daemon/src/kb/embed.js';
 import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
 import { searchKnowledgeBase } from '../../daemon/src/kb/search.js';
-import { bindKbHome } from '../../daemon/src/kb/state.js';
 import { chooseProject } from '../../daemon/src/workspace/project.js';
 import { toMessage, toSession, type SessionRow } from '../../daemon/src/chat/rows.js';
 import type { MessageRow } from '../../daemon/src/chat/rows.js';
@@ -86,7 +85,6 @@ describe('API keys through the cairn-api Edge Function (Deno, PGlite over a sock
     dirA = join(tmp, 'ann', 'shop');
     await folder(dirA, { 'src/billing/invoice.ts': BILLING, 'README.md': README });
     const annHome = join(tmp, 'ann-home');
-    bindKbHome(team.owner.store, annHome);
     await indexAs(team.owner.store, dirA, annHome, { projectId: team.projectId });
     const dirP = join(tmp, 'ann', 'notes');
     await folder(dirP, { 'NOTES.md': PERSONAL });

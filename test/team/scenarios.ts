@@ -14,7 +14,6 @@ import { localHashEmbed, vectorText } from '../../daemon/src/kb/embed.js';
 import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
 import { forgetGateways, gatewayBaseUrl } from '../../daemon/src/teams/gateway.js';
 import { chooseProject } from '../../daemon/src/workspace/project.js';
-import { bindKbHome } from '../../daemon/src/kb/state.js';
 import type { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';
 import {
@@ -293,7 +292,6 @@ export async function documentsFollowTeam(t: Team): Promise<void> {
   try {
     const config = configFromEnv({});
     const ref = { id: t.projectId, name: 'documents', teamId: t.teamId };
-    for (const m of [t.owner, t.member, t.viewer]) bindKbHome(m.store, tmp);
     const text = `# Runbook ${Date.now().toString(36)}\n\nWhen the ledger export stalls, restart the reconciliation worker.\n`;
     const path = joinPath(tmp, 'ledger-runbook.md');
     await writeFile(path, text);
@@ -344,7 +342,6 @@ export async function apiKeySearchesAsOwner(t: Team, project: { url: string }): 
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   try {
-    bindKbHome(t.owner.store, tmp);
     const marker = `rota${Date.now().toString(36)}`;
     const faq = prepareFaq(`Who picks the ${marker} release captain?`, `The ${marker} rota picks the release captain every Monday.`);
     const added = await addSource(t.owner.store, configFromEnv({}), t.projectId, faq);
@@ -426,7 +423,6 @@ export async function gatewayCountsUsage(t: Team, project: { url: string }, mode
     const dir = joinPath(tmp, 'clone');
     await mkdir(dir);
     await writeFile(joinPath(dir, 'ledger.md'), '# Ledger\n\nWhen the ledger export stalls, restart the reconciliation worker.\n');
-    bindKbHome(t.member.store, joinPath(tmp, 'home'));
     await chooseProject(t.member.store, dir, { projectId: t.projectId });
     const run = await indexWorkspace({ store: t.member.store, config: configFromEnv({}), home: joinPath(tmp, 'home') }, dir);
     assert.deepEqual([run.model, run.errors, run.complete], [models.embedding, [], true]);

@@ -1,18 +1,11 @@
 /** `auth/createApiKey`, `auth/listApiKeys`, `auth/revokeApiKey`: rows of the SQL API shaped for the protocol. */
 import type { ApiKey } from '../protocol/api-keys.js';
 import type { Subsystem } from '../rpc/registry.js';
+import type { RpcRow } from '../store/types.js';
 
-interface ApiKeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  project_ids: string[] | null;
-  expires_at: string | null;
-  last_used_at?: string | null;
-  revoked_at?: string | null;
-  created_at: string;
-  use_count?: number | string;
-}
+/** A key as `list_api_keys` returns it; `create_api_key` returns the same columns (its `uses` are 0) and the key. */
+type ApiKeyRow = Pick<RpcRow<'list_api_keys'>, 'id' | 'name' | 'prefix' | 'project_ids' | 'expires_at' | 'created_at'> &
+  Partial<Pick<RpcRow<'list_api_keys'>, 'last_used_at' | 'revoked_at' | 'use_count'>>;
 
 const iso = (t: string | null | undefined): string | null => (t ? new Date(t).toISOString() : null);
 

@@ -248,7 +248,7 @@ export async function addSource(store: Store, configIn: RuntimeConfig, projectId
   const config = await projectConfig(store, configIn, projectId, signal);
   const primary = embedder ?? (await createEmbedder(config.embeddings, signal));
   const targets: Embedder[] = [primary];
-  const active = await activeModel(store, config, projectId, signal);
+  const active = await activeModel(store, projectId, signal);
   if (active && active !== primary.id) {
     const other = await embedderForModel(active, config, signal);
     if (other) targets.push(other);

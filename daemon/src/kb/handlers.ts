@@ -14,7 +14,7 @@ import { projectConfig } from '../teams/gateway.js';
 import { addSource, KbInputError, prepareDocument, prepareFaq, prepareUrl } from './documents.js';
 import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps, type PreparedSource } from './indexer.js';
 import { searchKnowledgeBase } from './search.js';
-import { bindKbHome, chooseActiveModel, recordedActiveModel, type KbStatusRow } from './state.js';
+import { activeModel, legacyStateFile, migrateLegacyState, readActiveModel } from './state.js';
 import { KbWatcher } from './watch.js';
 import { VectorPublisher } from './publish.js';
 import { addTeamDocument, objectForUri, openTeamDocument, teamDocuments } from './team-documents.js';
@@ -44,7 +44,12 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
-  bindKbHome(deps.store, deps.home);
+  const legacy = legacyStateFile(deps.home);
+  if (legacy) {
+    const migrate = () => migrateLegacyState(deps.store, legacy, deps.log);
+    if (deps.afterStart) deps.afterStart('kb-state.json migration', migrate);
+    else await migrate();
+  }
   const watchers = new Map<string, KbWatcher>();
   const indexingRoots = new Set<string>();
   const publisher = new VectorPublisher(deps.store, deps.log, (w) => deps.track(w), deps.shutdownSignal);
@@ -74,7 +79,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     const root = await workspaceRoot(params.root);
     const project = await resolveProject(deps.store, root);
     if (indexingRoots.has(root)) throw new RpcError('Busy', `${root} is already being indexed`);
-    const activeBefore = recordedActiveModel(deps.home, project.id);
+    const activeBefore = await activeModel(deps.store, project.id, ctx.signal);
     ctx.progress({ kind: 'begin', title: 'Indexing', message: root, percentage: 0 });
     indexingRoots.add(root);
     const result = await deps.track(
@@ -107,8 +112,11 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
   registry.handle('kb/status', async (params, ctx) => {
     const root = await workspaceRoot(params.root);
     const project = await resolveProject(deps.store, root);
-    const config = await projectConfig(deps.store, deps.config.get(), project.id, ctx.signal);
-    const rows = await deps.store.rpc('kb_status', { p_project_id: project.id }, { signal: ctx.signal });
+    const [config, rows, active] = await Promise.all([
+      projectConfig(deps.store, deps.config.get(), project.id, ctx.signal),
+      deps.store.rpc('kb_status', { p_project_id: project.id }, { signal: ctx.signal }),
+      readActiveModel(deps.store, project.id, ctx.signal),
+    ]);
     const byModel = new Map<string, { model: string; dims: number; sources: number; chunks: number; byKind: Record<string, { sources: number; chunks: number }>; lastIndexedAt: string | null }>();
     for (const r of rows) {
       let m = byModel.get(r.embedding_model);
@@ -139,7 +147,7 @@ export const registerKb: Subsystem = async (registry, deps: DaemonDeps) => {
     return {
       projectId: project.id,
       configuredModel,
-      activeModel: chooseActiveModel(rows, recordedActiveModel(deps.home, project.id), config),
+      activeModel: active,
       models: [...byModel.values()],
       stale,
       indexing: isIndexing(project.id),

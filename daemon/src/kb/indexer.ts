@@ -23,7 +23,7 @@ import { chunkFile, type Chunk } from './chunk.js';
 import { scanText, redactText } from '../secrets/index.js';
 import { projectConfig } from '../teams/gateway.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
-import { chooseActiveModel, recordedActiveModel, setActiveModel, type KbStatusRow } from './state.js';
+import { activateModel, readActiveModel } from './state.js';
 
 export type StoredSource = RpcRow<'kb_list_sources'>;
 
@@ -448,8 +448,7 @@ async function runIndex(depsIn: IndexDeps, project: ProjectRef, root: string, op
   }
   const complete = !cancelled && writer.failures.length === 0;
   if (complete) await finalizeGeneration(deps, project.id, embedder);
-  const statusRows = await store.rpc('kb_status', { p_project_id: project.id });
-  const activeModel = chooseActiveModel(statusRows, recordedActiveModel(deps.home, project.id), config) ?? embedder.id;
+  const activeModel = (await readActiveModel(store, project.id)) ?? embedder.id;
   report(true);
   return {
     root: crawled.root,
@@ -475,11 +474,9 @@ async function runIndex(depsIn: IndexDeps, project: ProjectRef, root: string, op
   };
 }
 
-async function currentModels(store: Store, projectId: string): Promise<Map<string, KbStatusRow[]>> {
-  const rows = await store.rpc('kb_status', { p_project_id: projectId });
-  const byModel = new Map<string, KbStatusRow[]>();
-  for (const r of rows) byModel.set(r.embedding_model, [...(byModel.get(r.embedding_model) ?? []), r]);
-  return byModel;
+/** The models with a generation in the project. */
+async function currentModels(store: Store, projectId: string): Promise<Set<string>> {
+  return new Set((await store.rpc('kb_status', { p_project_id: projectId })).map((r) => r.embedding_model));
 }
 
 /** A chunk as `kb_source_chunks` returns it inside its json `chunks` column: a row of `kb_chunks`, in part. */
@@ -493,7 +490,7 @@ type StoredChunk = Pick<TableRow<'kb_chunks'>, 'ordinal' | 'start_line' | 'end_l
  */
 export async function finalizeGeneration(deps: IndexDeps, projectId: string, embedder: Embedder): Promise<void> {
   const models = await currentModels(deps.store, projectId);
-  const others = [...models.keys()].filter((m) => m !== embedder.id);
+  const others = [...models].filter((m) => m !== embedder.id);
   if (others.length > 0) {
     const writer = new SourceWriter(deps.store, projectId, embedder);
     const have = new Set((await deps.store.rpc('kb_list_sources', { p_project_id: projectId, p_embedding_model: embedder.id })).filter((s) => s.kind !== 'file').map((s) => `${s.kind}\u0000${s.uri}`));
@@ -518,7 +515,7 @@ export async function finalizeGeneration(deps: IndexDeps, projectId: string, emb
       if (writer.failures.length > 0) return;
     }
   }
-  await setActiveModel(deps.home, projectId, embedder.id);
+  await activateModel(deps.store, projectId, embedder.id);
   for (const old of others) {
     const all = await deps.store.rpc('kb_list_sources', { p_project_id: projectId, p_embedding_model: old });
     const byKind = new Map<string, string[]>();

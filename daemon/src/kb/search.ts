@@ -1,15 +1,17 @@
 /**
  * Knowledge-base search, shared by `kb/search`, the CLI and the chat orchestrator's `search_knowledge_base`
  * tool: one `kb_search` SQL call (BM25 over identifier-aware words plus vector similarity above a floor) against the project's active
- * embedding model, so a model switch in progress never mixes vectors of different dimensions.
+ * embedding model, so a model switch in progress never mixes vectors of different dimensions. The active
+ * model is known from an earlier call (state.ts); when it changed meanwhile, kb_search says so (CR006) and
+ * the search is made again against the new one.
  */
-import type { RpcArgs, Store } from '../store/types.js';
+import type { RpcArgs, RpcResult, Store } from '../store/types.js';
 import type { ConfigHolder, RuntimeConfig } from '../config.js';
 import { projectConfig } from '../teams/gateway.js';
 import { kbKind, type KbHit } from '../protocol/kb.js';
 import type { ParamsOf } from '../protocol/index.js';
 import { canonicalRoot, resolveProject } from '../workspace/project.js';
-import { activeModel } from './state.js';
+import { activeModel, isModelChanged, readActiveModel } from './state.js';
 import { embedderForModel, type Embedder, vectorText, configuredModelId } from './embed.js';
 import { kbSearchArgs, searchHit, searchLimit } from '../../../supabase/functions/_shared/kb-query.js';
 
@@ -42,19 +44,32 @@ export async function searchKnowledgeBase(
   const project = await resolveProject(store, await canonicalRoot(params.root));
   // A team project may be embedded through its team's model gateway (teams/gateway.ts).
   const c = await projectConfig(store, config.get(), project.id, signal);
-  const model = (await activeModel(store, c, project.id, signal)) ?? configuredModelId(c.embeddings);
-  let embedding: string | null = null;
-  const embedder = await queryEmbedder(model, c, signal);
-  if (embedder) {
-    try {
-      const [v] = await embedder.embed([params.query], signal);
-      if (v && v.length === embedder.dims) embedding = vectorText(v);
-    } catch (e) {
-      if (signal?.aborted) throw e;
-      // The provider is down: full-text results are still worth returning.
-      embedding = null;
-    }
+  const search = async (active: string | null) => {
+    const model = active ?? configuredModelId(c.embeddings);
+    const embedding = await embedQuery(model, params.query, c, signal);
+    return store.rpc('kb_search', kbSearchArgs(project.id, model, embedding, { ...params, limit }) as RpcArgs<'kb_search'>, { signal });
+  };
+  let rows: RpcResult<'kb_search'>;
+  try {
+    rows = await search(await activeModel(store, project.id, signal));
+  } catch (e) {
+    // Another machine switched the project's model since this daemon read it: read it again, once.
+    if (!isModelChanged(e)) throw e;
+    rows = await search(await readActiveModel(store, project.id, signal));
   }
-  const rows = await store.rpc('kb_search', kbSearchArgs(project.id, model, embedding, { ...params, limit }) as RpcArgs<'kb_search'>, { signal });
   return rows.map((r) => searchHit({ ...r, kind: kbKind.parse(r.kind) }, params.query));
+}
+
+/** The query's vector under `model`, or null (no embedder for it, or its provider is down: words only). */
+async function embedQuery(model: string, query: string, c: RuntimeConfig, signal?: AbortSignal): Promise<string | null> {
+  const embedder = await queryEmbedder(model, c, signal);
+  if (!embedder) return null;
+  try {
+    const [v] = await embedder.embed([query], signal);
+    return v && v.length === embedder.dims ? vectorText(v) : null;
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    // The provider is down: full-text results are still worth returning.
+    return null;
+  }
 }

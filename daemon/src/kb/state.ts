@@ -1,80 +1,94 @@
 /**
- * Which embedding model search uses per project, kept in `$CAIRN_HOME/kb-state.json`. During a model switch
- * the database holds two generations; search stays on the `active` one until the indexer has written the new
- * model's vectors for every file, then the indexer flips `active` and drops the old generation.
+ * Which embedding model search uses per project. During a model switch the database holds two generations;
+ * search stays on the active one until the indexer has written the new model's vectors for every file, then
+ * the indexer activates the new model (`kb_activate_model`) and drops the old generation.
+ *
+ * The database records the active model (`kb_active_models`, resolved by `kb_active_model`), so every
+ * machine of a team searches the same generation. The daemon keeps what it read per store and project, so a
+ * search is one SQL call, and replaces it when it changes: on its own activation, and when `kb_search`
+ * answers CR006 (the model it was given is no longer the project's: another machine switched), after which
+ * the caller reads it again and retries once (search.ts).
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RpcRow, Store } from '../store/types.js';
-import type { RuntimeConfig } from '../config.js';
-import { cairnHome } from '../config.js';
-import { configuredModelId } from './embed.js';
-import { chunkCounts, modelWithMostChunks } from '../../../supabase/functions/_shared/kb-query.js';
+import { StoreError, type Store } from '../store/types.js';
+import type { Logger } from '../log/logger.js';
 
-interface StateFile {
-  projects: Record<string, { active: string }>;
+/** kb_search's answer when the model it was given is not the project's active one (docs/sql-api.md). */
+export const MODEL_CHANGED_SQLSTATE = 'CR006';
+
+export function isModelChanged(err: unknown): boolean {
+  return err instanceof StoreError && err.sqlstate === MODEL_CHANGED_SQLSTATE;
 }
 
-const homes = new WeakMap<Store, string>();
+const known = new WeakMap<Store, Map<string, string | null>>();
 
-/** Binds a store to the daemon home whose kb-state.json describes it (done by registerKb). */
-export function bindKbHome(store: Store, home: string): void {
-  homes.set(store, home);
+function byProject(store: Store): Map<string, string | null> {
+  let m = known.get(store);
+  if (!m) known.set(store, (m = new Map()));
+  return m;
 }
 
-export function kbHomeOf(store: Store): string {
-  return homes.get(store) ?? cairnHome();
+/** The project's active model as last read or set here; read from the database the first time. Null: nothing indexed. */
+export async function activeModel(store: Store, projectId: string, signal?: AbortSignal): Promise<string | null> {
+  const m = byProject(store);
+  if (m.has(projectId)) return m.get(projectId)!;
+  return readActiveModel(store, projectId, signal);
 }
 
-function statePath(home: string): string {
-  return join(home, 'kb-state.json');
+/** Reads the project's active model from the database (and remembers it). */
+export async function readActiveModel(store: Store, projectId: string, signal?: AbortSignal): Promise<string | null> {
+  const model = await store.rpc('kb_active_model', { p_project_id: projectId }, { signal });
+  byProject(store).set(projectId, model);
+  return model;
 }
 
-function readState(home: string): StateFile {
-  try {
-    const parsed = JSON.parse(readFileSync(statePath(home), 'utf8')) as StateFile;
-    if (parsed && typeof parsed.projects === 'object' && parsed.projects) return parsed;
-  } catch {
-    // Missing or unreadable: the database decides (see activeModel).
-  }
-  return { projects: {} };
+/** Makes `model` the generation search reads, for every machine of the project. */
+export async function activateModel(store: Store, projectId: string, model: string, signal?: AbortSignal): Promise<void> {
+  await store.rpc('kb_activate_model', { p_project_id: projectId, p_embedding_model: model }, { signal });
+  byProject(store).set(projectId, model);
 }
 
-let writing: Promise<void> = Promise.resolve();
-
-/** Records the model search uses for a project; written atomically (temp file + rename). */
-export function setActiveModel(home: string, projectId: string, model: string): Promise<void> {
-  writing = writing.then(async () => {
-    const state = readState(home);
-    state.projects[projectId] = { active: model };
-    await mkdir(home, { recursive: true });
-    const tmp = `${statePath(home)}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-    await rename(tmp, statePath(home));
-  });
-  return writing;
+/** Forgets what is known of a project's active model (its next search reads it again). */
+export function forgetActiveModel(store: Store, projectId: string): void {
+  known.get(store)?.delete(projectId);
 }
-
-export function recordedActiveModel(home: string, projectId: string): string | null {
-  return readState(home).projects[projectId]?.active ?? null;
-}
-
-export type KbStatusRow = RpcRow<'kb_status'>;
 
 /**
- * The model whose vectors search reads: the recorded active model while it still has rows; else the
- * configured model when it has rows; else the model with most chunks; null when nothing is indexed.
+ * Daemons before the database recorded the active model kept it in `$CAIRN_HOME/kb-state.json`
+ * (`{projects: {<id>: {active}}}`). Each recorded model that still has rows, and that the database does not
+ * already resolve to, is activated once; then the file is removed. Entries of projects this store cannot
+ * write are dropped: the database's own choice (the model with most chunks) stands for them.
  */
-export function chooseActiveModel(rows: KbStatusRow[], recorded: string | null, config: RuntimeConfig): string | null {
-  const chunks = chunkCounts(rows);
-  if (recorded && chunks.has(recorded)) return recorded;
-  const configured = configuredModelId(config.embeddings);
-  if (chunks.has(configured)) return configured;
-  return modelWithMostChunks(rows);
+export function legacyStateFile(home: string): string | null {
+  const path = join(home, 'kb-state.json');
+  return existsSync(path) ? path : null;
 }
 
-export async function activeModel(store: Store, config: RuntimeConfig, projectId: string, signal?: AbortSignal): Promise<string | null> {
-  const rows = await store.rpc('kb_status', { p_project_id: projectId }, { signal });
-  return chooseActiveModel(rows, recordedActiveModel(kbHomeOf(store), projectId), config);
+export async function migrateLegacyState(store: Store, path: string, log: Logger): Promise<number> {
+  let projects: Record<string, { active?: unknown }> = {};
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { projects?: unknown };
+    if (parsed && typeof parsed.projects === 'object' && parsed.projects) projects = parsed.projects as typeof projects;
+  } catch {
+    // Unreadable: nothing to carry over.
+  }
+  let moved = 0;
+  for (const [projectId, entry] of Object.entries(projects)) {
+    const recorded = typeof entry?.active === 'string' ? entry.active : null;
+    if (!recorded) continue;
+    try {
+      const rows = await store.rpc('kb_status', { p_project_id: projectId });
+      if (!rows.some((r) => r.embedding_model === recorded)) continue;
+      if ((await store.rpc('kb_active_model', { p_project_id: projectId })) === recorded) continue;
+      await activateModel(store, projectId, recorded);
+      moved++;
+    } catch (e) {
+      log.warn('kb: could not carry over the recorded active model', { projectId, error: (e as Error).message });
+    }
+  }
+  await rm(path, { force: true });
+  if (moved > 0) log.info('kb: active models moved from kb-state.json into the database', { projects: moved });
+  return moved;
 }

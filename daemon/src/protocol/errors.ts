@@ -77,6 +77,10 @@ export const ErrorReasons = {
   lastOwner: { sqlstate: 'CR003', description: 'The change would leave a team without an owner: make someone else an owner first.' },
   notMember: { sqlstate: 'CR004', description: 'The user is not a member of that team, or their role there does not allow it.' },
   overBudget: { sqlstate: 'CR005', description: 'A budget or rate limit of the model gateway was reached.' },
+  modelChanged: {
+    sqlstate: 'CR006',
+    description: "The project's active embedding model changed during the search (another machine switched it): search again.",
+  },
 } as const;
 
 export type ErrorReason = keyof typeof ErrorReasons;

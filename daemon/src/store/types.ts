@@ -86,6 +86,8 @@ const KIND_BY_SQLSTATE: Readonly<Record<string, StoreErrorKind>> = {
   CR004: 'permission_denied',
   // A budget or rate limit of the model gateway was reached.
   CR005: 'quota_exceeded',
+  // The project's active embedding model is not the one the search was given (kb_search): read it again.
+  CR006: 'conflict',
 };
 
 /** The kind of a SQLSTATE: the table above, then by class (22/23 bad input, 08/53/57 unavailable). */

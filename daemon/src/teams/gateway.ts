@@ -8,18 +8,10 @@ import type { ModelChoice } from '../chat/model.js';
 import type { RuntimeConfig } from '../config.js';
 import type { ModelGatewaySettings } from '../protocol/teams.js';
 import type { SupabaseStore } from '../store/supabase.js';
-import type { Store } from '../store/types.js';
+import type { RpcRow, Store } from '../store/types.js';
 
-export interface GatewayRow {
-  team_id: string;
-  enabled: boolean;
-  allowed_models: string[];
-  chat_model: string | null;
-  embedding_model: string | null;
-  team_monthly_tokens: number | string | null;
-  member_monthly_tokens: number | string | null;
-  member_requests_per_minute: number | null;
-}
+/** A team's gateway settings as `get_model_gateway` and `set_model_gateway` return them. */
+export type GatewayRow = RpcRow<'get_model_gateway'>;
 
 const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
 

@@ -7,24 +7,13 @@ import type { HandlerRegistry, Subsystem } from '../rpc/registry.js';
 import { jsonObject, type RpcRow, type Store } from '../store/types.js';
 import { AuditEntry, TeamRole, usageKind } from '../protocol/teams.js';
 import { forgetProjects, resolveProject } from '../workspace/project.js';
-import { forgetGateways, gatewaySettings, type GatewayRow } from './gateway.js';
+import { forgetGateways, gatewaySettings } from './gateway.js';
 
 type MemberRow = RpcRow<'list_team_members'>;
 type InvitationRow = RpcRow<'list_invitations'>;
 type MyInvitationRow = RpcRow<'list_my_invitations'>;
 
 type Role = 'owner' | 'admin' | 'member' | 'viewer';
-
-interface GatewayUsageDbRow {
-  user_id: string;
-  email: string | null;
-  display_name: string | null;
-  model: string;
-  kind: 'chat' | 'embedding' | 'summary' | 'title';
-  requests: number | string;
-  prompt_tokens: number | string;
-  completion_tokens: number | string;
-}
 
 function monthStart(now = new Date()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));

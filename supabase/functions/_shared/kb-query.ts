@@ -191,24 +191,6 @@ export function searchHit(r: KbSearchRow, query: string): SearchHit {
   };
 }
 
-/**
- * The model whose vectors search reads when nobody has chosen one: the one with most chunks in the project
- * (kb_status rows). The daemon prefers its recorded and configured models first (daemon/src/kb/state.ts).
- */
-export function modelWithMostChunks(rows: ReadonlyArray<{ embedding_model: string; chunks: number | string }>): string | null {
-  const chunks = chunkCounts(rows);
-  let best: string | null = null;
-  for (const [m, n] of chunks) if (best === null || n > (chunks.get(best) ?? 0)) best = m;
-  return best;
-}
-
-/** Chunks per embedding model over kb_status rows (one row per model and kind). */
-export function chunkCounts(rows: ReadonlyArray<{ embedding_model: string; chunks: number | string }>): Map<string, number> {
-  const chunks = new Map<string, number>();
-  for (const r of rows) chunks.set(r.embedding_model, (chunks.get(r.embedding_model) ?? 0) + Number(r.chunks));
-  return chunks;
-}
-
 /** What a search asks for (kb/search's params, cairn-api's /search body). */
 export interface SearchQuery {
   query: string;

@@ -19,7 +19,6 @@ import {
   LOCAL_HASH_ID,
   kbSearchArgs,
   localHashEmbed,
-  modelWithMostChunks,
   searchHit,
   searchLimit,
   vectorText,
@@ -207,17 +206,14 @@ async function readJson(req: Request): Promise<unknown> {
 }
 
 /**
- * The search its owner runs in the editor (daemon/src/kb/search.ts): the project's model with most chunks
- * (the daemon's choice when it has not recorded another), the query embedded by the offline hash embedder
- * when that is the model (a provider's model is not reachable from here: words only), one kb_search call.
+ * The search its owner runs in the editor (daemon/src/kb/search.ts): the project's active model
+ * (kb_active_model), the query embedded by the offline hash embedder when that is the model (a provider's
+ * model is not reachable from here: words only), one kb_search call in the same transaction.
  */
 async function search(tx: Tx, owner: KeyOwner, q: SearchBody): Promise<{ project: { id: string; name: string }; model: string | null; hits: SearchHit[] }> {
   const project = await pickProject(tx, owner, q.project);
-  const status = await tx.unsafe<Array<{ embedding_model: string; chunks: string }>>(
-    'select embedding_model, chunks::text from public.kb_status($1::uuid)',
-    [project.id],
-  );
-  const model = modelWithMostChunks(status);
+  const [active] = await tx.unsafe<Array<{ model: string | null }>>('select public.kb_active_model($1::uuid) as model', [project.id]);
+  const model = active?.model ?? null;
   if (!model) return { project: { id: project.id, name: project.name }, model: null, hits: [] };
   const embedding = model === LOCAL_HASH_ID ? vectorText(localHashEmbed(q.query)) : null;
   const args = kbSearchArgs(project.id, model, embedding, { ...q, limit: searchLimit(q.limit) });

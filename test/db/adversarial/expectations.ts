@@ -24,6 +24,7 @@ export const TABLES: Record<string, string> = {
   kb_ann_pending: 'the project’s',
   kb_terms: 'the project’s',
   kb_stats: 'the project’s',
+  kb_active_models: 'the project’s',
   api_keys: 'user(owner)',
   api_usage: 'user(user)',
   model_gateways: 'team(team)',
@@ -95,6 +96,8 @@ export const FUNCTIONS: Record<string, FunctionExpectation> = {
   kb_embeddings_by_hash: read,
   kb_search: read,
   kb_status: read,
+  kb_active_model: read,
+  kb_activate_model: write,
   // Keys, usage, audit (rules 3, 8).
   create_api_key: write,
   list_api_keys: read,

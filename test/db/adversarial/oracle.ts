@@ -248,6 +248,7 @@ begin
     when 'kb_ann_pending' then adversary.project_scope((r ->> 'project_id')::uuid)
     when 'kb_terms' then adversary.project_scope((r ->> 'project_id')::uuid)
     when 'kb_stats' then adversary.project_scope((r ->> 'project_id')::uuid)
+    when 'kb_active_models' then adversary.project_scope((r ->> 'project_id')::uuid)
     when 'api_keys' then jsonb_build_object('kind', 'user', 'user', r ->> 'owner_id')
     when 'api_usage' then jsonb_build_object('kind', 'usage', 'user', r ->> 'user_id', 'team', r ->> 'team_id')
     when 'project_folders' then jsonb_build_object('kind', 'user', 'user', r ->> 'user_id')

@@ -122,6 +122,7 @@ export async function buildWorld(db: Conn): Promise<World> {
       `insert into public.kb_chunks (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line, content, content_hash, token_count, embedding)
        values ($1, $2, $3, 4, 0, 1, 2, $4, $5, 3, '[1,0,0,0]'), ($1, $2, $3, 4, 1, 3, 4, $6, $7, 3, '[0,1,0,0]') returning id::text as id`,
       [source, project, MODEL, `tenant alpha ${m}`, sha(`${key}0`), `tenant beta ${m}`, sha(`${key}1`)]);
+    await as(author, `insert into public.kb_active_models (project_id, embedding_model) values ($1, $2) on conflict (project_id) do nothing`, [project, MODEL]);
     // One vector published into kb_ann, the other left queued in kb_ann_pending.
     await as(author, `insert into public.kb_ann (chunk_id, source_id, project_id, embedding_model, embedding_dims, embedding)
                       select id, source_id, project_id, embedding_model, embedding_dims, embedding from public.kb_chunks where id = $1`, [chunks[0]!.id]);

@@ -77,6 +77,8 @@ function quoteIdent(name: string): string {
 
 export class PostgrestServer {
   private readonly schemas: string[];
+  /** The functions called (`/rpc/<fn>`), in the order the requests arrived: tests count round trips with it. */
+  readonly calls: string[] = [];
 
   constructor(private readonly opts: PostgrestServerOptions) {
     this.schemas = opts.schemas ?? ['public'];
@@ -87,6 +89,7 @@ export class PostgrestServer {
     try {
       const rpc = /^\/rpc\/([^/]+)$/.exec(path);
       if (!rpc) throw new ApiError(404, 'PGRST125', `Invalid path specified in request URL`);
+      if (this.calls.length < 100_000) this.calls.push(decodeURIComponent(rpc[1]!));
       if (req.method !== 'POST' && req.method !== 'GET') {
         throw new ApiError(405, 'PGRST101', 'Only GET and POST verbs are allowed for functions');
       }
