@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { createChatModel, describeProviderError, type ModelChoice } from '../../daemon/src/chat/model.js';
 import { createEmbedder, OpenAIEmbedder } from '../../daemon/src/kb/embed.js';
 import { configFromEnv } from '../../daemon/src/config.js';
-import { projectConfig } from '../../daemon/src/teams/gateway.js';
+import { projectConfig } from '../../daemon/src/workspace/gateway-config.js';
 import { connectWs, fails, migratedHome, ok, removeHome, startDaemon, stopDaemon, waitForNotification, type DaemonProcess, type Json, type RawConnection } from '../support/daemon.js';
 import { asUser } from '../support/supabase/as-user.js';
 import { startOpenAIServer, type FakeOpenAIServer } from '../support/openai-server.js';

@@ -3,7 +3,7 @@
  * with the env the Edge Runtime injects and the given secrets, behind `<project>/functions/v1/model-gateway`.
  */
 import { startEdgeFunction, type EdgeFunction } from '../support/deno.js';
-import { gatewayBaseUrl } from '../../daemon/src/teams/gateway.js';
+import { gatewayBaseUrl } from '../../daemon/src/workspace/gateway-config.js';
 import type { Project } from './harness.js';
 
 export interface ModelGateway {

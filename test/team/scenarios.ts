@@ -12,7 +12,7 @@ import { addTeamDocument, openTeamDocument } from '../../daemon/src/kb/team-docu
 import { addSource, prepareFaq } from '../../daemon/src/kb/documents.js';
 import { localHashEmbed, vectorText } from '../../daemon/src/kb/embed.js';
 import { indexWorkspace } from '../../daemon/src/kb/indexer.js';
-import { forgetGateways, gatewayBaseUrl } from '../../daemon/src/teams/gateway.js';
+import { forgetGateways, gatewayBaseUrl } from '../../daemon/src/workspace/gateway-config.js';
 import { chooseProject } from '../../daemon/src/workspace/project.js';
 import type { SupabaseStore } from '../../daemon/src/store/supabase.js';
 import { StoreError } from '../../daemon/src/store/types.js';

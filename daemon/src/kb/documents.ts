@@ -12,7 +12,7 @@ import { chunkText, sha256 } from './chunk.js';
 import { redactSecrets } from '../secrets/index.js';
 import { looksBinary } from './crawl.js';
 import { createEmbedder, embedderForModel, type Embedder } from './embed.js';
-import { projectConfig } from '../teams/gateway.js';
+import { projectConfig } from '../workspace/gateway-config.js';
 import { cleanText, SourceWriter, type PreparedSource, type StoredSource } from './indexer.js';
 import { activeModel } from './state.js';
 
@@ -244,7 +244,7 @@ export function prepareFaq(questionIn: string, answer: string): PreparedSource {
  * uses now, so it is findable at once.
  */
 export async function addSource(store: Store, configIn: RuntimeConfig, projectId: string, source: PreparedSource, signal?: AbortSignal, embedder?: Embedder): Promise<AddedSource> {
-  // A team project may be embedded through its team's model gateway (teams/gateway.ts).
+  // A team project may be embedded through its team's model gateway (workspace/gateway-config.ts).
   const config = await projectConfig(store, configIn, projectId, signal);
   const primary = embedder ?? (await createEmbedder(config.embeddings, signal));
   const targets: Embedder[] = [primary];

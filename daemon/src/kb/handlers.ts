@@ -10,7 +10,7 @@ import { resolveProject, type ProjectRef } from '../workspace/project.js';
 import { crawl } from './crawl.js';
 import { policyOptions } from '../workspace/policy.js';
 import { configuredModelId, ProviderError } from './embed.js';
-import { projectConfig } from '../teams/gateway.js';
+import { projectConfig } from '../workspace/gateway-config.js';
 import { addSource, KbInputError, prepareDocument, prepareFaq, prepareUrl } from './documents.js';
 import { indexWorkspace, isIndexing, listStoredFiles, type IndexDeps, type PreparedSource } from './indexer.js';
 import { searchKnowledgeBase } from './search.js';

@@ -21,7 +21,7 @@ import { crawl, readTextFile, statInside, languageOf, isBinaryByName, noteSkip, 
 import { policyOptions, type PathPolicy } from '../workspace/policy.js';
 import { chunkFile, type Chunk } from './chunk.js';
 import { scanText, redactText } from '../secrets/index.js';
-import { projectConfig } from '../teams/gateway.js';
+import { projectConfig } from '../workspace/gateway-config.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
 import { activateModel, readActiveModel } from './state.js';
 
@@ -327,7 +327,7 @@ export async function indexWorkspace(deps: IndexDeps, rootIn: string, opts: Inde
 async function runIndex(depsIn: IndexDeps, project: ProjectRef, root: string, opts: IndexOptions): Promise<IndexResult> {
   const t0 = performance.now();
   const signal = opts.signal;
-  // A team project whose gateway names an embedding model is embedded through the gateway (teams/gateway.ts).
+  // A team project whose gateway names an embedding model is embedded through the gateway (workspace/gateway-config.ts).
   const deps = { ...depsIn, config: await projectConfig(depsIn.store, depsIn.config, project.id, signal) };
   const { store, config } = deps;
   const embedder = deps.embedder ?? (await createEmbedder(config.embeddings, signal));

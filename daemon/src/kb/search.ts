@@ -7,7 +7,7 @@
  */
 import type { RpcArgs, RpcResult, Store } from '../store/types.js';
 import type { ConfigHolder, RuntimeConfig } from '../config.js';
-import { projectConfig } from '../teams/gateway.js';
+import { projectConfig } from '../workspace/gateway-config.js';
 import { kbKind, type KbHit } from '../protocol/kb.js';
 import type { ParamsOf } from '../protocol/index.js';
 import { canonicalRoot, resolveProject } from '../workspace/project.js';
@@ -42,7 +42,7 @@ export async function searchKnowledgeBase(
 ): Promise<KbHit[]> {
   const limit = searchLimit(params.limit);
   const project = await resolveProject(store, await canonicalRoot(params.root));
-  // A team project may be embedded through its team's model gateway (teams/gateway.ts).
+  // A team project may be embedded through its team's model gateway (workspace/gateway-config.ts).
   const c = await projectConfig(store, config.get(), project.id, signal);
   const search = async (active: string | null) => {
     const model = active ?? configuredModelId(c.embeddings);

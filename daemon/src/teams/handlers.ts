@@ -7,7 +7,8 @@ import type { HandlerRegistry, Subsystem } from '../rpc/registry.js';
 import { jsonObject, type RpcRow, type Store } from '../store/types.js';
 import { AuditEntry, TeamRole, usageKind } from '../protocol/teams.js';
 import { forgetProjects, resolveProject } from '../workspace/project.js';
-import { forgetGateways, gatewaySettings } from './gateway.js';
+import { gatewaySettings } from './gateway.js';
+import { forgetGateways } from '../workspace/gateway-config.js';
 
 type MemberRow = RpcRow<'list_team_members'>;
 type InvitationRow = RpcRow<'list_invitations'>;
