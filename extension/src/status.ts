@@ -29,6 +29,8 @@ export class StatusBar implements vscode.Disposable {
   /** The open folder's knowledge base: undefined until read (or without a folder), null when nothing is indexed. */
   private index: IndexState | null | undefined = undefined;
   private indexTimer: NodeJS.Timeout | undefined;
+  /** Reads of the index state begun; only the latest one's answer (or failure) is shown. */
+  private indexReads = 0;
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
@@ -60,25 +62,36 @@ export class StatusBar implements vscode.Disposable {
     this.indexTimer = setTimeout(() => void this.readIndex(), 500);
   }
 
-  /** Reads what is indexed for the open folder (`kb/status`, without the stale-file crawl). */
+  /**
+   * Reads what is indexed for the open folder (`kb/status`, without the stale-file crawl). The answer depends on
+   * whom the daemon acts for (the local store, or a user's team project), which changes after a connect: a
+   * restarted daemon answers from its local store until this window's sign-in is handed over. So it is read
+   * again at each change of store or user (`setActing`), and only the latest read counts: an earlier one that
+   * ends later (begun before the hand-over, or on a connection that dropped) never overwrites it.
+   */
   async readIndex(): Promise<void> {
     const client = this.ctx.client;
     const root = this.ctx.workspaceRoot();
     if (!client || !root) return;
+    const read = ++this.indexReads;
+    let index: IndexState | null | undefined;
     try {
       const st = await client.request('kb/status', { root, stale: false });
       const m = st.models.find((x) => x.model === st.activeModel) ?? st.models[0];
       const files = m?.byKind.file?.sources ?? 0;
-      this.index = m && m.sources > 0 ? { files, sources: m.sources, lastIndexedAt: m.lastIndexedAt } : null;
+      index = m && m.sources > 0 ? { files, sources: m.sources, lastIndexedAt: m.lastIndexedAt } : null;
     } catch (err) {
+      if (read !== this.indexReads) return;
       log().warn(`reading the index state for the status bar: ${describeError(err)}`);
-      this.index = undefined;
+      index = undefined;
       // A daemon just (re)started may not answer yet: look again while connected, so the state is not left unknown.
       if (this.ctx.client === client) {
         clearTimeout(this.indexTimer);
         this.indexTimer = setTimeout(() => void this.readIndex(), 2000);
       }
     }
+    if (read !== this.indexReads) return;
+    this.index = index;
     this.render(this.ctx.state);
   }
 
@@ -89,8 +102,11 @@ export class StatusBar implements vscode.Disposable {
 
   /** The daemon's store and user now (null: not read since the connection, so the `initialize` answer). */
   setActing(status: ActingStatus | null): void {
+    const before = this.acting;
     this.acting = status;
     this.render(this.ctx.state);
+    // Another store or user: another project for this folder, so another index state.
+    if (status && (status.store !== before?.store || status.user?.id !== before?.user?.id)) void this.readIndex();
   }
 
   /** The text as shown, for tests and logs. */
