@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { ConnectionState, Ctx } from './ctx.js';
 import { describeError, log } from './log.js';
 import type { ActingStatus } from './teams/mode.js';
+import { askProjectChoice } from './teams/projects.js';
 
 export interface IndexState {
   /** Files of the folder in the knowledge base (documents, URLs and FAQs not counted). */
@@ -31,6 +32,8 @@ export class StatusBar implements vscode.Disposable {
   private indexTimer: NodeJS.Timeout | undefined;
   /** Reads of the index state begun; only the latest one's answer (or failure) is shown. */
   private indexReads = 0;
+  /** The folder maps to no project until the user chooses one (`ProjectChoiceNeeded`). */
+  private choiceNeeded = false;
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
@@ -75,6 +78,7 @@ export class StatusBar implements vscode.Disposable {
     if (!client || !root) return;
     const read = ++this.indexReads;
     let index: IndexState | null | undefined;
+    let choiceNeeded = false;
     try {
       const st = await client.request('kb/status', { root, stale: false });
       const m = st.models.find((x) => x.model === st.activeModel) ?? st.models[0];
@@ -82,16 +86,21 @@ export class StatusBar implements vscode.Disposable {
       index = m && m.sources > 0 ? { files, sources: m.sources, lastIndexedAt: m.lastIndexedAt } : null;
     } catch (err) {
       if (read !== this.indexReads) return;
-      log().warn(`reading the index state for the status bar: ${describeError(err)}`);
       index = undefined;
-      // A daemon just (re)started may not answer yet: look again while connected, so the state is not left unknown.
-      if (this.ctx.client === client) {
-        clearTimeout(this.indexTimer);
-        this.indexTimer = setTimeout(() => void this.readIndex(), 2000);
+      // The folder waits for the user's choice of project (a team's repository): ask, and say so here until then.
+      choiceNeeded = askProjectChoice(err, root);
+      if (!choiceNeeded) {
+        log().warn(`reading the index state for the status bar: ${describeError(err)}`);
+        // A daemon just (re)started may not answer yet: look again while connected, so the state is not left unknown.
+        if (this.ctx.client === client) {
+          clearTimeout(this.indexTimer);
+          this.indexTimer = setTimeout(() => void this.readIndex(), 2000);
+        }
       }
     }
     if (read !== this.indexReads) return;
     this.index = index;
+    this.choiceNeeded = choiceNeeded;
     this.render(this.ctx.state);
   }
 
@@ -159,6 +168,12 @@ export class StatusBar implements vscode.Disposable {
         // Signed in here while the daemon still uses its local store: the hand-over is under way or failed.
         const pending = this.account && store !== 'supabase' ? ` (the daemon has not switched to your team project yet)` : '';
         const about = `Cairn ${s.info.version}, ${STORE_WORDS[store]}${who && who !== 'local' ? `, signed in as ${who}` : ''}${pending}.`;
+        if (this.choiceNeeded) {
+          i.text = `$(question) Cairn: choose a project`;
+          i.tooltip = `${about}\nThis folder's repository is a project of a team you have not used with it: Cairn maps it to no project until you choose one. Click to choose.`;
+          i.command = 'cairn.chooseProject';
+          return;
+        }
         if (this.index === null) {
           // Nothing to search or answer from yet: say so where the user looks, with the one click that fixes it.
           i.text = `$(database) Cairn: index this workspace`;

@@ -16,15 +16,7 @@ const shown = (api: CairnApi) =>
 
 describe('status bar: the index state of the project the daemon acts for', function () {
   this.timeout(300_000);
-  let notes: ReturnType<typeof recordNotifications>;
-
-  beforeEach(() => {
-    notes = recordNotifications();
-  });
-  afterEach(() => notes.dispose());
-  after(async () => {
-    await leaveTeamProject();
-  });
+  after(() => leaveTeamProject());
 
   it("shows the team project's index state after a sign-in and after the daemon restarts twice in a row, never the local store's", async () => {
     const api = await cairn();
@@ -37,7 +29,12 @@ describe('status bar: the index state of the project the daemon acts for', funct
     // Signed in to a team project, the folder maps to a new personal project there, with nothing indexed yet.
     await useProject(supabaseUrl(), supabaseAnonKey());
     const email = `indexstate${Date.now()}@example.test`;
-    await signUpInEditor(api, email, notes);
+    const notes = recordNotifications();
+    try {
+      await signUpInEditor(api, email, notes);
+    } finally {
+      notes.dispose();
+    }
     const notIndexed = () => api.status.command === 'cairn.indexWorkspace' && /index this workspace/.test(api.status.text);
     await waitFor(`the status bar to say the team project is not indexed after the sign-in (${shown(api)})`, notIndexed, 30_000);
 
