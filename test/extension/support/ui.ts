@@ -69,21 +69,21 @@ export interface QuickPickTimeline {
  * returns a reader of when the progress message, the busy bar and a result row first showed.
  */
 export async function watchQuickPick(wb: Workbench, texts: { message: string; result: string }): Promise<() => Promise<QuickPickTimeline>> {
-  await wb.page.evaluate((t) => {
-    const w = window as unknown as { __cairnQuickPick?: { timeline: Record<string, number | null>; observer: MutationObserver } };
-    w.__cairnQuickPick?.observer.disconnect();
+  // A string, not a function: the test runner's transpiler would wrap named functions in a helper the page lacks.
+  await wb.page.evaluate(`(() => {
+    const t = ${JSON.stringify(texts)};
+    window.__cairnQuickPick?.observer.disconnect();
     const t0 = performance.now();
-    const timeline: Record<string, number | null> = { message: null, busy: null, result: null };
-    const look = () => {
+    const timeline = { message: null, busy: null, result: null };
+    const observer = new MutationObserver(() => {
       const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row')].map((r) => r.textContent ?? '');
       const at = Math.round(performance.now() - t0);
       if (timeline.message === null && rows.some((r) => r.includes(t.message))) timeline.message = at;
       if (timeline.result === null && rows.some((r) => r.includes(t.result))) timeline.result = at;
       if (timeline.busy === null && document.querySelector('.quick-input-widget .quick-input-progress.active')) timeline.busy = at;
-    };
-    const observer = new MutationObserver(look);
+    });
     observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class'] });
-    w.__cairnQuickPick = { timeline, observer };
-  }, texts);
+    window.__cairnQuickPick = { timeline, observer };
+  })()`);
   return () => wb.page.evaluate(() => ({ ...(window as unknown as { __cairnQuickPick: { timeline: QuickPickTimeline } }).__cairnQuickPick.timeline }));
 }

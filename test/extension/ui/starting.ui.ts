@@ -17,7 +17,9 @@ describe('while the daemon starts', function () {
   this.timeout(240_000);
   let wb: Workbench;
 
-  before(async () => {
+  before(async function () {
+    // Packaging and installing the .vsix takes minutes on a loaded machine.
+    this.timeout(600_000);
     await mkdir(resultsDir, { recursive: true });
     wb = await openWorkbench({ notifications: true, env: { CAIRN_TEST_STORE_OPEN_DELAY_MS: String(START_DELAY_MS) } });
   });
