@@ -264,7 +264,11 @@ export function createCommands(): Record<string, CommandSpec> {
       // Any store: a folder can map to any project the user can read, personal or a team's.
       enabled: (parts, client) => async () => {
         const root = needsWorkspace(parts);
-        return root ? chooseProject(client, parts, root) : undefined;
+        if (!root) return undefined;
+        const project = await chooseProject(client, parts, root);
+        // Another project: another index state.
+        if (project) void parts.status.readIndex();
+        return project;
       },
     },
     'cairn.setModelApiKey': {

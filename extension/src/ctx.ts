@@ -165,13 +165,16 @@ export class Ctx implements vscode.Disposable {
     while (!this.disposed) {
       this.setState({ kind: 'connecting', attempt });
       const started = Date.now();
+      // Read while the daemon is found or started, not after (the web host's secret storage is a round trip).
+      const secrets = daemonSecrets(this.extension.secrets);
+      secrets.catch(() => undefined);
       try {
         const client = await connectDaemon(this.extension);
         const info = await client.request('initialize', {
           clientName: 'cairn-vscode',
           clientVersion: String(this.extension.extension.packageJSON.version ?? '0.0.0'),
           settings: daemonSettings(),
-          secrets: await daemonSecrets(this.extension.secrets),
+          secrets: await secrets,
         });
         if (this.disposed) {
           await client.close();
@@ -201,9 +204,10 @@ export class Ctx implements vscode.Disposable {
       this.current = null;
       this.dropConnection();
       if (this.disposed) return;
-      // The daemon went away (restart, crash, shutdown): retry at once, then back off.
+      // The daemon went away (restart, crash, shutdown): retry at once (a crashed daemon's successor is started
+      // by that very attempt), then back off.
       this.setState({ kind: 'down', message: 'The Cairn daemon stopped; reconnecting…', retryAt: Date.now(), transient: true });
-      await this.sleep(Math.min(250 * 2 ** attempt, MAX_BACKOFF_MS));
+      if (attempt > 0) await this.sleep(Math.min(250 * 2 ** attempt, MAX_BACKOFF_MS));
       attempt++;
     }
   }

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { ConnectionState, Ctx } from './ctx.js';
 import { describeError, log } from './log.js';
 import type { ActingStatus } from './teams/mode.js';
+import { askProjectChoice } from './teams/projects.js';
 
 export interface IndexState {
   /** Files of the folder in the knowledge base (documents, URLs and FAQs not counted). */
@@ -29,6 +30,10 @@ export class StatusBar implements vscode.Disposable {
   /** The open folder's knowledge base: undefined until read (or without a folder), null when nothing is indexed. */
   private index: IndexState | null | undefined = undefined;
   private indexTimer: NodeJS.Timeout | undefined;
+  /** Reads of the index state begun; only the latest one's answer (or failure) is shown. */
+  private indexReads = 0;
+  /** The folder maps to no project until the user chooses one (`ProjectChoiceNeeded`). */
+  private choiceNeeded = false;
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
@@ -60,25 +65,42 @@ export class StatusBar implements vscode.Disposable {
     this.indexTimer = setTimeout(() => void this.readIndex(), 500);
   }
 
-  /** Reads what is indexed for the open folder (`kb/status`, without the stale-file crawl). */
+  /**
+   * Reads what is indexed for the open folder (`kb/status`, without the stale-file crawl). The answer depends on
+   * whom the daemon acts for (the local store, or a user's team project), which changes after a connect: a
+   * restarted daemon answers from its local store until this window's sign-in is handed over. So it is read
+   * again at each change of store or user (`setActing`), and only the latest read counts: an earlier one that
+   * ends later (begun before the hand-over, or on a connection that dropped) never overwrites it.
+   */
   async readIndex(): Promise<void> {
     const client = this.ctx.client;
     const root = this.ctx.workspaceRoot();
     if (!client || !root) return;
+    const read = ++this.indexReads;
+    let index: IndexState | null | undefined;
+    let choiceNeeded = false;
     try {
       const st = await client.request('kb/status', { root, stale: false });
       const m = st.models.find((x) => x.model === st.activeModel) ?? st.models[0];
       const files = m?.byKind.file?.sources ?? 0;
-      this.index = m && m.sources > 0 ? { files, sources: m.sources, lastIndexedAt: m.lastIndexedAt } : null;
+      index = m && m.sources > 0 ? { files, sources: m.sources, lastIndexedAt: m.lastIndexedAt } : null;
     } catch (err) {
-      log().warn(`reading the index state for the status bar: ${describeError(err)}`);
-      this.index = undefined;
-      // A daemon just (re)started may not answer yet: look again while connected, so the state is not left unknown.
-      if (this.ctx.client === client) {
-        clearTimeout(this.indexTimer);
-        this.indexTimer = setTimeout(() => void this.readIndex(), 2000);
+      if (read !== this.indexReads) return;
+      index = undefined;
+      // The folder waits for the user's choice of project (a team's repository): ask, and say so here until then.
+      choiceNeeded = askProjectChoice(err, root);
+      if (!choiceNeeded) {
+        log().warn(`reading the index state for the status bar: ${describeError(err)}`);
+        // A daemon just (re)started may not answer yet: look again while connected, so the state is not left unknown.
+        if (this.ctx.client === client) {
+          clearTimeout(this.indexTimer);
+          this.indexTimer = setTimeout(() => void this.readIndex(), 2000);
+        }
       }
     }
+    if (read !== this.indexReads) return;
+    this.index = index;
+    this.choiceNeeded = choiceNeeded;
     this.render(this.ctx.state);
   }
 
@@ -89,8 +111,11 @@ export class StatusBar implements vscode.Disposable {
 
   /** The daemon's store and user now (null: not read since the connection, so the `initialize` answer). */
   setActing(status: ActingStatus | null): void {
+    const before = this.acting;
     this.acting = status;
     this.render(this.ctx.state);
+    // Another store or user: another project for this folder, so another index state.
+    if (status && (status.store !== before?.store || status.user?.id !== before?.user?.id)) void this.readIndex();
   }
 
   /** The text as shown, for tests and logs. */
@@ -143,6 +168,12 @@ export class StatusBar implements vscode.Disposable {
         // Signed in here while the daemon still uses its local store: the hand-over is under way or failed.
         const pending = this.account && store !== 'supabase' ? ` (the daemon has not switched to your team project yet)` : '';
         const about = `Cairn ${s.info.version}, ${STORE_WORDS[store]}${who && who !== 'local' ? `, signed in as ${who}` : ''}${pending}.`;
+        if (this.choiceNeeded) {
+          i.text = `$(question) Cairn: choose a project`;
+          i.tooltip = `${about}\nThis folder's repository is a project of a team you have not used with it: Cairn maps it to no project until you choose one. Click to choose.`;
+          i.command = 'cairn.chooseProject';
+          return;
+        }
         if (this.index === null) {
           // Nothing to search or answer from yet: say so where the user looks, with the one click that fixes it.
           i.text = `$(database) Cairn: index this workspace`;

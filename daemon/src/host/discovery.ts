@@ -28,6 +28,7 @@ export type LockResult = { ok: true; replaced: number | null; release(): Promise
  * that started this daemon waiting for a discovery file nobody writes.
  */
 export const LOCK_RETRY_MS = 10_000;
+const LOCK_RETRY_INTERVAL_MS = 50;
 
 /** Takes the home's daemon lock, or names the live process holding it (or starting with it). */
 export async function acquireDaemonLock(home: string, retryMs = LOCK_RETRY_MS): Promise<LockResult> {
@@ -40,7 +41,8 @@ export async function acquireDaemonLock(home: string, retryMs = LOCK_RETRY_MS): 
     if (r.pid === null) continue;
     // The holder serves this home (or may still be starting, after the deadline): it is the daemon.
     if ((await findRunningDaemon(home))?.pid === r.pid || Date.now() >= deadline) return { ok: false, pid: r.pid };
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A look costs a few file reads: look often, so the lock is taken the moment its holder is gone.
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_INTERVAL_MS));
   }
 }
 

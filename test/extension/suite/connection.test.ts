@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { cairn, ready, recordFigure, recordNotifications, waitFor } from './helpers.js';
+import { cairn, logText, ready, recordFigure, recordNotifications, restartDaemonTwice, waitFor } from './helpers.js';
 
 function discovery(): { pid: number; port: number } {
   return JSON.parse(readFileSync(join(process.env.CAIRN_HOME!, 'daemon.json'), 'utf8'));
@@ -46,6 +46,26 @@ describe('daemon connection', function () {
     } finally {
       sub.dispose();
     }
+  });
+
+  it('shows the index state in the status bar again after the daemon restarts twice in a row', async () => {
+    const api = await cairn();
+    const client = await ready(api);
+    const root = api.ctx.workspaceRoot()!;
+    // Indexed (by the earlier tests, or here when run alone): the status bar says how much.
+    await vscode.commands.executeCommand('cairn.indexWorkspace');
+    const st = await client.request('kb/status', { root, stale: false });
+    const files = st.models.find((m) => m.model === st.activeModel)?.byKind.file?.sources ?? 0;
+    assert.ok(files >= 3, `the workspace is indexed (${files} files)`);
+    const indexed = new RegExp(`Indexed: ${files} files`);
+    await waitFor(`the status bar to show the index (${api.status.tooltip})`, () => api.status.text.startsWith('$(check)') && indexed.test(api.status.tooltip));
+    // Twice in a row: the second daemon dies the moment the extension has connected to it.
+    await restartDaemonTwice(api);
+    await waitFor(
+      `the status bar to show the index after two restarts (text ${api.status.text}; tooltip ${api.status.tooltip}; log: ${logText(api).split('\n').filter((l) => /index|connect|daemon/i.test(l)).slice(-8).join(' / ')})`,
+      () => api.status.text.startsWith('$(check)') && indexed.test(api.status.tooltip),
+      10_000,
+    );
   });
 
   it('explains itself at once, offering Reconnect, when the daemon cannot start', async () => {

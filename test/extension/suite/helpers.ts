@@ -149,3 +149,32 @@ export async function joinInvitedTeam(api: CairnApi, teamId: string): Promise<vo
   await client.request('teams/acceptInvitation', { invitationId: invitation.id });
   api.sessions.refresh();
 }
+
+/** The pid in the daemon's discovery file. */
+export function daemonPid(): number {
+  return (JSON.parse(readFileSync(join(process.env.CAIRN_HOME!, 'daemon.json'), 'utf8')) as { pid: number }).pid;
+}
+
+/**
+ * Restarts the daemon twice in a row: kills it, then kills its successor the moment the extension has
+ * connected to it (its `initialize` answered, the reads each connect starts just sent), and waits for the
+ * third. Returns the pids of the two killed.
+ */
+export async function restartDaemonTwice(api: CairnApi): Promise<number[]> {
+  await ready(api);
+  const pids = [daemonPid()];
+  const killOnConnect = api.ctx.onDidConnect(() => {
+    killOnConnect.dispose();
+    const next = daemonPid();
+    pids.push(next);
+    process.kill(next, 'SIGKILL');
+  });
+  try {
+    process.kill(pids[0]!, 'SIGKILL');
+    await waitFor('the second daemon to be killed', () => pids.length === 2, 90_000);
+    await waitFor('a third daemon', () => api.ctx.state.kind === 'ready' && !pids.includes(daemonPid()), 90_000);
+  } finally {
+    killOnConnect.dispose();
+  }
+  return pids;
+}

@@ -17,6 +17,7 @@ function loadSuites(): void {
   require('./auth.test.js');
   require('./teams.test.js');
   require('./team-chat.test.js');
+  require('./index-state.test.js');
 }
 
 export function run(): Promise<void> {

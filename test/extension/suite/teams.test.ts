@@ -6,21 +6,17 @@
  * other in order.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TOTP, Secret } from 'otpauth';
-import { cairn, joinInvitedTeam, leaveTeamProject, ready, recordNotifications, signUpInEditor, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
+import { cairn, daemonPid, joinInvitedTeam, leaveTeamProject, ready, recordNotifications, signUpInEditor, supabaseAnonKey, supabaseUrl, TEST_PASSWORD, useProject, waitFor } from './helpers.js';
 import type { CairnApi } from '../../../extension/src/extension.js';
 
 const url = supabaseUrl;
 const anonKey = supabaseAnonKey;
 const password = TEST_PASSWORD;
-
-function daemonPid(): number {
-  return (JSON.parse(readFileSync(join(process.env.CAIRN_HOME!, 'daemon.json'), 'utf8')) as { pid: number }).pid;
-}
 
 
 type TreeNode = Parameters<CairnApi['sessions']['getTreeItem']>[0];
@@ -346,6 +342,7 @@ describe('teams: the team commands, driven from the command palette', function (
   const ivyEmail = `ivy${stamp}@example.test`;
   const vicEmail = `vic${stamp}@example.test`;
   const wesEmail = `wes${stamp}@example.test`;
+  const rexEmail = `rex${stamp}@example.test`;
   const teamName = `Command team ${stamp}`;
   let team: { id: string; name: string } | undefined;
   let sharedProjectId = '';
@@ -746,4 +743,104 @@ describe('teams: the team commands, driven from the command palette', function (
     await waitFor('the usage table in the Markdown preview', () => markdownPreviewOpen());
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
+
+  it("asks which project a clone of a team's repository maps to, naming the team, before mapping it; the answer is remembered", async function () {
+    if (!team || !leadSecret) this.skip();
+    const api = await cairn();
+    const lead = await ready(api);
+    const root = api.ctx.workspaceRoot()!;
+    const leadToken = api.auth.current?.access_token;
+    assert.ok(leadToken, 'the lead is signed in (the test before)');
+    // The team has a project for a repository, made from another clone of it.
+    const repo = `app-${stamp}`;
+    const teamProject = (await rpcAs(leadToken, 'ensure_project', {
+      p_root_uri: `file:///srv/clones/${repo}`,
+      p_name: repo,
+      p_git_remote: `github.com/cairn-tests/${repo}`,
+      p_team_id: team!.id,
+    })) as { id: string; name: string; team_id: string };
+    assert.equal(teamProject.team_id, team!.id);
+    // Rex joins the team on another machine before he ever opens this folder here.
+    await lead.request('teams/invite', { teamId: team!.id, email: rexEmail, role: 'member' });
+    const rexToken = await confirmedUserToken(rexEmail);
+    const [invitation] = (await rpcAs(rexToken, 'list_my_invitations', {})) as { id: string }[];
+    await rpcAs(rexToken, 'accept_invitation', { p_invitation_id: invitation!.id });
+    // This folder is a clone of that repository.
+    const gitDir = join(root, '.git');
+    try {
+      mkdirSync(gitDir, { recursive: true });
+      writeFileSync(join(gitDir, 'config'), `[core]\n\tbare = false\n[remote "origin"]\n\turl = git@github.com:cairn-tests/${repo}.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`);
+      const ask = new RegExp(`^Cairn: this folder's repository is a project of team ${escapeRe(teamName)}, which you have not used with this folder\\. Cairn maps it to nothing until you choose\\.$`);
+      const prompts = answerPrompts({ press: [{ message: ask, button: 'Choose Project' }], pick: [byLabel(repo)] });
+      try {
+        await api.auth.signOut();
+        await signUpInEditor(api, rexEmail, notes, 'email');
+        const rex = await ready(api);
+        // Signed in, the folder is asked about (the status bar reads its index state), and maps to nothing meanwhile.
+        await waitFor(`the question, with the team's name (notifications: ${notes.messages.join(' | ')})`, () => prompts.seen.picks.length === 1, 60_000);
+        const asked = prompts.seen.notifications.filter((n) => ask.test(n.message));
+        assert.deepEqual(asked.map((n) => n.buttons), [['Choose Project']], 'asked once, with the button that opens the choice');
+        const pick = prompts.seen.picks[0]!;
+        assert.deepEqual(
+          pick.items.map((i) => [i.label, i.description]),
+          [
+            [repo, `team ${teamName} · has this folder's git remote`],
+            ['Keep this folder personal', 'its own personal project; nothing goes to a team'],
+          ],
+        );
+        assert.match(String(pick.options?.placeHolder), /a project of a team you have not used with this folder/);
+        await said(new RegExp(`this folder now maps to “${escapeRe(repo)}” \\(team ${escapeRe(teamName)}\\)\\.$`));
+        assert.equal((await rex.request('workspace/resolveProject', { root })).id, teamProject.id);
+        // The status bar shows the chosen project's index state (nothing indexed there yet).
+        await waitFor(`the status bar to offer indexing the chosen project (${api.status.text})`, () => api.status.command === 'cairn.indexWorkspace', 30_000);
+        assert.deepEqual(prompts.seen.unexpected, [], 'nothing else was asked');
+      } finally {
+        prompts.restore();
+      }
+      // Remembered by the database for Rex and this folder: a fresh daemon (nothing cached) maps it the same way
+      // without asking, and so does the database for Rex on his own.
+      const before = daemonPid();
+      process.kill(before, 'SIGKILL');
+      await waitFor('a new daemon', () => daemonPid() !== before && api.ctx.state.kind === 'ready', 60_000);
+      const again = await ready(api);
+      await waitFor('the new daemon to act as Rex', async () => (await again.request('auth/status', {})).user?.email === rexEmail, 60_000);
+      assert.equal((await again.request('workspace/resolveProject', { root })).id, teamProject.id);
+      const direct = (await rpcAs(rexToken, 'ensure_project', { p_root_uri: `file://${root}`, p_name: 'workspace', p_git_remote: `github.com/cairn-tests/${repo}` })) as { id: string };
+      assert.equal(direct.id, teamProject.id);
+    } finally {
+      // The later suites' users open this folder without a remote.
+      rmSync(gitDir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Calls a SQL function through the test project's PostgREST as the holder of `token`. */
+async function rpcAs(token: string, fn: string, args: Record<string, unknown>): Promise<unknown> {
+  const r = await fetch(`${url()}/rest/v1/rpc/${fn}`, {
+    method: 'POST',
+    headers: { apikey: anonKey(), authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(args),
+  });
+  const body = (await r.json()) as unknown;
+  assert.ok(r.ok, `${fn}: HTTP ${r.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** An account with a confirmed address, made through the Auth admin API (a user elsewhere), and its access token. */
+async function confirmedUserToken(email: string): Promise<string> {
+  const key = process.env.CAIRN_TEST_SUPABASE_SERVICE_ROLE_KEY!;
+  const created = await fetch(`${url()}/auth/v1/admin/users`, {
+    method: 'POST',
+    headers: { apikey: key, authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password, email_confirm: true }),
+  });
+  assert.ok(created.ok, `creating ${email}: HTTP ${created.status} ${await created.text()}`);
+  const signedIn = await fetch(`${url()}/auth/v1/token?grant_type=password`, {
+    method: 'POST',
+    headers: { apikey: anonKey(), 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  const session = (await signedIn.json()) as { access_token?: string };
+  assert.ok(session.access_token, `signing in ${email}: HTTP ${signedIn.status}`);
+  return session.access_token;
+}

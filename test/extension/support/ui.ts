@@ -53,3 +53,37 @@ export async function waitForSelectionEnd(wb: Workbench, line: number): Promise<
     throw new Error(`${err.message}; the status bar says “${await textOf(selection)}”`);
   });
 }
+
+/** When the QuickPick first showed each thing, in ms after `watchQuickPick` (null: never). */
+export interface QuickPickTimeline {
+  /** A row whose text contains the progress message (e.g. "Searching…"). */
+  message: number | null;
+  /** The busy bar (VS Code shows it only after 800 ms of busy). */
+  busy: number | null;
+  /** A row whose text contains the expected result. */
+  result: number | null;
+}
+
+/**
+ * Watches the QuickPick in the page itself (a MutationObserver, so a row shown for one frame is seen too) and
+ * returns a reader of when the progress message, the busy bar and a result row first showed.
+ */
+export async function watchQuickPick(wb: Workbench, texts: { message: string; result: string }): Promise<() => Promise<QuickPickTimeline>> {
+  // A string, not a function: the test runner's transpiler would wrap named functions in a helper the page lacks.
+  await wb.page.evaluate(`(() => {
+    const t = ${JSON.stringify(texts)};
+    window.__cairnQuickPick?.observer.disconnect();
+    const t0 = performance.now();
+    const timeline = { message: null, busy: null, result: null };
+    const observer = new MutationObserver(() => {
+      const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row')].map((r) => r.textContent ?? '');
+      const at = Math.round(performance.now() - t0);
+      if (timeline.message === null && rows.some((r) => r.includes(t.message))) timeline.message = at;
+      if (timeline.result === null && rows.some((r) => r.includes(t.result))) timeline.result = at;
+      if (timeline.busy === null && document.querySelector('.quick-input-widget .quick-input-progress.active')) timeline.busy = at;
+    });
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class'] });
+    window.__cairnQuickPick = { timeline, observer };
+  })()`);
+  return () => wb.page.evaluate(() => ({ ...(window as unknown as { __cairnQuickPick: { timeline: QuickPickTimeline } }).__cairnQuickPick.timeline }));
+}

@@ -45,6 +45,8 @@ export interface WorkbenchOptions {
   notifications?: boolean;
   /** Workspace settings over the test services' own. */
   settings?: Record<string, unknown>;
+  /** More environment for the extension host, and so for the daemon it starts (e.g. a test-only start delay). */
+  env?: Record<string, string>;
 }
 
 export async function openWorkbench(opts: WorkbenchOptions = {}): Promise<Workbench> {
@@ -66,7 +68,7 @@ export async function openWorkbench(opts: WorkbenchOptions = {}): Promise<Workbe
     const supabaseUrl = `http://[::1]:${(forwarder.address() as { port: number }).port}`;
     const workspace = await makeWorkspace(join(tmp, 'workspace'), { ...services.settings, 'workbench.colorTheme': 'Default Dark Modern', ...opts.settings });
     const cairnHome = join(tmp, 'cairn-home');
-    const extensionEnv = { CAIRN_HOME: cairnHome, ...services.env };
+    const extensionEnv = { CAIRN_HOME: cairnHome, ...services.env, ...opts.env };
     if (opts.notifications) {
       const vsix = join(tmp, 'cairn.vsix');
       await packageVsix(vsix);

@@ -2,7 +2,7 @@
  * Finds the daemon of a `$CAIRN_HOME` or starts one, shared by the CLI and the VS Code extension (which
  * passes `process.execPath` with ELECTRON_RUN_AS_NODE=1). Node builtins only.
  */
-import { mkdirSync, openSync, closeSync, readFileSync, chmodSync, statfsSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, chmodSync, statfsSync, watch, type FSWatcher } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { findRunningDaemon, type DiscoveryInfo } from './discovery.js';
@@ -55,8 +55,6 @@ function isNoSpace(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOSPC';
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The last line the failed daemon printed: errors are reported on one line. */
 function lastLine(file: string): string {
   try {
@@ -106,18 +104,67 @@ export async function ensureDaemon(home: string, opts: EnsureOptions): Promise<D
   }
 
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  while (Date.now() < deadline) {
-    const info = await findRunningDaemon(home);
-    if (info) return { ...info, started: true };
-    // Exit code 0 means another daemon won the race for this home; keep polling for its discovery file.
-    const e = exited as { code: number | null; signal: NodeJS.Signals | null } | null;
-    if (e && e.code !== 0) {
-      const full = diskFullError(home);
-      if (full) throw full;
-      const why = startError || lastLine(startLog) || `exit ${e.code ?? e.signal}`;
-      throw new DaemonStartError(`the Cairn daemon failed to start: ${why}`);
+  // Woken as the daemon writes its discovery file (a rename into the home), not only by the poll: a reconnect
+  // after a crash waits for nothing but the daemon itself.
+  const changes = watchFolder(home);
+  try {
+    while (Date.now() < deadline) {
+      const info = await findRunningDaemon(home);
+      if (info) return { ...info, started: true };
+      // Exit code 0 means another daemon won the race for this home; keep polling for its discovery file.
+      const e = exited as { code: number | null; signal: NodeJS.Signals | null } | null;
+      if (e && e.code !== 0) {
+        const full = diskFullError(home);
+        if (full) throw full;
+        const why = startError || lastLine(startLog) || `exit ${e.code ?? e.signal}`;
+        throw new DaemonStartError(`the Cairn daemon failed to start: ${why}`);
+      }
+      await changes.next(100);
     }
-    await sleep(100);
+  } finally {
+    changes.close();
   }
   throw new DaemonStartError(`the Cairn daemon did not become ready within ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s; see ${startLog}`);
+}
+
+/**
+ * Changes in a folder, as a wait: `next(ms)` settles at the next change since the last call, or after `ms`
+ * (also the fallback where the folder cannot be watched, e.g. out of inotify watches).
+ */
+function watchFolder(dir: string): { next(ms: number): Promise<void>; close(): void } {
+  let changed = false;
+  let wake: (() => void) | null = null;
+  let watcher: FSWatcher | null = null;
+  const onChange = () => {
+    changed = true;
+    wake?.();
+  };
+  try {
+    watcher = watch(dir, { persistent: false }, onChange);
+    watcher.on('error', () => undefined);
+  } catch {
+    watcher = null;
+  }
+  return {
+    next(ms) {
+      if (changed) {
+        changed = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = null;
+          changed = false;
+          resolve();
+        }
+        wake = done;
+      });
+    },
+    close() {
+      watcher?.close();
+      wake?.();
+    },
+  };
 }
