@@ -98,8 +98,8 @@ describe('auth/deleteAccount: a user deletes their own account from the daemon',
     assert.deepEqual((teams as { id: string; role: string }[]).map((t) => [t.id, t.role]), [[team.id, 'owner']]);
     const { data: members } = await eve.auth.rpc('list_team_members', { p_team_id: team.id });
     assert.deepEqual((members as { user_id: string }[]).map((m) => m.user_id), [eve.id]);
-    const { data: soloRows } = await eve.auth.from('teams').select('id').eq('id', solo.id);
-    assert.deepEqual(soloRows, []);
+    assert.equal(await project.tdb!.count('teams', 'id = $1', [solo.id]), 0, 'the team only Dana was in went with her');
+    assert.equal(await project.tdb!.count('teams', 'id = $1', [team.id]), 1);
     const { data: log, error: logError } = await eve.auth.rpc('list_audit_log', { p_team_id: team.id });
     if (logError) throw logError;
     assert.ok((log as { table_name: string; record_id: string }[]).some((e) => e.table_name === 'accounts' && e.record_id === dana.id));
