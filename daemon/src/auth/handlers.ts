@@ -1,6 +1,6 @@
 /**
  * The auth subsystem: `auth/setSession` and `auth/signOut` (team-mode sign-in hand-over and store switch;
- * `auth/status` is a core method).
+ * `auth/status` is a core method), and `auth/deleteAccount` (the user deletes their own account, then signs out).
  */
 import { RpcError } from '../protocol/errors.js';
 import { actingStatus, publicUser } from './acting.js';
