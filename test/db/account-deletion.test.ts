@@ -1,4 +1,4 @@
-// Self-service account deletion (issue 11): `delete_my_account()` deletes the caller's own auth.users row, as
+// Self-service account deletion: `delete_my_account()` deletes the caller's own auth.users row, as
 // the extension's "Cairn: Delete My Account" asks. Their own rows go, teams keep what they shared, a team only
 // they were in goes with them; refused (nothing changed) for the last owner of a team with other members
 // (CR003) and, once a second factor is verified, without it on this sign-in (CR002). Audited in each team
