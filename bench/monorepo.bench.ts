@@ -11,13 +11,16 @@
  *     CAIRN_BENCH_MONOREPO_FILES=10000 npm run bench -- monorepo    # as part of npm run bench
  *
  * Targets (at 100,000 files): peak RSS ≤ 1 GB, no-change re-index ≤ 5 s, searchable ≤ 10 s after
- * a checkout of 20,000 files.
+ * a checkout of 20,000 files. Baseline of the same run: bare PGlite (bench/support/bare-pglite.mjs) opening
+ * the indexed data directory once the daemon has stopped, its time to answer and its resident memory, so the
+ * daemon's own share of the peak shows. Progress goes to stderr every 10 s (done/total, rate, RSS), so a run
+ * too long to wait for can be read and extrapolated while it runs.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { rssMb, startDaemon, stopDaemon } from './startup.bench.js';
+import { barePglite, rssMb, startDaemon, stopDaemon } from './startup.bench.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,15 +82,35 @@ export async function run(): Promise<Record<string, unknown>> {
     await generate(repo, files, bytes);
     const generateMs = performance.now() - t;
 
-    const d = await startDaemon(join(root, 'home'));
+    const home = join(root, 'home');
+    const d = await startDaemon(home);
     let peak = 0;
+    let stopped = false;
+    const log = (line: string) => process.stderr.write(`[monorepo ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+    log(`generated ${files} files in ${Math.round(generateMs / 1000)} s; indexing`);
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(d.proc.pid!))), 250);
     try {
       // First index, with progress.
       const progressAt: number[] = [];
       t = performance.now();
-      const first = (await d.client.request('kb/index', { root: repo, watch: true }, { onProgress: () => progressAt.push(performance.now()) })) as Record<string, unknown>;
+      let lastLog = t;
+      const first = (await d.client.request(
+        'kb/index',
+        { root: repo, watch: true },
+        {
+          onProgress: (p: unknown) => {
+            const now = performance.now();
+            progressAt.push(now);
+            if (now - lastLog >= 10_000) {
+              lastLog = now;
+              const data = ((p as { data?: { done?: number; total?: number; filesPerSecond?: number } }).data ?? {});
+              log(`first index ${data.done ?? '?'}/${data.total ?? '?'} files, ${data.filesPerSecond ?? '?'} files/s, ${Math.round((now - t) / 1000)} s, rss ${rssMb(d.proc.pid!)} MB (peak ${peak} MB)`);
+            }
+          },
+        },
+      )) as Record<string, unknown>;
       const firstMs = performance.now() - t;
+      log(`first index done in ${Math.round(firstMs / 1000)} s, peak rss ${Math.max(peak, rssMb(d.proc.pid!))} MB`);
       const gaps = progressAt.map((x, i) => x - (i === 0 ? t : progressAt[i - 1]!));
       const peakFirst = Math.max(peak, rssMb(d.proc.pid!));
 
@@ -95,6 +118,7 @@ export async function run(): Promise<Record<string, unknown>> {
       t = performance.now();
       await d.client.request('kb/index', { root: repo, watch: true });
       const reindexMs = performance.now() - t;
+      log(`no-change re-index ${Math.round(reindexMs)} ms; checkout of ${changed} files`);
 
       // A checkout rewriting `changed` files; then wait until the new word is searchable.
       await d.client.request('daemon/subscribe', { topics: ['kb'] });
@@ -129,8 +153,15 @@ export async function run(): Promise<Record<string, unknown>> {
         }
         await sleep(250);
       }
+      log(`searchable ${searchableMs === null ? 'never' : `${Math.round(searchableMs)} ms`} after the checkout, ${notifications} kb/changed`);
       await sleep(3_000);
       const idleAfter = rssMb(d.proc.pid!);
+      clearInterval(sampler);
+      await stopDaemon(d);
+      stopped = true;
+      // The baseline: bare PGlite opening the data directory the daemon just indexed.
+      const bare = await barePglite(join(home, 'db'), undefined, 2_000);
+      log(`bare PGlite on the indexed data dir: ${Math.round(bare.ms)} ms, ${bare.rssMb} MB`);
       return {
         files,
         approxMb: Math.round((files * bytes) / 1048576),
@@ -149,10 +180,13 @@ export async function run(): Promise<Record<string, unknown>> {
         longestPingDuringCatchUpMs: Math.round(pingMaxMs),
         peakRssMb: Math.max(peak, peakFirst),
         rssAfterMb: idleAfter,
+        barePgliteOpenIndexedMs: Math.round(bare.ms),
+        barePgliteIndexedRssMb: bare.rssMb,
+        peakRssRatioToBare: Number((Math.max(peak, peakFirst) / bare.rssMb).toFixed(2)),
       };
     } finally {
       clearInterval(sampler);
-      await stopDaemon(d);
+      if (!stopped) await stopDaemon(d);
     }
   } finally {
     await rm(root, { recursive: true, force: true });

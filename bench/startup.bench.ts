@@ -69,7 +69,7 @@ export async function stopDaemon(d: Started): Promise<void> {
 }
 
 /** Bare PGlite on `dataDir` (optionally from an image): spawn → `select 1` answered, and its idle RSS. */
-async function barePglite(dataDir: string, image?: string, idleMs = 2_000): Promise<{ ms: number; rssMb: number }> {
+export async function barePglite(dataDir: string, image?: string, idleMs = 2_000): Promise<{ ms: number; rssMb: number }> {
   const t0 = performance.now();
   const proc = spawn(process.execPath, [bare, dataDir, ...(image ? [image] : [])], { cwd: repo, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout! });

@@ -653,6 +653,9 @@ isOneToOne: false
 "delete_agent":
 { Args: { "p_agent_id": string }; Returns: undefined
                            },
+"delete_my_account":
+{ Args: Record<PropertyKey, never>; Returns: undefined
+                           },
 "delete_session":
 { Args: { "p_session_id": string }; Returns: undefined
                            },

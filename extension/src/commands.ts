@@ -17,6 +17,7 @@ import { describeShareFindings, findingsInMessages } from './chat/secret-guard.j
 import { chooseProject } from './teams/projects.js';
 import { requireTeamMode, type TeamModeNeed } from './teams/mode.js';
 import { showInvitations } from './teams/invitations.js';
+import { deleteMyAccount } from './auth/delete-account.js';
 import { showGatewayUsage } from './teams/gateway-usage.js';
 import { configureGateway } from './teams/gateway-config.js';
 import { createApiKey, manageApiKeys } from './teams/api-keys.js';
@@ -283,6 +284,9 @@ export function createCommands(): Record<string, CommandSpec> {
     'cairn.signOut': {
       enabled: (parts) => () => parts.auth.signOut(),
       disabled: (parts) => () => parts.auth.signOut(),
+    },
+    'cairn.deleteAccount': {
+      enabled: (parts, client) => () => deleteMyAccount(client, parts.auth),
     },
     'cairn.enrollMfa': {
       enabled: (parts) => () => parts.auth.enrollMfa(),

@@ -64,3 +64,57 @@ describe('kb watcher', function () {
     assert.ok(batches.some((b) => b.full));
   });
 });
+
+describe('kb watcher on a checkout-sized change', function () {
+  this.timeout(240_000);
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+  it('watches folders, not files (never node_modules or an ignored folder), and turns a mass rewrite into a few batches', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const env = await kbEnv();
+    const emb = new CountingEmbedder();
+    const file = (p: number, f: number, word = '') => `export function ledger_${p}_${f}() { return ${p * 100 + f}; } // ${word}\n`;
+    const files: string[] = [];
+    try {
+      for (let p = 0; p < 6; p++) {
+        await mkdir(join(env.ws, 'packages', `pkg-${p}`, 'src'), { recursive: true });
+        for (let f = 0; f < 50; f++) {
+          const rel = `packages/pkg-${p}/src/m${f}.ts`;
+          files.push(rel);
+          await writeFile(join(env.ws, rel), file(p, f));
+        }
+      }
+      for (let i = 0; i < 20; i++) await mkdir(join(env.ws, 'node_modules', `dep-${i}`, 'lib'), { recursive: true });
+      await mkdir(join(env.ws, 'build', 'out'), { recursive: true });
+      await writeFile(join(env.ws, '.gitignore'), 'build/\n');
+      await indexWorkspace(env.deps(emb), env.ws);
+      const batches: WatchBatchResult[] = [];
+      const watcher = new KbWatcher(env.ws, () => env.deps(emb), (b) => batches.push(b), silent, { debounceMs: 50, maxWaitMs: 200 });
+      watcher.start();
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        // The root, packages, 6 packages and their src folders: not 300 files, not node_modules, not build/.
+        assert.equal(watcher.watchedFolders, 1 + 1 + 6 * 2);
+        // A checkout rewrites every file, 50 at a time, as git does in a few bursts.
+        for (let i = 0; i < files.length; i += 50) {
+          await Promise.all(files.slice(i, i + 50).map((rel) => writeFile(join(env.ws, rel), file(Number(/pkg-(\d+)/.exec(rel)![1]), Number(/m(\d+)/.exec(rel)![1]), 'checkedout'))));
+        }
+        // A folder created by the checkout is watched from then on.
+        await mkdir(join(env.ws, 'packages', 'pkg-new', 'src'), { recursive: true });
+        await new Promise((r) => setTimeout(r, 300));
+        await watcher.idle();
+        await writeFile(join(env.ws, 'packages', 'pkg-new', 'src', 'added.ts'), file(9, 9, 'added'));
+        await new Promise((r) => setTimeout(r, 300));
+        await watcher.idle();
+        const indexed = new Set(batches.flatMap((b) => b.indexed));
+        for (const rel of files) assert.ok(indexed.has(rel), `${rel} re-indexed`);
+        assert.ok(indexed.has('packages/pkg-new/src/added.ts'), 'a file in a new folder is indexed');
+        assert.ok(batches.length <= 8, `${batches.length} batches for 300 files`);
+      } finally {
+        await watcher.stop();
+      }
+    } finally {
+      await env.cleanup();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The auth subsystem: `auth/setSession` and `auth/signOut` (team-mode sign-in hand-over and store switch;
- * `auth/status` is a core method).
+ * `auth/status` is a core method), and `auth/deleteAccount` (the user deletes their own account, then signs out).
  */
 import { RpcError } from '../protocol/errors.js';
 import { actingStatus, publicUser } from './acting.js';
@@ -73,6 +73,23 @@ export function createAuthSubsystem(options: AuthSubsystemOptions = {}): Subsyst
       await teamAuth().signOut();
       announceIfChanged(before);
       return { store: store!.localMode, user: publicUser(deps.store) };
+    });
+    registry.handle('auth/deleteAccount', async (p) => {
+      const team = store?.mode === 'supabase' ? store.teamStore : null;
+      if (!store || !team) {
+        throw new RpcError('NotImplementedInStore', 'Only an account of a team project can be deleted; the local store has one local user, who is not deleted');
+      }
+      const me = team.user();
+      if (!me) throw new RpcError('NotSignedIn', 'No user is signed in to the team project');
+      if (!me.email || me.email.trim().toLowerCase() !== p.email.trim().toLowerCase()) {
+        throw new RpcError('InvalidInput', "The email typed to confirm is not the signed-in account's: nothing was deleted", { field: 'email' });
+      }
+      const before = acting();
+      await team.rpc('delete_my_account', {});
+      deps.log.info('account deleted by its owner; signing out', { user: me.id });
+      await teamAuth().signOut();
+      announceIfChanged(before);
+      return { deleted: true as const, store: store.localMode, user: publicUser(deps.store) };
     });
 
     return {

@@ -82,6 +82,8 @@ export interface IndexResult extends KbIndexSummary {
 const MAX_ERRORS = 20;
 const MAX_REDACTED_FILES = 200;
 const READ_CONCURRENCY = 16;
+/** Vectors a SourceWriter keeps by chunk hash between its writes (about 4 KB each). */
+const MAX_CACHED_VECTORS = 4_096;
 
 /** One index run per project at a time in this process; the watcher queues behind kb/index. */
 const projectLocks = new Map<string, Promise<unknown>>();
@@ -127,7 +129,10 @@ export class SourceWriter {
   /** Returns the URIs written. Throws ProviderError only when the provider is unusable (key, URL). */
   async write(sources: PreparedSource[], signal?: AbortSignal): Promise<string[]> {
     if (sources.length === 0) return [];
-    if (this.vectors.size > 200_000) this.vectors.clear();
+    // A vector's text is ~4 KB (384 numbers): 200,000 of them were ~800 MB of a monorepo's first index. A chunk
+    // repeated across files (a licence header) is usually repeated soon; the database remembers the rest
+    // (kb_embeddings_by_hash).
+    if (this.vectors.size > MAX_CACHED_VECTORS) this.vectors.clear();
     const missing = new Set<string>();
     for (const s of sources) for (const c of s.chunks) if (!this.vectors.has(c.contentHash)) missing.add(c.contentHash);
     if (missing.size > 0) {

@@ -64,6 +64,31 @@ export const authRequests = {
     errors: [],
     example: { params: {}, result: { store: 'embedded', user: { id: '3f0c1a52-7d8e-4b9f-a1c2-d3e4f5a6b7c8', email: null } } },
   }),
+  'auth/deleteAccount': request('auth/deleteAccount', {
+    summary:
+      'Deletes the signed-in user\'s own account in the team project (SQL `delete_my_account`), then signs out as `auth/signOut` ' +
+      'does. Their private sessions, personal projects, agents, API keys and every team whose only member they are go with it; ' +
+      'teams keep what they shared, shown as written by a deleted user. Refused, with nothing changed, when they are the last ' +
+      'owner of a team with other members (InvalidInput, reason `lastOwner`) or have a verified second factor and this ' +
+      'sign-in did not prove it (PermissionDenied, reason `secondFactor`). Team mode only: the embedded and Postgres-URL ' +
+      'stores have one local user, who is not deleted (NotImplementedInStore).',
+    params: z.object({
+      email: z
+        .string()
+        .min(1)
+        .describe("The signed-in user's email, typed by the user as confirmation; compared case-insensitively with the token's."),
+    }),
+    result: z.object({
+      deleted: z.literal(true),
+      store: z.enum(['embedded', 'postgres']).describe('The local store the daemon switched back to.'),
+      user: userSchema.nullable(),
+    }),
+    errors: ['NotSignedIn', 'InvalidInput', 'PermissionDenied', 'NotImplementedInStore'],
+    example: {
+      params: { email: exampleUser.email },
+      result: { deleted: true, store: 'embedded', user: { id: '3f0c1a52-7d8e-4b9f-a1c2-d3e4f5a6b7c8', email: null } },
+    },
+  }),
 } as const;
 
 export const authNotifications = {

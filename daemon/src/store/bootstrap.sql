@@ -87,6 +87,34 @@ create index if not exists users_instance_id_idx on auth.users (instance_id);
 create index if not exists users_is_anonymous_idx on auth.users (is_anonymous);
 create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
 
+-- A user's second factors, as GoTrue keeps them (delete_my_account asks for aal2 when one is verified). The
+-- API roles hold nothing on it, as on Supabase.
+do $$
+begin
+  if to_regtype('auth.factor_type') is null then
+    create type auth.factor_type as enum ('totp', 'webauthn', 'phone');
+  end if;
+  if to_regtype('auth.factor_status') is null then
+    create type auth.factor_status as enum ('unverified', 'verified');
+  end if;
+end;
+$$;
+create table if not exists auth.mfa_factors (
+  id uuid not null primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  friendly_name text,
+  factor_type auth.factor_type not null,
+  status auth.factor_status not null,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  secret text,
+  phone text,
+  last_challenged_at timestamptz unique
+);
+comment on table auth.mfa_factors is 'auth: stores metadata about factors';
+create index if not exists factor_id_created_at_idx on auth.mfa_factors (user_id, created_at);
+revoke all on table auth.mfa_factors from anon, authenticated;
+
 -- The JWT helpers read the claims PostgREST sets per request, with the legacy per-claim settings first,
 -- exactly as Supabase defines them.
 create or replace function auth.uid() returns uuid

@@ -52,6 +52,8 @@ export const FUNCTIONS: Record<string, FunctionExpectation> = {
   set_member_role: write,
   remove_team_member: write,
   leave_team: write,
+  // One's own account (its deletion is judged by what goes with the account: oracle.goesWithAccount).
+  delete_my_account: write,
   invite_member: write,
   list_invitations: read,
   list_my_invitations: read,

@@ -45,6 +45,8 @@
  *   user(U[, T])     by U, and in team T's project only while U is an owner, admin or member of T;
  *   usage(U, T)      by U;
  *   derived          inserted by triggers as a consequence; never changed or deleted.
+ * Deleting one's own account (delete_my_account) deletes the actor's own rows of every scope above and a
+ * team whose only member they are (goesWithAccount), and nothing of anyone else.
  * An update must be allowed in the row's scope before and after (moving a row moves it between scopes).
  * Moving a project between teams needs an owner of the source team and an owner or admin of the target
  * team, and writes an audit entry in both teams (rule 7). Cascades of an allowed delete (rows whose parent
@@ -181,6 +183,21 @@ export class Oracle {
       case 'derived':
         return op === 'insert';
     }
+  }
+
+  /**
+   * Whether a row of scope `s` goes when `actor` deletes their own account (delete_my_account): their own
+   * rows (profile, memberships, private rows, usage) and a team whose only member they are; nothing else.
+   */
+  goesWithAccount(actor: ActorName, s: Scope): boolean {
+    const me = this.userId(actor);
+    if (!me) return false;
+    if (s.kind === 'teamrow') {
+      const key = s.team ? this.teamKey.get(s.team) : undefined;
+      const members = key ? Object.keys(this.world.roles[key]) : [];
+      return members.length === 1 && members[0] === actor;
+    }
+    return s.kind !== 'team' && s.kind !== 'invitation' && s.kind !== 'derived' && s.user === me;
   }
 
   /** A token's scope: a marker code or a world id. */

@@ -569,6 +569,12 @@ export class Adversary {
       const refsDeleted = t.columns.some((col) => col.ref && x.old && deleted.has(String(x.old[col.name])));
       if (x.op === 'DELETE') {
         if (refsDeleted) continue; // a cascade of a delete judged on its own
+        if (c.fn === 'delete_my_account') {
+          // Rows the case itself wrote, and the entries only the actor read (their private rows' audit), go too.
+          if (!before || (before.kind === 'derived' && x.old!.user_id === me)) continue;
+          if (!this.oracle.goesWithAccount(c.actor, before)) this.find(c, 'unnamed', `deleting the account deleted a ${x.tbl} row of ${before ? this.describe(before) : 'no known scope'}`);
+          continue;
+        }
         if (before && !this.oracle.canWrite(c.actor, before, 'delete', newTeams)) this.find(c, this.writeRule(c, x.tbl, before, row), `deleted a ${x.tbl} row of ${this.describe(before)}`);
         continue;
       }

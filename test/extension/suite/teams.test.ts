@@ -844,3 +844,49 @@ async function confirmedUserToken(email: string): Promise<string> {
   assert.ok(session.access_token, `signing in ${email}: HTTP ${signedIn.status}`);
   return session.access_token;
 }
+
+describe('teams: Cairn: Delete My Account', function () {
+  this.timeout(180_000);
+  const email = `gone${Date.now()}@example.test`;
+  let notes: ReturnType<typeof recordNotifications>;
+  beforeEach(() => {
+    notes = recordNotifications();
+  });
+  afterEach(() => notes.dispose());
+  after(async () => {
+    await leaveTeamProject();
+  });
+
+  it('says what goes, deletes nothing on Cancel or a mistyped email, then deletes the account after the email is typed and signs out', async () => {
+    const api = await cairn();
+    await useProject(url(), anonKey());
+    const userId = await signUpInEditor(api, email, notes);
+    const client = await ready(api);
+    await client.request('teams/create', { name: `Alone ${Date.now()}` });
+
+    const cancelled = await runCommand<boolean>('cairn.deleteAccount', { modal: [undefined] });
+    assert.equal(cancelled.result, false);
+    assert.deepEqual(cancelled.seen.modals.map((m) => [m.message, m.buttons]), [[`Delete your Cairn account ${email}?`, ['Delete Account…']]]);
+    assert.match(String(cancelled.seen.modals[0]!.detail), /cannot be undone.*private sessions.*only member/s);
+
+    const mistyped = await runCommand<boolean>('cairn.deleteAccount', {
+      modal: ['Delete Account…'],
+      input: [(o) => {
+        assert.equal(o.validateInput?.(`x${email}`), 'Type the email of the signed-in account exactly.');
+        assert.equal(o.validateInput?.(email.toUpperCase()), null);
+        return `x${email}`;
+      }],
+    });
+    assert.equal(mistyped.result, false);
+    assert.equal((await client.request('auth/status', {})).user?.id, userId, 'still signed in as the same account');
+
+    const deleted = await runCommand<boolean>('cairn.deleteAccount', { modal: ['Delete Account…'], input: [() => email] });
+    assert.equal(deleted.result, true);
+    await waitFor('the editor to be signed out', () => api.auth.current === null);
+    const status = await client.request('auth/status', {});
+    assert.notEqual(status.store, 'supabase', 'the daemon is back on its local store');
+    await waitFor(`the confirmation (notifications: ${notes.messages.join(' | ')})`, () => notes.messages.some((m) => m === `Cairn: your account ${email} was deleted.`));
+    const again = await api.auth.signInInteractive({ method: 'email', email, password: TEST_PASSWORD });
+    assert.ok(!again || typeof again !== 'object', 'the account cannot sign in any more');
+  });
+});

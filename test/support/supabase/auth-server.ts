@@ -17,7 +17,9 @@
  * provider. `enableConfirmations: false` gives the autoconfirm behaviour instead.
  *
  * Users live in memory with a row in `auth.users` of the shared PGlite (so triggers such as profile creation
- * run, and foreign keys to auth.users hold). Refresh tokens rotate; reusing a rotated token outside the
+ * run, and foreign keys to auth.users hold), and their factors with rows in `auth.mfa_factors` (which SQL reads
+ * to ask for aal2). The row is the account, as in GoTrue: once SQL deletes it (`delete_my_account`), the user,
+ * their sessions and refresh tokens are gone here too (GoTrue's cascade), noticed at the next request. Refresh tokens rotate; reusing a rotated token outside the
  * reuse interval revokes the whole session, as GoTrue does (refresh_token_already_used).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -175,6 +177,7 @@ export class AuthServer {
   private readonly authCodes = new Map<string, string>();
   private readonly challenges = new Map<string, Challenge>();
   private authUserColumns: Set<string> | null = null;
+  private hasFactorTable: boolean | null = null;
 
   constructor(private readonly opts: AuthServerOptions) {
     this.accessTokenTtlSeconds = opts.accessTokenTtlSeconds ?? 3600;
@@ -396,6 +399,40 @@ export class AuthServer {
     );
   }
 
+  /**
+   * The user if their `auth.users` row is still there; a row SQL deleted takes the account with it (its
+   * sessions and refresh tokens too, as GoTrue's foreign keys cascade).
+   */
+  private async live(user: UserRecord | undefined): Promise<UserRecord | undefined> {
+    if (!user) return undefined;
+    const { rows } = await this.opts.db.query('select 1 from auth.users where id = $1', [user.id]);
+    if (rows.length > 0) return user;
+    for (const s of [...this.sessions.values()]) if (s.userId === user.id) this.endSession(s.id);
+    this.users.delete(user.id);
+    this.usersByEmail.delete(user.email);
+    return undefined;
+  }
+
+  /** Mirrors a factor into `auth.mfa_factors` when the schema has it (insert, update of its status, delete). */
+  private async writeFactor(user: UserRecord, factor: Factor, op: 'insert' | 'update' | 'delete'): Promise<void> {
+    if (this.hasFactorTable === null) {
+      const { rows } = await this.opts.db.query<{ t: string | null }>(`select to_regclass('auth.mfa_factors')::text as t`);
+      this.hasFactorTable = rows[0]?.t != null;
+    }
+    if (!this.hasFactorTable) return;
+    if (op === 'insert') {
+      await this.opts.db.query(
+        `insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, created_at, updated_at, secret)
+         values ($1, $2, $3, 'totp', $4, $5, $6, $7)`,
+        [factor.id, user.id, factor.friendlyName, factor.status, factor.createdAt, factor.updatedAt, factor.secret],
+      );
+    } else if (op === 'update') {
+      await this.opts.db.query('update auth.mfa_factors set status = $2, updated_at = $3 where id = $1', [factor.id, factor.status, factor.updatedAt]);
+    } else {
+      await this.opts.db.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+    }
+  }
+
   /** Looks up a user by email (tests use it to name teammates). */
   userIdByEmail(email: string): string | null {
     return this.usersByEmail.get(email.toLowerCase()) ?? null;
@@ -532,7 +569,7 @@ export class AuthServer {
     const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const id = this.usersByEmail.get(email);
-    const user = id ? this.users.get(id) : undefined;
+    const user = await this.live(id ? this.users.get(id) : undefined);
     if (!user || !user.passwordHash || !checkPassword(password, user.passwordHash)) {
       throw new AuthFailure(400, 'invalid_credentials', 'Invalid login credentials');
     }
@@ -544,7 +581,8 @@ export class AuthServer {
     const token = typeof body.refresh_token === 'string' ? body.refresh_token : '';
     if (!token) throw new AuthFailure(400, 'validation_failed', 'refresh_token required');
     const rt = this.refreshTokens.get(token);
-    const session = rt ? this.sessions.get(rt.sessionId) : undefined;
+    let session = rt ? this.sessions.get(rt.sessionId) : undefined;
+    if (session && !(await this.live(this.users.get(session.userId)))) session = undefined;
     if (!rt || !session) throw new AuthFailure(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
     if (rt.revokedAt !== null) {
       const withinReuse = Date.now() - rt.revokedAt < this.refreshTokenReuseIntervalSeconds * 1000;
@@ -666,7 +704,7 @@ export class AuthServer {
       throw new AuthFailure(403, 'bad_jwt', `invalid JWT: unable to parse or verify signature, ${why}`);
     }
     if (!claims.sub) throw new AuthFailure(403, 'bad_jwt', 'invalid claim: missing sub claim');
-    const user = this.users.get(claims.sub);
+    const user = await this.live(this.users.get(claims.sub));
     if (!user) throw new AuthFailure(403, 'user_not_found', 'User from sub claim in JWT does not exist');
     const session = claims.session_id ? this.sessions.get(claims.session_id) : undefined;
     if (!session) throw new AuthFailure(403, 'session_not_found', 'Session from session_id claim in JWT does not exist');
@@ -730,6 +768,7 @@ export class AuthServer {
     const now = nowIso();
     const factor: Factor = { id: randomUUID(), friendlyName, secret: secret.base32, status: 'unverified', createdAt: now, updatedAt: now };
     user.factors.push(factor);
+    await this.writeFactor(user, factor, 'insert');
     const svg = await QRCode.toString(uri, { type: 'svg', margin: 1 });
     this.ok(req, res, 200, {
       id: factor.id,
@@ -772,6 +811,7 @@ export class AuthServer {
     this.challenges.delete(challenge.id);
     factor.status = 'verified';
     factor.updatedAt = nowIso();
+    await this.writeFactor(user, factor, 'update');
     session.aal = 'aal2';
     session.amr = [{ method: 'totp', timestamp: Math.floor(Date.now() / 1000) }, ...session.amr.filter((a) => a.method !== 'totp')];
     // GoTrue issues a new refresh token for the upgraded session and revokes the old ones.
@@ -786,6 +826,7 @@ export class AuthServer {
       throw new AuthFailure(403, 'insufficient_aal', 'AAL2 required to unenroll verified factor');
     }
     user.factors = user.factors.filter((f) => f.id !== factor.id);
+    await this.writeFactor(user, factor, 'delete');
     this.ok(req, res, 200, { id: factor.id });
   }
 }
