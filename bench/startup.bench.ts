@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { DaemonClient } from '../daemon/src/protocol/client/client.js';
 import { readDiscovery, type DiscoveryInfo } from '../daemon/src/protocol/client/discovery.js';
+import { DAEMON_SPAWN_ENV } from '../daemon/src/protocol/client/ensure.js';
 
 const repo = join(import.meta.dirname, '..');
 const built = join(repo, 'dist', 'daemon.mjs');
@@ -44,7 +45,8 @@ export interface Started {
 /** Spawns the daemon on `home` and returns once `initialize` is answered, with the time since spawn. */
 export async function startDaemon(home: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Started> {
   const args = existsSync(built) ? [built] : ['--import', 'tsx', join(repo, 'daemon', 'src', 'main.ts')];
-  const env: NodeJS.ProcessEnv = { ...process.env, CAIRN_HOME: home, ...extraEnv };
+  // As a client starts it (ensureDaemon), so the figures are the ones users get.
+  const env: NodeJS.ProcessEnv = { ...DAEMON_SPAWN_ENV, ...process.env, CAIRN_HOME: home, ...extraEnv };
   delete env.CAIRN_DATABASE_URL;
   const t0 = performance.now();
   const proc = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });

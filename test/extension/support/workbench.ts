@@ -84,6 +84,9 @@ export async function openWorkbench(opts: WorkbenchOptions = {}): Promise<Workbe
       const m = /^\/proxy\/(\d+)(\/.*)$/.exec(u.pathname);
       return m ? route.continue({ url: `http://127.0.0.1:${m[1]}${m[2]}${u.search}` }) : route.continue();
     });
+    // Functions handed to page.evaluate are compiled by the test runner (tsx/esbuild), which wraps named
+    // functions in its `__name` helper; the page has no such helper, so give it one that changes nothing.
+    await context.addInitScript('globalThis.__name = globalThis.__name || ((target) => target);');
     const page = await context.newPage();
     opened = page;
     await page.goto(workbenchUrl(server.port, workspace, opts.notifications ? { installed: true } : { env: extensionEnv }));
