@@ -16,7 +16,7 @@ import { embedderForModel, type Embedder, vectorText, configuredModelId } from '
 import { kbSearchArgs, searchHit, searchLimit } from '../../../supabase/functions/_shared/kb-query.js';
 
 // Query preparation and snippets are shared with the Edge Function cairn-api (same hits for an API key).
-export { similarityFloor, snippetFor } from '../../../supabase/functions/_shared/kb-query.js';
+export { snippetFor } from '../../../supabase/functions/_shared/kb-query.js';
 export type { KbHit };
 
 

@@ -34,10 +34,8 @@ describe('while the daemon starts', function () {
 
   it('opens the Search QuickPick at once, and Index Workspace waits with a progress notification, then indexes', async () => {
     const { page } = wb;
-    const starting = page.locator('.statusbar-item', { has: page.locator('.codicon-loading') }).filter({ hasText: /Cairn/ });
-    /** Still starting: the status bar spins and no daemon has published its discovery file. */
+    /** Still starting: no daemon has published its discovery file yet. */
     const stillStarting = async (when: string) => {
-      assert.ok((await starting.count()) > 0, `${when}: the status bar shows Cairn starting`);
       assert.equal(await readDiscovery(wb.cairnHome), null, `${when}: the daemon is not up yet`);
     };
 
