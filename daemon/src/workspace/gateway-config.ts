@@ -58,8 +58,11 @@ export async function projectConfig(store: Store, config: RuntimeConfig, project
   const gw = await gatewayOf(store, projectId, signal);
   if (!gw?.row.embedding_model) return config;
   const { team, row } = gw;
+  // The team store is looked up at each request, not kept: kb/search keeps query embedders by model and URL,
+  // so one made for this project outlives a sign-out or a sign-in as someone else, and must ask whoever is
+  // signed in now.
   const token = async () => {
-    const t = await team.freshAccessToken();
+    const t = await teamStoreOf(store)?.freshAccessToken();
     if (!t) throw new Error('signed out of Supabase: sign in again to index through the team model gateway');
     return t;
   };
