@@ -14,12 +14,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError, type Store } from '../store/types.js';
 import type { Logger } from '../log/logger.js';
+import { reasonOfSqlstate } from '../protocol/errors.js';
 
-/** kb_search's answer when the model it was given is not the project's active one (docs/sql-api.md). */
-export const MODEL_CHANGED_SQLSTATE = 'CR006';
-
+/** kb_search's answer when the model it was given is not the project's active one (`modelChanged`, docs/sql-api.md). */
 export function isModelChanged(err: unknown): boolean {
-  return err instanceof StoreError && err.sqlstate === MODEL_CHANGED_SQLSTATE;
+  return err instanceof StoreError && reasonOfSqlstate(err.sqlstate) === 'modelChanged';
 }
 
 const known = new WeakMap<Store, Map<string, string | null>>();
