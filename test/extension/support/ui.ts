@@ -10,6 +10,38 @@ export async function until(what: string, probe: () => Promise<boolean>, timeout
   }
 }
 
+/** The machine's busy share (0..1, all cores) over `ms`, from /proc/stat; null where there is no /proc. */
+async function cpuBusy(ms: number): Promise<number | null> {
+  const { readFile } = await import('node:fs/promises');
+  const sample = async () => {
+    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: fields[3]! + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+  };
+  try {
+    const a = await sample();
+    await new Promise((r) => setTimeout(r, ms));
+    const b = await sample();
+    return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until the machine is mostly idle (under `busy` of all cores for a second), at most `timeoutMs`: a window
+ * that has just loaded (the extension host, language servers) takes cores a timed step would share. Returns the
+ * busy share last seen, for the figure's reader.
+ */
+export async function machineSettled(busy = 0.35, timeoutMs = 20_000): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs;
+  let last: number | null = null;
+  while (Date.now() < deadline) {
+    last = await cpuBusy(1000);
+    if (last === null || last < busy) break;
+  }
+  return last;
+}
+
 export async function textOf(l: Locator): Promise<string> {
   return (await l.count()) > 0 ? l.first().innerText() : '';
 }
