@@ -2,7 +2,8 @@
  * Start-up and idle footprint of the daemon, each beside bare PGlite opening the same data dir in the same
  * run (so the daemon's own share is visible): spawn → `initialize` answered (the extension's path: wait for
  * the discovery file, connect, `initialize`) on a fresh home and on an existing one, and resident memory
- * once idle, with where it goes (WASM heap, JS heap, native) as the daemon reports it in `daemon/metrics`.
+ * once idle, with where it goes (WASM heap, JS heap, native) as the daemon reports it in `daemon/metrics` and
+ * as the kernel counts it (support/smaps.ts).
  * Bare PGlite: `bench/support/bare-pglite.mjs`, spawn → `select 1` answered, with pgvector loaded.
  * Uses the built `dist/daemon.mjs` (`npm run bench` builds first), else the sources under tsx.
  * `CAIRN_BENCH_STARTS` sets how many existing-home starts are taken (median; default 3).
@@ -17,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { DaemonClient } from '../daemon/src/protocol/client/client.js';
 import { readDiscovery, type DiscoveryInfo } from '../daemon/src/protocol/client/discovery.js';
 import { DAEMON_SPAWN_ENV } from '../daemon/src/protocol/client/ensure.js';
+import { rssByKind } from './support/smaps.js';
 
 const repo = join(import.meta.dirname, '..');
 const built = join(repo, 'dist', 'daemon.mjs');
@@ -98,6 +100,8 @@ export async function memoryOf(d: Started): Promise<Record<string, number | null
     wasmHeapMb: mb(mem.wasmHeapBytes),
     externalMb: mb(mem.externalBytes),
     arrayBuffersMb: mb(mem.arrayBuffersBytes),
+    // The same memory as the kernel counts it (resident pages only).
+    ...rssByKind(d.proc.pid!, typeof mem.wasmHeapBytes === 'number' ? mem.wasmHeapBytes : null),
   };
 }
 

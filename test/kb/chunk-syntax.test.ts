@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chunkFile, chunkText, DEFAULT_MAX_TOKENS, type Chunk } from '../../daemon/src/kb/chunk.js';
-import { grammarLoads, grammarOf, SUPPORTED_GRAMMARS } from '../../daemon/src/kb/chunk-syntax.js';
+import { grammarLoads, grammarOf, parsersLoaded, releaseParsers, SUPPORTED_GRAMMARS, withParsers } from '../../daemon/src/kb/chunk-syntax.js';
 
 const require = createRequire(import.meta.url);
 
@@ -296,6 +296,26 @@ describe('kb syntax-aware chunker', function () {
     } finally {
       delete process.env.CAIRN_CHUNKER;
     }
+  });
+
+  it('lets go of tree-sitter when released and loads it again for the next file, chunking it the same way', async () => {
+    const s = SAMPLES[0]!;
+    const before = await chunkFile(s.path, s.text, null, { maxTokens: 24 });
+    assert.equal(parsersLoaded(), true);
+    assert.equal(releaseParsers(), true);
+    assert.equal(parsersLoaded(), false);
+    const after = await chunkFile(s.path, s.text, null, { maxTokens: 24 });
+    assert.equal(parsersLoaded(), true);
+    assert.deepEqual(after, before);
+    assert.ok(after.some((c) => c.scope === 'class SessionStore > method remove'));
+  });
+
+  it('keeps tree-sitter loaded through an index run, however long its pauses between parses', async () => {
+    await withParsers(async () => {
+      await chunkFile('a.ts', 'export function a() {\n  return 1;\n}\n', null);
+      assert.equal(releaseParsers(), false);
+    });
+    assert.equal(parsersLoaded(), true);
   });
 
   it('survives input the grammar cannot make sense of', async () => {

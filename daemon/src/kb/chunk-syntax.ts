@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as TreeSitter from '@vscode/tree-sitter-wasm';
+import { collectWhenQuiet } from '../rpc/idle-gc.js';
 import type { Chunk } from './chunk.js';
 
 /** One definition found in a file: rows are 0-based and inclusive. */
@@ -190,16 +191,77 @@ interface Loaded {
 let runtime: Promise<typeof TreeSitter | null> | null = null;
 const loaded = new Map<string, Promise<Loaded | null>>();
 
+/**
+ * A fresh `require` for each load of the module: the one that loads it keeps it in its children, so one shared
+ * `require` would keep every released copy alive.
+ */
+const freshRequire = () => createRequire(import.meta.url);
+
 function wasmDir(): string {
-  const require = createRequire(import.meta.url);
-  return dirname(require.resolve('@vscode/tree-sitter-wasm'));
+  return dirname(freshRequire().resolve('@vscode/tree-sitter-wasm'));
+}
+
+/**
+ * How long tree-sitter stays loaded after the last parse or index run (watched edits a few seconds apart
+ * reuse it). Its WebAssembly memory (grown by the largest file
+ * parsed) and the compiled grammars are 30-40 MB that an idle daemon would otherwise keep all day; loading
+ * them again for the next index run or watched edit takes a fraction of a second.
+ */
+export const PARSERS_IDLE_MS = 20_000;
+/** Parses (and grammar loads) under way: the parsers are never released under them. */
+let inUse = 0;
+let lastUse = 0;
+let releaseTimer: NodeJS.Timeout | null = null;
+
+/** Runs `work` with tree-sitter kept loaded (an index run: its pauses between parses never release it). */
+export async function withParsers<T>(work: () => Promise<T>): Promise<T> {
+  inUse++;
+  try {
+    return await work();
+  } finally {
+    inUse--;
+    lastUse = performance.now();
+    if (!releaseTimer) {
+      releaseTimer = setTimeout(releaseWhenIdle, PARSERS_IDLE_MS);
+      releaseTimer.unref();
+    }
+  }
+}
+
+function releaseWhenIdle(): void {
+  releaseTimer = null;
+  const idleFor = performance.now() - lastUse;
+  if (inUse === 0 && idleFor >= PARSERS_IDLE_MS) releaseParsers();
+  else {
+    releaseTimer = setTimeout(releaseWhenIdle, inUse ? PARSERS_IDLE_MS : PARSERS_IDLE_MS - idleFor);
+    releaseTimer.unref();
+  }
+}
+
+/**
+ * Drops tree-sitter: the grammars, the parsers and the runtime module itself (its WebAssembly instance holds
+ * the memory, and the package keeps it in a module-level variable, so the module is evaluated anew on the next
+ * load). False when a parse is under way or nothing is loaded.
+ */
+export function releaseParsers(): boolean {
+  if (inUse > 0 || !runtime) return false;
+  runtime = null;
+  loaded.clear();
+  const require = freshRequire();
+  delete require.cache[require.resolve('@vscode/tree-sitter-wasm')];
+  collectWhenQuiet();
+  return true;
+}
+
+/** Whether tree-sitter is loaded now (tests). */
+export function parsersLoaded(): boolean {
+  return runtime !== null;
 }
 
 async function treeSitter(): Promise<typeof TreeSitter | null> {
   runtime ??= (async () => {
     try {
-      const require = createRequire(import.meta.url);
-      const mod = require('@vscode/tree-sitter-wasm') as typeof TreeSitter;
+      const mod = freshRequire()('@vscode/tree-sitter-wasm') as typeof TreeSitter;
       const dir = wasmDir();
       await mod.Parser.init({ locateFile: (file: string) => join(dir, file) });
       return mod;
@@ -233,7 +295,7 @@ async function grammar(key: string): Promise<Loaded | null> {
 
 /** Whether the grammar for `key` loads and its query compiles (tests check every supported one). */
 export async function grammarLoads(key: string): Promise<boolean> {
-  return (await grammar(key)) !== null;
+  return withParsers(async () => (await grammar(key)) !== null);
 }
 
 const LEAD_LINE = /^\s*(\/\/|\/\*|\*|#(?!\s*(include|define|if|ifdef|ifndef|endif|else|elif|pragma|undef)\b)|@|\[|--|"""|''')/;
@@ -245,8 +307,13 @@ const LEAD_LINE = /^\s*(\/\/|\/\*|\*|#(?!\s*(include|define|if|ifdef|ifndef|endi
 export async function definitionsOf(path: string, text: string, lines: string[]): Promise<Definition[] | null> {
   const key = grammarOf(path);
   if (!key || text.length / Math.max(1, lines.length) > MAX_AVERAGE_LINE) return null;
-  const g = await grammar(key);
-  if (!g) return null;
+  return withParsers(async () => {
+    const g = await grammar(key);
+    return g ? parseDefinitions(g, text, lines) : null;
+  });
+}
+
+function parseDefinitions(g: Loaded, text: string, lines: string[]): Definition[] | null {
   const deadline = performance.now() + parseBudgetMs(text.length);
   let tree: TreeSitter.Tree | null = null;
   try {

@@ -20,6 +20,7 @@ import { canonicalRoot, resolveProject, type ProjectRef } from '../workspace/pro
 import { crawl, readTextFile, statInside, languageOf, isBinaryByName, noteSkip, type CrawledFile, type SkipCounts } from './crawl.js';
 import { policyOptions, type PathPolicy } from '../workspace/policy.js';
 import { chunkFile, type Chunk } from './chunk.js';
+import { withParsers } from './chunk-syntax.js';
 import { scanText, redactText } from '../secrets/index.js';
 import { projectConfig } from '../workspace/gateway-config.js';
 import { createEmbedder, ProviderError, vectorText, wrongDims, type Embedder } from './embed.js';
@@ -326,7 +327,7 @@ async function touch(store: Store, projectId: string, model: string, files: Craw
 export async function indexWorkspace(deps: IndexDeps, rootIn: string, opts: IndexOptions = {}): Promise<IndexResult> {
   const root = await canonicalRoot(rootIn);
   const project = await resolveProject(deps.store, root);
-  return withProjectLock(project.id, () => runIndex(deps, project, root, opts));
+  return withProjectLock(project.id, () => withParsers(() => runIndex(deps, project, root, opts)));
 }
 
 async function runIndex(depsIn: IndexDeps, project: ProjectRef, root: string, opts: IndexOptions): Promise<IndexResult> {
@@ -541,7 +542,7 @@ export async function indexPaths(
   signal?: AbortSignal,
 ): Promise<{ indexed: string[]; deleted: string[]; failures: { uri: string; message: string }[]; needsFull: boolean }> {
   const project = await resolveProject(depsIn.store, await canonicalRoot(root));
-  return withProjectLock(project.id, async () => {
+  return withProjectLock(project.id, () => withParsers(async () => {
     const deps = { ...depsIn, config: await projectConfig(depsIn.store, depsIn.config, project.id, signal) };
     const embedder = deps.embedder ?? (await createEmbedder(deps.config.embeddings, signal));
     const stored = await listStoredFiles(deps.store, project.id, embedder.id, signal);
@@ -584,5 +585,5 @@ export async function indexPaths(
     const indexed = await writer.write(prepared, signal);
     await deleteUris(deps.store, project.id, embedder.id, toDelete, 'file', signal);
     return { indexed, deleted: toDelete, failures: writer.failures, needsFull };
-  });
+  }));
 }

@@ -3,6 +3,8 @@
  * the last 1024 calls per method, and only declared methods are tracked, so memory stays bounded whatever
  * clients send.
  */
+import { collectWhenQuiet } from './idle-gc.js';
+
 const WINDOW = 1024;
 
 interface MethodStats {
@@ -37,6 +39,7 @@ export class RequestMetrics {
     s.samples[s.next] = durationMs;
     s.next = (s.next + 1) % WINDOW;
     s.filled = Math.min(WINDOW, s.filled + 1);
+    collectWhenQuiet();
   }
 
   summary(): Record<string, MethodSummary> {
