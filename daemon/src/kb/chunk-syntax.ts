@@ -249,7 +249,7 @@ export function releaseParsers(): boolean {
   loaded.clear();
   const require = freshRequire();
   delete require.cache[require.resolve('@vscode/tree-sitter-wasm')];
-  collectWhenQuiet();
+  collectWhenQuiet({ released: true });
   return true;
 }
 
