@@ -11,6 +11,8 @@
 -- BM25 with each word counted once, read word by word from the GIN index without reading any chunk's
 -- tsvector, plus the path's words (file name words count double); the best max(4 x limit, 200) are then
 -- ranked by full BM25 (term frequencies, symbols) plus the path and a verbatim phrase of four or more words.
+-- In stage 2 a query word counts once, by the best of its forms in the chunk (its english stem or its exact
+-- form: `values` matches `values` or, failing that, `valu`), not once per form.
 -- A query that is exactly one identifier puts the chunks defining it first.
 -- p_embedding_model must be the project's active model (public.kb_active_model), else CR006: the caller
 -- caches it, and learns of a switch (another machine's indexer) from this answer.
@@ -165,6 +167,7 @@ declare
   v_words tsvector := private.kb_lexemes(p_query);
   v_terms tsquery[];
   v_idf double precision[];
+  v_group integer[];
   v_any tsquery;
   v_phrase tsquery;
   v_ident text := substring(p_query from '^\s*([[:alpha:]_$][[:alnum:]_$]*(?:\.[[:alpha:]_$][[:alnum:]_$]*)*)\s*$');
@@ -203,13 +206,25 @@ begin
   v_n := coalesce(v_n, 0);
   v_avg := greatest(coalesce(v_avg, 1), 1);
   -- The query's words that occur in the project, each with its idf; v_any finds the chunks holding any.
-  select array_agg(quote_literal(w.lexeme)::tsquery order by w.lexeme),
-         array_agg(ln(1 + (v_n - k.df + 0.5) / (k.df + 0.5)) order by w.lexeme),
-         string_agg(quote_literal(w.lexeme), ' | ')::tsquery
-    into v_terms, v_idf, v_any
-  from unnest(v_words) w
-  join public.kb_terms k on k.project_id = p_project_id and k.embedding_model = p_embedding_model
-                        and k.term = w.lexeme and k.df > 0;
+  -- v_group numbers the forms of one word alike (its english stem and its exact form: `values` and `valu`),
+  -- so that a word counts once in stage 2, by the form that scores best in the chunk.
+  with q as (
+    select w.lexeme, ln(1 + (v_n - k.df + 0.5) / (k.df + 0.5)) as idf,
+           case when w.lexeme = any (e.stems) then w.lexeme
+                else coalesce((select s[1] from (select tsvector_to_array(to_tsvector('english'::regconfig, w.lexeme)) as s) x
+                               where cardinality(x.s) = 1), w.lexeme) end as word
+    from unnest(v_words) w
+    cross join (select tsvector_to_array(to_tsvector('english'::regconfig, private.kb_words(p_query))) as stems) e
+    join public.kb_terms k on k.project_id = p_project_id and k.embedding_model = p_embedding_model
+                          and k.term = w.lexeme and k.df > 0
+  )
+  select array_agg(quote_literal(q.lexeme)::tsquery order by q.lexeme),
+         array_agg(q.idf order by q.lexeme),
+         array_agg(g.n order by q.lexeme),
+         string_agg(quote_literal(q.lexeme), ' | ')::tsquery
+    into v_terms, v_idf, v_group, v_any
+  from q join (select d.word, row_number() over (order by d.word)::integer as n from (select distinct q.word from q) d) g
+         on g.word = q.word;
   if length(v_words) > 0 and v_any is null then
     return;  -- words, none of them in the project: nothing matches
   end if;
@@ -262,13 +277,15 @@ begin
       limit $18
     ),
     -- Stage 2, the best of stage 1: words counted as often as they occur (in symbols SYMBOL_WEIGHT times),
-    -- and a verbatim phrase.
+    -- each query word once (the best of its forms), and a verbatim phrase.
     lex as (
       select cd.id, cd.exact,
-             coalesce((select sum(t.idf * (%3$s + 1) * t.tf / (t.tf + %3$s * (1 - %4$s + %4$s * cd.token_count / $14)))
-                       from (select q.idf, ts_rank_cd(array[1.0 / %5$s, 0, 1.0 / %5$s, 1]::real[], c.fts, q.tsq, 0) * %5$s as tf
-                             from unnest($12, $13) q(tsq, idf)) t
-                       where t.tf > 0), 0)
+             coalesce((select sum(w.best)
+                       from (select max(t.idf * (%3$s + 1) * t.tf / (t.tf + %3$s * (1 - %4$s + %4$s * cd.token_count / $14))) as best
+                             from (select q.idf, q.grp, ts_rank_cd(array[1.0 / %5$s, 0, 1.0 / %5$s, 1]::real[], c.fts, q.tsq, 0) * %5$s as tf
+                                   from unnest($12, $13, $19) q(tsq, idf, grp)) t
+                             where t.tf > 0
+                             group by t.grp) w), 0)
              + %6$s * cd.path_idf
              + case when $15 is not null and c.fts @@ $15 then %7$s * (select sum(i) from unnest($13) i) else 0 end
              as score
@@ -299,7 +316,9 @@ begin
     vec as (
       select u.id, 1 - u.d as sim, row_number() over (order by u.d, u.id) as r
       from (select * from ann union all select * from pending) u
-      where 1 - u.d >= $17
+      -- d <= 1 - floor, not 1 - d >= floor: a vector of zeros (a chunk without words) is at NaN distance,
+      -- and NaN passes >= (PostgreSQL orders it above every number) but not <=.
+      where u.d <= 1 - $17
       order by u.d, u.id
       limit $9
     ),
@@ -324,7 +343,8 @@ begin
   $q$, coalesce(v_dims, 1), case when v_dims is null then 'false' else 'true' end,
        k1, b, symbol_weight, path_weight, phrase_weight, vector_weight)
   using p_project_id, v_any, p_query_embedding, p_embedding_model, p_path_prefix, v_regex, p_language, p_kind,
-        v_pool, p_limit, v_filtered, v_terms, v_idf, v_avg, v_phrase, v_ident, p_min_similarity, greatest(p_limit * 4, 200);
+        v_pool, p_limit, v_filtered, v_terms, v_idf, v_avg, v_phrase, v_ident, p_min_similarity, greatest(p_limit * 4, 200),
+        v_group;
 end;
 $$;
 

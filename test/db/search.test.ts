@@ -216,4 +216,41 @@ describe('kb_search: hybrid search', function () {
       `select term, df from public.kb_terms where project_id = $1 and embedding_model = $2 and term in ('nineti', 'expir') order by term`, [projectId, M1]);
     assert.deepEqual(stats.rows.map((r) => [r.term, r.df]), [['expir', 1], ['nineti', 0]], 'the term statistics follow the chunks');
   });
+
+  /** A project of its own holding one file per text, each chunk with the given embedding. */
+  const projectOf = async (name: string, texts: Array<[uri: string, content: string, embedding: string | null]>) => {
+    const id = (await t.rpc<{ id: string }>(owner, 'ensure_project', { p_root_uri: `file:///${name}`, p_name: name })).id;
+    await t.rpc(owner, 'kb_upsert_sources', {
+      p_project_id: id,
+      p_sources: texts.map(([uri, content, embedding]) => ({
+        source: { kind: 'file', uri, content_hash: sha(uri), embedding_model: M1, embedding_dims: 4 },
+        chunks: [{ ordinal: 0, start_line: 1, end_line: 1, content, content_hash: sha(content), token_count: 8, embedding }],
+      })),
+    });
+    return id;
+  };
+
+  it('counts a query word once, by its best form: two words matched outrank one word matched in two forms', async () => {
+    // "values" holds the stem valu and the exact form values; the other chunk holds two of the query's words
+    // (subscriber, value), neither in the exact form the query uses. Counting each form apart ranked the
+    // single word first.
+    const id = await projectOf('forms', [
+      ['one-word.ts', 'values', null],
+      ['two-words.ts', 'subscriber value', null],
+      ['other.ts', 'subscribe now', null],
+      ...[1, 2, 3, 4, 5].map((i): [string, string, null] => [`filler${i}.ts`, 'filler text', null]),
+    ]);
+    const hits = await search({ p_project_id: id, p_query: 'subscribers values' });
+    assert.deepEqual(hits.slice(0, 2).map((h) => h.uri), ['two-words.ts', 'one-word.ts']);
+  });
+
+  it('never lets a vector of zeros (a chunk without words) past the similarity floor', async () => {
+    // Its cosine distance is NaN, which compares above every number in PostgreSQL.
+    const id = await projectOf('zeros', [
+      ['.prettierignore', '*', '[0,0,0,0]'],
+      ['src/login.ts', 'login token', '[1,0,0,0]'],
+    ]);
+    const hits = await search({ p_project_id: id, p_query: 'login', p_query_embedding: '[1,0,0,0]', p_min_similarity: 0.5 });
+    assert.deepEqual(hits.map((h) => h.uri), ['src/login.ts']);
+  });
 });
