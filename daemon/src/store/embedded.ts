@@ -174,6 +174,13 @@ export class EmbeddedStore extends SqlApiStore {
     await mkdir(home, { recursive: true });
     const lock = await lockDirectory(dataDir);
     let db: PGlite | undefined;
+    const steps: Record<string, number> = {};
+    let mark = performance.now();
+    const step = (name: string) => {
+      const now = performance.now();
+      steps[name] = Math.round(now - mark);
+      mark = now;
+    };
     try {
       const fresh = isEmptyDir(dataDir);
       const migrationsDir = opts.migrationsDir ?? findMigrationsDir();
@@ -186,6 +193,7 @@ export class EmbeddedStore extends SqlApiStore {
         if (prepared.image) (image = prepared.image), (from = 'prepared');
         else (from = 'initdb'), (why = prepared.reason);
       } else if (fresh) from = 'initdb';
+      step('image');
       try {
         db = await createPGlite({ dataDir, ...(image ? { loadDataDir: image } : {}) });
       } catch (err) {
@@ -197,13 +205,18 @@ export class EmbeddedStore extends SqlApiStore {
         (from = 'initdb'), (why = `the prepared data dir did not load: ${(err as Error).message}`);
         db = await createPGlite({ dataDir });
       }
+      step('engine');
       const sql = pgliteDb(db);
       await bootstrapIfNeeded(sql);
+      step('bootstrap');
       const applied = await applyMigrations(sql, migrationsDir);
+      step('migrations');
       await analyzeNeverAnalyzed(sql);
+      step('analyze');
       const user = await ensureLocalUser(home, sql);
+      step('localUser');
       const store = new EmbeddedStore(home, db, lock, user, migrationsDir);
-      store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length };
+      store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length, steps };
       store.securing = ownerOnly(dataDir).catch(() => undefined);
       return store;
     } catch (err) {
