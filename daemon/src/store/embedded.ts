@@ -10,8 +10,8 @@ import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { acquirePidLock, type DirLock } from '../lock/pid-lock.js';
-import { ensureLocalUser } from './local-user.js';
-import { applyMigrations, bootstrapIfNeeded, findMigrationsDir } from './migrate.js';
+import { ensureLocalUser, LOCAL_USER_EMAIL, readLocalUserId } from './local-user.js';
+import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, listMigrations } from './migrate.js';
 import { preparedImage } from './prepared.js';
 import { CHANGES_CHANNEL, toStoreError, type SqlDb, type SqlTx } from './sql.js';
 import { SqlApiStore } from './sql-store.js';
@@ -120,6 +120,27 @@ export async function ownerOnly(dir: string): Promise<void> {
   }
 }
 
+/** What an existing data dir holds, in one statement: fails (undefined table) on a database never bootstrapped. */
+const AS_IT_WAS = `
+  select (select coalesce(array_agg(version), '{}') from supabase_migrations.schema_migrations) as versions,
+         (select id::text from auth.users where email = $1 order by created_at limit 1) as user_id`;
+
+/**
+ * The local user of a data dir that needs nothing at open (bootstrapped, every shipped migration applied, its
+ * local user the one of `local-user.json`), read in one statement; null when any of that is missing, and the
+ * open then takes the full path (bootstrap, migrations, ANALYZE of new tables, local user), each a transaction.
+ */
+async function readyAsItWas(db: PGlite, home: string, migrationsDir: string): Promise<StoreUser | null> {
+  const row = await db
+    .query<{ versions: string[]; user_id: string | null }>(AS_IT_WAS, [LOCAL_USER_EMAIL])
+    .then((r) => r.rows[0], () => undefined);
+  if (!row?.user_id) return null;
+  const have = new Set(row.versions);
+  if (listMigrations(migrationsDir).some((m) => !have.has(m.version))) return null;
+  if ((await readLocalUserId(home)) !== row.user_id) return null;
+  return { id: row.user_id, email: LOCAL_USER_EMAIL, aal: 'aal1' };
+}
+
 /** The data directory's lock (`<dir>.lock`): two PGlite processes on one directory both open it and lose rows. */
 async function lockDirectory(dir: string): Promise<DirLock> {
   // A second open in this same process must fail too: two PGlite instances on one directory lose rows.
@@ -207,14 +228,20 @@ export class EmbeddedStore extends SqlApiStore {
       }
       step('engine');
       const sql = pgliteDb(db);
-      await bootstrapIfNeeded(sql);
-      step('bootstrap');
-      const applied = await applyMigrations(sql, migrationsDir);
-      step('migrations');
-      await analyzeNeverAnalyzed(sql);
-      step('analyze');
-      const user = await ensureLocalUser(home, sql);
-      step('localUser');
+      // An existing home that needs nothing is checked in one statement; otherwise each step in its transaction.
+      let user = fresh ? null : await readyAsItWas(db, home, migrationsDir);
+      step('check');
+      let applied: string[] = [];
+      if (!user) {
+        await bootstrapIfNeeded(sql);
+        step('bootstrap');
+        applied = await applyMigrations(sql, migrationsDir);
+        step('migrations');
+        await analyzeNeverAnalyzed(sql);
+        step('analyze');
+        user = await ensureLocalUser(home, sql);
+        step('localUser');
+      }
       const store = new EmbeddedStore(home, db, lock, user, migrationsDir);
       store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length, steps };
       store.securing = ownerOnly(dataDir).catch(() => undefined);
