@@ -126,19 +126,20 @@ const AS_IT_WAS = `
          (select id::text from auth.users where email = $1 order by created_at limit 1) as user_id`;
 
 /**
- * The local user of a data dir that needs nothing at open (bootstrapped, every shipped migration applied, its
- * local user the one of `local-user.json`), read in one statement; null when any of that is missing, and the
- * open then takes the full path (bootstrap, migrations, ANALYZE of new tables, local user), each a transaction.
+ * What a data dir that may need nothing at open holds, read in one statement: whether it is bootstrapped with
+ * every shipped migration applied (an existing home, or the image prepared at build time), and its local user
+ * when that is the one of `local-user.json`. The open then skips the bootstrap and migration steps (each a
+ * transaction) and, for a local user already in place, the local-user one.
  */
-async function readyAsItWas(db: PGlite, home: string, migrationsDir: string): Promise<StoreUser | null> {
+async function readyAsItWas(db: PGlite, home: string, migrationsDir: string): Promise<{ migrated: boolean; user: StoreUser | null }> {
   const row = await db
     .query<{ versions: string[]; user_id: string | null }>(AS_IT_WAS, [LOCAL_USER_EMAIL])
     .then((r) => r.rows[0], () => undefined);
-  if (!row?.user_id) return null;
+  if (!row) return { migrated: false, user: null };
   const have = new Set(row.versions);
-  if (listMigrations(migrationsDir).some((m) => !have.has(m.version))) return null;
-  if ((await readLocalUserId(home)) !== row.user_id) return null;
-  return { id: row.user_id, email: LOCAL_USER_EMAIL, aal: 'aal1' };
+  const migrated = listMigrations(migrationsDir).every((m) => have.has(m.version));
+  const sameUser = row.user_id !== null && (await readLocalUserId(home)) === row.user_id;
+  return { migrated, user: migrated && sameUser ? { id: row.user_id!, email: LOCAL_USER_EMAIL, aal: 'aal1' } : null };
 }
 
 /** The data directory's lock (`<dir>.lock`): two PGlite processes on one directory both open it and lose rows. */
@@ -228,17 +229,23 @@ export class EmbeddedStore extends SqlApiStore {
       }
       step('engine');
       const sql = pgliteDb(db);
-      // An existing home that needs nothing is checked in one statement; otherwise each step in its transaction.
-      let user = fresh ? null : await readyAsItWas(db, home, migrationsDir);
+      // A data dir that needs nothing is checked in one statement; otherwise each step in its transaction.
+      const asItWas = from === 'existing' || from === 'prepared' ? await readyAsItWas(db, home, migrationsDir) : { migrated: false, user: null };
       step('check');
       let applied: string[] = [];
-      if (!user) {
+      if (!asItWas.migrated) {
         await bootstrapIfNeeded(sql);
         step('bootstrap');
         applied = await applyMigrations(sql, migrationsDir);
         step('migrations');
+      }
+      // New tables (after migrations, or in a new data dir) get their first statistics.
+      if (fresh || applied.length > 0) {
         await analyzeNeverAnalyzed(sql);
         step('analyze');
+      }
+      let user = asItWas.user;
+      if (!user) {
         user = await ensureLocalUser(home, sql);
         step('localUser');
       }
