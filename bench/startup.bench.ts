@@ -35,6 +35,20 @@ export function rssMb(pid: number): number {
   }
 }
 
+/** The steps of the daemon's last store open, as its log tells them ('store open' line: opened.steps, in ms). */
+function lastOpenSteps(home: string): Record<string, number> | null {
+  try {
+    const lines = readFileSync(join(home, 'logs', 'daemon.log'), 'utf8').trim().split('\n');
+    for (const line of lines.reverse()) {
+      const entry = JSON.parse(line) as { msg?: string; ms?: number; opened?: { steps?: Record<string, number> } };
+      if (entry.msg === 'store open') return { ...(entry.opened?.steps ?? {}), sinceDaemonStart: entry.ms ?? 0 };
+    }
+  } catch {
+    // no log: no steps
+  }
+  return null;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: unknown) => (typeof bytes === 'number' ? Math.round(bytes / 1048576) : null);
@@ -116,17 +130,20 @@ export async function run(): Promise<Record<string, unknown>> {
     // Fresh: the daemon on a new home; bare PGlite running initdb in a new dir (and loading the prepared image).
     const fresh = await startDaemon(home);
     await stopDaemon(fresh);
+    const freshSteps = lastOpenSteps(home);
     const bareFresh = await barePglite(join(root, 'bare-fresh'), undefined, 0);
     const bareImage = existsSync(image) ? await barePglite(join(root, 'bare-image'), image, 0) : null;
 
     // Existing home: daemon and bare PGlite alternate on the same data dir.
     const daemonMs: number[] = [];
     const bareMs: number[] = [];
+    const stepsOf: Record<string, number>[] = [];
     let bareRss = 0;
     for (let i = 0; i < starts; i++) {
       const d = await startDaemon(home);
       daemonMs.push(d.ms);
       await stopDaemon(d);
+      stepsOf.push(lastOpenSteps(home) ?? {});
       const b = await barePglite(join(home, 'db'), undefined, i === starts - 1 ? 3_000 : 0);
       bareMs.push(b.ms);
       bareRss = b.rssMb;
@@ -168,10 +185,13 @@ export async function run(): Promise<Record<string, unknown>> {
       runtime: existsSync(built) ? 'dist/daemon.mjs' : 'tsx sources',
       initializeFreshHomeMs: Math.round(fresh.ms),
       barePgliteInitdbMs: Math.round(bareFresh.ms),
-      ...(bareImage ? { barePgliteLoadImageMs: Math.round(bareImage.ms) } : {}),
+      ...(bareImage ? { barePgliteLoadImageMs: Math.round(bareImage.ms), freshHomeRatioToImageLoad: Number((fresh.ms / bareImage.ms).toFixed(2)) } : {}),
+      ...(freshSteps ? { freshHomeOpenStepsMs: freshSteps } : {}),
       initializeExistingHomeMs: Math.round(existing),
       barePgliteOpenExistingMs: Math.round(bareExisting),
       existingHomeRatioToBare: Number((existing / bareExisting).toFixed(2)),
+      // The store open's steps in the start that gave the median (engine: PGlite itself; the rest: the daemon's).
+      existingHomeOpenStepsMs: stepsOf[daemonMs.indexOf(existing)] ?? null,
       idle,
       idleWithPgliteDefaultMemorySettings: idlePgDefaults,
       ...(afterIndex ? { afterIndexAnd100Searches: afterIndex } : {}),

@@ -1,9 +1,8 @@
 /** Agents: the built-in default (in code, id `default`) and the rows of `agents` the user can see. */
-import type { Agent } from '../protocol/agents.js';
+import { AgentToolName, type Agent } from '../protocol/agents.js';
 import { RpcError } from '../protocol/errors.js';
 import type { Store } from '../store/types.js';
 import { toAgent } from './rows.js';
-import { TOOL_NAMES } from './tools.js';
 
 export const DEFAULT_AGENT_ID = 'default';
 
@@ -19,7 +18,8 @@ export const DEFAULT_AGENT: Agent = {
   ].join(' '),
   model: null,
   temperature: null,
-  tools: [...TOOL_NAMES],
+  // Every tool (the protocol's list; tools.ts and LangChain load with the first chat, not here).
+  tools: [...AgentToolName.options],
   teamId: null,
   builtIn: true,
 };

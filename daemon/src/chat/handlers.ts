@@ -14,7 +14,6 @@ import { failInterruptedReplies } from './interrupted.js';
 import type { ChatOrchestrator, ChatOptions, TeamModel } from './orchestrator.js';
 import { toAgent, toMessage, toSession, toTask, type SessionRow } from './rows.js';
 import { readSessionPage } from './replies.js';
-import { countTokens } from './tokens.js';
 import { PathRefused, Workspace } from './workspace-files.js';
 import { policyOptions } from '../workspace/policy.js';
 import { redactText, scanText } from '../secrets/index.js';
@@ -64,7 +63,7 @@ export function createChatSubsystem(options: Partial<ChatOptions> = {}, kbSearch
     // The tokenizer's ranks take a few hundred ms and tens of MB to load: only once a chat is opened.
     let tokenizerWarm = false;
     const warmTokenizer = () => {
-      if (!tokenizerWarm) (tokenizerWarm = true), setImmediate(() => countTokens(''));
+      if (!tokenizerWarm) (tokenizerWarm = true), setImmediate(() => void import('./tokens.js').then((m) => m.countTokens('')));
     };
     const onShutdown = () => void chat.dispose();
     deps.shutdownSignal.addEventListener('abort', onShutdown, { once: true });

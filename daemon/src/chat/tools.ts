@@ -9,6 +9,7 @@ import type { Store } from '../store/types.js';
 import type { Workspace } from './workspace-files.js';
 
 import type { KbHit } from '../protocol/kb.js';
+import { AgentToolName } from '../protocol/agents.js';
 import type { ParamsOf } from '../protocol/index.js';
 
 /** Knowledge-base search of one workspace folder's project (the kb subsystem's `searchKnowledgeBase`). */
@@ -18,7 +19,7 @@ export type KbSearch = (
   signal?: AbortSignal,
 ) => Promise<KbHit[]>;
 
-export const TOOL_NAMES = ['search_knowledge_base', 'read_file', 'list_files', 'grep', 'create_task', 'update_task'] as const;
+export const TOOL_NAMES = AgentToolName.options;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 export interface ToolContext {

@@ -5,7 +5,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute } from 'node:path';
-import { htmlToText } from 'html-to-text';
 import type { Store } from '../store/types.js';
 import type { RuntimeConfig } from '../config.js';
 import { chunkText, sha256 } from './chunk.js';
@@ -53,8 +52,12 @@ async function pdfText(bytes: Uint8Array): Promise<string> {
   return text.join('\n\n');
 }
 
+/** html-to-text (and its parser), loaded with the first HTML document rather than with every daemon. */
+const loadHtmlToText = () => import('html-to-text').then((m) => m.htmlToText);
+
 /** Readable text of an HTML page or file (links, images, navigation and scripts left out). */
-function htmlText(html: string): string {
+async function htmlText(html: string): Promise<string> {
+  const htmlToText = await loadHtmlToText();
   return htmlToText(html, {
     wordwrap: false,
     selectors: [
@@ -163,7 +166,7 @@ export async function readDocumentFile(path: string, maxBytes: number, opts: { d
 export async function prepareDocumentFile(file: DocumentFile, uri: string, title?: string): Promise<PreparedSource> {
   let text: string;
   if (file.format === 'pdf') text = await pdfText(file.bytes);
-  else if (file.format === 'html') text = htmlText(file.bytes.toString('utf8'));
+  else if (file.format === 'html') text = await htmlText(file.bytes.toString('utf8'));
   else text = decodeText(file.bytes, file.name);
   return prepared('document', uri, title ?? file.name, text, file.format === 'markdown' ? 'markdown' : null);
 }
@@ -201,8 +204,9 @@ export async function prepareUrl(url: string, title?: string, signal?: AbortSign
   } else if (type.includes('html') || /^\s*<(!doctype html|html)/i.test(bytes.subarray(0, 200).toString('utf8'))) {
     const html = bytes.toString('utf8');
     // The page is untrusted: its title comes from the same linear-time HTML parser as its text, never a regex.
+    const htmlToText = await loadHtmlToText();
     pageTitle = htmlToText(html, { wordwrap: false, baseElements: { selectors: ['title'], returnDomByDefault: false } }).trim().slice(0, 300) || null;
-    text = htmlText(html);
+    text = await htmlText(html);
   } else {
     text = decodeText(bytes, url);
     if (type.includes('markdown') || /\.md$/i.test(new URL(url).pathname)) language = 'markdown';

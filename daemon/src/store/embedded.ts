@@ -10,8 +10,8 @@ import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { acquirePidLock, type DirLock } from '../lock/pid-lock.js';
-import { ensureLocalUser } from './local-user.js';
-import { applyMigrations, bootstrapIfNeeded, findMigrationsDir } from './migrate.js';
+import { ensureLocalUser, LOCAL_USER_EMAIL, readLocalUserId } from './local-user.js';
+import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, listMigrations } from './migrate.js';
 import { preparedImage } from './prepared.js';
 import { CHANGES_CHANNEL, toStoreError, type SqlDb, type SqlTx } from './sql.js';
 import { SqlApiStore } from './sql-store.js';
@@ -122,6 +122,28 @@ export async function ownerOnly(dir: string): Promise<void> {
   }
 }
 
+/** What an existing data dir holds, in one statement: fails (undefined table) on a database never bootstrapped. */
+const AS_IT_WAS = `
+  select (select coalesce(array_agg(version), '{}') from supabase_migrations.schema_migrations) as versions,
+         (select id::text from auth.users where email = $1 order by created_at limit 1) as user_id`;
+
+/**
+ * What a data dir that may need nothing at open holds, read in one statement: whether it is bootstrapped with
+ * every shipped migration applied (an existing home, or the image prepared at build time), and its local user
+ * when that is the one of `local-user.json`. The open then skips the bootstrap and migration steps (each a
+ * transaction) and, for a local user already in place, the local-user one.
+ */
+async function readyAsItWas(db: PGlite, home: string, migrationsDir: string): Promise<{ migrated: boolean; user: StoreUser | null }> {
+  const row = await db
+    .query<{ versions: string[]; user_id: string | null }>(AS_IT_WAS, [LOCAL_USER_EMAIL])
+    .then((r) => r.rows[0], () => undefined);
+  if (!row) return { migrated: false, user: null };
+  const have = new Set(row.versions);
+  const migrated = listMigrations(migrationsDir).every((m) => have.has(m.version));
+  const sameUser = row.user_id !== null && (await readLocalUserId(home)) === row.user_id;
+  return { migrated, user: migrated && sameUser ? { id: row.user_id!, email: LOCAL_USER_EMAIL, aal: 'aal1' } : null };
+}
+
 /** The data directory's lock (`<dir>.lock`): two PGlite processes on one directory both open it and lose rows. */
 async function lockDirectory(dir: string): Promise<DirLock> {
   // A second open in this same process must fail too: two PGlite instances on one directory lose rows.
@@ -176,6 +198,13 @@ export class EmbeddedStore extends SqlApiStore {
     await mkdir(home, { recursive: true });
     const lock = await lockDirectory(dataDir);
     let db: PGlite | undefined;
+    const steps: Record<string, number> = {};
+    let mark = performance.now();
+    const step = (name: string) => {
+      const now = performance.now();
+      steps[name] = Math.round(now - mark);
+      mark = now;
+    };
     try {
       const fresh = isEmptyDir(dataDir);
       const migrationsDir = opts.migrationsDir ?? findMigrationsDir();
@@ -188,6 +217,7 @@ export class EmbeddedStore extends SqlApiStore {
         if (prepared.image) (image = prepared.image), (from = 'prepared');
         else (from = 'initdb'), (why = prepared.reason);
       } else if (fresh) from = 'initdb';
+      step('image');
       try {
         db = await createPGlite({ dataDir, ...(image ? { loadDataDir: image } : {}) });
       } catch (err) {
@@ -199,13 +229,30 @@ export class EmbeddedStore extends SqlApiStore {
         (from = 'initdb'), (why = `the prepared data dir did not load: ${(err as Error).message}`);
         db = await createPGlite({ dataDir });
       }
+      step('engine');
       const sql = pgliteDb(db);
-      await bootstrapIfNeeded(sql);
-      const applied = await applyMigrations(sql, migrationsDir);
-      await analyzeNeverAnalyzed(sql);
-      const user = await ensureLocalUser(home, sql);
+      // A data dir that needs nothing is checked in one statement; otherwise each step in its transaction.
+      const asItWas = from === 'existing' || from === 'prepared' ? await readyAsItWas(db, home, migrationsDir) : { migrated: false, user: null };
+      step('check');
+      let applied: string[] = [];
+      if (!asItWas.migrated) {
+        await bootstrapIfNeeded(sql);
+        step('bootstrap');
+        applied = await applyMigrations(sql, migrationsDir);
+        step('migrations');
+      }
+      // New tables (after migrations, or in a new data dir) get their first statistics.
+      if (fresh || applied.length > 0) {
+        await analyzeNeverAnalyzed(sql);
+        step('analyze');
+      }
+      let user = asItWas.user;
+      if (!user) {
+        user = await ensureLocalUser(home, sql);
+        step('localUser');
+      }
       const store = new EmbeddedStore(home, db, lock, user, migrationsDir);
-      store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length };
+      store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length, steps };
       store.securing = ownerOnly(dataDir).catch(() => undefined);
       return store;
     } catch (err) {

@@ -15,7 +15,7 @@ export const LOCAL_USER_FILE = 'local-user.json';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-async function readLocalUserId(home: string): Promise<string | null> {
+export async function readLocalUserId(home: string): Promise<string | null> {
   try {
     const v = JSON.parse(await readFile(join(home, LOCAL_USER_FILE), 'utf8')) as { id?: unknown };
     return typeof v.id === 'string' && UUID.test(v.id) ? v.id : null;

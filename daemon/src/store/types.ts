@@ -152,6 +152,8 @@ export interface OpenedHow {
   /** Why the prepared image was not used, when it was not. */
   why?: string;
   appliedMigrations: number;
+  /** Milliseconds each step of the open took (the daemon logs them; bench/startup.bench.ts reads them). */
+  steps?: Record<string, number>;
 }
 
 /** One stored file of a knowledge base (Supabase Storage in team mode). */
