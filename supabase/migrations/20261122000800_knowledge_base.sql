@@ -50,23 +50,30 @@ as $$
                'very', 'itself', 'myself', 'yourself', 'ourselves', 'themselves', 'himself', 'herself', 'get', 'got'];
 $$;
 
+-- Each step runs once per call (variables, not subqueries the planner may copy): the text-search parser is
+-- most of the cost of indexing a chunk, and it parses the words twice (english stems, then simple forms).
+-- Whole identifiers are read from the original text and given position 1: text like `foo_bar:1 fooBar:1`
+-- cast to a tsvector (their characters need no quoting; the cast merges repeats).
 create or replace function private.kb_lexemes(p_text text, p_weight "char" default 'D')
 returns tsvector
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
 as $$
-  select setweight(
-    e.v
-    || ts_delete(to_tsvector('simple'::regconfig, w.t), tsvector_to_array(e.v) || private.kb_stop_words())
-    || coalesce((select string_agg(distinct quote_literal(lower(m[1])) || ':1', ' ')
-                 from regexp_matches(coalesce(p_text, ''),
+declare
+  v_words text := private.kb_words(p_text);
+  v_stems tsvector := to_tsvector('english'::regconfig, v_words);
+begin
+  return setweight(
+    v_stems
+    || ts_delete(to_tsvector('simple'::regconfig, v_words), tsvector_to_array(v_stems) || private.kb_stop_words())
+    || coalesce((select string_agg(lower(m[1]) || ':1', ' ')
+                 from regexp_matches(p_text,
                                      '([[:alpha:]_$][[:alnum:]_$]*(?:[[:lower:][:digit:]][[:upper:]]|[[:alnum:]]_[[:alnum:]])[[:alnum:]_$]*)', 'g') m
                  where char_length(m[1]) <= 200)::tsvector, ''::tsvector),
-    p_weight)
-  from (select private.kb_words(p_text) as t) w
-  cross join lateral (select to_tsvector('english'::regconfig, w.t) as v) e;
+    p_weight);
+end;
 $$;
 -- A chunk's words: its symbols weighted A, its content D. (array_to_string is only stable in general; for
 -- text[] it is immutable, which a generated column needs.)
