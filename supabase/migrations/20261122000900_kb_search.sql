@@ -21,8 +21,9 @@
 -- words and none of them occurs in the project, so a word found nowhere returns no results.
 -- Parameters were tuned on `npm run eval` (docs/eval.md).
 -- Plans: the query is written for a database with statistics. PGlite has no autovacuum, so the embedded
--- store runs ANALYZE where autovacuum would (daemon/src/store/embedded.ts); with statistics the GIN index
--- finds the chunks holding a query word (test/kb/search-plan.test.ts checks the plan at 12,000 chunks).
+-- store runs ANALYZE, and merges the GIN index's pending list, where autovacuum would
+-- (daemon/src/store/embedded.ts); with statistics the GIN index finds the chunks holding a query word, through
+-- private.kb_word_hits (under RLS `@@` could not use it: see there).
 -- ef_search is at least 400: the recall@10 bench/kb.bench.ts measures at 100k chunks needs it.
 -- =====================================================================================================
 
@@ -137,6 +138,48 @@ grant execute on function private.glob_to_regex(text) to authenticated, service_
 
 -- Hybrid search. Filters apply to both legs. `score` orders the results; fts_rank and vector_rank are each
 -- leg's own rank of the chunk (null when that leg did not find it).
+-- Stage 1's candidates: the chunks of a project holding each query word, with the word's idf, read word by
+-- word from the GIN index (a single word needs no recheck, so no chunk's tsvector is read). Security definer
+-- for the index's sake: under the caller's RLS the planner may not use an index for `@@` (ts_match_vq is not
+-- leakproof, so it must run after the policy's check, on every row), and kb_search read every chunk's
+-- tsvector once per word (over a second at 12,000 chunks). So it checks what the kb_chunks read policy
+-- checks, that the project is one the caller can read, and then reads as its owner, only chunks of that
+-- project. Each word is written into its statement, so the planner estimates it from the column's statistics.
+create or replace function private.kb_word_hits(
+  p_project_id uuid,
+  p_embedding_model text,
+  p_terms tsquery[],
+  p_idf double precision[]
+)
+returns table (chunk_id uuid, source_id uuid, token_count integer, symbols text[], idf double precision)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_sql text;
+begin
+  -- coalesce: a null id, or a null among the ids, must refuse rather than let the test pass as unknown.
+  if not coalesce(p_project_id = any (array(select private.readable_project_ids())), false) then
+    return;
+  end if;
+  select string_agg(format(
+           'select c.id, c.source_id, c.token_count, c.symbols, %s::double precision from public.kb_chunks c '
+           'where c.project_id = $1 and c.embedding_model = $2 and c.fts @@ %L::tsquery', t.idf, t.tsq::text),
+         ' union all ')
+    into v_sql
+  from unnest(p_terms, p_idf) t(tsq, idf)
+  where t.tsq is not null and t.idf is not null;
+  if v_sql is null then
+    return;
+  end if;
+  return query execute v_sql using p_project_id, p_embedding_model;
+end;
+$$;
+revoke all on function private.kb_word_hits(uuid, text, tsquery[], double precision[]) from public;
+grant execute on function private.kb_word_hits(uuid, text, tsquery[], double precision[]) to authenticated, service_role;
+
 create or replace function public.kb_search(
   p_project_id uuid,
   p_query text,
@@ -251,15 +294,10 @@ begin
     -- Stage 1, over every chunk that holds a query word: BM25 with each word counted once, read from the GIN
     -- index word by word (a single word needs no recheck, so no chunk's tsvector is read), plus the path.
     hits as (
-      select c.id, c.source_id, c.token_count, c.symbols, sum(q.idf) as idf_sum
-      from unnest($12, $13) q(tsq, idf)
-      cross join lateral (
-        select c.id, c.source_id, c.token_count, c.symbols
-        from public.kb_chunks c
-        where c.project_id = $1 and c.embedding_model = $4 and c.fts @@ q.tsq
-          and (not $11 or c.source_id in (select id from src))
-      ) c
-      group by c.id, c.source_id, c.token_count, c.symbols
+      select h.chunk_id as id, h.source_id, h.token_count, h.symbols, sum(h.idf) as idf_sum
+      from private.kb_word_hits($1, $4, $12, $13) h
+      where not $11 or h.source_id in (select id from src)
+      group by h.chunk_id, h.source_id, h.token_count, h.symbols
     ),
     paths as (
       select s.id, sum(q.idf * (case when s.path_fts @@ (q.tsq::text || ':A')::tsquery then 2 else 1 end)) as path_idf

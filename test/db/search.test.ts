@@ -187,6 +187,16 @@ describe('kb_search: hybrid search', function () {
     assert.deepEqual(await search({ p_project_id: otherProjectId, p_query: 'login', p_query_embedding: '[1,0,0,0]' }), []);
   });
 
+  it("private.kb_word_hits (stage 1's index reads, as its owner) gives a caller only the chunks of projects they can read", async () => {
+    const hits = (who: TestUser, project: string | null) =>
+      t.query<{ chunk_id: string }>(who, `select chunk_id from private.kb_word_hits($1, $2, array['''login''']::tsquery[], array[1.0]::double precision[])`, [project, M1]);
+    assert.ok((await hits(owner, projectId)).length > 0, 'the owner reads their own chunks');
+    assert.deepEqual(await hits(stranger, projectId), [], "another tenant's project id gives nothing");
+    assert.deepEqual(await hits(stranger, null), []);
+    assert.ok((await hits(stranger, otherProjectId)).length > 0, 'the stranger reads their own project');
+    await assert.rejects(hits('anon', projectId), /permission denied/);
+  });
+
   it('never gives a vector rank to a chunk without an embedding', async () => {
     const hits = await search({ p_query: 'invoices', p_query_embedding: '[0.5,0.5,0.5,0.5]' });
     const pending = hits.find((h) => h.uri === 'docs/pending.md');
