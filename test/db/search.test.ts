@@ -2,7 +2,7 @@
 // with per-project term statistics, vectors above a similarity floor, filters, tenants, and model
 // generations that are never compared with each other.
 import assert from 'node:assert/strict';
-import { freshDb, type TestDb, type TestUser } from '../support/db.js';
+import { freshDb, type Actor, type TestDb, type TestUser } from '../support/db.js';
 import { sha } from './world.js';
 
 interface Hit {
@@ -188,7 +188,7 @@ describe('kb_search: hybrid search', function () {
   });
 
   it("private.kb_word_hits (stage 1's index reads, as its owner) gives a caller only the chunks of projects they can read", async () => {
-    const hits = (who: TestUser, project: string | null) =>
+    const hits = (who: Actor, project: string | null) =>
       t.query<{ chunk_id: string }>(who, `select chunk_id from private.kb_word_hits($1, $2, array['''login''']::tsquery[], array[1.0]::double precision[])`, [project, M1]);
     assert.ok((await hits(owner, projectId)).length > 0, 'the owner reads their own chunks');
     assert.deepEqual(await hits(stranger, projectId), [], "another tenant's project id gives nothing");
