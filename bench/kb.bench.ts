@@ -263,8 +263,9 @@ export async function run(): Promise<KbBenchResult> {
     const exactMs: number[] = [];
     for (const q of queries) {
       const v = vectorText(localHashEmbed(q));
-      // The vector part alone: a query with no lexemes leaves only vector ranks.
-      const ann = await store.rpc('kb_search', { p_project_id: synth.id, p_query: '', p_query_embedding: v, p_embedding_model: embedder.id, p_limit: 10 });
+      // The vector part alone: a query with no lexemes leaves only vector ranks, and no similarity floor (the
+      // exact scan has none), so recall compares the index with the scan and nothing else.
+      const ann = await store.rpc('kb_search', { p_project_id: synth.id, p_query: '', p_query_embedding: v, p_embedding_model: embedder.id, p_limit: 10, p_min_similarity: -1 });
       const t0 = performance.now();
       const exact = await store.asOwner(async (tx) =>
         (await tx.query<{ id: string }>(
