@@ -248,7 +248,8 @@ begin
   from public.kb_stats st where st.project_id = p_project_id and st.embedding_model = p_embedding_model;
   v_n := coalesce(v_n, 0);
   v_avg := greatest(coalesce(v_avg, 1), 1);
-  -- The query's words that occur in the project, each with its idf; v_any finds the chunks holding any.
+  -- The query's words that occur in the project, each with its idf; v_any (null when none occurs) tells a
+  -- query whose words are all unknown to the project.
   -- v_group numbers the forms of one word alike (its english stem and its exact form: `values` and `valu`),
   -- so that a word counts once in stage 2, by the form that scores best in the chunk.
   with q as (

@@ -1,4 +1,5 @@
 /** What the UI suites do the way a person would, shared by them: wait, type in the chat, set the key, pick a theme, read the editor's selection. */
+import { readFile } from 'node:fs/promises';
 import type { Locator } from 'playwright-core';
 import type { Workbench } from './workbench.js';
 
@@ -12,7 +13,6 @@ export async function until(what: string, probe: () => Promise<boolean>, timeout
 
 /** The machine's busy share (0..1, all cores) over `ms`, from /proc/stat; null where there is no /proc. */
 async function cpuBusy(ms: number): Promise<number | null> {
-  const { readFile } = await import('node:fs/promises');
   const sample = async () => {
     const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     return { idle: fields[3]! + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
