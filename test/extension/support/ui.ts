@@ -1,5 +1,5 @@
 /** What the UI suites do the way a person would, shared by them: wait, type in the chat, set the key, pick a theme, read the editor's selection. */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { Locator } from 'playwright-core';
 import type { Workbench } from './workbench.js';
 
@@ -40,6 +40,54 @@ export async function machineSettled(busy = 0.35, timeoutMs = 20_000): Promise<n
     if (last === null || last < busy) break;
   }
   return last;
+}
+
+/** A daemon held at its spawn: `pid` once caught, `resume()` lets it start. */
+export interface HeldDaemon {
+  pid: Promise<number>;
+  resume(): void;
+}
+
+/**
+ * Catches the daemon the extension spawns for `cairnHome` (a process running `daemon.mjs` with that CAIRN_HOME,
+ * read from /proc) and stops it (SIGSTOP) within milliseconds of its spawn, before it can publish its discovery
+ * file: a daemon as slow to start as the test wants, with nothing test-only in the packaged build. `resume()`
+ * continues it (SIGCONT) and stops the search if nothing was caught.
+ */
+export function holdDaemonAtSpawn(cairnHome: string, timeoutMs = 120_000): HeldDaemon {
+  let caught: number | null = null;
+  let stopped = false;
+  const pid = (async () => {
+    const deadline = Date.now() + timeoutMs;
+    // Processes already running are not the daemon about to be spawned: each pass reads only newer ones.
+    const earlier = new Set(await readdir('/proc'));
+    while (!stopped && Date.now() < deadline) {
+      for (const entry of await readdir('/proc')) {
+        if (earlier.has(entry) || !/^\d+$/.test(entry)) continue;
+        try {
+          const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8');
+          if (!cmdline.includes('daemon.mjs')) continue;
+          const environ = (await readFile(`/proc/${entry}/environ`, 'utf8')).split('\0');
+          if (!environ.includes(`CAIRN_HOME=${cairnHome}`)) continue;
+          process.kill(Number(entry), 'SIGSTOP');
+          caught = Number(entry);
+          return caught;
+        } catch {
+          // The process ended, or is not ours to read: not the daemon.
+        }
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    throw new Error(`no daemon for ${cairnHome} was spawned within ${timeoutMs} ms`);
+  })();
+  pid.catch(() => undefined);
+  return {
+    pid,
+    resume() {
+      stopped = true;
+      if (caught !== null) process.kill(caught, 'SIGCONT');
+    },
+  };
 }
 
 export async function textOf(l: Locator): Promise<string> {
