@@ -3,7 +3,6 @@
 import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync, cpSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { PRODUCTION_DEFINES } from './scripts/production-defines.mjs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -41,7 +40,6 @@ const targets = [
     format: 'esm',
     target: 'node20',
     external: nodeExternals,
-    define: production ? PRODUCTION_DEFINES : {},
     // Bundled CommonJS dependencies call require(); give the ESM bundle one.
     banner: { js: "import { createRequire as __cairnCreateRequire } from 'node:module'; const require = __cairnCreateRequire(import.meta.url);" },
   },

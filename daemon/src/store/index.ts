@@ -25,7 +25,6 @@ function keepLoopAlive(): NodeJS.Timeout {
 }
 
 async function openStoreNow(home: string, env: NodeJS.ProcessEnv): Promise<Store> {
-  await testStartDelay();
   const url = env.CAIRN_DATABASE_URL;
   if (url && url.length > 0) {
     const { PostgresStore } = await import('./postgres.js');
@@ -34,14 +33,4 @@ async function openStoreNow(home: string, env: NodeJS.ProcessEnv): Promise<Store
   // Loaded on demand so a Postgres-only daemon never loads the PGlite WASM.
   const { EmbeddedStore } = await import('./embedded.js');
   return EmbeddedStore.open(home);
-}
-
-/**
- * Test-only: the editor suites slow a daemon's start (`CAIRN_TEST_STORE_OPEN_DELAY_MS`) to see what the
- * extension does while it waits. Read from `process.env` by that exact name so that the production bundle,
- * which defines it away (scripts/production-defines.mjs), holds no trace of it: there it waits for nothing.
- */
-async function testStartDelay(): Promise<void> {
-  const ms = Number(process.env.CAIRN_TEST_STORE_OPEN_DELAY_MS ?? 0);
-  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(ms, 120_000)));
 }
