@@ -3,7 +3,7 @@
  * (a lock file), bootstrapped and migrated at open, used by the single local user through the same RLS as
  * team mode. PGlite has one connection, so every call runs through one queue, in order.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -12,7 +12,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import { acquirePidLock, type DirLock } from '../lock/pid-lock.js';
 import { ensureLocalUser, LOCAL_USER_EMAIL, readLocalUserId } from './local-user.js';
 import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, listMigrations } from './migrate.js';
-import { preparedImage } from './prepared.js';
+import { preparedImage, unpackImage, unpackingDir } from './prepared.js';
 import { CHANGES_CHANNEL, toStoreError, type SqlDb, type SqlTx } from './sql.js';
 import { SqlApiStore } from './sql-store.js';
 import { StoreError, type ChangeEvent, type OpenedHow, type StoreUser } from './types.js';
@@ -21,8 +21,9 @@ export interface EmbeddedOptions {
   /** Defaults to the shipped `supabase/migrations`. */
   migrationsDir?: string;
   /**
-   * A `dumpDataDir` image to start a brand-new data dir from instead of running initdb (tests, restore).
-   * Defaults to the data dir prepared at build time when it fits the migrations (prepared.ts); `null`: initdb.
+   * A `dumpDataDir` image to start a brand-new data dir from instead of running initdb (tests), loaded by
+   * PGlite. Defaults to the data dir prepared at build time when it fits the migrations (prepared.ts, unpacked
+   * by the daemon); `null`: initdb.
    */
   template?: Blob | null;
 }
@@ -223,16 +224,27 @@ export class EmbeddedStore extends SqlApiStore {
       mark = now;
     };
     try {
+      // What a crash while unpacking the prepared image left behind (the data dir itself is still empty).
+      rmSync(unpackingDir(dataDir), { recursive: true, force: true });
       const fresh = isEmptyDir(dataDir);
       const migrationsDir = opts.migrationsDir ?? findMigrationsDir();
       let from: 'existing' | 'template' | 'prepared' | 'initdb' = 'existing';
       let why: string | undefined;
       let image: Blob | undefined;
+      /** How many of the shipped migrations the prepared image holds. */
+      let preparedMigrations = 0;
       if (fresh && opts.template) (image = opts.template), (from = 'template');
       else if (fresh && opts.template === undefined) {
         const prepared = preparedImage(migrationsDir);
-        if (prepared.image) (image = prepared.image), (from = 'prepared');
-        else (from = 'initdb'), (why = prepared.reason);
+        if (prepared.image) {
+          try {
+            unpackImage(prepared.image, dataDir);
+            (from = 'prepared'), (preparedMigrations = prepared.migrations);
+          } catch (err) {
+            (from = 'initdb'), (why = `the prepared data dir did not unpack: ${(err as Error).message}`);
+            rmSync(unpackingDir(dataDir), { recursive: true, force: true });
+          }
+        } else (from = 'initdb'), (why = prepared.reason);
       } else if (fresh) from = 'initdb';
       step('image');
       try {
@@ -248,8 +260,14 @@ export class EmbeddedStore extends SqlApiStore {
       }
       step('engine');
       const sql = pgliteDb(db);
-      // A data dir that needs nothing is checked in one statement; otherwise each step in its transaction.
-      const asItWas = from === 'existing' || from === 'prepared' ? await readyAsItWas(db, home, migrationsDir) : { migrated: false, user: null };
+      // The prepared image's manifest says which migrations it holds; an existing data dir that needs nothing
+      // is checked in one statement; otherwise each step runs in its transaction.
+      const asItWas =
+        from === 'prepared'
+          ? { migrated: preparedMigrations === listMigrations(migrationsDir).length, user: null }
+          : from === 'existing'
+            ? await readyAsItWas(db, home, migrationsDir)
+            : { migrated: false, user: null };
       step('check');
       let applied: string[] = [];
       if (!asItWas.migrated) {
@@ -258,8 +276,9 @@ export class EmbeddedStore extends SqlApiStore {
         applied = await applyMigrations(sql, migrationsDir);
         step('migrations');
       }
-      // New tables (after migrations, or in a new data dir) get their first statistics.
-      if (fresh || applied.length > 0) {
+      // New tables (after migrations, or in a data dir made here) get their first statistics; the prepared
+      // image was analyzed when it was built.
+      if (applied.length > 0 || (fresh && from !== 'prepared')) {
         await analyzeNeverAnalyzed(sql);
         step('analyze');
       }
