@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPGlite, EmbeddedStore } from '../../daemon/src/store/embedded.js';
+import { LOCAL_USER_EMAIL, readLocalUserId } from '../../daemon/src/store/local-user.js';
 import { findMigrationsDir, findShipped } from '../../daemon/src/store/migrate.js';
 import { migrationDigests, PREPARED_FORMAT, preparedImage, unfitReason, unpackImage, unpackingDir, type PreparedManifest } from '../../daemon/src/store/prepared.js';
 import { dumpMigrations, dumpSchema } from '../support/schema-dump.js';
@@ -118,6 +119,10 @@ describe('daemon start-up', function () {
       assert.equal((await store.schemaStatus()).pending.length, 0);
       const session = await store.rpc('create_session', { p_title: 'after the crash' });
       assert.equal(session.title, 'after the crash');
+      // The local user's row, created behind the open, is the one the store acts as and the home records.
+      const owner = await store.asOwner((tx) => tx.query<{ id: string }>(`select id::text as id from auth.users where email = $1`, [LOCAL_USER_EMAIL]));
+      assert.deepEqual(owner.rows, [{ id: store.user().id }]);
+      assert.equal(await readLocalUserId(home), store.user().id);
     } finally {
       await store.close();
     }

@@ -10,12 +10,13 @@ import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { acquirePidLock, type DirLock } from '../lock/pid-lock.js';
+import { randomUUID } from 'node:crypto';
 import { ensureLocalUser, LOCAL_USER_EMAIL, readLocalUserId } from './local-user.js';
 import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, listMigrations } from './migrate.js';
 import { preparedImage, unpackImage, unpackingDir } from './prepared.js';
 import { CHANGES_CHANNEL, toStoreError, type SqlDb, type SqlTx } from './sql.js';
 import { SqlApiStore } from './sql-store.js';
-import { StoreError, type ChangeEvent, type OpenedHow, type StoreUser } from './types.js';
+import { StoreError, type ChangeEvent, type OpenedHow, type SchemaStatus, type StoreUser } from './types.js';
 
 export interface EmbeddedOptions {
   /** Defaults to the shipped `supabase/migrations`. */
@@ -151,15 +152,21 @@ const AS_IT_WAS = `
  * when that is the one of `local-user.json`. The open then skips the bootstrap and migration steps (each a
  * transaction) and, for a local user already in place, the local-user one.
  */
-async function readyAsItWas(db: PGlite, home: string, migrationsDir: string): Promise<{ migrated: boolean; user: StoreUser | null }> {
+async function readyAsItWas(db: PGlite, home: string, migrationsDir: string): Promise<{ migrated: boolean; user: StoreUser | null; versions: string[] }> {
   const row = await db
     .query<{ versions: string[]; user_id: string | null }>(AS_IT_WAS, [LOCAL_USER_EMAIL])
     .then((r) => r.rows[0], () => undefined);
-  if (!row) return { migrated: false, user: null };
+  if (!row) return { migrated: false, user: null, versions: [] };
   const have = new Set(row.versions);
   const migrated = listMigrations(migrationsDir).every((m) => have.has(m.version));
   const sameUser = row.user_id !== null && (await readLocalUserId(home)) === row.user_id;
-  return { migrated, user: migrated && sameUser ? { id: row.user_id!, email: LOCAL_USER_EMAIL, aal: 'aal1' } : null };
+  return { migrated, user: migrated && sameUser ? { id: row.user_id!, email: LOCAL_USER_EMAIL, aal: 'aal1' } : null, versions: row.versions };
+}
+
+/** The schema status of a data dir holding `versions` with every shipped migration applied. */
+function statusOf(versions: string[], migrationsDir: string): SchemaStatus {
+  const expected = listMigrations(migrationsDir).at(-1)?.version ?? '';
+  return { applied: [...versions].sort().at(-1) ?? null, expected, pending: [] };
 }
 
 /** The data directory's lock (`<dir>.lock`): two PGlite processes on one directory both open it and lose rows. */
@@ -195,6 +202,33 @@ export class EmbeddedStore extends SqlApiStore {
   ) {
     super(pgliteDb(db), localUser, migrationsDir);
   }
+
+  /** The schema status the open established, when it read it (else `schemaStatus` asks the database). */
+  private schema?: SchemaStatus;
+
+  override schemaStatus(): Promise<SchemaStatus> {
+    return this.schema ? Promise.resolve({ ...this.schema, pending: [...this.schema.pending] }) : super.schemaStatus();
+  }
+
+  /** Queues the local user's row (a new home): no call runs before it, and one that fails says why. */
+  private createLocalUser(id: string): void {
+    const created = this.schedule(async () => {
+      const user = await ensureLocalUser(this.home, this.sql, id);
+      if (user.id !== id) throw new StoreError('unavailable', `The local user of ${this.home} is ${user.id}, not ${id}; restart the daemon.`);
+    });
+    // Every later call runs after it; if it failed, they fail with its error rather than as a missing user.
+    const tail = created.then(
+      () => undefined,
+      (err: unknown) => {
+        const e = toStoreError(err);
+        this.userFailure = e instanceof StoreError ? e : new StoreError('internal', `Could not create the local user: ${(err as Error).message}`);
+      },
+    );
+    this.tail = tail;
+  }
+
+  /** Why creating the local user's row failed (a new home), if it did: every call then fails with it. */
+  private userFailure?: StoreError;
 
   /** PGlite's WASM memory: what Postgres inside it has grown to (shared buffers, caches, work memory). */
   engineHeapBytes(): number | null {
@@ -262,12 +296,13 @@ export class EmbeddedStore extends SqlApiStore {
       const sql = pgliteDb(db);
       // The prepared image's manifest says which migrations it holds; an existing data dir that needs nothing
       // is checked in one statement; otherwise each step runs in its transaction.
+      const shipped = listMigrations(migrationsDir).map((m) => m.version);
       const asItWas =
         from === 'prepared'
-          ? { migrated: preparedMigrations === listMigrations(migrationsDir).length, user: null }
+          ? { migrated: preparedMigrations === shipped.length, user: null, versions: shipped }
           : from === 'existing'
             ? await readyAsItWas(db, home, migrationsDir)
-            : { migrated: false, user: null };
+            : { migrated: false, user: null, versions: [] };
       step('check');
       let applied: string[] = [];
       if (!asItWas.migrated) {
@@ -283,11 +318,18 @@ export class EmbeddedStore extends SqlApiStore {
         step('analyze');
       }
       let user = asItWas.user;
-      if (!user) {
+      // A new home from the prepared image holds no user yet: its row is the store's first queued call (every
+      // other call waits behind it), so that the daemon can answer `initialize` without waiting for it.
+      const newUserRow = !user && from === 'prepared' && asItWas.migrated;
+      if (newUserRow) user = { id: (await readLocalUserId(home)) ?? randomUUID(), email: LOCAL_USER_EMAIL, aal: 'aal1' };
+      else if (!user) {
         user = await ensureLocalUser(home, sql);
         step('localUser');
       }
-      const store = new EmbeddedStore(home, db, lock, user, migrationsDir);
+      const store = new EmbeddedStore(home, db, lock, user!, migrationsDir);
+      if (newUserRow) store.createLocalUser(user!.id);
+      // Migrations run only here, so what the open found stays true while the store is open.
+      if (asItWas.migrated) store.schema = statusOf(asItWas.versions, migrationsDir);
       store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length, steps };
       store.securing = ownerOnly(dataDir).catch(() => undefined);
       return store;
@@ -330,7 +372,12 @@ export class EmbeddedStore extends SqlApiStore {
   /** Runs `work` alone on the database, after every call queued before it (PGlite has one connection). */
   protected schedule<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'The store is closed.'));
-    const run = this.tail.then(() => this.keepStatistics()).then(work);
+    const run = this.tail
+      .then(() => {
+        if (this.userFailure) throw this.userFailure;
+      })
+      .then(() => this.keepStatistics())
+      .then(work);
     this.tail = run.catch(() => undefined);
     return run;
   }
