@@ -129,6 +129,24 @@ describe('daemon start-up', function () {
     assert.ok(!existsSync(unpackingDir(dataDir)), 'the leftover of the crashed unpack is gone');
   });
 
+  it('gives a new home its local user even when it closes before any call', async function () {
+    if (!preparedImage(findMigrationsDir()).image) this.skip(); // made by npm run build
+    const root = await mkdtemp(join(tmpdir(), 'cairn-startup-'));
+    cleanup.push(root);
+    const home = join(root, 'home');
+    const first = await EmbeddedStore.open(home);
+    const id = first.user().id;
+    await first.close();
+    assert.equal(await readLocalUserId(home), id);
+    const again = await EmbeddedStore.open(home);
+    try {
+      assert.equal(again.user().id, id);
+      assert.equal(again.opened?.steps?.localUser, undefined, 'the reopen finds the user in place');
+    } finally {
+      await again.close();
+    }
+  });
+
   it('does not use a prepared image whose migrations differ from the shipped ones', () => {
     const dir = findMigrationsDir();
     const shipped = migrationDigests(dir);

@@ -210,25 +210,34 @@ export class EmbeddedStore extends SqlApiStore {
     return this.schema ? Promise.resolve({ ...this.schema, pending: [...this.schema.pending] }) : super.schemaStatus();
   }
 
-  /** Queues the local user's row (a new home): no call runs before it, and one that fails says why. */
+  /**
+   * The local user's row of a new home, made before the first call that reaches the database (every call
+   * waits behind it, and one that failed makes later calls fail with its error). PGlite runs on the daemon's
+   * thread, so making it at open would hold up the listening socket and `initialize` just the same.
+   */
   private createLocalUser(id: string): void {
-    const created = this.schedule(async () => {
+    this.pendingUser = async () => {
       const user = await ensureLocalUser(this.home, this.sql, id);
       if (user.id !== id) throw new StoreError('unavailable', `The local user of ${this.home} is ${user.id}, not ${id}; restart the daemon.`);
-    });
-    // Every later call runs after it; if it failed, they fail with its error rather than as a missing user.
-    const tail = created.then(
-      () => undefined,
-      (err: unknown) => {
-        const e = toStoreError(err);
-        this.userFailure = e instanceof StoreError ? e : new StoreError('internal', `Could not create the local user: ${(err as Error).message}`);
-      },
-    );
-    this.tail = tail;
+    };
   }
 
+  private pendingUser?: () => Promise<void>;
   /** Why creating the local user's row failed (a new home), if it did: every call then fails with it. */
   private userFailure?: StoreError;
+
+  /** Runs the pending local-user step once, before the first queued call. */
+  private async userReady(): Promise<void> {
+    const make = this.pendingUser;
+    if (make) {
+      this.pendingUser = undefined;
+      await make().catch((err: unknown) => {
+        const e = toStoreError(err);
+        this.userFailure = e instanceof StoreError ? e : new StoreError('internal', `Could not create the local user: ${(err as Error).message}`);
+      });
+    }
+    if (this.userFailure) throw this.userFailure;
+  }
 
   /** PGlite's WASM memory: what Postgres inside it has grown to (shared buffers, caches, work memory). */
   engineHeapBytes(): number | null {
@@ -318,8 +327,8 @@ export class EmbeddedStore extends SqlApiStore {
         step('analyze');
       }
       let user = asItWas.user;
-      // A new home from the prepared image holds no user yet: its row is the store's first queued call (every
-      // other call waits behind it), so that the daemon can answer `initialize` without waiting for it.
+      // A new home from the prepared image holds no user yet: its row is made before the store's first call
+      // (every call waits for it), so that the daemon answers `initialize` without waiting for it.
       const newUserRow = !user && from === 'prepared' && asItWas.migrated;
       if (newUserRow) user = { id: (await readLocalUserId(home)) ?? randomUUID(), email: LOCAL_USER_EMAIL, aal: 'aal1' };
       else if (!user) {
@@ -373,9 +382,7 @@ export class EmbeddedStore extends SqlApiStore {
   protected schedule<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'The store is closed.'));
     const run = this.tail
-      .then(() => {
-        if (this.userFailure) throw this.userFailure;
-      })
+      .then(() => this.userReady())
       .then(() => this.keepStatistics())
       .then(work);
     this.tail = run.catch(() => undefined);
@@ -419,6 +426,8 @@ export class EmbeddedStore extends SqlApiStore {
     const drained = this.tail;
     this.closed = true;
     await drained;
+    // A new home closed before any call still ends up with its local user (and local-user.json).
+    await this.userReady().catch(() => undefined);
     await this.securing;
     try {
       await this.db.close();
