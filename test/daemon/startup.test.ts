@@ -4,13 +4,15 @@
  * the long store work it starts at boot (the sweep of replies a crash left streaming) has finished.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedStore } from '../../daemon/src/store/embedded.js';
+import { createPGlite, EmbeddedStore } from '../../daemon/src/store/embedded.js';
+import { LOCAL_USER_EMAIL, readLocalUserId } from '../../daemon/src/store/local-user.js';
 import { findMigrationsDir, findShipped } from '../../daemon/src/store/migrate.js';
-import { migrationDigests, unfitReason, type PreparedManifest } from '../../daemon/src/store/prepared.js';
+import { migrationDigests, PREPARED_FORMAT, preparedImage, unfitReason, unpackImage, unpackingDir, type PreparedManifest } from '../../daemon/src/store/prepared.js';
+import { dumpMigrations, dumpSchema } from '../support/schema-dump.js';
 import { connectWs, migratedHome, ok, readLog, removeHome, startDaemon, stopDaemon, type Json } from '../support/daemon.js';
 
 const STREAMING_REPLIES = 60;
@@ -84,10 +86,71 @@ describe('daemon start-up', function () {
     await removeHome(home);
   });
 
+  it('unpacks the prepared data dir into exactly the schema the migrations make', async function () {
+    const prepared = preparedImage(findMigrationsDir());
+    if (!prepared.image) this.skip(); // made by npm run build
+    const root = await mkdtemp(join(tmpdir(), 'cairn-startup-'));
+    cleanup.push(root);
+    const dataDir = join(root, 'db');
+    unpackImage(prepared.image, dataDir);
+    const db = await createPGlite({ dataDir });
+    let unpacked: string;
+    try {
+      unpacked = await dumpSchema(db);
+    } finally {
+      await db.close();
+    }
+    assert.equal(unpacked, await dumpMigrations(findMigrationsDir()));
+  });
+
+  it('starts a home whose first start crashed while unpacking the prepared data dir', async function () {
+    if (!preparedImage(findMigrationsDir()).image) this.skip(); // made by npm run build
+    const root = await mkdtemp(join(tmpdir(), 'cairn-startup-'));
+    cleanup.push(root);
+    const home = join(root, 'home');
+    // The crash left the data dir empty and half an unpacked image beside it.
+    const dataDir = EmbeddedStore.dataDir(home);
+    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(join(unpackingDir(dataDir), 'base', '5'), { recursive: true });
+    writeFileSync(join(unpackingDir(dataDir), 'PG_VERSION'), '18\n');
+    const store = await EmbeddedStore.open(home);
+    try {
+      assert.equal(store.opened?.from, 'prepared');
+      assert.equal((await store.schemaStatus()).pending.length, 0);
+      const session = await store.rpc('create_session', { p_title: 'after the crash' });
+      assert.equal(session.title, 'after the crash');
+      // The local user's row, created behind the open, is the one the store acts as and the home records.
+      const owner = await store.asOwner((tx) => tx.query<{ id: string }>(`select id::text as id from auth.users where email = $1`, [LOCAL_USER_EMAIL]));
+      assert.deepEqual(owner.rows, [{ id: store.user().id }]);
+      assert.equal(await readLocalUserId(home), store.user().id);
+    } finally {
+      await store.close();
+    }
+    assert.ok(!existsSync(unpackingDir(dataDir)), 'the leftover of the crashed unpack is gone');
+  });
+
+  it('gives a new home its local user even when it closes before any call', async function () {
+    if (!preparedImage(findMigrationsDir()).image) this.skip(); // made by npm run build
+    const root = await mkdtemp(join(tmpdir(), 'cairn-startup-'));
+    cleanup.push(root);
+    const home = join(root, 'home');
+    const first = await EmbeddedStore.open(home);
+    const id = first.user().id;
+    await first.close();
+    assert.equal(await readLocalUserId(home), id);
+    const again = await EmbeddedStore.open(home);
+    try {
+      assert.equal(again.user().id, id);
+      assert.equal(again.opened?.steps?.localUser, undefined, 'the reopen finds the user in place');
+    } finally {
+      await again.close();
+    }
+  });
+
   it('does not use a prepared image whose migrations differ from the shipped ones', () => {
     const dir = findMigrationsDir();
     const shipped = migrationDigests(dir);
-    const manifest: PreparedManifest = { format: 1, pglite: 'x', bootstrap: 'b', migrations: shipped, image: 'i' };
+    const manifest: PreparedManifest = { format: PREPARED_FORMAT, pglite: 'x', bootstrap: 'b', migrations: shipped, image: 'i' };
     assert.equal(unfitReason(manifest, dir, 'b'), null);
     assert.match(unfitReason(manifest, dir, 'other') ?? '', /bootstrap/);
     const edited = shipped.map((m, i) => (i === 3 ? { ...m, sha256: '0'.repeat(64) } : m));
@@ -96,5 +159,7 @@ describe('daemon start-up', function () {
     assert.ok(unfitReason({ ...manifest, migrations: folded }, dir, 'b'));
     const extra = [...shipped, { version: '29991231000000', name: 'future', sha256: 'f' }];
     assert.match(unfitReason({ ...manifest, migrations: extra }, dir, 'b') ?? '', /does not ship/);
+    // An image of an older format (a dump of a running database) is not used either.
+    assert.match(unfitReason({ ...manifest, format: 1 }, dir, 'b') ?? '', /format 1/);
   });
 });

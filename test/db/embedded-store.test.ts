@@ -63,9 +63,10 @@ describe('EmbeddedStore', function () {
     const status = await store.schemaStatus();
     assert.deepEqual(status.pending, []);
     assert.equal(status.applied, status.expected);
+    // The local user's row (and its file) may be made behind the open: any call waits for it.
+    const profile = await store.rpc('current_profile');
     const saved = JSON.parse(await readFile(join(home.home, 'local-user.json'), 'utf8')) as { id: string; email: string };
     assert.equal(saved.id, store.user()!.id);
-    const profile = await store.rpc('current_profile');
     assert.equal(profile.id, saved.id);
     assert.equal(profile.email, 'local@cairn.invalid');
     assert.ok(openedMs < 60_000, `cold open took ${openedMs} ms`);

@@ -3,26 +3,28 @@
  * (a lock file), bootstrapped and migrated at open, used by the single local user through the same RLS as
  * team mode. PGlite has one connection, so every call runs through one queue, in order.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { acquirePidLock, type DirLock } from '../lock/pid-lock.js';
+import { randomUUID } from 'node:crypto';
 import { ensureLocalUser, LOCAL_USER_EMAIL, readLocalUserId } from './local-user.js';
 import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, listMigrations } from './migrate.js';
-import { preparedImage } from './prepared.js';
+import { preparedImage, unpackImage, unpackingDir } from './prepared.js';
 import { CHANGES_CHANNEL, toStoreError, type SqlDb, type SqlTx } from './sql.js';
 import { SqlApiStore } from './sql-store.js';
-import { StoreError, type ChangeEvent, type OpenedHow, type StoreUser } from './types.js';
+import { StoreError, type ChangeEvent, type OpenedHow, type SchemaStatus, type StoreUser } from './types.js';
 
 export interface EmbeddedOptions {
   /** Defaults to the shipped `supabase/migrations`. */
   migrationsDir?: string;
   /**
-   * A `dumpDataDir` image to start a brand-new data dir from instead of running initdb (tests, restore).
-   * Defaults to the data dir prepared at build time when it fits the migrations (prepared.ts); `null`: initdb.
+   * A `dumpDataDir` image to start a brand-new data dir from instead of running initdb (tests), loaded by
+   * PGlite. Defaults to the data dir prepared at build time when it fits the migrations (prepared.ts, unpacked
+   * by the daemon); `null`: initdb.
    */
   template?: Blob | null;
 }
@@ -150,15 +152,21 @@ const AS_IT_WAS = `
  * when that is the one of `local-user.json`. The open then skips the bootstrap and migration steps (each a
  * transaction) and, for a local user already in place, the local-user one.
  */
-async function readyAsItWas(db: PGlite, home: string, migrationsDir: string): Promise<{ migrated: boolean; user: StoreUser | null }> {
+async function readyAsItWas(db: PGlite, home: string, migrationsDir: string): Promise<{ migrated: boolean; user: StoreUser | null; versions: string[] }> {
   const row = await db
     .query<{ versions: string[]; user_id: string | null }>(AS_IT_WAS, [LOCAL_USER_EMAIL])
     .then((r) => r.rows[0], () => undefined);
-  if (!row) return { migrated: false, user: null };
+  if (!row) return { migrated: false, user: null, versions: [] };
   const have = new Set(row.versions);
   const migrated = listMigrations(migrationsDir).every((m) => have.has(m.version));
   const sameUser = row.user_id !== null && (await readLocalUserId(home)) === row.user_id;
-  return { migrated, user: migrated && sameUser ? { id: row.user_id!, email: LOCAL_USER_EMAIL, aal: 'aal1' } : null };
+  return { migrated, user: migrated && sameUser ? { id: row.user_id!, email: LOCAL_USER_EMAIL, aal: 'aal1' } : null, versions: row.versions };
+}
+
+/** The schema status of a data dir holding `versions` with every shipped migration applied. */
+function statusOf(versions: string[], migrationsDir: string): SchemaStatus {
+  const expected = listMigrations(migrationsDir).at(-1)?.version ?? '';
+  return { applied: [...versions].sort().at(-1) ?? null, expected, pending: [] };
 }
 
 /** The data directory's lock (`<dir>.lock`): two PGlite processes on one directory both open it and lose rows. */
@@ -195,6 +203,42 @@ export class EmbeddedStore extends SqlApiStore {
     super(pgliteDb(db), localUser, migrationsDir);
   }
 
+  /** The schema status the open established, when it read it (else `schemaStatus` asks the database). */
+  private schema?: SchemaStatus;
+
+  override schemaStatus(): Promise<SchemaStatus> {
+    return this.schema ? Promise.resolve({ ...this.schema, pending: [...this.schema.pending] }) : super.schemaStatus();
+  }
+
+  /**
+   * The local user's row of a new home, made before the first call that reaches the database (every call
+   * waits behind it, and one that failed makes later calls fail with its error). PGlite runs on the daemon's
+   * thread, so making it at open would hold up the listening socket and `initialize` just the same.
+   */
+  private createLocalUser(id: string): void {
+    this.pendingUser = async () => {
+      const user = await ensureLocalUser(this.home, this.sql, id);
+      if (user.id !== id) throw new StoreError('unavailable', `The local user of ${this.home} is ${user.id}, not ${id}; restart the daemon.`);
+    };
+  }
+
+  private pendingUser?: () => Promise<void>;
+  /** Why creating the local user's row failed (a new home), if it did: every call then fails with it. */
+  private userFailure?: StoreError;
+
+  /** Runs the pending local-user step once, before the first queued call. */
+  private async userReady(): Promise<void> {
+    const make = this.pendingUser;
+    if (make) {
+      this.pendingUser = undefined;
+      await make().catch((err: unknown) => {
+        const e = toStoreError(err);
+        this.userFailure = e instanceof StoreError ? e : new StoreError('internal', `Could not create the local user: ${(err as Error).message}`);
+      });
+    }
+    if (this.userFailure) throw this.userFailure;
+  }
+
   /** PGlite's WASM memory: what Postgres inside it has grown to (shared buffers, caches, work memory). */
   engineHeapBytes(): number | null {
     const mod = (this.db as unknown as { mod?: { HEAPU8?: { byteLength: number } } }).mod;
@@ -223,16 +267,27 @@ export class EmbeddedStore extends SqlApiStore {
       mark = now;
     };
     try {
+      // What a crash while unpacking the prepared image left behind (the data dir itself is still empty).
+      rmSync(unpackingDir(dataDir), { recursive: true, force: true });
       const fresh = isEmptyDir(dataDir);
       const migrationsDir = opts.migrationsDir ?? findMigrationsDir();
       let from: 'existing' | 'template' | 'prepared' | 'initdb' = 'existing';
       let why: string | undefined;
       let image: Blob | undefined;
+      /** How many of the shipped migrations the prepared image holds. */
+      let preparedMigrations = 0;
       if (fresh && opts.template) (image = opts.template), (from = 'template');
       else if (fresh && opts.template === undefined) {
         const prepared = preparedImage(migrationsDir);
-        if (prepared.image) (image = prepared.image), (from = 'prepared');
-        else (from = 'initdb'), (why = prepared.reason);
+        if (prepared.image) {
+          try {
+            unpackImage(prepared.image, dataDir);
+            (from = 'prepared'), (preparedMigrations = prepared.migrations);
+          } catch (err) {
+            (from = 'initdb'), (why = `the prepared data dir did not unpack: ${(err as Error).message}`);
+            rmSync(unpackingDir(dataDir), { recursive: true, force: true });
+          }
+        } else (from = 'initdb'), (why = prepared.reason);
       } else if (fresh) from = 'initdb';
       step('image');
       try {
@@ -248,8 +303,15 @@ export class EmbeddedStore extends SqlApiStore {
       }
       step('engine');
       const sql = pgliteDb(db);
-      // A data dir that needs nothing is checked in one statement; otherwise each step in its transaction.
-      const asItWas = from === 'existing' || from === 'prepared' ? await readyAsItWas(db, home, migrationsDir) : { migrated: false, user: null };
+      // The prepared image's manifest says which migrations it holds; an existing data dir that needs nothing
+      // is checked in one statement; otherwise each step runs in its transaction.
+      const shipped = listMigrations(migrationsDir).map((m) => m.version);
+      const asItWas =
+        from === 'prepared'
+          ? { migrated: preparedMigrations === shipped.length, user: null, versions: shipped }
+          : from === 'existing'
+            ? await readyAsItWas(db, home, migrationsDir)
+            : { migrated: false, user: null, versions: [] };
       step('check');
       let applied: string[] = [];
       if (!asItWas.migrated) {
@@ -258,17 +320,25 @@ export class EmbeddedStore extends SqlApiStore {
         applied = await applyMigrations(sql, migrationsDir);
         step('migrations');
       }
-      // New tables (after migrations, or in a new data dir) get their first statistics.
-      if (fresh || applied.length > 0) {
+      // New tables (after migrations, or in a data dir made here) get their first statistics; the prepared
+      // image was analyzed when it was built.
+      if (applied.length > 0 || (fresh && from !== 'prepared')) {
         await analyzeNeverAnalyzed(sql);
         step('analyze');
       }
       let user = asItWas.user;
-      if (!user) {
+      // A new home from the prepared image holds no user yet: its row is made before the store's first call
+      // (every call waits for it), so that the daemon answers `initialize` without waiting for it.
+      const newUserRow = !user && from === 'prepared' && asItWas.migrated;
+      if (newUserRow) user = { id: (await readLocalUserId(home)) ?? randomUUID(), email: LOCAL_USER_EMAIL, aal: 'aal1' };
+      else if (!user) {
         user = await ensureLocalUser(home, sql);
         step('localUser');
       }
-      const store = new EmbeddedStore(home, db, lock, user, migrationsDir);
+      const store = new EmbeddedStore(home, db, lock, user!, migrationsDir);
+      if (newUserRow) store.createLocalUser(user!.id);
+      // Migrations run only here, so what the open found stays true while the store is open.
+      if (asItWas.migrated) store.schema = statusOf(asItWas.versions, migrationsDir);
       store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length, steps };
       store.securing = ownerOnly(dataDir).catch(() => undefined);
       return store;
@@ -311,7 +381,10 @@ export class EmbeddedStore extends SqlApiStore {
   /** Runs `work` alone on the database, after every call queued before it (PGlite has one connection). */
   protected schedule<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'The store is closed.'));
-    const run = this.tail.then(() => this.keepStatistics()).then(work);
+    const run = this.tail
+      .then(() => this.userReady())
+      .then(() => this.keepStatistics())
+      .then(work);
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -353,6 +426,8 @@ export class EmbeddedStore extends SqlApiStore {
     const drained = this.tail;
     this.closed = true;
     await drained;
+    // A new home closed before any call still ends up with its local user (and local-user.json).
+    await this.userReady().catch(() => undefined);
     await this.securing;
     try {
       await this.db.close();

@@ -33,10 +33,11 @@ function displayName(): string {
 }
 
 /**
- * Returns the local user, creating it on first start. A database restored from a backup already holds
- * its local user; that one wins over the file, so restored sessions stay visible.
+ * Returns the local user, creating it on first start (with `proposed` as its id when `local-user.json` names
+ * none). A database restored from a backup already holds its local user; that one wins over the file, so
+ * restored sessions stay visible.
  */
-export async function ensureLocalUser(home: string, db: SqlDb): Promise<StoreUser> {
+export async function ensureLocalUser(home: string, db: SqlDb, proposed?: string): Promise<StoreUser> {
   const fromFile = await readLocalUserId(home);
   const id = await db.transaction(async (tx) => {
     await tx.query(`select pg_advisory_xact_lock(hashtext('cairn_local_user'))`);
@@ -46,7 +47,7 @@ export async function ensureLocalUser(home: string, db: SqlDb): Promise<StoreUse
     );
     const existing = rows[0]?.id;
     if (existing) return existing;
-    const fresh = fromFile ?? randomUUID();
+    const fresh = fromFile ?? proposed ?? randomUUID();
     const name = displayName();
     await tx.query(
       `insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, raw_app_meta_data,
