@@ -201,7 +201,9 @@ set search_path = ''
 as $$
 declare
   -- BM25 parameters and the weights of the other signals (tuned on the eval).
-  k1 constant double precision := 1.2;
+  -- k1 3, not the textbook 1.2: a chunk that keeps using a word (a docs section, a JSDoc block about it) is
+  -- more about it than one that names it once beside another word (eval: fastify-chat MRR +0.046).
+  k1 constant double precision := 3;
   b constant double precision := 0.75;
   symbol_weight constant double precision := 4;
   path_weight constant double precision := 0.3;
