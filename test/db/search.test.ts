@@ -256,7 +256,7 @@ describe('kb_search: hybrid search', function () {
 
   it('lets repetition count before saturating: a chunk that keeps using a word outranks one naming it once beside another', async () => {
     // Both words are as rare (two chunks each). With BM25's textbook k1 (1.2) six uses of "plugin" scored
-    // below one use each of "plugin" and "scope"; with k1 3 the chunk about plugins comes first.
+    // below one use each of "plugin" and "scope"; with k1 2.5 the chunk about plugins comes first.
     const id = await projectOf('saturation', [
       ['guide.md', 'plugin plugin plugin plugin plugin plugin', null],
       ['mention.md', 'plugin scope', null],
