@@ -254,6 +254,19 @@ describe('kb_search: hybrid search', function () {
     assert.deepEqual(hits.slice(0, 2).map((h) => h.uri), ['two-words.ts', 'one-word.ts']);
   });
 
+  it('lets repetition count before saturating: a chunk that keeps using a word outranks one naming it once beside another', async () => {
+    // Both words are as rare (two chunks each). With BM25's textbook k1 (1.2) six uses of "plugin" scored
+    // below one use each of "plugin" and "scope"; with k1 2.5 the chunk about plugins comes first.
+    const id = await projectOf('saturation', [
+      ['guide.md', 'plugin plugin plugin plugin plugin plugin', null],
+      ['mention.md', 'plugin scope', null],
+      ['rules.md', 'scope rules', null],
+      ...[1, 2, 3, 4, 5].map((i): [string, string, null] => [`filler${i}.ts`, 'filler text', null]),
+    ]);
+    const hits = await search({ p_project_id: id, p_query: 'plugin scope' });
+    assert.deepEqual(hits.slice(0, 2).map((h) => h.uri), ['guide.md', 'mention.md']);
+  });
+
   it('never lets a vector of zeros (a chunk without words) past the similarity floor', async () => {
     // Its cosine distance is NaN, which compares above every number in PostgreSQL.
     const id = await projectOf('zeros', [
