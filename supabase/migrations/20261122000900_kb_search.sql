@@ -165,7 +165,7 @@ begin
     return;
   end if;
   select string_agg(format(
-           'select c.id, c.source_id, c.token_count, c.symbols, %s::double precision from public.kb_chunks c '
+           'select c.id, c.source_id, c.token_count, c.symbols, %L::double precision from public.kb_chunks c '
            'where c.project_id = $1 and c.embedding_model = $2 and c.fts @@ %L::tsquery', t.idf, t.tsq::text),
          ' union all ')
     into v_sql
@@ -286,50 +286,51 @@ begin
   perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
 
   return query execute format($q$
-    with src as materialized (
-      select s.id, s.kind, s.uri, s.title, s.language, s.path_fts
-      from public.kb_sources s
-      where s.project_id = $1 and s.embedding_model = $4
-        and ($5::text is null or starts_with(s.uri, $5))
-        and ($6::text is null or s.uri ~ $6)
-        and ($7::text is null or s.language = $7)
-        and ($8::text is null or s.kind = $8)
+    -- The filters, as a condition on a source ($10: whether any is set); sources are read by key where needed,
+    -- never all of the project's at once.
+    with filt as (
+      select s.id from public.kb_sources s
+      where $10 and s.project_id = $1 and s.embedding_model = $3
+        and ($4::text is null or starts_with(s.uri, $4))
+        and ($5::text is null or s.uri ~ $5)
+        and ($6::text is null or s.language = $6)
+        and ($7::text is null or s.kind = $7)
     ),
     -- Stage 1, over every chunk that holds a query word: BM25 with each word counted once, read from the GIN
     -- index word by word (a single word needs no recheck, so no chunk's tsvector is read), plus the path.
     hits as (
       select h.chunk_id as id, h.source_id, h.token_count, h.symbols, sum(h.idf) as idf_sum
-      from private.kb_word_hits($1, $4, $12, $13) h
-      where not $11 or h.source_id in (select id from src)
+      from private.kb_word_hits($1, $3, $11, $12) h
+      where not $10 or h.source_id in (select id from filt)
       group by h.chunk_id, h.source_id, h.token_count, h.symbols
     ),
     paths as (
       select s.id, sum(q.idf * (case when s.path_fts @@ (q.tsq::text || ':A')::tsquery then 2 else 1 end)) as path_idf
-      from src s cross join unnest($12, $13) q(tsq, idf)
+      from public.kb_sources s cross join unnest($11, $12) q(tsq, idf)
       where s.id in (select h.source_id from hits h) and s.path_fts @@ q.tsq
       group by s.id
     ),
     stage1 as (
       select h.id, h.token_count, coalesce(p.path_idf, 0) as path_idf,
-             ($16 is not null and ($16 = any (h.symbols) or exists (
-                select 1 from unnest(h.symbols) y where y like ('%%.' || $16) or lower(y) = lower($16)))) as exact,
-             h.idf_sum * (%3$s + 1) / (1 + %3$s * (1 - %4$s + %4$s * h.token_count / $14)) + %6$s * coalesce(p.path_idf, 0) as s1
+             ($15 is not null and ($15 = any (h.symbols) or exists (
+                select 1 from unnest(h.symbols) y where y like ('%%.' || $15) or lower(y) = lower($15)))) as exact,
+             h.idf_sum * (%3$s + 1) / (1 + %3$s * (1 - %4$s + %4$s * h.token_count / $13)) + %6$s * coalesce(p.path_idf, 0) as s1
       from hits h left join paths p on p.id = h.source_id
       order by 4 desc, 5 desc, 1
-      limit $18
+      limit $17
     ),
     -- Stage 2, the best of stage 1: words counted as often as they occur (in symbols SYMBOL_WEIGHT times),
     -- each query word once (the best of its forms), and a verbatim phrase.
     lex as (
       select cd.id, cd.exact,
              coalesce((select sum(w.best)
-                       from (select max(t.idf * (%3$s + 1) * t.tf / (t.tf + %3$s * (1 - %4$s + %4$s * cd.token_count / $14))) as best
+                       from (select max(t.idf * (%3$s + 1) * t.tf / (t.tf + %3$s * (1 - %4$s + %4$s * cd.token_count / $13))) as best
                              from (select q.idf, q.grp, ts_rank_cd(array[1.0 / %5$s, 0, 1.0 / %5$s, 1]::real[], c.fts, q.tsq, 0) * %5$s as tf
-                                   from unnest($12, $13, $19) q(tsq, idf, grp)) t
+                                   from unnest($11, $12, $18) q(tsq, idf, grp)) t
                              where t.tf > 0
                              group by t.grp) w), 0)
              + %6$s * cd.path_idf
-             + case when $15 is not null and c.fts @@ $15 then %7$s * (select sum(i) from unnest($13) i) else 0 end
+             + case when $14 is not null and c.fts @@ $14 then %7$s * (select sum(i) from unnest($12) i) else 0 end
              as score
       from stage1 cd join public.kb_chunks c on c.id = cd.id
     ),
@@ -339,52 +340,52 @@ begin
     ),
     ann as (
       select a.chunk_id as id,
-             a.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s) as d
+             a.embedding::extensions.vector(%1$s) operator(extensions.<=>) $2::extensions.vector(%1$s) as d
       from public.kb_ann a
-      where %2$s and a.embedding_dims = %1$s and a.project_id = $1 and a.embedding_model = $4
-        and (not $11 or a.source_id in (select id from src))
-      order by a.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s)
-      limit $9
+      where %2$s and a.embedding_dims = %1$s and a.project_id = $1 and a.embedding_model = $3
+        and (not $10 or a.source_id in (select id from filt))
+      order by a.embedding::extensions.vector(%1$s) operator(extensions.<=>) $2::extensions.vector(%1$s)
+      limit $8
     ),
     pending as (
-      select c.id, c.embedding::extensions.vector(%1$s) operator(extensions.<=>) $3::extensions.vector(%1$s) as d
+      select c.id, c.embedding::extensions.vector(%1$s) operator(extensions.<=>) $2::extensions.vector(%1$s) as d
       from public.kb_ann_pending p
       join public.kb_chunks c on c.id = p.chunk_id
-      where %2$s and p.project_id = $1 and p.embedding_model = $4 and c.embedding_dims = %1$s
-        and (not $11 or c.source_id in (select id from src))
+      where %2$s and p.project_id = $1 and p.embedding_model = $3 and c.embedding_dims = %1$s
+        and (not $10 or c.source_id in (select id from filt))
       order by 2
-      limit $9
+      limit $8
     ),
     vec as (
       select u.id, 1 - u.d as sim, row_number() over (order by u.d, u.id) as r
       from (select * from ann union all select * from pending) u
       -- d <= 1 - floor, not 1 - d >= floor: a vector of zeros (a chunk without words) is at NaN distance,
       -- and NaN passes >= (PostgreSQL orders it above every number) but not <=.
-      where u.d <= 1 - $17
+      where u.d <= 1 - $16
       order by u.d, u.id
-      limit $9
+      limit $8
     ),
     fused as (
       select coalesce(l.id, v.id) as id,
              coalesce(l.exact, false) as exact,
              coalesce(l.score / nullif(max(l.score) over (), 0), 0)
-               + %8$s * coalesce((v.sim - $17) / nullif(1 - $17, 0), 0) as score,
+               + %8$s * coalesce((v.sim - $16) / nullif(1 - $16, 0), 0) as score,
              l.r::integer as fts_rank, v.r::integer as vector_rank
       from lexr l full join vec v on v.id = l.id
     ),
     top as (
-      select * from fused order by exact desc, score desc, id limit $10
+      select * from fused order by exact desc, score desc, id limit $9
     )
     select c.id, c.source_id, s.kind, s.uri, s.title, s.language, c.start_line, c.end_line, c.content,
            c.symbols, c.scope,
            (t.score + case when t.exact then 1 else 0 end)::double precision, t.fts_rank, t.vector_rank
     from top t
     join public.kb_chunks c on c.id = t.id
-    join src s on s.id = c.source_id
+    join public.kb_sources s on s.id = c.source_id
     order by t.exact desc, t.score desc, c.id
   $q$, coalesce(v_dims, 1), case when v_dims is null then 'false' else 'true' end,
        k1, b, symbol_weight, path_weight, phrase_weight, vector_weight)
-  using p_project_id, v_any, p_query_embedding, p_embedding_model, p_path_prefix, v_regex, p_language, p_kind,
+  using p_project_id, p_query_embedding, p_embedding_model, p_path_prefix, v_regex, p_language, p_kind,
         v_pool, p_limit, v_filtered, v_terms, v_idf, v_avg, v_phrase, v_ident, p_min_similarity, greatest(p_limit * 4, 200),
         v_group;
 end;
