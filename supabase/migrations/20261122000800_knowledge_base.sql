@@ -366,8 +366,8 @@ grant insert (project_id, embedding_model), update (embedding_model) on table pu
 -- -----------------------------------------------------------------------------------------------------
 -- SQL API: writing the index
 -- -----------------------------------------------------------------------------------------------------
--- A batch of sources with their chunks in three set-based statements (sources, old chunks out, new chunks in)
--- rather than a call per source: workspace files average a few chunks each, so per-statement cost would
+-- A batch of sources with their chunks in a few set-based statements (sources; for sources indexed before,
+-- changed chunks out and moved ones' lines; new chunks in) rather than a call per source: workspace files average a few chunks each, so per-statement cost would
 -- dominate a cold index. One transaction, so every source of the batch lands whole or not at all.
 create or replace function public.kb_upsert_sources(p_project_id uuid, p_sources jsonb)
 returns integer
@@ -376,6 +376,7 @@ set search_path = ''
 as $$
 declare
   v_ids uuid[];
+  v_old uuid[];
 begin
   perform private.require_uid();
   if not private.can_write_project(p_project_id) then
@@ -421,7 +422,36 @@ begin
   where jsonb_array_length(p_sources) > 0
   on conflict (project_id) do nothing;
 
-  delete from public.kb_chunks c where c.source_id = any (v_ids);
+  -- A source indexed before keeps each chunk that is the same as before (ordinal, text, symbols, scope, and
+  -- whether it has a vector): its row, id, words and published vector stay, and only its lines are updated
+  -- when an edit above it moved them, which recomputes nothing (the generated fts reads neither column) and
+  -- counts nothing (kb_count_terms). The other old chunks go and the other new ones are inserted.
+  select coalesce(array_agg(i), '{}') into v_old
+  from unnest(v_ids) i where exists (select 1 from public.kb_chunks c where c.source_id = i);
+  if cardinality(v_old) > 0 then
+    delete from public.kb_chunks c
+    where c.source_id = any (v_old)
+      and not exists (
+        select 1
+        from jsonb_array_elements(p_sources) e
+        join public.kb_sources s
+          on s.project_id = p_project_id and s.embedding_model = e -> 'source' ->> 'embedding_model'
+         and s.kind = e -> 'source' ->> 'kind' and s.uri = e -> 'source' ->> 'uri'
+        cross join lateral jsonb_to_recordset(e -> 'chunks') as x(ordinal integer, content_hash text, token_count integer,
+                                                                   symbols text[], scope text, embedding text)
+        where s.id = c.source_id and x.ordinal = c.ordinal and x.content_hash = c.content_hash
+          and coalesce(x.token_count, 0) = c.token_count and coalesce(x.symbols, '{}') = c.symbols
+          and x.scope is not distinct from c.scope and (x.embedding is null) = (c.embedding is null));
+    update public.kb_chunks c set start_line = x.start_line, end_line = x.end_line
+    from jsonb_array_elements(p_sources) e
+    join public.kb_sources s
+      on s.project_id = p_project_id and s.embedding_model = e -> 'source' ->> 'embedding_model'
+     and s.kind = e -> 'source' ->> 'kind' and s.uri = e -> 'source' ->> 'uri'
+    cross join lateral jsonb_to_recordset(e -> 'chunks') as x(ordinal integer, start_line integer, end_line integer,
+                                                               content_hash text)
+    where s.id = any (v_old) and c.source_id = s.id and c.ordinal = x.ordinal and c.content_hash = x.content_hash
+      and (c.start_line, c.end_line) is distinct from (x.start_line, x.end_line);
+  end if;
 
   insert into public.kb_chunks (source_id, project_id, embedding_model, embedding_dims, ordinal, start_line, end_line,
                                 content, content_hash, token_count, symbols, scope, embedding)
@@ -434,7 +464,10 @@ begin
    and s.kind = e -> 'source' ->> 'kind' and s.uri = e -> 'source' ->> 'uri'
   cross join lateral jsonb_to_recordset(e -> 'chunks') as x(ordinal integer, start_line integer, end_line integer,
                                                              content text, content_hash text, token_count integer,
-                                                             symbols text[], scope text, embedding text);
+                                                             symbols text[], scope text, embedding text)
+  -- the chunks kept above
+  where not (s.id = any (v_old))
+     or not exists (select 1 from public.kb_chunks c where c.source_id = s.id and c.ordinal = x.ordinal);
   return coalesce(array_length(v_ids, 1), 0);
 end;
 $$;

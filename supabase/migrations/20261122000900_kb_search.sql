@@ -61,8 +61,9 @@ revoke all on table public.kb_stats from anon, authenticated;
 grant select on table public.kb_terms to authenticated;
 grant select on table public.kb_stats to authenticated;
 
--- Counts the words of inserted chunks in, and of deleted chunks out (an update does both). One statement
--- per chunk batch, words in key order so concurrent indexers of a project lock rows in the same order.
+-- Counts the words of inserted chunks in, and of deleted chunks out (an update does both, unless no row's
+-- words, length, project or model changed: the indexer moving kept chunks' lines counts nothing). One
+-- statement per chunk batch, words in key order so concurrent indexers of a project lock rows in the same order.
 -- Security definer: the chunk writes themselves already passed RLS; the counts are bookkeeping of them.
 create or replace function private.kb_count_terms()
 returns trigger
@@ -71,6 +72,16 @@ security definer
 set search_path = ''
 as $$
 begin
+  -- (nested: a condition naming old_rows cannot be planned in an insert's call)
+  if tg_op = 'UPDATE' then
+    if not exists (
+      select 1 from old_rows o full join new_rows n on n.id = o.id
+      where o.id is null or n.id is null or n.fts is distinct from o.fts or n.token_count is distinct from o.token_count
+         or n.project_id is distinct from o.project_id or n.embedding_model is distinct from o.embedding_model
+    ) then
+      return null;
+    end if;
+  end if;
   if tg_op in ('DELETE', 'UPDATE') then
     update public.kb_terms t set df = t.df - o.df
     from (select o.project_id, o.embedding_model, u.lexeme as term, count(*)::integer as df

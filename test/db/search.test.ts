@@ -227,6 +227,19 @@ describe('kb_search: hybrid search', function () {
     assert.deepEqual(stats.rows.map((r) => [r.term, r.df]), [['expir', 1], ['nineti', 0]], 'the term statistics follow the chunks');
   });
 
+  it('an update counts the words it changes, and moving lines counts nothing', async () => {
+    const counts = async () =>
+      (await t.db.query<{ term: string; df: number }>(
+        `select term, df from public.kb_terms where project_id = $1 and embedding_model = $2 and term in ('expir', 'renew') order by term`, [projectId, M1])).rows.map((r) => [r.term, r.df]);
+    const chunk = `(select c.id from public.kb_chunks c join public.kb_sources s on s.id = c.source_id where s.uri = 'faq:rotate' and s.embedding_model = '${M1}')`;
+    await t.db.query(`update public.kb_chunks set content = 'Keys renew themselves' where id = ${chunk}`);
+    assert.deepEqual(await counts(), [['expir', 0], ['renew', 1]]);
+    await t.db.query(`update public.kb_chunks set start_line = 5, end_line = 6 where id = ${chunk}`);
+    assert.deepEqual(await counts(), [['expir', 0], ['renew', 1]]);
+    await t.db.query(`update public.kb_chunks set content = 'Keys never expire', start_line = 1, end_line = 1 where id = ${chunk}`);
+    assert.deepEqual(await counts(), [['expir', 1], ['renew', 0]]);
+  });
+
   /** A project of its own holding one file per text, each chunk with the given embedding. */
   const projectOf = async (name: string, texts: Array<[uri: string, content: string, embedding: string | null]>) => {
     const id = (await t.rpc<{ id: string }>(owner, 'ensure_project', { p_root_uri: `file:///${name}`, p_name: name })).id;

@@ -77,6 +77,49 @@ describe('kb indexer', function () {
     assert.ok(emb.texts < r.chunks, `embedded ${emb.texts} of ${r.chunks}`);
   });
 
+  it('an edit that shifts lines keeps the other chunks (ids, vectors) at their new lines, and the word counts stay exact', async () => {
+    const fn = (i: number) => `export function handler${i}Zebra(input: string): string {\n  return input.repeat(${i});\n}\n`;
+    const big = Array.from({ length: 60 }, (_, i) => fn(i)).join('\n');
+    await env.write('src/handlers.ts', big);
+    await indexWorkspace(env.deps(), env.ws);
+    type Row = { id: string; start_line: number; content_hash: string };
+    const rows = () =>
+      env.store.asOwner(async (tx) => (await tx.query<Row>(
+        `select c.id, c.start_line, c.content_hash from public.kb_chunks c join public.kb_sources s on s.id = c.source_id
+         where s.uri = 'src/handlers.ts' order by c.ordinal`)).rows);
+    const before = await rows();
+    assert.ok(before.length >= 3, `${before.length} chunks`);
+    // Two lines above the first function shift every later chunk; the last function's body changes.
+    await env.write('src/handlers.ts', `// handlers\n// generated\n${big.replace('input.repeat(59)', 'input.repeat(590)')}`);
+    const emb = new CountingEmbedder();
+    const r = await indexWorkspace(env.deps(emb), env.ws);
+    assert.equal(r.indexed, 1);
+    const after = await rows();
+    const byId = new Map(before.map((b) => [b.id, b]));
+    const kept = after.filter((a) => byId.has(a.id));
+    assert.ok(kept.length >= before.length - 2, `kept ${kept.length} of ${before.length}`);
+    for (const k of kept) {
+      assert.equal(k.content_hash, byId.get(k.id)!.content_hash);
+      assert.equal(k.start_line, byId.get(k.id)!.start_line + 2, 'kept chunks moved down two lines');
+    }
+    assert.ok(emb.texts <= 2, `embedded ${emb.texts}`);
+    // Search finds a kept chunk at its new lines, and the edited one by its new text.
+    const hit = (await search('handler30Zebra')).find((h) => h.path === 'src/handlers.ts')!;
+    const line = `${big.replace('input.repeat(59)', 'input.repeat(590)')}`.split('\n').indexOf(fn(30).split('\n')[0]!) + 3;
+    assert.ok(hit.startLine <= line && hit.endLine >= line, `handler30 at ${line}, hit ${hit.startLine}-${hit.endLine}`);
+    assert.equal((await search('handler59Zebra 590'))[0]?.path, 'src/handlers.ts');
+    // kb_terms and kb_stats equal a recount from the chunks.
+    const [terms, recount, stats] = await env.store.asOwner(async (tx) => [
+      (await tx.query<{ term: string; df: number }>(`select term, df from public.kb_terms where df > 0 order by term`)).rows,
+      (await tx.query<{ term: string; df: number }>(`select u.lexeme as term, count(*)::int as df from public.kb_chunks c, unnest(c.fts) u group by 1 order by 1`)).rows,
+      (await tx.query<{ ok: boolean }>(
+        `select (select (chunks, tokens) from public.kb_stats) = (select (count(*), sum(token_count)) from public.kb_chunks) as ok`)).rows[0]!,
+    ] as const);
+    assert.ok(terms.length > 0);
+    assert.deepEqual(terms, recount);
+    assert.equal(stats.ok, true);
+  });
+
   it('removes deleted and renamed files from results', async () => {
     await indexWorkspace(env.deps(), env.ws);
     assert.equal((await search('deploy kubernetes cluster'))[0]?.path, 'scripts/deploy.py');
