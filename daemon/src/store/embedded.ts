@@ -3,6 +3,7 @@
  * (a lock file), bootstrapped and migrated at open, used by the single local user through the same RLS as
  * team mode. PGlite has one connection, so every call runs through one queue, in order.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -10,7 +11,6 @@ import { gunzipSync } from 'node:zlib';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { acquirePidLock, type DirLock } from '../lock/pid-lock.js';
-import { randomUUID } from 'node:crypto';
 import { ensureLocalUser, LOCAL_USER_EMAIL, readLocalUserId } from './local-user.js';
 import { applyMigrations, bootstrapIfNeeded, findMigrationsDir, listMigrations } from './migrate.js';
 import { preparedImage, unpackImage, unpackingDir } from './prepared.js';
@@ -211,30 +211,27 @@ export class EmbeddedStore extends SqlApiStore {
   }
 
   /**
-   * The local user's row of a new home, made before the first call that reaches the database (every call
-   * waits behind it, and one that failed makes later calls fail with its error). PGlite runs on the daemon's
-   * thread, so making it at open would hold up the listening socket and `initialize` just the same.
+   * A new home's local user (its id already chosen) whose row is still to be made, before the first call that
+   * reaches the database (every call waits behind it, and one that failed makes later calls fail with its
+   * error). PGlite runs on the daemon's thread, so making it at open would hold up the listening socket and
+   * `initialize` just the same.
    */
-  private createLocalUser(id: string): void {
-    this.pendingUser = async () => {
-      const user = await ensureLocalUser(this.home, this.sql, id);
-      if (user.id !== id) throw new StoreError('unavailable', `The local user of ${this.home} is ${user.id}, not ${id}; restart the daemon.`);
-    };
-  }
-
-  private pendingUser?: () => Promise<void>;
+  private userToCreate?: string;
   /** Why creating the local user's row failed (a new home), if it did: every call then fails with it. */
   private userFailure?: StoreError;
 
-  /** Runs the pending local-user step once, before the first queued call. */
+  /** Makes the pending local user's row once, before the first queued call. */
   private async userReady(): Promise<void> {
-    const make = this.pendingUser;
-    if (make) {
-      this.pendingUser = undefined;
-      await make().catch((err: unknown) => {
+    const id = this.userToCreate;
+    if (id) {
+      this.userToCreate = undefined;
+      try {
+        const user = await ensureLocalUser(this.home, this.sql, id);
+        if (user.id !== id) throw new StoreError('unavailable', `The local user of ${this.home} is ${user.id}, not ${id}; restart the daemon.`);
+      } catch (err) {
         const e = toStoreError(err);
         this.userFailure = e instanceof StoreError ? e : new StoreError('internal', `Could not create the local user: ${(err as Error).message}`);
-      });
+      }
     }
     if (this.userFailure) throw this.userFailure;
   }
@@ -336,7 +333,7 @@ export class EmbeddedStore extends SqlApiStore {
         step('localUser');
       }
       const store = new EmbeddedStore(home, db, lock, user!, migrationsDir);
-      if (newUserRow) store.createLocalUser(user!.id);
+      if (newUserRow) store.userToCreate = user!.id;
       // Migrations run only here, so what the open found stays true while the store is open.
       if (asItWas.migrated) store.schema = statusOf(asItWas.versions, migrationsDir);
       store.opened = { fresh, from, ...(why ? { why } : {}), appliedMigrations: applied.length, steps };
