@@ -1,8 +1,9 @@
 /**
  * The extension stays usable while the daemon starts (issue 18): the daemon the packaged extension spawns is
  * held (SIGSTOP) the moment it appears, before it publishes its discovery file, so it is still starting when
- * the user acts, however slow or fast the machine; it is let go once the user has seen what waits. The Search QuickPick opens at once and says that the query waits for the daemon; a
- * command that needs the daemon waits with a progress notification, then does its work instead of failing.
+ * the user acts, however slow or fast the machine; it is let go once the user has seen what waits. The
+ * Search QuickPick opens at once and says that the query waits for the daemon; a command that needs the
+ * daemon waits with a progress notification, then does its work instead of failing.
  * The workbench runs without the smoke-test driver, so the toasts are the ones a user sees.
  */
 import * as assert from 'node:assert/strict';
